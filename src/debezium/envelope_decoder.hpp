@@ -1,0 +1,30 @@
+// Decodes one Debezium change-event value (JSON converter) into a ChangeEvent.
+//
+// One decoder per pipeline thread: it keeps a simdjson parser and reuses its buffers.
+// The returned event owns all its data (nothing points into the message).
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+#include "core/change_event.hpp"
+#include "debezium/column_types.hpp"
+
+namespace metersync::debezium {
+
+struct DecodeError {
+  std::string reason;  // e.g. "field after.multiplier: Decimal bytes are not valid base64"
+};
+
+class EnvelopeDecoder {
+ public:
+  // `declared`: column types for topics written without schemas
+  // (value.converter.schemas.enable=false); empty when every message carries its schema.
+  EnvelopeDecoder(Connector connector, DeclaredColumns declared = {});
+
+  // `value` is a non-null Kafka message value (tombstones never reach the decoder).
+  std::expected<ChangeEvent, DecodeError> decode(std::string_view value);
+};
+
+}  // namespace metersync::debezium

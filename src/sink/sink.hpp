@@ -1,0 +1,61 @@
+// The Meter Master sink: one ODBC connection, one transaction per batch holding the
+// rows and the Kafka offsets they cover, so a restart resumes exactly where the last
+// committed batch ended (exactly once).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/meter_row.hpp"
+
+namespace metersync::sink {
+
+class SinkError : public std::runtime_error {
+ public:
+  enum class Kind {
+    Transient,  // connection lost, timeout, deadlock, lock timeout: retry the batch
+    Data,       // the server rejected a row (constraint, conversion): find it, dead-letter it
+    Fatal,      // schema mismatch, permission, bad configuration: stop with this message
+  };
+  SinkError(Kind kind, std::string sqlstate, std::string message)
+      : std::runtime_error(message), kind_(kind), sqlstate_(std::move(sqlstate)) {}
+  Kind kind() const { return kind_; }
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  Kind kind_;
+  std::string sqlstate_;
+};
+
+// Where a pipeline is in its topic: next offset to read, per partition.
+using Offsets = std::map<int32_t, int64_t>;
+
+struct Batch {
+  std::string pipeline;               // consumer identity, e.g. "metersync-postgres"
+  std::string topic;
+  std::vector<MeterChange> changes;   // in Kafka order; several may touch one key
+  Offsets next_offsets;               // per partition: offset after the last record covered
+  int64_t record_count = 0;           // Kafka records covered (incl. dead-lettered, tombstones)
+};
+
+class Sink {
+ public:
+  explicit Sink(const config::SinkConfig& config);  // connects; throws SinkError
+  ~Sink();
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+
+  // Creates Meter Master and the offsets table if missing, checks their columns.
+  void init();
+  // Offsets stored for (pipeline, topic); empty when it never committed.
+  Offsets load_offsets(const std::string& pipeline, const std::string& topic);
+  // Applies the batch and advances the offsets in one transaction. On throw nothing
+  // of the batch is written.
+  void apply(const Batch& batch);
+};
+
+}  // namespace metersync::sink
