@@ -1,0 +1,94 @@
+// A Kafka consumer for one topic in one consumer group, positioned by the sink.
+//
+// The sink database holds the truth about progress (offsets written in the same
+// transaction as the rows), so on every assignment the consumer asks `starting_offsets`
+// for the next offset of each partition and assigns from there (a partition without a
+// stored offset starts at the beginning of the topic). Kafka's own committed offsets are
+// written only so that lag tools see progress; they are never read back.
+//
+// Thread: one consumer per pipeline thread; every method, and both hooks (which run
+// inside poll() and close()), run on that thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include "kafka/client_config.hpp"
+#include "kafka/error_classifier.hpp"
+#include "kafka/message.hpp"
+
+namespace metersync::kafka {
+
+// Next offset to read, per partition.
+using Offsets = std::map<int32_t, int64_t>;
+
+class Consumer {
+ public:
+  struct Hooks {
+    // Asked on every assignment. A partition missing from the result starts at the
+    // beginning of the topic. nullopt: offsets cannot be had (the pipeline is stopping
+    // or failed); the partitions are then left unassigned. Must not throw.
+    std::function<std::optional<Offsets>(const std::vector<int32_t>& partitions)> starting_offsets;
+    // Runs before partitions are given up (rebalance, close): the pipeline finishes or
+    // abandons its unwritten records of those partitions. Must not throw.
+    std::function<void(const std::vector<int32_t>& partitions)> revoking;
+  };
+
+  // Subscribes at once; throws ClientConfigError on a broken configuration.
+  Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
+           Hooks hooks);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  // One record, nothing within `timeout` (nullopt), or an error to act on. Rebalance
+  // hooks run inside this call.
+  std::expected<std::optional<Message>, KafkaError> poll(std::chrono::milliseconds timeout);
+
+  // Stops / restarts fetching of every assigned partition (also of partitions assigned
+  // while paused). Fetching resumes right after the last record poll() returned.
+  void pause();
+  void resume();
+  bool paused() const { return paused_; }
+
+  // Records progress in Kafka for lag tools only (asynchronous, best effort).
+  void commit_async(const Offsets& next_offsets);
+
+  // Records on the broker not yet covered by `next_offsets`, over the assigned
+  // partitions, from librdkafka's cached watermarks; nullopt while unknown.
+  std::optional<int64_t> lag(const Offsets& next_offsets);
+
+  const std::set<int32_t>& assignment() const { return assigned_; }
+  const std::string& topic() const { return topic_; }
+
+  // Leaves the group (the revoking hook runs) and releases the client. Idempotent.
+  void close();
+
+ private:
+  class Rebalancer;
+  class EventLogger;
+
+  void on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions);
+
+  std::string topic_;
+  Hooks hooks_;
+  std::unique_ptr<Rebalancer> rebalancer_;  // must outlive consumer_
+  std::unique_ptr<EventLogger> events_;     // must outlive consumer_
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::set<int32_t> assigned_;
+  bool paused_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace metersync::kafka
