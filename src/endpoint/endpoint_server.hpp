@@ -1,0 +1,59 @@
+// The endpoint service's HTTP server: one ingest route per source database and the
+// read routes that present what was received (docs/endpoints.md).
+//
+// Threads: httplib runs each connection on a worker of its pool; the Store and the
+// FaultTable are the only shared state and lock themselves.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "endpoint/fault_table.hpp"
+#include "endpoint/store.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace metersync::endpoint {
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  int port = 58080;                 // 0 picks a free port (tests)
+  std::string db_path = "metersync-endpoint.db";
+  std::vector<std::string> sources = {"mssql", "oracle", "mysql", "postgres"};
+  std::optional<std::string> signing_secret;  // verify X-MeterSync-Signature when set
+  std::string read_token;                     // Bearer token for every read route
+  std::optional<std::string> ingest_token;    // Bearer token for POSTs when set
+  bool admin = false;                         // enables /admin/faults (tests, demos)
+  std::size_t max_body_bytes = 16 << 20;
+  int worker_threads = 32;                    // live streams hold a worker each
+};
+
+class EndpointServer {
+ public:
+  // Opens the store and binds the port; throws std::runtime_error naming the fix.
+  explicit EndpointServer(ServerOptions options);
+  ~EndpointServer();
+  EndpointServer(const EndpointServer&) = delete;
+  EndpointServer& operator=(const EndpointServer&) = delete;
+
+  int port() const { return port_; }
+  FaultTable& faults() { return faults_; }
+  // Serves until stop() is called from another thread (or a signal handler thread).
+  void run();
+  void stop();
+
+ private:
+  void install_routes();
+
+  ServerOptions options_;
+  Store store_;
+  FaultTable faults_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+};
+
+}  // namespace metersync::endpoint

@@ -1,0 +1,39 @@
+#include "endpoint/signature.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace metersync::endpoint {
+
+std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int length = 0;
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac.data(),
+           &length) == nullptr) {
+    throw std::runtime_error("OpenSSL HMAC-SHA256 failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[mac[i] >> 4]);
+    hex.push_back(kHex[mac[i] & 0x0f]);
+  }
+  return hex;
+}
+
+bool signature_matches(std::string_view header, std::string_view secret, std::string_view body) {
+  constexpr std::string_view kPrefix = "sha256=";
+  if (!header.starts_with(kPrefix)) return false;
+  std::string_view given = header.substr(kPrefix.size());
+  const std::string expected = hmac_sha256_hex(secret, body);
+  if (given.size() != expected.size()) return false;
+  return CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+}  // namespace metersync::endpoint

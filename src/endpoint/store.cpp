@@ -1,0 +1,272 @@
+#include "endpoint/store.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <ctime>
+#include <stdexcept>
+
+namespace metersync::endpoint {
+namespace {
+
+// A prepared statement, finalized when it leaves scope.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("SQLite prepare: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, const std::string& text) {
+    check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                            SQLITE_TRANSIENT));
+    return *this;
+  }
+  Statement& bind(int index, int64_t value) {
+    check(sqlite3_bind_int64(stmt_, index, value));
+    return *this;
+  }
+  Statement& bind_null(int index) {
+    check(sqlite3_bind_null(stmt_, index));
+    return *this;
+  }
+  // True while a row is available.
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw std::runtime_error(std::string("SQLite step: ") + sqlite3_errmsg(db_));
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::string text(int column) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return p ? std::string(p, sqlite3_column_bytes(stmt_, column)) : std::string();
+  }
+  bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw std::runtime_error(std::string("SQLite bind: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+std::string now_iso() {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t t = system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  source      TEXT NOT NULL,
+  event_id    TEXT NOT NULL,
+  batch_id    TEXT NOT NULL,
+  op          TEXT NOT NULL,
+  position    TEXT NOT NULL,
+  meter_id    TEXT,
+  received_at TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  UNIQUE (source, event_id)
+);
+CREATE TABLE IF NOT EXISTS batches (
+  source      TEXT NOT NULL,
+  batch_id    TEXT NOT NULL,
+  first_seen  TEXT NOT NULL,
+  times_seen  INTEGER NOT NULL,
+  PRIMARY KEY (source, batch_id)
+);
+CREATE TABLE IF NOT EXISTS meters (
+  source      TEXT NOT NULL,
+  meter_id    TEXT NOT NULL,
+  seq         INTEGER NOT NULL REFERENCES events (seq),
+  position    TEXT NOT NULL,
+  PRIMARY KEY (source, meter_id)
+);
+)sql";
+
+}  // namespace
+
+Store::Store(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      nullptr) != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw std::runtime_error("cannot open the endpoint database " + path + ": " + message +
+                             " (check --db and that its directory exists and is writable)");
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  // WAL lets readers of another process (sqlite3 CLI, backups) run beside the writer;
+  // synchronous=FULL fsyncs the WAL at every commit, which is what "stored before 2xx" means.
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=FULL");
+  exec(kSchema);
+  Statement max(db_, "SELECT COALESCE(MAX(seq), 0) FROM events");
+  max.step();
+  last_seq_ = max.integer(0);
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+void Store::exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    throw std::runtime_error("SQLite: " + message);
+  }
+}
+
+IngestResult Store::ingest(const ReceivedBatch& batch) {
+  std::lock_guard lock(mutex_);
+  IngestResult result;
+  const std::string received_at = now_iso();
+  exec("BEGIN IMMEDIATE");
+  try {
+    {
+      Statement seen(db_, "SELECT times_seen FROM batches WHERE source = ?1 AND batch_id = ?2");
+      seen.bind(1, batch.source).bind(2, batch.batch_id);
+      result.batch_seen_before = seen.step();
+      Statement note(db_,
+                     "INSERT INTO batches (source, batch_id, first_seen, times_seen) "
+                     "VALUES (?1, ?2, ?3, 1) ON CONFLICT (source, batch_id) "
+                     "DO UPDATE SET times_seen = times_seen + 1");
+      note.bind(1, batch.source).bind(2, batch.batch_id).bind(3, received_at);
+      note.step();
+    }
+    Statement insert(db_,
+                     "INSERT INTO events (source, event_id, batch_id, op, position, meter_id, "
+                     "received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                     "ON CONFLICT (source, event_id) DO NOTHING");
+    Statement latest(db_,
+                     "INSERT INTO meters (source, meter_id, seq, position) VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (source, meter_id) DO UPDATE SET seq = excluded.seq, "
+                     "position = excluded.position WHERE excluded.position >= meters.position");
+    Statement truncate(db_,
+                       "UPDATE meters SET seq = ?2, position = ?3 "
+                       "WHERE source = ?1 AND position <= ?3");
+    for (const auto& event : batch.events) {
+      insert.reset();
+      insert.bind(1, batch.source).bind(2, event.id).bind(3, batch.batch_id).bind(4, event.op);
+      insert.bind(5, event.position);
+      if (event.meter_id) {
+        insert.bind(6, *event.meter_id);
+      } else {
+        insert.bind_null(6);
+      }
+      insert.bind(7, received_at).bind(8, event.json);
+      insert.step();
+      if (sqlite3_changes(db_) == 0) {
+        ++result.duplicates;
+        continue;
+      }
+      ++result.accepted;
+      const int64_t seq = sqlite3_last_insert_rowid(db_);
+      last_seq_ = seq;
+      if (event.meter_id) {
+        latest.reset();
+        latest.bind(1, batch.source).bind(2, *event.meter_id).bind(3, seq).bind(4, event.position);
+        latest.step();
+      } else if (event.op == "truncate") {
+        // Every meter known so far now points at the truncate event: its state is "gone".
+        truncate.reset();
+        truncate.bind(1, batch.source).bind(2, seq).bind(3, event.position);
+        truncate.step();
+      }
+    }
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    Statement max(db_, "SELECT COALESCE(MAX(seq), 0) FROM events");
+    max.step();
+    last_seq_ = max.integer(0);
+    throw;
+  }
+  stored_.notify_all();
+  return result;
+}
+
+std::vector<StoredEvent> Store::history(const std::string& source, int64_t after, int limit) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_,
+                  "SELECT seq, batch_id, received_at, body FROM events "
+                  "WHERE source = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+  query.bind(1, source).bind(2, after).bind(3, static_cast<int64_t>(limit));
+  std::vector<StoredEvent> events;
+  while (query.step()) {
+    events.push_back({query.integer(0), query.text(1), query.text(2), query.text(3)});
+  }
+  return events;
+}
+
+std::vector<MeterState> Store::meters(const std::string& source, const std::string& after,
+                                      int limit) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_,
+                  "SELECT m.meter_id, m.seq, e.received_at, e.body FROM meters m "
+                  "JOIN events e ON e.seq = m.seq "
+                  "WHERE m.source = ?1 AND m.meter_id > ?2 ORDER BY m.meter_id LIMIT ?3");
+  query.bind(1, source).bind(2, after).bind(3, static_cast<int64_t>(limit));
+  std::vector<MeterState> meters;
+  while (query.step()) {
+    meters.push_back({query.text(0), query.integer(1), query.text(2), query.text(3)});
+  }
+  return meters;
+}
+
+std::optional<MeterState> Store::meter(const std::string& source, const std::string& meter_id) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_,
+                  "SELECT m.meter_id, m.seq, e.received_at, e.body FROM meters m "
+                  "JOIN events e ON e.seq = m.seq WHERE m.source = ?1 AND m.meter_id = ?2");
+  query.bind(1, source).bind(2, meter_id);
+  if (!query.step()) return std::nullopt;
+  return MeterState{query.text(0), query.integer(1), query.text(2), query.text(3)};
+}
+
+int64_t Store::event_count(const std::string& source) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_, "SELECT COUNT(*) FROM events WHERE source = ?1");
+  query.bind(1, source);
+  query.step();
+  return query.integer(0);
+}
+
+int64_t Store::last_seq() {
+  std::lock_guard lock(mutex_);
+  return last_seq_;
+}
+
+int64_t Store::wait_beyond(int64_t after, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  stored_.wait_for(lock, timeout, [&] { return closing_ || last_seq_ > after; });
+  return last_seq_;
+}
+
+void Store::close_waiters() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  stored_.notify_all();
+}
+
+}  // namespace metersync::endpoint
