@@ -1,5 +1,7 @@
-// metersync's configuration: one YAML file, `${VAR}` / `${VAR:-default}` interpolated
-// from the environment before parsing (secrets stay out of the file).
+// metersync's configuration: one YAML file; every value may hold `${VAR}` /
+// `${VAR:-default}`, taken from the environment (secrets stay out of the file). Values
+// are substituted after the YAML is read, so a secret's characters never change its
+// structure, and an unset variable is reported with the key that uses it.
 //
 // Every key is declared once in config.cpp's key table (name, type, default, check,
 // help); that table drives parsing, validation messages and docs/configuration.md.
@@ -70,6 +72,9 @@ struct SourceConfig {
   bool enabled = true;               // sources.<name>.enabled
   MappingSpec mapping;               // sources.<name>.mapping
   std::optional<EndpointConfig> endpoint;  // sources.<name>.endpoint (absent: no dispatch)
+  // sources.<name>.columns: column -> Debezium type name, for topics written without
+  // schemas (value.converter.schemas.enable=false); empty when messages carry schemas.
+  std::map<std::string, std::string> columns;
 };
 
 struct Config {
@@ -82,6 +87,11 @@ struct Config {
 // Reads, interpolates and validates. Throws ConfigError naming the key and the fix.
 Config load_file(const std::string& path);
 Config load_string(const std::string& yaml_text);
+
+// docs/configuration.md: every key with its type, default, check and help, the mapping
+// rule language and the Meter Master columns, generated from the same tables the
+// loader uses (`metersync config-docs` prints it).
+std::string reference_markdown();
 
 }  // namespace config
 }  // namespace metersync
