@@ -1,0 +1,251 @@
+#include "dispatch/dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <thread>
+
+#include "dispatch/batch_deliverer.hpp"
+#include "dispatch/http_sender.hpp"
+#include "dispatch/pending_batch.hpp"
+#include "dispatch/progress_consumer.hpp"
+#include "dispatch/source_decoding.hpp"
+#include "kafka/dead_letter_producer.hpp"
+
+namespace metersync::dispatch {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kIdlePoll = 100ms;
+
+kafka::ClientSettings client_settings(const config::Config& config, const std::string& client_id) {
+  return kafka::ClientSettings{config.kafka.bootstrap_servers, config.kafka.properties, client_id};
+}
+
+}  // namespace
+
+std::string endpoint_group(const config::Config& config, const config::SourceConfig& source) {
+  return config.kafka.group_prefix + "-" + source.name + "-endpoint";
+}
+
+std::string endpoint_dead_letter_topic(const config::SourceConfig& source) {
+  if (source.endpoint && !source.endpoint->dead_letter_topic.empty()) {
+    return source.endpoint->dead_letter_topic;
+  }
+  return source.topic + ".endpoint.dlq";
+}
+
+SenderSettings sender_settings(const config::EndpointConfig& endpoint) {
+  return SenderSettings{endpoint.url,          endpoint.auth_header,     endpoint.signing_secret,
+                        endpoint.connect_timeout, endpoint.request_timeout, endpoint.tls_verify,
+                        endpoint.ca_file};
+}
+
+RetrySettings retry_settings(const config::EndpointConfig& endpoint) {
+  return RetrySettings{endpoint.retry_initial, endpoint.retry_max, endpoint.max_attempts};
+}
+
+// One run of the dispatcher: the objects that live as long as its thread.
+class Dispatcher::Loop {
+ public:
+  Loop(Dispatcher& owner, const std::atomic<bool>& stopping)
+      : owner_(owner),
+        source_(owner.source_),
+        endpoint_(*owner.source_.endpoint),
+        stopping_(stopping),
+        limits_{endpoint_.max_batch_events, endpoint_.max_batch_bytes, endpoint_.linger},
+        dead_letter_topic_(endpoint_dead_letter_topic(source_)),
+        decoding_(source_),
+        sender_(sender_settings(endpoint_)),
+        deliverer_(
+            [this](const std::string& body, const std::string& id) { return sender_.post(body, id); },
+            RetryPolicy(retry_settings(endpoint_)), stopping,
+            [this](const AttemptResult& result, int attempt, std::chrono::milliseconds wait) {
+              ++owner_.stats_.failed_attempts;
+              spdlog::warn("dispatch [{}]: attempt {} failed ({}); retrying in {} ms", source_.name,
+                           attempt, result.describe(), wait.count());
+            }),
+        dead_letters_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint-dlq")),
+        consumer_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint"),
+                  endpoint_group(owner.config_, source_), source_.topic,
+                  [this](const std::vector<int32_t>& partitions) { revoke(partitions); }) {}
+
+  void run() {
+    spdlog::info("dispatch [{}]: {} -> {} (group {})", source_.name, source_.topic, endpoint_.url,
+                 endpoint_group(owner_.config_, source_));
+    while (!stopping_) {
+      auto polled = consumer_.poll(poll_timeout());
+      if (!polled) {
+        if (polled.error().action == kafka::ErrorAction::Fatal) {
+          throw std::runtime_error("dispatch [" + source_.name + "]: " + polled.error().describe());
+        }
+        spdlog::warn("dispatch [{}]: {}", source_.name, polled.error().describe());
+        std::this_thread::sleep_for(kIdlePoll);
+      } else if (auto* message = std::get_if<kafka::Message>(&*polled)) {
+        handle(*message);
+      }
+      const auto now = Clock::now();
+      for (auto& [partition, batch] : batches_) {
+        if (batch.due(limits_, now) && !settle(batch)) break;
+      }
+      commit();
+    }
+    // Unsettled batches are not committed: they are sent again after the restart.
+    consumer_.close();
+  }
+
+ private:
+  std::chrono::milliseconds poll_timeout() const {
+    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll);
+    const auto now = Clock::now();
+    for (const auto& [partition, batch] : batches_) {
+      if (batch.empty()) continue;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(batch.deadline(limits_) - now);
+      timeout = std::clamp(left, 0ms, timeout);
+    }
+    return timeout;
+  }
+
+  PendingBatch& batch_of(int32_t partition) {
+    return batches_.try_emplace(partition, source_.name, partition).first->second;
+  }
+
+  // A record that becomes no event is settled with (or, with no batch pending, as) its
+  // partition's progress.
+  void settle_record(int32_t partition, int64_t offset) {
+    PendingBatch& batch = batch_of(partition);
+    if (batch.empty()) {
+      settled_[partition] = offset + 1;
+    } else {
+      batch.cover(offset);
+    }
+  }
+
+  void handle(const kafka::Message& message) {
+    ++owner_.stats_.records;
+    const int32_t partition = message.partition();
+    const int64_t offset = message.offset();
+    auto value = message.value();
+    if (!value) return settle_record(partition, offset);  // tombstone
+    auto decoded = decoding_.decode(*value);
+    if (!decoded) {
+      // Cannot become an event: kept in the endpoint dead-letter topic with the reason.
+      spdlog::warn("dispatch [{}]: record {}/{} not decodable: {}", source_.name, partition, offset,
+                   decoded.error());
+      kafka::DeadLetter letter{kafka::Stage::Decode, decoded.error(), message.topic(), partition,
+                               offset, message.timestamp_ms(), message.key(), value};
+      if (!dead_letter(letter)) return;
+      ++owner_.stats_.records_dead_lettered;
+      return settle_record(partition, offset);
+    }
+    EncodedEvent event = encode_event(source_.name, decoded->event, decoded->mapped,
+                                      RecordRef{partition, offset});
+    PendingBatch& batch = batch_of(partition);
+    if (!batch.fits(event, limits_) && !settle(batch)) return;
+    batch.add(std::move(event));
+    if (batch.due(limits_, Clock::now())) settle(batch);
+  }
+
+  // Posts the batch until delivered or dead-lettered. False when stopping first.
+  bool settle(PendingBatch& batch) {
+    const std::string body = batch.body();
+    const std::string batch_id = batch.batch_id();
+    DeliveryOutcome outcome = deliverer_.deliver(body, batch_id);
+    switch (outcome.kind) {
+      case DeliveryOutcome::Kind::Stopped:
+        return false;
+      case DeliveryOutcome::Kind::Delivered:
+        owner_.stats_.events_delivered += static_cast<int64_t>(batch.size());
+        ++owner_.stats_.batches_delivered;
+        spdlog::debug("dispatch [{}]: batch {} ({} events) delivered", source_.name, batch_id,
+                      batch.size());
+        break;
+      case DeliveryOutcome::Kind::DeadLetter: {
+        spdlog::error("dispatch [{}]: batch {} ({} events) to {}: {}", source_.name, batch_id,
+                      batch.size(), dead_letter_topic_, outcome.last_error);
+        kafka::DeadLetter letter{kafka::Stage::Endpoint, outcome.last_error, source_.topic,
+                                 batch.partition(), batch.first_offset(), -1, batch_id, body};
+        if (!dead_letter(letter)) return false;
+        ++owner_.stats_.batches_dead_lettered;
+        break;
+      }
+    }
+    settled_[batch.partition()] = batch.next_offset();
+    batch.clear();
+    commit();
+    return true;
+  }
+
+  // Writes one dead letter and waits for the broker's acknowledgement, retrying until it
+  // is stored: progress never moves past a record that is neither delivered nor kept.
+  bool dead_letter(const kafka::DeadLetter& letter) {
+    for (auto wait = 200ms; !stopping_; wait = std::min(wait * 2, std::chrono::milliseconds(10s))) {
+      auto sent = dead_letters_.send(dead_letter_topic_, letter);
+      if (sent) sent = dead_letters_.flush(30s);
+      if (sent) return true;
+      if (sent.error().action == kafka::ErrorAction::Fatal) {
+        throw std::runtime_error("dispatch [" + source_.name + "]: dead-letter topic " +
+                                 dead_letter_topic_ + ": " + sent.error().describe());
+      }
+      spdlog::warn("dispatch [{}]: dead letter to {} failed ({}), retrying", source_.name,
+                   dead_letter_topic_, sent.error().describe());
+      std::this_thread::sleep_for(wait);
+    }
+    return false;
+  }
+
+  void commit() {
+    if (settled_.empty()) return;
+    auto committed = consumer_.commit(settled_);
+    if (committed) {
+      settled_.clear();
+    } else {
+      // Kept and tried again with the next commit; a crash meanwhile only re-sends.
+      spdlog::warn("dispatch [{}]: commit failed: {}", source_.name, committed.error().describe());
+    }
+  }
+
+  void revoke(const std::vector<int32_t>& partitions) {
+    commit();
+    for (int32_t p : partitions) {
+      batches_.erase(p);
+      settled_.erase(p);
+    }
+  }
+
+  Dispatcher& owner_;
+  const config::SourceConfig& source_;
+  const config::EndpointConfig& endpoint_;
+  const std::atomic<bool>& stopping_;
+  BatchLimits limits_;
+  std::string dead_letter_topic_;
+  SourceDecoding decoding_;
+  HttpSender sender_;
+  BatchDeliverer deliverer_;
+  kafka::DeadLetterProducer dead_letters_;
+  std::map<int32_t, PendingBatch> batches_;
+  std::map<int32_t, int64_t> settled_;  // next offsets to commit
+  ProgressConsumer consumer_;           // last: its revoke hook uses the members above
+};
+
+Dispatcher::Dispatcher(const config::Config& config, const config::SourceConfig& source)
+    : config_(config), source_(source) {
+  if (!source_.endpoint) {
+    throw ConfigError("sources." + source_.name + ".endpoint: missing (no endpoint to dispatch to)");
+  }
+  if (source_.endpoint->url.empty()) {
+    throw ConfigError("sources." + source_.name + ".endpoint.url: empty (set the endpoint's URL)");
+  }
+  SourceDecoding check(source_);  // mapping and declared columns fail here, at start
+}
+
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::run(const std::atomic<bool>& stopping) {
+  Loop loop(*this, stopping);
+  loop.run();
+}
+
+}  // namespace metersync::dispatch

@@ -1,0 +1,65 @@
+// Delivers every change of one source to that source's HTTP endpoint.
+//
+// Owns, for one source: a Kafka consumer in its own group (<group_prefix>-<source>-endpoint),
+// a decoder and a mapper, one pending batch per partition, an HttpSender (one libcurl
+// handle, connection reused) and an endpoint dead-letter producer. Runs on one thread
+// of its own, so a slow or failing endpoint holds back nothing but itself.
+//
+// Order and progress: records are batched per partition in Kafka order; a batch is
+// posted only after the previous batch of its partition was delivered or dead-lettered
+// (posting is synchronous on this thread). Offsets are committed only for settled
+// batches: at-least-once, and a receiver drops repeats by event id.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "config/config.hpp"
+#include "dispatch/event_encoder.hpp"
+
+namespace metersync::dispatch {
+
+// Counters for status output; written by the dispatcher thread, read by anyone.
+struct DispatchStats {
+  std::atomic<int64_t> records{0};             // Kafka records consumed
+  std::atomic<int64_t> events_delivered{0};    // events in batches answered 2xx
+  std::atomic<int64_t> batches_delivered{0};
+  std::atomic<int64_t> batches_dead_lettered{0};
+  std::atomic<int64_t> records_dead_lettered{0};  // records that could not be decoded
+  std::atomic<int64_t> failed_attempts{0};     // posts retried
+};
+
+// The consumer group of a source's dispatcher.
+std::string endpoint_group(const config::Config& config, const config::SourceConfig& source);
+// The endpoint dead-letter topic (configured, or <topic>.endpoint.dlq).
+std::string endpoint_dead_letter_topic(const config::SourceConfig& source);
+
+struct SenderSettings;
+struct RetrySettings;
+SenderSettings sender_settings(const config::EndpointConfig& endpoint);
+RetrySettings retry_settings(const config::EndpointConfig& endpoint);
+
+class Dispatcher {
+ public:
+  // Checks the configuration (source must have an endpoint); throws ConfigError.
+  Dispatcher(const config::Config& config, const config::SourceConfig& source);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Runs until `stopping` is set. Unsettled batches are abandoned at stop (sent again
+  // after the restart, with the same ids). Throws on a fatal Kafka error.
+  void run(const std::atomic<bool>& stopping);
+
+  const DispatchStats& stats() const { return stats_; }
+  const std::string& source() const { return source_.name; }
+
+ private:
+  class Loop;
+  config::Config config_;
+  config::SourceConfig source_;
+  DispatchStats stats_;
+};
+
+}  // namespace metersync::dispatch

@@ -1,0 +1,55 @@
+// Turns one change into the JSON object the endpoint receives (docs/endpoints.md,
+// "What is sent"): decoded values, never Debezium's wire encodings.
+//
+//   Null → null, bool → true/false, integers → numbers, doubles → numbers (NaN and
+//   infinities, which JSON cannot hold, → "NaN" / "Infinity" / "-Infinity"),
+//   Decimal → exact string ("12.340"), Date → "2026-11-24", Timestamp → ISO 8601 UTC
+//   with 6 fractional digits (9 when the source had nanoseconds), TimeOfDay →
+//   "13:45:00.123456", Bytes → base64 string, Json → the JSON itself embedded
+//   (a string when the source text is not valid JSON), Unavailable → {"unavailable":true}.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+
+#include "core/change_event.hpp"
+#include "core/meter_row.hpp"
+#include "core/value.hpp"
+
+namespace metersync::dispatch {
+
+// One change, ready to be placed in a batch.
+struct EncodedEvent {
+  std::string id;    // <source>:<position>:<key>
+  std::string json;  // the event object
+  int32_t partition = 0;
+  int64_t offset = 0;  // the Kafka record it came from
+};
+
+// Where the change came from in Kafka; names the event when it has no meter key.
+struct RecordRef {
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+// `mapped`: the mapper's result. A change the mapper rejected is still delivered (the
+// endpoint receives every change of its database) with "meter": null and
+// "meter_error": "<reason>"; the Meter Master side dead-letters it on its own path.
+// A truncate has "meter": null (it concerns every meter of the source).
+EncodedEvent encode_event(const std::string& source, const ChangeEvent& event,
+                          const std::expected<MeterChange, std::string>& mapped, RecordRef ref);
+
+// The event id: "<source>:<position>:<source meter id>"; when there is no meter id
+// (truncate, or a change the mapper rejected) "<source>:<position>:@<partition>.<offset>".
+// Identical on every retry and after a restart, since both parts come from the record.
+std::string event_id(const std::string& source, const Position& position,
+                     const std::optional<std::string>& meter_id, RecordRef ref);
+
+// Value and row encodings, also used by the tests.
+std::string value_json(const Value& value);
+std::string row_json(const Row& row);
+std::string meter_json(const MeterChange& change);
+
+}  // namespace metersync::dispatch

@@ -1,0 +1,66 @@
+#include "dispatch/pending_batch.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace metersync::dispatch {
+namespace {
+
+std::string json_string(const std::string& text) { return nlohmann::json(text).dump(); }
+
+}  // namespace
+
+PendingBatch::PendingBatch(std::string source, int32_t partition)
+    : source_(std::move(source)), partition_(partition) {}
+
+std::size_t PendingBatch::body_bytes() const {
+  // {"source":"<s>","batch_id":"<id>","events":[e1,e2]}
+  const std::size_t frame = 39 + source_.size() + (empty() ? 0 : batch_id().size());
+  return frame + event_bytes_ + (events_.empty() ? 0 : events_.size() - 1);
+}
+
+bool PendingBatch::fits(const EncodedEvent& event, const BatchLimits& limits) const {
+  if (empty()) return true;
+  if (static_cast<int>(events_.size()) + 1 > limits.max_events) return false;
+  return body_bytes() + 1 + event.json.size() <= limits.max_bytes;
+}
+
+void PendingBatch::add(EncodedEvent event, Clock::time_point now) {
+  if (events_.empty()) first_added_ = now;
+  next_offset_ = std::max(next_offset_, event.offset + 1);
+  event_bytes_ += event.json.size();
+  events_.push_back(std::move(event));
+}
+
+void PendingBatch::cover(int64_t offset) { next_offset_ = std::max(next_offset_, offset + 1); }
+
+bool PendingBatch::due(const BatchLimits& limits, Clock::time_point now) const {
+  if (empty()) return false;
+  return static_cast<int>(events_.size()) >= limits.max_events ||
+         body_bytes() >= limits.max_bytes || now >= deadline(limits);
+}
+
+std::string PendingBatch::batch_id() const {
+  return source_ + "-" + std::to_string(partition_) + "-" +
+         std::to_string(events_.empty() ? next_offset_ : events_.front().offset);
+}
+
+std::string PendingBatch::body() const {
+  std::string body;
+  body.reserve(body_bytes());
+  body += "{\"source\":" + json_string(source_) + ",\"batch_id\":" + json_string(batch_id()) + ",\"events\":[";
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    if (i > 0) body += ',';
+    body += events_[i].json;
+  }
+  body += "]}";
+  return body;
+}
+
+void PendingBatch::clear() {
+  events_.clear();
+  event_bytes_ = 0;
+  next_offset_ = -1;
+}
+
+}  // namespace metersync::dispatch

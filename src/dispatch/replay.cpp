@@ -1,0 +1,92 @@
+#include "dispatch/replay.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <thread>
+
+#include "dispatch/batch_deliverer.hpp"
+#include "dispatch/dispatcher.hpp"
+#include "dispatch/http_sender.hpp"
+#include "dispatch/progress_consumer.hpp"
+#include "kafka/dead_letter_producer.hpp"
+
+namespace metersync::dispatch {
+
+ReplayResult replay(const config::Config& config, const config::SourceConfig& source,
+                    const std::atomic<bool>& stopping) {
+  using namespace std::chrono_literals;
+  if (!source.endpoint) {
+    throw ConfigError("sources." + source.name + ".endpoint: missing (nothing to replay to)");
+  }
+  const std::string topic = endpoint_dead_letter_topic(source);
+  const std::string group = endpoint_group(config, source) + "-replay";
+  kafka::ClientSettings settings{config.kafka.bootstrap_servers, config.kafka.properties,
+                                 "metersync-" + source.name + "-replay"};
+  ProgressConsumer consumer(settings, group, topic, {}, /*stop_at_end=*/true);
+  HttpSender sender(sender_settings(*source.endpoint));
+  BatchDeliverer deliverer(
+      [&](const std::string& body, const std::string& id) { return sender.post(body, id); },
+      RetryPolicy(retry_settings(*source.endpoint)), stopping,
+      [&](const AttemptResult& result, int attempt, std::chrono::milliseconds wait) {
+        spdlog::warn("replay [{}]: attempt {} failed ({}); retrying in {} ms", source.name, attempt,
+                     result.describe(), wait.count());
+      });
+
+  ReplayResult result;
+  const int partitions = consumer.partition_count(10s);
+  if (partitions == 0) {
+    result.complete = true;  // the topic does not exist: nothing was ever dead-lettered
+    return result;
+  }
+  std::set<int32_t> at_end;
+  while (!stopping && static_cast<int>(at_end.size()) < partitions) {
+    auto polled = consumer.poll(200ms);
+    if (!polled) {
+      if (polled.error().action == kafka::ErrorAction::Fatal) {
+        result.error = polled.error().describe();
+        return result;
+      }
+      spdlog::warn("replay [{}]: {}", source.name, polled.error().describe());
+      std::this_thread::sleep_for(200ms);
+      continue;
+    }
+    if (auto* end = std::get_if<ProgressConsumer::EndOfPartition>(&*polled)) {
+      at_end.insert(end->partition);
+      continue;
+    }
+    auto* message = std::get_if<kafka::Message>(&*polled);
+    if (message == nullptr) continue;
+    at_end.erase(message->partition());
+    const auto stage = message->header(kafka::dlq_header::kStage);
+    const auto key = message->key();
+    const auto value = message->value();
+    if (stage != std::string(kafka::stage_name(kafka::Stage::Endpoint)) || !key || !value) {
+      ++result.skipped;
+      spdlog::warn("replay [{}]: {}/{} is not a batch (stage {}), passed over", source.name,
+                   message->partition(), message->offset(), stage.value_or("none"));
+    } else {
+      const std::string body(*value);
+      const std::string batch_id(*key);
+      DeliveryOutcome outcome = deliverer.deliver(body, batch_id);
+      if (outcome.kind == DeliveryOutcome::Kind::Stopped) return result;
+      if (outcome.kind == DeliveryOutcome::Kind::DeadLetter) {
+        // Left in place (not committed): the next replay starts with it again.
+        result.error = "batch " + batch_id + " still refused: " + outcome.last_error;
+        return result;
+      }
+      ++result.delivered;
+      spdlog::info("replay [{}]: batch {} delivered", source.name, batch_id);
+    }
+    auto committed = consumer.commit({{message->partition(), message->offset() + 1}});
+    if (!committed) {
+      result.error = "commit: " + committed.error().describe();
+      return result;
+    }
+  }
+  result.complete = static_cast<int>(at_end.size()) >= partitions;
+  consumer.close();
+  return result;
+}
+
+}  // namespace metersync::dispatch

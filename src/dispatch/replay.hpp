@@ -1,0 +1,31 @@
+// `metersync replay --source X`: posts the batches in a source's endpoint dead-letter
+// topic again, oldest first, with the same body (same batch_id and event ids, so a
+// receiver that already has some of them drops the repeats) and a fresh signature.
+//
+// Progress is the consumer group <group_prefix>-<source>-endpoint-replay: a replayed
+// batch is committed once the endpoint answered 2xx, so running replay again continues
+// where the last run stopped. Records that were dead-lettered because they could not be
+// decoded (stage "decode") cannot be posted; they are counted and passed over.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace metersync::dispatch {
+
+struct ReplayResult {
+  int64_t delivered = 0;    // batches the endpoint accepted
+  int64_t skipped = 0;      // dead letters that are not batches (undecodable records)
+  bool complete = false;    // reached the end of the topic
+  std::string error;        // why it stopped early (the endpoint still refuses a batch, ...)
+};
+
+// Reads the topic to its end and returns. Throws ConfigError when the source has no
+// endpoint configured.
+ReplayResult replay(const config::Config& config, const config::SourceConfig& source,
+                    const std::atomic<bool>& stopping);
+
+}  // namespace metersync::dispatch

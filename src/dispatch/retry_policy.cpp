@@ -1,0 +1,76 @@
+#include "dispatch/retry_policy.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+
+namespace metersync::dispatch {
+
+std::string AttemptResult::describe() const {
+  if (transport_error) return (timed_out ? "timeout: " : "connection: ") + *transport_error;
+  std::string text = "HTTP " + std::to_string(status);
+  if (!body_excerpt.empty()) text += ": " + body_excerpt;
+  return text;
+}
+
+std::string_view verdict_name(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::Delivered: return "delivered";
+    case Verdict::Retry: return "retry";
+    case Verdict::DeadLetter: return "dead-letter";
+  }
+  return "?";
+}
+
+Verdict classify(const AttemptResult& result) {
+  if (result.transport_error) return Verdict::Retry;
+  const long s = result.status;
+  if (s >= 200 && s < 300) return Verdict::Delivered;
+  if (s == 408 || s == 429 || (s >= 500 && s < 600)) return Verdict::Retry;
+  return Verdict::DeadLetter;
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int64_t seconds = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+    return std::chrono::seconds(seconds);
+  }
+  // IMF-fixdate, the form RFC 9110 requires senders to use.
+  std::tm tm{};
+  const std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (at <= now) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+}
+
+RetryPolicy::RetryPolicy(RetrySettings settings, uint64_t seed)
+    : settings_(settings), random_(seed) {}
+
+Decision RetryPolicy::decide(const AttemptResult& result, int attempt,
+                             std::chrono::system_clock::time_point now) {
+  Verdict verdict = classify(result);
+  if (verdict != Verdict::Retry) return {verdict};
+  if (attempt >= settings_.max_attempts) return {Verdict::DeadLetter};
+  // initial * 2^(attempt-1), saturating at max without overflowing.
+  int64_t ceiling = settings_.initial.count();
+  for (int i = 1; i < attempt && ceiling < settings_.max.count(); ++i) ceiling *= 2;
+  ceiling = std::min<int64_t>(ceiling, settings_.max.count());
+  std::uniform_int_distribution<int64_t> jitter(0, std::max<int64_t>(ceiling, 0));
+  std::chrono::milliseconds wait(jitter(random_));
+  if (result.retry_after) {
+    if (auto asked = parse_retry_after(*result.retry_after, now)) {
+      wait = std::max(wait, std::min(*asked, settings_.max));
+    }
+  }
+  return {Verdict::Retry, wait};
+}
+
+}  // namespace metersync::dispatch

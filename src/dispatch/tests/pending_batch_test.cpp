@@ -1,0 +1,51 @@
+#include "dispatch/pending_batch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace metersync::dispatch {
+namespace {
+
+using namespace std::chrono_literals;
+
+EncodedEvent event(int64_t offset, std::size_t padding = 0) {
+  std::string id = "postgres:p" + std::to_string(offset) + ":m";
+  return {id, R"({"id":")" + id + R"(","pad":")" + std::string(padding, 'x') + R"("})", 0, offset};
+}
+
+TEST(PendingBatch, BuildsTheBodyWithADeterministicId) {
+  PendingBatch batch("postgres", 3);
+  batch.add(event(184467));
+  batch.cover(184468);  // a tombstone
+  batch.add(event(184469));
+  EXPECT_EQ(batch.batch_id(), "postgres-3-184467");
+  EXPECT_EQ(batch.next_offset(), 184470);
+  const std::string body = batch.body();
+  EXPECT_EQ(batch.body_bytes(), body.size());
+  auto json = nlohmann::json::parse(body);
+  EXPECT_EQ(json["source"], "postgres");
+  EXPECT_EQ(json["batch_id"], "postgres-3-184467");
+  ASSERT_EQ(json["events"].size(), 2u);
+  EXPECT_EQ(json["events"][1]["id"], "postgres:p184469:m");
+  batch.clear();
+  EXPECT_TRUE(batch.empty());
+}
+
+TEST(PendingBatch, BoundedByCountBytesAndLinger) {
+  const BatchLimits limits{3, 400, 50ms};
+  const auto t0 = PendingBatch::Clock::now();
+  PendingBatch batch("postgres", 0);
+  EXPECT_TRUE(batch.fits(event(0, 1000), limits));  // alone, even when too large
+  batch.add(event(0), t0);
+  EXPECT_FALSE(batch.due(limits, t0 + 49ms));
+  EXPECT_TRUE(batch.due(limits, t0 + 50ms));
+  EXPECT_FALSE(batch.fits(event(1, 400), limits));  // bytes
+  batch.add(event(1), t0);
+  batch.add(event(2), t0);
+  EXPECT_TRUE(batch.due(limits, t0));               // count
+  EXPECT_FALSE(batch.fits(event(3), limits));
+}
+
+}  // namespace
+}  // namespace metersync::dispatch
