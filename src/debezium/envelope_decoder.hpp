@@ -5,6 +5,7 @@
 #pragma once
 
 #include <expected>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -22,9 +23,18 @@ class EnvelopeDecoder {
   // `declared`: column types for topics written without schemas
   // (value.converter.schemas.enable=false); empty when every message carries its schema.
   EnvelopeDecoder(Connector connector, DeclaredColumns declared = {});
+  ~EnvelopeDecoder();
+  EnvelopeDecoder(EnvelopeDecoder&&) noexcept;
+  EnvelopeDecoder& operator=(EnvelopeDecoder&&) noexcept;
+  EnvelopeDecoder(const EnvelopeDecoder&) = delete;
+  EnvelopeDecoder& operator=(const EnvelopeDecoder&) = delete;
 
   // `value` is a non-null Kafka message value (tombstones never reach the decoder).
   std::expected<ChangeEvent, DecodeError> decode(std::string_view value);
+
+ private:
+  class Impl;  // keeps simdjson out of this header
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace metersync::debezium

@@ -1,0 +1,389 @@
+#include "debezium/envelope_decoder.hpp"
+
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include <simdjson.h>
+
+#include "debezium/position.hpp"
+#include "debezium/row_layout.hpp"
+#include "debezium/value_reader.hpp"
+
+namespace metersync::debezium {
+namespace {
+
+using simdjson::ondemand::json_type;
+
+std::unexpected<DecodeError> fail(std::string reason) {
+  return std::unexpected(DecodeError{std::move(reason)});
+}
+
+std::unexpected<DecodeError> json_fail(std::string_view where, simdjson::error_code error) {
+  std::string reason(where);
+  reason += ": invalid JSON: ";
+  reason += simdjson::error_message(error);
+  return fail(std::move(reason));
+}
+
+// What one message's envelope said, gathered in a single pass over its fields (the
+// order of before/after/source/op varies between writers; nothing depends on it).
+struct EnvelopeParts {
+  std::optional<Op> op;
+  std::optional<Row> before;
+  std::optional<Row> after;
+  bool has_source = false;
+  std::optional<int64_t> source_ts_ms;
+  std::optional<int64_t> payload_ts_ms;
+  std::optional<std::string_view> table;
+  bool snapshot = false;
+  SourceCoordinates coordinates;
+};
+
+std::optional<Op> op_from_code(std::string_view code) {
+  if (code.size() != 1) return std::nullopt;
+  switch (code[0]) {
+    case 'c': return Op::Create;
+    case 'u': return Op::Update;
+    case 'd': return Op::Delete;
+    case 'r': return Op::Read;
+    case 't': return Op::Truncate;
+    default: return std::nullopt;
+  }
+}
+
+// Nullable scalar readers for envelope and source fields; the error names the field.
+std::expected<std::optional<int64_t>, DecodeError> optional_int(simdjson::ondemand::value& value,
+                                                                std::string_view where) {
+  json_type type;
+  if (auto error = value.type().get(type)) return json_fail(where, error);
+  if (type == json_type::null) return std::nullopt;
+  int64_t number = 0;
+  if (type != json_type::number || value.get_int64().get(number) != simdjson::SUCCESS) {
+    return fail(std::string(where) + ": expected an integer");
+  }
+  return number;
+}
+
+std::expected<std::optional<std::string_view>, DecodeError> optional_string(
+    simdjson::ondemand::value& value, std::string_view where) {
+  json_type type;
+  if (auto error = value.type().get(type)) return json_fail(where, error);
+  if (type == json_type::null) return std::nullopt;
+  std::string_view text;
+  if (type != json_type::string || value.get_string().get(text) != simdjson::SUCCESS) {
+    return fail(std::string(where) + ": expected a string");
+  }
+  return text;
+}
+
+}  // namespace
+
+class EnvelopeDecoder::Impl {
+ public:
+  Impl(Connector connector, DeclaredColumns declared)
+      : connector_(connector), declared_layout_(RowLayout::from_declared(declared)) {}
+
+  std::expected<ChangeEvent, DecodeError> decode(std::string_view message);
+
+ private:
+  std::expected<void, DecodeError> envelope_field(std::string_view key,
+                                                  simdjson::ondemand::value& value,
+                                                  const RowLayout* layout, EnvelopeParts& parts);
+  std::expected<void, DecodeError> schema(simdjson::ondemand::value& value,
+                                          const RowLayout*& layout);
+  std::expected<std::optional<Row>, DecodeError> row(simdjson::ondemand::value& value,
+                                                     const RowLayout* layout,
+                                                     std::string_view which);
+  std::expected<void, DecodeError> source(simdjson::ondemand::value& value, EnvelopeParts& parts);
+  std::expected<ChangeEvent, DecodeError> assemble(EnvelopeParts& parts) const;
+
+  Connector connector_;
+  RowLayout declared_layout_;
+
+  simdjson::ondemand::parser parser_;  // messages; buffers kept between decodes
+  std::string buffer_;                 // the message copied with simdjson's padding
+  ValueReader reader_;
+
+  // The last schema seen and its compiled layout: every message of a topic repeats
+  // its schema, so it is compiled once per schema change, not once per message.
+  std::string schema_text_;
+  RowLayout schema_layout_;
+  simdjson::dom::parser schema_parser_;  // only runs when the schema text changes
+};
+
+std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode(std::string_view message) {
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a buffer that
+  // has them (it only grows, so steady state allocates nothing here).
+  const size_t needed = message.size() + simdjson::SIMDJSON_PADDING;
+  if (buffer_.size() < needed) buffer_.resize(needed);
+  std::memcpy(buffer_.data(), message.data(), message.size());
+  std::memset(buffer_.data() + message.size(), 0, simdjson::SIMDJSON_PADDING);
+
+  simdjson::ondemand::document document;
+  if (auto error = parser_.iterate(buffer_.data(), message.size(), buffer_.size()).get(document)) {
+    return json_fail("message", error);
+  }
+  simdjson::ondemand::object top;
+  if (auto error = document.get_object().get(top)) {
+    return fail(error == simdjson::INCORRECT_TYPE ? "message: not a JSON object"
+                                                  : std::string("message: invalid JSON: ") +
+                                                        simdjson::error_message(error));
+  }
+
+  // Either {"schema":..., "payload":{envelope}} (JsonConverter with schemas) or the
+  // envelope itself (schemas.enable=false).
+  EnvelopeParts parts;
+  const RowLayout* layout = &declared_layout_;
+  bool saw_payload = false;
+  for (auto field : top) {
+    std::string_view key;
+    if (auto error = field.unescaped_key().get(key)) return json_fail("message", error);
+    simdjson::ondemand::value value;
+    if (auto error = field.value().get(value)) return json_fail(key, error);
+    if (key == "schema") {
+      if (saw_payload) return fail("message: \"schema\" follows \"payload\"; the JsonConverter writes it first");
+      if (auto done = schema(value, layout); !done) return std::unexpected(done.error());
+    } else if (key == "payload") {
+      saw_payload = true;
+      json_type type;
+      if (auto error = value.type().get(type)) return json_fail("payload", error);
+      if (type != json_type::object) return fail("payload: expected the envelope object");
+      simdjson::ondemand::object payload;
+      if (auto error = value.get_object().get(payload)) return json_fail("payload", error);
+      for (auto inner : payload) {
+        std::string_view inner_key;
+        if (auto error = inner.unescaped_key().get(inner_key)) return json_fail("payload", error);
+        simdjson::ondemand::value inner_value;
+        if (auto error = inner.value().get(inner_value)) return json_fail(inner_key, error);
+        if (auto done = envelope_field(inner_key, inner_value, layout, parts); !done) {
+          return std::unexpected(done.error());
+        }
+      }
+    } else if (auto done = envelope_field(key, value, layout, parts); !done) {
+      return std::unexpected(done.error());
+    }
+  }
+  // A location still in bounds after the object means more tokens follow it.
+  if (document.current_location().error() == simdjson::SUCCESS) {
+    return fail("message: trailing content after the JSON object");
+  }
+  return assemble(parts);
+}
+
+std::expected<void, DecodeError> EnvelopeDecoder::Impl::schema(simdjson::ondemand::value& value,
+                                                               const RowLayout*& layout) {
+  json_type type;
+  if (auto error = value.type().get(type)) return json_fail("schema", error);
+  if (type == json_type::null) return {};  // no schema: the declared columns apply
+  if (type != json_type::object) return fail("schema: expected an object");
+  simdjson::ondemand::object object;
+  std::string_view text;
+  if (auto error = value.get_object().get(object)) return json_fail("schema", error);
+  if (auto error = object.raw_json().get(text)) return json_fail("schema", error);
+  if (text != schema_text_ || schema_layout_.empty()) {
+    auto compiled = RowLayout::from_envelope_schema(text, schema_parser_);
+    if (!compiled) return fail(std::move(compiled.error()));
+    schema_layout_ = std::move(*compiled);
+    schema_text_.assign(text);
+  }
+  layout = &schema_layout_;
+  return {};
+}
+
+std::expected<void, DecodeError> EnvelopeDecoder::Impl::envelope_field(
+    std::string_view key, simdjson::ondemand::value& value, const RowLayout* layout,
+    EnvelopeParts& parts) {
+  if (key == "before" || key == "after") {
+    auto decoded = row(value, layout, key);
+    if (!decoded) return std::unexpected(decoded.error());
+    (key == "before" ? parts.before : parts.after) = std::move(*decoded);
+  } else if (key == "source") {
+    return source(value, parts);
+  } else if (key == "op") {
+    auto code = optional_string(value, "op");
+    if (!code) return std::unexpected(code.error());
+    if (!*code) return fail("op is null");
+    parts.op = op_from_code(**code);
+    if (!parts.op) return fail("op '" + std::string(**code) + "' is not one of c, u, d, r, t");
+  } else if (key == "ts_ms") {
+    auto ts = optional_int(value, "ts_ms");
+    if (!ts) return std::unexpected(ts.error());
+    parts.payload_ts_ms = *ts;
+  }
+  // transaction, ts_us, ts_ns and any future envelope field: not needed, skipped.
+  return {};
+}
+
+std::expected<std::optional<Row>, DecodeError> EnvelopeDecoder::Impl::row(
+    simdjson::ondemand::value& value, const RowLayout* layout, std::string_view which) {
+  json_type type;
+  if (auto error = value.type().get(type)) return json_fail(which, error);
+  if (type == json_type::null) return std::optional<Row>{};
+  if (type != json_type::object) return fail(std::string(which) + ": expected an object or null");
+  simdjson::ondemand::object object;
+  if (auto error = value.get_object().get(object)) return json_fail(which, error);
+
+  // Only a message's own schema is complete; declared columns may cover a subset.
+  const bool from_schema = layout == &schema_layout_;
+  Row row;
+  row.columns.reserve(layout->empty() ? 16 : layout->size());
+  size_t hint = 0;
+  for (auto field : object) {
+    std::string_view name;
+    if (auto error = field.unescaped_key().get(name)) return json_fail(which, error);
+    simdjson::ondemand::value column;
+    if (auto error = field.value().get(column)) return json_fail(which, error);
+    const ColumnSpec* spec = layout->find(name, hint);
+    if (spec == nullptr && from_schema) {
+      return fail("field " + std::string(which) + "." + std::string(name) +
+                  " is not in the message's schema");
+    }
+    auto decoded = spec != nullptr ? reader_.read(column, spec->type) : reader_.read_untyped(column);
+    if (!decoded) {
+      return fail("field " + std::string(which) + "." + std::string(name) + ": " + decoded.error());
+    }
+    row.columns.emplace_back(std::string(name), std::move(*decoded));
+  }
+  return std::optional<Row>{std::move(row)};
+}
+
+std::expected<void, DecodeError> EnvelopeDecoder::Impl::source(simdjson::ondemand::value& value,
+                                                               EnvelopeParts& parts) {
+  json_type type;
+  if (auto error = value.type().get(type)) return json_fail("source", error);
+  if (type == json_type::null) return {};
+  if (type != json_type::object) return fail("source: expected an object");
+  simdjson::ondemand::object object;
+  if (auto error = value.get_object().get(object)) return json_fail("source", error);
+  parts.has_source = true;
+
+  const bool binlog = connector_ == Connector::MySql || connector_ == Connector::MariaDb;
+  SourceCoordinates& at = parts.coordinates;
+  for (auto field : object) {
+    std::string_view key;
+    if (auto error = field.unescaped_key().get(key)) return json_fail("source", error);
+    simdjson::ondemand::value inner;
+    if (auto error = field.value().get(inner)) return json_fail("source", error);
+
+    // Reads a nullable int / string into `target`, naming the field on error.
+    auto int_into = [&](std::optional<int64_t>& target) -> std::expected<void, DecodeError> {
+      auto read = optional_int(inner, "source." + std::string(key));
+      if (!read) return std::unexpected(read.error());
+      target = *read;
+      return {};
+    };
+    auto string_into =
+        [&](std::optional<std::string_view>& target) -> std::expected<void, DecodeError> {
+      auto read = optional_string(inner, "source." + std::string(key));
+      if (!read) return std::unexpected(read.error());
+      target = *read;
+      return {};
+    };
+
+    std::expected<void, DecodeError> done;
+    if (key == "ts_ms") {
+      done = int_into(parts.source_ts_ms);
+    } else if (key == "table") {
+      done = string_into(parts.table);
+    } else if (key == "snapshot") {
+      // An io.debezium.data.Enum: true, first, first_in_data_collection,
+      // last_in_data_collection, last, incremental, false (SnapshotRecord). Older
+      // connectors wrote a boolean.
+      json_type snapshot_type;
+      if (auto error = inner.type().get(snapshot_type)) return json_fail("source.snapshot", error);
+      if (snapshot_type == json_type::boolean) {
+        bool flag = false;
+        if (auto error = inner.get_bool().get(flag)) return json_fail("source.snapshot", error);
+        parts.snapshot = flag;
+      } else {
+        std::optional<std::string_view> text;
+        done = string_into(text);
+        if (done && text) {
+          parts.snapshot = *text != "false";
+          at.incremental_snapshot = *text == "incremental";
+        }
+      }
+    } else if (connector_ == Connector::Postgres && key == "lsn") {
+      done = int_into(at.lsn);
+    } else if (binlog && key == "file") {
+      done = string_into(at.file);
+    } else if (binlog && key == "pos") {
+      done = int_into(at.pos);
+    } else if (binlog && key == "row") {
+      done = int_into(at.row);
+    } else if (connector_ == Connector::SqlServer && key == "commit_lsn") {
+      done = string_into(at.commit_lsn);
+    } else if (connector_ == Connector::SqlServer && key == "change_lsn") {
+      done = string_into(at.change_lsn);
+    } else if (connector_ == Connector::SqlServer && key == "event_serial_no") {
+      done = int_into(at.event_serial_no);
+    } else if (connector_ == Connector::Oracle && key == "commit_scn") {
+      done = string_into(at.commit_scn);
+    } else if (connector_ == Connector::Oracle && key == "scn") {
+      done = string_into(at.scn);
+    } else if (connector_ == Connector::Oracle && key == "ssn") {
+      done = int_into(at.ssn);
+    }
+    if (!done) return done;
+  }
+  return {};
+}
+
+std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(EnvelopeParts& parts) const {
+  if (!parts.op) return fail("op is missing");
+  if (!parts.has_source) return fail("source is missing");
+  const Op op = *parts.op;
+  switch (op) {
+    case Op::Create:
+    case Op::Read:
+    case Op::Update:
+      if (!parts.after) {
+        return fail("after is missing or null for op '" + std::string(op_name(op)) + "'");
+      }
+      break;
+    case Op::Delete:
+      if (!parts.before) {
+        return fail("before is missing or null for a delete (the table logs no before image)");
+      }
+      break;
+    case Op::Truncate:
+      break;
+  }
+  if (!parts.table) return fail("source.table is missing");
+
+  auto position = encode_position(connector_, parts.coordinates);
+  if (!position) return fail(std::move(position.error()));
+
+  ChangeEvent event{.connector = connector_,
+                    .op = op,
+                    .before = std::move(parts.before),
+                    .after = std::move(parts.after),
+                    .position = std::move(*position),
+                    .committed_at_ms = 0,
+                    .table = std::string(*parts.table),
+                    .snapshot = parts.snapshot};
+  // source.ts_ms is the commit time at the source; the envelope's ts_ms (when Debezium
+  // processed the event) stands in only when a source block lacks it.
+  if (parts.source_ts_ms) event.committed_at_ms = *parts.source_ts_ms;
+  else if (parts.payload_ts_ms) event.committed_at_ms = *parts.payload_ts_ms;
+  else return fail("neither source.ts_ms nor ts_ms is present");
+  // A truncate has no rows; keep the images empty even if a writer sent some.
+  if (op == Op::Truncate) {
+    event.before.reset();
+    event.after.reset();
+  }
+  return event;
+}
+
+EnvelopeDecoder::EnvelopeDecoder(Connector connector, DeclaredColumns declared)
+    : impl_(std::make_unique<Impl>(connector, std::move(declared))) {}
+EnvelopeDecoder::~EnvelopeDecoder() = default;
+EnvelopeDecoder::EnvelopeDecoder(EnvelopeDecoder&&) noexcept = default;
+EnvelopeDecoder& EnvelopeDecoder::operator=(EnvelopeDecoder&&) noexcept = default;
+
+std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::decode(std::string_view value) {
+  return impl_->decode(value);
+}
+
+}  // namespace metersync::debezium

@@ -1,0 +1,159 @@
+#include "debezium/position.hpp"
+
+#include <array>
+#include <charconv>
+
+namespace metersync::debezium {
+namespace {
+
+constexpr size_t kMaxPositionLength = 100;  // Meter Master's SourcePosition is VARCHAR(100)
+
+void append_decimal(std::string& out, uint64_t value, int width) {
+  std::array<char, 24> text{};
+  auto [end, ec] = std::to_chars(text.data(), text.data() + text.size(), value);
+  const auto length = static_cast<int>(end - text.data());
+  if (length < width) out.append(static_cast<size_t>(width - length), '0');
+  out.append(text.data(), end);
+}
+
+void append_hex8(std::string& out, uint32_t value) {
+  constexpr std::string_view kDigits = "0123456789ABCDEF";
+  for (int shift = 28; shift >= 0; shift -= 4) out.push_back(kDigits[(value >> shift) & 0xF]);
+}
+
+std::unexpected<std::string> missing(std::string_view field) {
+  return std::unexpected("source." + std::string(field) + " is missing");
+}
+
+// A non-negative integer that must fit `width` decimal digits.
+bool append_bounded(std::string& out, int64_t value, int width) {
+  if (value < 0) return false;
+  uint64_t limit = 1;
+  for (int i = 0; i < width; ++i) limit *= 10;
+  if (static_cast<uint64_t>(value) >= limit) return false;
+  append_decimal(out, static_cast<uint64_t>(value), width);
+  return true;
+}
+
+// SQL Server LSN text as Debezium's Lsn#toString writes it: 10 bytes in hex,
+// "xxxxxxxx:xxxxxxxx:xxxx" (lower case there); written upper case so one case sorts.
+bool append_sqlserver_lsn(std::string& out, std::string_view lsn) {
+  if (lsn.size() != 22 || lsn[8] != ':' || lsn[17] != ':') return false;
+  for (size_t i = 0; i < lsn.size(); ++i) {
+    char c = lsn[i];
+    if (i == 8 || i == 17) {
+      out.push_back(':');
+      continue;
+    }
+    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+    if (!hex) return false;
+    out.push_back(c);
+  }
+  return true;
+}
+
+// Oracle SCNs arrive as decimal strings (Scn#toString; they may exceed 2^63).
+bool append_scn(std::string& out, std::string_view scn) {
+  if (scn.empty() || scn.size() > 20) return false;
+  for (char c : scn) {
+    if (c < '0' || c > '9') return false;
+  }
+  out.append(20 - scn.size(), '0');
+  out.append(scn);
+  return true;
+}
+
+}  // namespace
+
+std::expected<Position, std::string> encode_position(Connector connector,
+                                                     const SourceCoordinates& source) {
+  Position position;
+  std::string& out = position.text;
+  out.reserve(64);
+  switch (connector) {
+    case Connector::Postgres: {
+      if (!source.lsn) {
+        // Incremental-snapshot reads carry no LSN (PostgresSourceInfoStructMaker): they
+        // sort first, so they fill rows the stream has not written and never roll a
+        // streamed row back.
+        if (!source.incremental_snapshot) return missing("lsn");
+        out = "00000000/00000000";
+        break;
+      }
+      const auto lsn = static_cast<uint64_t>(*source.lsn);
+      append_hex8(out, static_cast<uint32_t>(lsn >> 32));
+      out.push_back('/');
+      append_hex8(out, static_cast<uint32_t>(lsn));
+      break;
+    }
+    case Connector::MySql:
+    case Connector::MariaDb: {
+      if (!source.file || source.file->empty()) return missing("file");
+      if (!source.pos) return missing("pos");
+      if (!source.row) return missing("row");
+      out.append(*source.file);
+      out.push_back('/');
+      if (!append_bounded(out, *source.pos, 20)) {
+        return std::unexpected("source.pos " + std::to_string(*source.pos) + " is negative");
+      }
+      out.push_back('/');
+      if (!append_bounded(out, *source.row, 10)) {
+        return std::unexpected("source.row " + std::to_string(*source.row) +
+                               " is not a row number (0..9999999999)");
+      }
+      break;
+    }
+    case Connector::SqlServer: {
+      if (!source.commit_lsn) return missing("commit_lsn");
+      if (!append_sqlserver_lsn(out, *source.commit_lsn)) {
+        return std::unexpected("source.commit_lsn '" + std::string(*source.commit_lsn) +
+                               "' is not an LSN like 0000002d:00000f58:0003");
+      }
+      out.push_back('/');
+      // Snapshot reads have no change LSN and no serial: they sort before every change
+      // committed at the same LSN.
+      if (source.change_lsn) {
+        if (!append_sqlserver_lsn(out, *source.change_lsn)) {
+          return std::unexpected("source.change_lsn '" + std::string(*source.change_lsn) +
+                                 "' is not an LSN like 0000002d:00000f58:0003");
+        }
+      } else {
+        out.append("00000000:00000000:0000");
+      }
+      out.push_back('/');
+      if (!append_bounded(out, source.event_serial_no.value_or(0), 10)) {
+        return std::unexpected("source.event_serial_no " + std::to_string(*source.event_serial_no) +
+                               " is out of range (0..9999999999)");
+      }
+      break;
+    }
+    case Connector::Oracle: {
+      if (!source.scn) return missing("scn");
+      // Snapshot reads have no commit SCN: the snapshot's SCN is the point they reflect.
+      const std::string_view commit = source.commit_scn ? *source.commit_scn : *source.scn;
+      if (!append_scn(out, commit)) {
+        return std::unexpected("source.commit_scn '" + std::string(commit) +
+                               "' is not an SCN (up to 20 decimal digits)");
+      }
+      out.push_back('/');
+      if (!append_scn(out, *source.scn)) {
+        return std::unexpected("source.scn '" + std::string(*source.scn) +
+                               "' is not an SCN (up to 20 decimal digits)");
+      }
+      out.push_back('/');
+      if (!append_bounded(out, source.ssn.value_or(0), 10)) {
+        return std::unexpected("source.ssn " + std::to_string(*source.ssn) +
+                               " is out of range (0..9999999999)");
+      }
+      break;
+    }
+  }
+  if (out.size() > kMaxPositionLength) {
+    return std::unexpected("position '" + out + "' is longer than " +
+                           std::to_string(kMaxPositionLength) + " characters");
+  }
+  return position;
+}
+
+}  // namespace metersync::debezium
