@@ -13,6 +13,7 @@ std::string cell(std::string_view text) {
   std::string out;
   for (char c : text) {
     if (c == '|') out += "\\|";
+    else if (c == '<') out += "&lt;";  // `<topic>` would read as an HTML tag
     else out.push_back(c);
   }
   return out;
