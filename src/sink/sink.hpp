@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,14 +22,19 @@ class SinkError : public std::runtime_error {
     Data,       // the server rejected a row (constraint, conversion): find it, dead-letter it
     Fatal,      // schema mismatch, permission, bad configuration: stop with this message
   };
-  SinkError(Kind kind, std::string sqlstate, std::string message)
-      : std::runtime_error(message), kind_(kind), sqlstate_(std::move(sqlstate)) {}
+  SinkError(Kind kind, std::string sqlstate, std::string message, long native_error = 0)
+      : std::runtime_error(message),
+        kind_(kind),
+        sqlstate_(std::move(sqlstate)),
+        native_error_(native_error) {}
   Kind kind() const { return kind_; }
-  const std::string& sqlstate() const { return sqlstate_; }
+  const std::string& sqlstate() const { return sqlstate_; }  // "" when not from the server
+  long native_error() const { return native_error_; }        // the server's error number, 0 if none
 
  private:
   Kind kind_;
   std::string sqlstate_;
+  long native_error_;
 };
 
 // Where a pipeline is in its topic: next offset to read, per partition.
@@ -56,6 +62,13 @@ class Sink {
   // Applies the batch and advances the offsets in one transaction. On throw nothing
   // of the batch is written.
   void apply(const Batch& batch);
+  // Kafka records applied by `pipeline` over its life (sum of records_applied over its
+  // topics and partitions): the status page and the exactly-once tests read it.
+  int64_t records_applied(const std::string& pipeline);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace metersync::sink

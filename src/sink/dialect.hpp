@@ -1,0 +1,129 @@
+// The SQL text of one sink database family. A Dialect only writes SQL: it holds no
+// connection, so the statements can be unit-tested and dumped for the T-SQL parser
+// check (metersync_sink_sql_dump). Parameter markers are always `?`; each method's
+// comment gives the order of its parameters.
+//
+// Identifiers (schema, table names) come from configuration: they are checked against
+// [A-Za-z_][A-Za-z0-9_]* when the Dialect is made and quoted in the dialect's way.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace metersync::sink {
+
+// The types Meter Master and the stage use; each dialect spells them.
+enum class ColumnType { Varchar, NVarchar, Date, Decimal, Timestamp, Bit, Int, BigInt, Char };
+
+struct Column {
+  std::string_view name;
+  ColumnType type;
+  int length = 0;     // Varchar / NVarchar / Char
+  int precision = 0;  // Decimal
+  int scale = 0;      // Decimal; Timestamp: fractional digits
+  bool nullable = false;
+};
+
+// Meter Master's columns in table order (the spec's DDL), SyncedAt last.
+std::span<const Column> meter_columns();
+// The columns staged per change: Meter Master's without SyncedAt, then ChangeKind
+// ('U' full row, 'K' key-only delete). Sixteen, so 131 rows fit SQL Server's 2,100
+// parameters per statement.
+std::span<const Column> stage_columns();
+// The offsets table: pipeline, topic, partition, next_offset, records_applied, updated_at.
+std::span<const Column> offsets_columns();
+
+// Identifiers as configured, validated by Dialect::create.
+struct TableNames {
+  std::string schema;  // may be empty: the connection's default schema/database
+  std::string table = "MeterMaster";
+  std::string offsets_table = "MeterSyncOffsets";
+};
+
+// Throws metersync::ConfigError naming the key when `name` is not a plain identifier.
+void validate_identifier(std::string_view key, std::string_view name, bool allow_empty = false);
+
+class Dialect {
+ public:
+  static std::unique_ptr<Dialect> create(config::Dialect dialect, TableNames names);
+  virtual ~Dialect() = default;
+
+  virtual config::Dialect id() const = 0;
+  virtual std::string_view name() const = 0;  // "sqlserver", "postgres", "mariadb"
+  const TableNames& names() const { return names_; }
+
+  // Quoted identifier and schema-qualified names.
+  virtual std::string quote(std::string_view identifier) const = 0;
+  std::string meter_table() const;
+  std::string offsets_table() const;
+  // The type as this dialect writes it in DDL ("DATETIME2(6)", "TIMESTAMP(6)", ...).
+  virtual std::string type_sql(const Column& column) const = 0;
+
+  // Run once after connecting.
+  virtual std::vector<std::string> session_setup() const = 0;
+  // True: the sink sends begin/commit/rollback statements with autocommit on (SQL
+  // Server's explicit transaction). False: ODBC autocommit off and SQLEndTran.
+  virtual bool explicit_transactions() const = 0;
+  virtual std::string begin_sql() const { return {}; }
+  virtual std::string commit_sql() const { return {}; }
+  virtual std::string rollback_sql() const { return {}; }
+
+  // Guarded DDL: creates what is missing, leaves what exists alone.
+  virtual std::vector<std::string> create_tables() const = 0;
+  // Columns of one table; params: schema, table (compared case-insensitively).
+  // Result: COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION,
+  // NUMERIC_SCALE, DATETIME_PRECISION.
+  std::string columns_query() const;
+  // The schema name to look up in INFORMATION_SCHEMA when sink.schema is empty.
+  virtual std::string default_schema_sql() const = 0;
+  // What INFORMATION_SCHEMA.COLUMNS.DATA_TYPE says for a column of this type.
+  virtual std::string information_schema_type(ColumnType type) const = 0;
+  // Whether CHARACTER_MAXIMUM_LENGTH / DATETIME_PRECISION are reported for the type.
+  virtual bool reports_datetime_precision() const { return true; }
+
+  // Per transaction, first. Writers of the same keys serialize on this (params: one
+  // resource name; result: one row, the lock status, negative when not granted);
+  // empty when row locks already make the statements safe.
+  virtual std::string lock_sql() const { return {}; }
+  // Before each staged segment: create or empty the stage.
+  virtual std::vector<std::string> prepare_stage() const = 0;
+  // A multi-row INSERT into the stage; params: stage_columns() per row, row by row.
+  virtual std::string stage_insert(std::size_t rows) const = 0;
+  virtual std::size_t max_stage_rows() const;
+  // Set-based statements applying the staged segment (no params): full rows with the
+  // stale-position guard, new keys, key-only deletes.
+  virtual std::vector<std::string> apply_stage() const = 0;
+  // A source truncate; params: position, committed_at, source_system, position.
+  virtual std::string truncate_sql() const = 0;
+  // Params: pipeline, topic, partition, next_offset, records_delta.
+  virtual std::string offsets_upsert_sql() const = 0;
+  // Params: pipeline, topic. Result: partition, next_offset.
+  std::string offsets_select_sql() const;
+  // Params: pipeline. Result: one row, the sum of records_applied (0 when none).
+  std::string records_applied_sql() const;
+  // Whether a text column is bound as UTF-16 (NVARCHAR on SQL Server) or as narrow text.
+  virtual bool bind_wide(const Column& column) const = 0;
+
+ protected:
+  explicit Dialect(TableNames names) : names_(std::move(names)) {}
+  std::string qualified(std::string_view table) const;
+  // Column list "a, b, c" quoted, optionally prefixed by an alias ("s.a, s.b").
+  std::string column_list(std::span<const Column> columns, std::string_view alias = {}) const;
+  // "(?, ?, ...), (?, ...)" wrapping each marker with param_marker().
+  std::string values_rows(std::size_t rows) const;
+  // How a bound value of this column enters SQL: "?" or "CAST(? AS ...)".
+  virtual std::string param_marker(const Column& column) const;
+  // The names other than the Meter Master data columns (stage, offsets).
+  static const Column& stage_column(std::string_view name);
+
+ private:
+  TableNames names_;
+};
+
+}  // namespace metersync::sink

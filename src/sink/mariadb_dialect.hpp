@@ -1,0 +1,43 @@
+// MariaDB (MariaDB Connector/ODBC). Tables are utf8mb4 with a binary collation, so
+// keys compare exactly as on PostgreSQL; upserts use INSERT ... SELECT ... ON DUPLICATE
+// KEY UPDATE with an IF() guard per column, which is safe with concurrent writers.
+#pragma once
+
+#include "sink/dialect.hpp"
+
+namespace metersync::sink {
+
+class MariaDbDialect final : public Dialect {
+ public:
+  explicit MariaDbDialect(TableNames names) : Dialect(std::move(names)) {}
+
+  config::Dialect id() const override { return config::Dialect::MariaDb; }
+  std::string_view name() const override { return "mariadb"; }
+  std::string quote(std::string_view identifier) const override;
+  std::string type_sql(const Column& column) const override;
+
+  std::vector<std::string> session_setup() const override;
+  bool explicit_transactions() const override { return false; }
+
+  std::vector<std::string> create_tables() const override;
+  std::string default_schema_sql() const override { return "SELECT DATABASE()"; }
+  std::string information_schema_type(ColumnType type) const override;
+
+  std::vector<std::string> prepare_stage() const override;
+  std::string stage_insert(std::size_t rows) const override;
+  std::vector<std::string> apply_stage() const override;
+  std::string truncate_sql() const override;
+  std::string offsets_upsert_sql() const override;
+  bool bind_wide(const Column&) const override { return true; }
+
+  static constexpr std::string_view kTableOptions =
+      " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+
+ private:
+  std::string stage_table() const;
+  std::string column_definitions(std::span<const Column> columns, bool stage) const;
+  // Byte-wise comparison whatever the column's collation.
+  static std::string newer(std::string_view stored, std::string_view incoming);
+};
+
+}  // namespace metersync::sink

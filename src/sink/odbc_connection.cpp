@@ -1,0 +1,81 @@
+#include "sink/odbc_connection.hpp"
+
+#include <sqlext.h>
+
+#include "sink/odbc_diagnostics.hpp"
+#include "sink/odbc_environment.hpp"
+#include "sink/odbc_statement.hpp"
+
+namespace metersync::sink {
+
+OdbcConnection::OdbcConnection(const OdbcEnvironment& environment,
+                               const std::string& connection_string, config::Dialect dialect)
+    : dialect_(dialect) {
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, environment.handle(), &handle_))) {
+    throw make_odbc_error(dialect_, SQL_HANDLE_ENV, environment.handle(),
+                          "allocating an ODBC connection");
+  }
+  // A login that hangs must not hold a pipeline forever; the pipeline retries.
+  SQLSetConnectAttr(handle_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(15), 0);
+  std::string text = connection_string;
+  SQLCHAR out[1024];
+  SQLSMALLINT out_length = 0;
+  const SQLRETURN rc = SQLDriverConnect(
+      handle_, nullptr, reinterpret_cast<SQLCHAR*>(text.data()), static_cast<SQLSMALLINT>(text.size()),
+      out, sizeof out, &out_length, SQL_DRIVER_NOPROMPT);
+  if (!SQL_SUCCEEDED(rc)) {
+    SinkError error = make_odbc_error(
+        dialect_, SQL_HANDLE_DBC, handle_,
+        "connecting with sink.connection (check the driver name, host, port and credentials)");
+    SQLFreeHandle(SQL_HANDLE_DBC, handle_);
+    throw error;
+  }
+  connected_ = true;
+}
+
+OdbcConnection::~OdbcConnection() {
+  if (connected_) {
+    // An open transaction is rolled back by the server when the session ends.
+    SQLDisconnect(handle_);
+  }
+  SQLFreeHandle(SQL_HANDLE_DBC, handle_);
+}
+
+void OdbcConnection::set_autocommit(bool on) {
+  const SQLRETURN rc = SQLSetConnectAttr(
+      handle_, SQL_ATTR_AUTOCOMMIT,
+      reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
+      SQL_IS_UINTEGER);
+  if (!SQL_SUCCEEDED(rc)) {
+    throw make_odbc_error(dialect_, SQL_HANDLE_DBC, handle_, "switching autocommit");
+  }
+}
+
+void OdbcConnection::end_transaction(bool commit) {
+  const SQLRETURN rc = SQLEndTran(SQL_HANDLE_DBC, handle_, commit ? SQL_COMMIT : SQL_ROLLBACK);
+  if (!SQL_SUCCEEDED(rc)) {
+    throw make_odbc_error(dialect_, SQL_HANDLE_DBC, handle_,
+                          commit ? "committing the transaction" : "rolling back the transaction");
+  }
+}
+
+void OdbcConnection::execute(std::string_view sql, const std::vector<SqlParam>& params,
+                             std::string_view context) {
+  OdbcStatement statement(*this);
+  statement.bind(params, context);
+  statement.execute(sql, context);
+  statement.drain(context);
+}
+
+std::vector<SqlRow> OdbcConnection::query(std::string_view sql, const std::vector<SqlParam>& params,
+                                          std::string_view context) {
+  OdbcStatement statement(*this);
+  statement.bind(params, context);
+  statement.execute(sql, context);
+  std::vector<SqlRow> rows;
+  if (statement.seek_rowset(context)) rows = statement.fetch_all(context);
+  statement.drain(context);
+  return rows;
+}
+
+}  // namespace metersync::sink

@@ -1,0 +1,51 @@
+// One ODBC connection (SQLDriverConnect) and the two ways the sink talks over it:
+// `execute` for statements without a result and `query` for one rowset. Both bind
+// parameters, drain every extra result the server sends (row counts, informational
+// messages, the empty results Babelfish emits before a rowset) and turn any error on
+// the way into a classified SinkError.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sql.h>
+
+#include "config/config.hpp"
+#include "sink/sql_param.hpp"
+
+namespace metersync::sink {
+
+class OdbcEnvironment;
+
+using SqlRow = std::vector<std::optional<std::string>>;  // UTF-8 text, nullopt for NULL
+
+class OdbcConnection {
+ public:
+  // Connects; throws SinkError (classified: an unreachable server is Transient).
+  OdbcConnection(const OdbcEnvironment& environment, const std::string& connection_string,
+                 config::Dialect dialect);
+  ~OdbcConnection();
+  OdbcConnection(const OdbcConnection&) = delete;
+  OdbcConnection& operator=(const OdbcConnection&) = delete;
+
+  void set_autocommit(bool on);
+  // SQLEndTran: the ODBC way to finish a transaction begun with autocommit off.
+  void end_transaction(bool commit);
+
+  void execute(std::string_view sql, const std::vector<SqlParam>& params = {},
+               std::string_view context = {});
+  std::vector<SqlRow> query(std::string_view sql, const std::vector<SqlParam>& params = {},
+                            std::string_view context = {});
+
+  config::Dialect dialect() const { return dialect_; }
+  SQLHDBC handle() const { return handle_; }
+
+ private:
+  SQLHDBC handle_ = SQL_NULL_HDBC;
+  bool connected_ = false;
+  config::Dialect dialect_;
+};
+
+}  // namespace metersync::sink

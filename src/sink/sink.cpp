@@ -1,0 +1,314 @@
+#include "sink/sink.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+#include <stdexcept>
+
+#include "sink/batch_fold.hpp"
+#include "sink/dialect.hpp"
+#include "sink/odbc_connection.hpp"
+#include "sink/odbc_environment.hpp"
+#include "sink/stage_params.hpp"
+
+namespace metersync::sink {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::optional<int64_t> to_int(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  int64_t value = 0;
+  const char* begin = text->data();
+  const char* end = begin + text->size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc()) return std::nullopt;
+  return value;
+}
+
+SinkError fatal(std::string message) { return SinkError(SinkError::Kind::Fatal, "", std::move(message)); }
+
+}  // namespace
+
+struct Sink::Impl {
+  config::SinkConfig config;
+  std::unique_ptr<Dialect> dialect;
+  OdbcEnvironment environment;
+  std::unique_ptr<OdbcConnection> connection;  // null after a failure that broke it
+
+  explicit Impl(const config::SinkConfig& sink_config) : config(sink_config) {
+    try {
+      dialect = Dialect::create(config.dialect, {config.schema, config.table, config.offsets_table});
+    } catch (const ConfigError& error) {
+      throw fatal(error.what());
+    }
+  }
+
+  OdbcConnection& connected() {
+    if (connection) return *connection;
+    auto fresh = std::make_unique<OdbcConnection>(environment, config.connection, dialect->id());
+    for (const std::string& statement : dialect->session_setup()) {
+      fresh->execute(statement, {}, "setting up the session");
+    }
+    fresh->set_autocommit(dialect->explicit_transactions());
+    connection = std::move(fresh);
+    if (dialect->names().schema.empty()) resolve_schema();
+    return *connection;
+  }
+
+  // With sink.schema empty the tables live in the connection's default schema; name it
+  // explicitly so every statement and the INFORMATION_SCHEMA check agree.
+  void resolve_schema() {
+    const auto rows = connection->query(dialect->default_schema_sql(), {}, "reading the default schema");
+    finish_read();
+    if (rows.empty() || !rows[0][0] || rows[0][0]->empty()) {
+      throw fatal("sink: the connection has no default schema or database: set sink.schema, or name the "
+                  "database in sink.connection");
+    }
+    TableNames names = dialect->names();
+    names.schema = *rows[0][0];
+    try {
+      dialect = Dialect::create(config.dialect, names);
+    } catch (const ConfigError& error) {
+      throw fatal(std::string(error.what()) + " (the connection's default schema; set sink.schema)");
+    }
+  }
+
+  // Ends the implicit transaction a read opened when autocommit is off.
+  void finish_read() {
+    if (!dialect->explicit_transactions()) connection->end_transaction(true);
+  }
+
+  void begin() {
+    if (dialect->explicit_transactions()) connection->execute(dialect->begin_sql(), {}, "beginning a transaction");
+  }
+
+  void commit() {
+    if (dialect->explicit_transactions()) {
+      connection->execute(dialect->commit_sql(), {}, "committing the batch");
+    } else {
+      connection->end_transaction(true);
+    }
+  }
+
+  // Never throws: the error that led here is the one to report. A connection that
+  // cannot even roll back is dropped; the next call reconnects.
+  void rollback() noexcept {
+    if (!connection) return;
+    try {
+      if (dialect->explicit_transactions()) {
+        connection->execute(dialect->rollback_sql(), {}, "rolling back the batch");
+      } else {
+        connection->end_transaction(false);
+      }
+    } catch (...) {
+      connection.reset();
+    }
+  }
+
+  void check_table(const std::string& table, std::span<const Column> expected) {
+    const auto rows = connection->query(dialect->columns_query(),
+                                        {SqlParam::national(dialect->names().schema), SqlParam::national(table)},
+                                        "reading INFORMATION_SCHEMA.COLUMNS");
+    finish_read();
+    const std::string qualified = dialect->names().schema + "." + table;
+    if (rows.empty()) {
+      throw fatal("sink: table " + qualified + " not found after creating it: check that the login may "
+                  "create tables in schema '" + dialect->names().schema + "' (sink.schema)");
+    }
+    std::string problems;
+    for (const Column& column : expected) {
+      const SqlRow* found = nullptr;
+      for (const SqlRow& row : rows) {
+        if (row[0] && lower(*row[0]) == lower(column.name)) found = &row;
+      }
+      const std::string want = dialect->type_sql(column) + (column.nullable ? " NULL" : " NOT NULL");
+      if (!found) {
+        problems += "\n  column " + std::string(column.name) + " is missing: ALTER TABLE " + qualified + " ADD " +
+                    std::string(column.name) + " " + want;
+        continue;
+      }
+      const SqlRow& row = *found;
+      const std::string type = row[1] ? lower(*row[1]) : "";
+      bool ok = type == dialect->information_schema_type(column.type);
+      if (ok && (column.type == ColumnType::Varchar || column.type == ColumnType::NVarchar)) {
+        const auto length = to_int(row[2]);
+        ok = length && (*length == -1 || *length >= column.length);  // -1: (MAX)
+      }
+      if (ok && column.type == ColumnType::Decimal) {
+        ok = to_int(row[3]) == column.precision && to_int(row[4]) == column.scale;
+      }
+      if (ok && column.type == ColumnType::Timestamp) {
+        ok = to_int(row[5]) == column.scale;
+      }
+      if (!ok) {
+        std::string actual = type;
+        for (int i = 2; i <= 5; ++i) {
+          if (row[i]) actual += " " + *row[i];
+        }
+        problems += "\n  column " + std::string(column.name) + " is " + actual + ", expected " + want +
+                    ": ALTER TABLE " + qualified + " to change it";
+      }
+    }
+    if (!problems.empty()) {
+      throw fatal("sink: table " + qualified + " does not have the columns metersync writes (or drop it and "
+                  "run `metersync init` to create it):" + problems);
+    }
+  }
+
+  void stage_and_apply(const std::vector<StagedChange>& rows) {
+    for (const std::string& statement : dialect->prepare_stage()) {
+      connection->execute(statement, {}, "preparing the stage table");
+    }
+    const std::size_t chunk = dialect->max_stage_rows();
+    std::vector<SqlParam> params;
+    for (std::size_t first = 0; first < rows.size(); first += chunk) {
+      const std::size_t count = std::min(chunk, rows.size() - first);
+      params.clear();
+      params.reserve(count * stage_columns().size());
+      for (std::size_t i = first; i < first + count; ++i) append_stage_params(*dialect, rows[i], params);
+      connection->execute(dialect->stage_insert(count), params, "staging rows");
+    }
+    for (const std::string& statement : dialect->apply_stage()) {
+      connection->execute(statement, {}, "applying staged rows to " + dialect->meter_table());
+    }
+  }
+
+  void truncate(const MeterRow& row) {
+    const Column& position = meter_columns()[14];
+    const std::string committed = timestamp_sql_text(row.source_committed_at, 3);
+    connection->execute(dialect->truncate_sql(),
+                        {SqlParam::ascii(row.source_position.text, position.length), SqlParam::ascii(committed, 27),
+                         SqlParam::ascii(row.source_system, 16),
+                         SqlParam::ascii(row.source_position.text, position.length)},
+                        "applying a truncate of source " + row.source_system);
+  }
+
+  void lock(const Batch& batch, const std::vector<BatchStep>& steps) {
+    const std::string lock_sql = dialect->lock_sql();
+    if (lock_sql.empty()) return;
+    // One resource per source system (its keys) and one for the pipeline's offsets rows,
+    // taken in sorted order so two writers never wait on each other in a cycle.
+    std::set<std::string> resources;
+    resources.insert("metersync:" + dialect->offsets_table() + ":" + batch.pipeline);
+    for (const BatchStep& step : steps) {
+      if (step.truncate) resources.insert("metersync:" + dialect->meter_table() + ":" + step.truncate->source_system);
+      for (const StagedChange& change : step.rows) {
+        resources.insert("metersync:" + dialect->meter_table() + ":" + change.row.source_system);
+      }
+    }
+    for (std::string resource : resources) {
+      if (resource.size() > 255) resource.resize(255);  // sp_getapplock's limit; a clash only serializes more
+      const auto rows = connection->query(lock_sql, {SqlParam::national(resource, 255)}, "taking the writer lock");
+      const auto status = rows.empty() ? std::nullopt : to_int(rows[0][0]);
+      if (!status || *status < 0) {
+        throw SinkError(SinkError::Kind::Transient, "HYT00",
+                        "sink: sp_getapplock on '" + resource + "' was not granted (status " +
+                            (status ? std::to_string(*status) : std::string("missing")) +
+                            "): another writer holds it; the batch is retried");
+      }
+    }
+  }
+
+  void write_offsets(const Batch& batch) {
+    bool first = true;
+    for (const auto& [partition, next_offset] : batch.next_offsets) {
+      // The batch's record count is credited to its lowest partition; sums per pipeline
+      // and topic are exact.
+      const int64_t records = first ? batch.record_count : 0;
+      first = false;
+      connection->execute(dialect->offsets_upsert_sql(),
+                          {SqlParam::ascii(batch.pipeline, 200), SqlParam::ascii(batch.topic, 249),
+                           SqlParam::integer(partition), SqlParam::integer(next_offset), SqlParam::integer(records)},
+                          "advancing the offsets of " + batch.pipeline);
+    }
+  }
+};
+
+Sink::Sink(const config::SinkConfig& config) : impl_(std::make_unique<Impl>(config)) { impl_->connected(); }
+
+Sink::~Sink() = default;
+
+void Sink::init() {
+  OdbcConnection& connection = impl_->connected();
+  try {
+    for (const std::string& statement : impl_->dialect->create_tables()) {
+      connection.execute(statement, {}, "creating the sink tables");
+    }
+    impl_->finish_read();
+  } catch (...) {
+    impl_->rollback();
+    throw;
+  }
+  impl_->check_table(impl_->dialect->names().table, meter_columns());
+  impl_->check_table(impl_->dialect->names().offsets_table, offsets_columns());
+}
+
+Offsets Sink::load_offsets(const std::string& pipeline, const std::string& topic) {
+  OdbcConnection& connection = impl_->connected();
+  std::vector<SqlRow> rows;
+  try {
+    rows = connection.query(impl_->dialect->offsets_select_sql(),
+                            {SqlParam::ascii(pipeline, 200), SqlParam::ascii(topic, 249)}, "loading offsets");
+    impl_->finish_read();
+  } catch (...) {
+    impl_->rollback();
+    throw;
+  }
+  Offsets offsets;
+  for (const SqlRow& row : rows) {
+    const auto partition = to_int(row[0]);
+    const auto next = to_int(row[1]);
+    if (!partition || !next) throw fatal("sink: unreadable row in " + impl_->dialect->offsets_table());
+    offsets[static_cast<int32_t>(*partition)] = *next;
+  }
+  return offsets;
+}
+
+int64_t Sink::records_applied(const std::string& pipeline) {
+  OdbcConnection& connection = impl_->connected();
+  std::vector<SqlRow> rows;
+  try {
+    rows = connection.query(impl_->dialect->records_applied_sql(), {SqlParam::ascii(pipeline, 200)},
+                            "reading records_applied");
+    impl_->finish_read();
+  } catch (...) {
+    impl_->rollback();
+    throw;
+  }
+  const auto count = rows.empty() ? std::optional<int64_t>(0) : to_int(rows[0][0]);
+  if (!count) throw fatal("sink: unreadable records_applied sum in " + impl_->dialect->offsets_table());
+  return *count;
+}
+
+void Sink::apply(const Batch& batch) {
+  if (batch.record_count > 0 && batch.next_offsets.empty()) {
+    throw std::invalid_argument("sink: a batch covering records must carry the offsets after them");
+  }
+  if (batch.changes.empty() && batch.next_offsets.empty()) return;
+  const std::vector<BatchStep> steps = fold_changes(batch.changes);
+  impl_->connected();
+  try {
+    impl_->begin();
+    impl_->lock(batch, steps);
+    for (const BatchStep& step : steps) {
+      if (step.truncate) {
+        impl_->truncate(*step.truncate);
+      } else {
+        impl_->stage_and_apply(step.rows);
+      }
+    }
+    impl_->write_offsets(batch);
+    impl_->commit();
+  } catch (...) {
+    impl_->rollback();
+    throw;
+  }
+}
+
+}  // namespace metersync::sink

@@ -1,0 +1,186 @@
+#include "sink/sqlserver_dialect.hpp"
+
+namespace metersync::sink {
+
+std::string SqlServerDialect::quote(std::string_view identifier) const {
+  return "[" + std::string(identifier) + "]";
+}
+
+std::string SqlServerDialect::type_sql(const Column& column) const {
+  switch (column.type) {
+    case ColumnType::Varchar: return "VARCHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::NVarchar: return "NVARCHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::Char: return "CHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::Date: return "DATE";
+    case ColumnType::Decimal:
+      return "DECIMAL(" + std::to_string(column.precision) + "," + std::to_string(column.scale) + ")";
+    case ColumnType::Timestamp: return "DATETIME2(" + std::to_string(column.scale) + ")";
+    case ColumnType::Bit: return "BIT";
+    case ColumnType::Int: return "INT";
+    case ColumnType::BigInt: return "BIGINT";
+  }
+  return {};
+}
+
+std::vector<std::string> SqlServerDialect::session_setup() const {
+  // XACT_ABORT: any runtime error dooms the whole transaction (no half-applied batch);
+  // NOCOUNT: no row-count results between the statements of a batch.
+  return {"SET XACT_ABORT ON;", "SET NOCOUNT ON;"};
+}
+
+std::string SqlServerDialect::begin_sql() const { return "BEGIN TRANSACTION;"; }
+std::string SqlServerDialect::commit_sql() const { return "COMMIT TRANSACTION;"; }
+// After XACT_ABORT or a lock timeout the server has already rolled back; a bare
+// ROLLBACK would then raise 3903.
+std::string SqlServerDialect::rollback_sql() const { return "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;"; }
+
+std::string SqlServerDialect::guarded_object_id(std::string_view table) const {
+  // Identifiers are validated plain names, so they can sit inside the literal.
+  std::string name = names().schema.empty() ? std::string(table) : names().schema + "." + std::string(table);
+  return "IF OBJECT_ID(N'" + name + "', N'U') IS NULL\n";
+}
+
+std::vector<std::string> SqlServerDialect::create_tables() const {
+  // The spec's DDL, with the configured schema and table names.
+  std::string meter = guarded_object_id(names().table) + "CREATE TABLE " + meter_table() + " (\n";
+  for (const Column& column : meter_columns()) {
+    std::string line = "  " + std::string(column.name);
+    line.resize(std::max<size_t>(line.size() + 1, 21), ' ');
+    std::string type = type_sql(column);
+    type.resize(std::max<size_t>(type.size() + 1, 15), ' ');
+    line += type;
+    line += column.nullable ? "NULL" : "NOT NULL";
+    if (column.type == ColumnType::Bit) line += " DEFAULT 0";
+    meter += line + ",\n";
+  }
+  meter += "  CONSTRAINT " + quote("PK_" + names().table) + " PRIMARY KEY (SourceSystem, SourceMeterId)\n);";
+
+  std::string offsets =
+      guarded_object_id(names().offsets_table) + "CREATE TABLE " + offsets_table() + " (\n";
+  for (const Column& column : offsets_columns()) {
+    offsets += "  " + quote(column.name) + " " + type_sql(column) + " NOT NULL";
+    if (column.name == "records_applied") offsets += " DEFAULT 0";
+    offsets += ",\n";
+  }
+  offsets += "  CONSTRAINT " + quote("PK_" + names().offsets_table) + " PRIMARY KEY (" +
+             quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") + ")\n);";
+  return {meter, offsets};
+}
+
+std::string SqlServerDialect::default_schema_sql() const { return "SELECT SCHEMA_NAME();"; }
+
+std::string SqlServerDialect::information_schema_type(ColumnType type) const {
+  switch (type) {
+    case ColumnType::Varchar: return "varchar";
+    case ColumnType::NVarchar: return "nvarchar";
+    case ColumnType::Char: return "char";
+    case ColumnType::Date: return "date";
+    case ColumnType::Decimal: return "decimal";
+    case ColumnType::Timestamp: return "datetime2";
+    case ColumnType::Bit: return "bit";
+    case ColumnType::Int: return "int";
+    case ColumnType::BigInt: return "bigint";
+  }
+  return {};
+}
+
+std::string SqlServerDialect::lock_sql() const {
+  // Two writers of the same keys (a consumer-group hand-over, a second process) would
+  // otherwise both see a key missing and both INSERT it. The lock is owned by the
+  // transaction, so COMMIT or ROLLBACK releases it. The status comes back as a row:
+  // below 0 (timeout, cancel, deadlock) the sink raises a Transient error.
+  return "DECLARE @metersync_lock INT;\n"
+         "EXEC @metersync_lock = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
+         "@LockOwner = 'Transaction', @LockTimeout = 30000;\n"
+         "SELECT @metersync_lock AS lock_status;";
+}
+
+std::vector<std::string> SqlServerDialect::prepare_stage() const {
+  std::string create = "CREATE TABLE " + std::string(kStage) + " (\n";
+  for (const Column& column : stage_columns()) {
+    create += "  " + quote(column.name) + " " + type_sql(column);
+    if (column.type == ColumnType::Varchar || column.type == ColumnType::NVarchar ||
+        column.type == ColumnType::Char) {
+      create += " COLLATE DATABASE_DEFAULT";
+    }
+    create += column.nullable ? " NULL,\n" : " NOT NULL,\n";
+  }
+  create += "  PRIMARY KEY (" + quote("SourceSystem") + ", " + quote("SourceMeterId") + ", " +
+            quote("ChangeKind") + ")\n);";
+  return {"DROP TABLE IF EXISTS " + std::string(kStage) + ";", create};
+}
+
+std::string SqlServerDialect::stage_insert(std::size_t rows) const {
+  return "INSERT INTO " + std::string(kStage) + " (" + column_list(stage_columns()) + ") VALUES\n" +
+         values_rows(rows) + ";";
+}
+
+std::string SqlServerDialect::newer(std::string_view stored, std::string_view incoming) {
+  return std::string(stored) + " COLLATE Latin1_General_BIN2 < " + std::string(incoming) +
+         " COLLATE Latin1_General_BIN2";
+}
+
+std::vector<std::string> SqlServerDialect::apply_stage() const {
+  const std::string table = meter_table();
+  const std::string stage(kStage);
+  const std::string join = " AS t\nINNER JOIN " + stage +
+                           " AS s ON t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId]\n";
+
+  // 1. Keys that exist: take the staged full row where it is newer.
+  std::string update = "UPDATE t SET\n";
+  for (const Column& column : meter_columns()) {
+    if (column.name == "SourceSystem" || column.name == "SourceMeterId") continue;
+    const std::string name = quote(column.name);
+    update += "  " + name + " = " + (column.name == "SyncedAt" ? "SYSUTCDATETIME()" : "s." + name);
+    update += column.name == "SyncedAt" ? "\n" : ",\n";
+  }
+  update += "FROM " + table + join + "WHERE s.[ChangeKind] = 'U' AND " +
+            newer("t.[SourcePosition]", "s.[SourcePosition]") + ";";
+
+  // 2. Keys that do not exist yet.
+  std::string staged_values;
+  for (const Column& column : meter_columns()) {
+    if (!staged_values.empty()) staged_values += ", ";
+    staged_values += column.name == "SyncedAt" ? "SYSUTCDATETIME()" : "s." + quote(column.name);
+  }
+  const std::string insert =
+      "INSERT INTO " + table + " (" + column_list(meter_columns()) + ")\nSELECT " + staged_values +
+      "\nFROM " + stage + " AS s\nWHERE s.[ChangeKind] = 'U' AND NOT EXISTS (SELECT 1 FROM " + table +
+      " AS t WHERE t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId]);";
+
+  // 3. Key-only deletes flag the stored row and keep its values; an unknown key gets
+  // nothing (there are no values to insert).
+  const std::string flag = "UPDATE t SET\n  [IsDeleted] = 1,\n  [SourceCommittedAt] = s.[SourceCommittedAt],\n"
+                           "  [SourcePosition] = s.[SourcePosition],\n  [SyncedAt] = SYSUTCDATETIME()\nFROM " +
+                           table + join + "WHERE s.[ChangeKind] = 'K' AND " +
+                           newer("t.[SourcePosition]", "s.[SourcePosition]") + ";";
+  return {update, insert, flag};
+}
+
+std::string SqlServerDialect::truncate_sql() const {
+  return "UPDATE " + meter_table() +
+         " SET [IsDeleted] = 1, [SourcePosition] = ?, [SourceCommittedAt] = ?, [SyncedAt] = SYSUTCDATETIME()\n"
+         "WHERE [SourceSystem] = ? AND " + newer("[SourcePosition]", "?") + ";";
+}
+
+std::string SqlServerDialect::offsets_upsert_sql() const {
+  // Variables give the parameters one order and let the UPDATE and the INSERT share
+  // them. The row is only ever written under the pipeline's applock.
+  const std::string table = offsets_table();
+  return "DECLARE @pipeline VARCHAR(200) = ?, @topic VARCHAR(249) = ?, @partition INT = ?, "
+         "@next_offset BIGINT = ?, @records BIGINT = ?;\n"
+         "UPDATE " + table + " SET [next_offset] = @next_offset, [records_applied] = [records_applied] + @records, "
+         "[updated_at] = SYSUTCDATETIME()\n"
+         "WHERE [pipeline] = @pipeline AND [topic] = @topic AND [partition] = @partition;\n"
+         "IF @@ROWCOUNT = 0\n"
+         "  INSERT INTO " + table + " ([pipeline], [topic], [partition], [next_offset], [records_applied], [updated_at])\n"
+         "  VALUES (@pipeline, @topic, @partition, @next_offset, @records, SYSUTCDATETIME());";
+}
+
+bool SqlServerDialect::bind_wide(const Column& column) const {
+  // VARCHAR columns get narrow parameters: an NVARCHAR parameter compared with a
+  // VARCHAR key would convert the column and lose the index seek.
+  return column.type == ColumnType::NVarchar;
+}
+
+}  // namespace metersync::sink

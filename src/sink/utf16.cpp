@@ -1,0 +1,81 @@
+#include "sink/utf16.hpp"
+
+#include <cstdint>
+
+namespace metersync::sink {
+
+std::optional<std::u16string> utf8_to_utf16(std::string_view utf8) {
+  std::u16string out;
+  out.reserve(utf8.size());
+  size_t i = 0;
+  while (i < utf8.size()) {
+    const auto lead = static_cast<unsigned char>(utf8[i]);
+    uint32_t code = 0;
+    size_t length = 0;
+    uint32_t minimum = 0;
+    if (lead < 0x80) {
+      code = lead, length = 1, minimum = 0;
+    } else if ((lead & 0xE0) == 0xC0) {
+      code = lead & 0x1F, length = 2, minimum = 0x80;
+    } else if ((lead & 0xF0) == 0xE0) {
+      code = lead & 0x0F, length = 3, minimum = 0x800;
+    } else if ((lead & 0xF8) == 0xF0) {
+      code = lead & 0x07, length = 4, minimum = 0x10000;
+    } else {
+      return std::nullopt;
+    }
+    if (i + length > utf8.size()) return std::nullopt;
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(utf8[i + k]);
+      if ((next & 0xC0) != 0x80) return std::nullopt;
+      code = (code << 6) | (next & 0x3F);
+    }
+    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+      return std::nullopt;
+    }
+    if (code >= 0x10000) {
+      code -= 0x10000;
+      out.push_back(static_cast<char16_t>(0xD800 + (code >> 10)));
+      out.push_back(static_cast<char16_t>(0xDC00 + (code & 0x3FF)));
+    } else {
+      out.push_back(static_cast<char16_t>(code));
+    }
+    i += length;
+  }
+  return out;
+}
+
+std::optional<std::string> utf16_to_utf8(std::u16string_view utf16) {
+  std::string out;
+  out.reserve(utf16.size());
+  for (size_t i = 0; i < utf16.size(); ++i) {
+    uint32_t code = utf16[i];
+    if (code >= 0xD800 && code <= 0xDBFF) {
+      if (i + 1 >= utf16.size()) return std::nullopt;
+      const uint32_t low = utf16[i + 1];
+      if (low < 0xDC00 || low > 0xDFFF) return std::nullopt;
+      code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+      ++i;
+    } else if (code >= 0xDC00 && code <= 0xDFFF) {
+      return std::nullopt;
+    }
+    if (code < 0x80) {
+      out.push_back(static_cast<char>(code));
+    } else if (code < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else if (code < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (code >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    }
+  }
+  return out;
+}
+
+}  // namespace metersync::sink

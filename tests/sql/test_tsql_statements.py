@@ -1,0 +1,128 @@
+"""The SQL Server statements the sink sends, run through sqlglot's T-SQL parser.
+
+A parser proves syntax only; what also ran over TDS (against Babelfish) is recorded in
+docs/sink.md. The statements come from `metersync_sink_sql_dump sqlserver`, whose path is
+in METERSYNC_SQL_DUMP (ctest sets it) or found in a build*/ directory of the repository.
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def dump_tool():
+    path = os.environ.get("METERSYNC_SQL_DUMP")
+    if path:
+        return path
+    found = sorted(glob.glob(os.path.join(ROOT, "build*", "src", "sink", "metersync_sink_sql_dump")),
+                   key=os.path.getmtime, reverse=True)
+    if not found:
+        pytest.fail("metersync_sink_sql_dump not built: build the project (cmake --build build) "
+                    "or set METERSYNC_SQL_DUMP")
+    return found[0]
+
+
+def statements(dialect="sqlserver"):
+    out = subprocess.run([dump_tool(), dialect], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+SQLSERVER = statements()
+BY_NAME = {s["name"]: s for s in SQLSERVER}
+
+
+def strip_literals(sql):
+    return re.sub(r"N?'(?:[^']|'')*'", "''", sql)
+
+
+def markers(sql):
+    return strip_literals(sql).count("?")
+
+
+def test_dump_has_every_statement_kind():
+    names = set(BY_NAME)
+    for expected in ["begin", "commit", "rollback", "create_table_0", "create_table_1", "columns_query",
+                     "lock", "prepare_stage_0", "prepare_stage_1", "stage_insert_1", "stage_insert_max",
+                     "apply_stage_0", "apply_stage_1", "apply_stage_2", "truncate", "offsets_upsert",
+                     "offsets_select", "records_applied"]:
+        assert expected in names
+
+
+@pytest.mark.parametrize("statement", SQLSERVER, ids=[s["name"] for s in SQLSERVER])
+def test_parses_as_tsql(statement):
+    # error_level RAISE: any token sqlglot cannot place is an error, not a warning.
+    parsed = sqlglot.parse(statement["sql"], read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+    assert parsed and all(p is not None for p in parsed)
+    # A statement sqlglot cannot understand comes back as an opaque Command.
+    commands = [p for p in parsed if isinstance(p, exp.Command)]
+    assert not commands, f"{statement['name']} was not parsed structurally: {commands}"
+
+
+@pytest.mark.parametrize("statement", SQLSERVER, ids=[s["name"] for s in SQLSERVER])
+def test_parameter_markers_match_and_fit_sql_server_limit(statement):
+    assert markers(statement["sql"]) == statement["params"]
+    assert statement["params"] <= 2100
+
+
+@pytest.mark.parametrize("statement", SQLSERVER, ids=[s["name"] for s in SQLSERVER])
+def test_only_tsql_that_also_runs_on_babelfish(statement):
+    sql = strip_literals(statement["sql"]).upper()
+    assert "MERGE" not in sql
+    assert "CREATE OR ALTER" not in sql
+    assert "SERIALIZABLE" not in sql
+    for hint in ["UPDLOCK", "HOLDLOCK", "ROWLOCK", "NOLOCK", "TABLOCK"]:
+        assert hint not in sql
+
+
+def test_ddl_is_guarded_and_matches_spec_types():
+    meter = BY_NAME["create_table_0"]["sql"]
+    assert meter.startswith("IF OBJECT_ID(N'dbo.MeterMaster', N'U') IS NULL")
+    create = sqlglot.parse(meter, read="tsql")[0]
+    columns = {c.name: c.args["kind"] for c in create.find_all(exp.ColumnDef)}
+    expected = {
+        "SourceSystem": "VARCHAR(16)", "SourceMeterId": "NVARCHAR(64)", "SerialNumber": "NVARCHAR(64)",
+        "MeterType": "VARCHAR(16)", "Manufacturer": "NVARCHAR(100)", "Status": "VARCHAR(16)",
+        "InstallDate": "DATE", "Multiplier": "DECIMAL(9, 4)", "LastReadingValue": "DECIMAL(18, 3)",
+        "LastReadingAt": "DATETIME2(6)", "Latitude": "DECIMAL(9, 6)", "Longitude": "DECIMAL(9, 6)",
+        "IsDeleted": "BIT", "SourceCommittedAt": "DATETIME2(3)", "SourcePosition": "VARCHAR(100)",
+        "SyncedAt": "DATETIME2(6)",
+    }
+    assert columns == {name: exp.DataType.build(t, dialect="tsql") for name, t in expected.items()}
+    assert BY_NAME["create_table_1"]["sql"].startswith("IF OBJECT_ID(N'dbo.MeterSyncOffsets', N'U') IS NULL")
+
+
+def test_stage_insert_uses_the_most_rows_sql_server_allows():
+    # 16 staged columns: 131 rows is the most under 2,100 parameters.
+    assert BY_NAME["stage_insert_max"]["params"] == 131 * 16
+    insert = sqlglot.parse_one(BY_NAME["stage_insert_max"]["sql"], read="tsql")
+    assert len(insert.expression.expressions) == 131
+
+
+def test_updates_carry_the_stale_position_guard():
+    for name in ["apply_stage_0", "apply_stage_2", "truncate"]:
+        sql = BY_NAME[name]["sql"]
+        assert re.search(r"\[SourcePosition\] COLLATE Latin1_General_BIN2 < (s\.\[SourcePosition\]|\?) "
+                         r"COLLATE Latin1_General_BIN2", sql), name
+    assert "NOT EXISTS" in BY_NAME["apply_stage_1"]["sql"]
+
+
+def test_transaction_shape():
+    assert BY_NAME["session_setup_0"]["sql"] == "SET XACT_ABORT ON;"
+    assert BY_NAME["rollback"]["sql"].startswith("IF @@TRANCOUNT > 0 ROLLBACK")
+    assert "sp_getapplock" in BY_NAME["lock"]["sql"] and "@LockOwner = 'Transaction'" in BY_NAME["lock"]["sql"]
+
+
+@pytest.mark.parametrize("dialect,read", [("postgres", "postgres"), ("mariadb", "mysql")])
+def test_other_dialects_parse_too(dialect, read):
+    for statement in statements(dialect):
+        sql = statement["sql"]
+        assert markers(sql) == statement["params"], statement["name"]
+        parsed = sqlglot.parse(sql, read=read, error_level=sqlglot.ErrorLevel.RAISE)
+        assert parsed and all(p is not None for p in parsed), statement["name"]
