@@ -1,0 +1,154 @@
+#include "app/cli.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app/pipeline.hpp"
+#include "app/redact.hpp"
+#include "app/status_file.hpp"
+#include "app/supervisor.hpp"
+#include "config/config.hpp"
+#include "kafka/client_config.hpp"
+#include "mapping/source_mapper.hpp"
+#include "sink/sink.hpp"
+
+namespace metersync::app {
+namespace {
+
+constexpr int kRuntimeFailure = 1;
+constexpr int kConfigFailure = 2;
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("metersync");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
+}
+
+const char* dialect_name(config::Dialect dialect) {
+  switch (dialect) {
+    case config::Dialect::SqlServer: return "sqlserver";
+    case config::Dialect::Postgres: return "postgres";
+    case config::Dialect::MariaDb: return "mariadb";
+  }
+  return "?";
+}
+
+int check_config(const config::Config& config) {
+  // Compiling every mapping catches rule errors the YAML parse cannot see.
+  for (const auto& source : config.sources) mapping::SourceMapper mapper(source);
+  std::cout << "configuration is valid\n"
+            << "kafka: " << config.kafka.bootstrap_servers << " (groups " << config.kafka.group_prefix
+            << "-<source>)\n";
+  for (const auto& [name, value] : config.kafka.properties) {
+    std::cout << "  " << name << " = " << (kafka::is_secret_property(name) ? "***" : value) << "\n";
+  }
+  std::cout << "sink: " << dialect_name(config.sink.dialect) << " "
+            << redact_connection_string(config.sink.connection) << " table "
+            << (config.sink.schema.empty() ? "" : config.sink.schema + ".") << config.sink.table
+            << ", offsets " << config.sink.offsets_table << "\n";
+  for (const auto& source : config.sources) {
+    std::cout << "source " << source.name << (source.enabled ? "" : " (disabled)") << ": topic "
+              << source.topic << ", connector " << source.connector << ", group "
+              << group_for(config, source) << ", dead letters "
+              << (source.dead_letter_topic.empty() ? source.topic + ".dlq" : source.dead_letter_topic)
+              << ", " << source.mapping.columns.size() << " mapped columns\n";
+  }
+  return 0;
+}
+
+int init_sink(const config::Config& config) {
+  sink::Sink sink(config.sink);
+  sink.init();
+  std::cout << "sink ready: " << (config.sink.schema.empty() ? "" : config.sink.schema + ".")
+            << config.sink.table << " and " << config.sink.offsets_table << "\n";
+  return 0;
+}
+
+int print_status(const std::string& path, bool raw_json) {
+  if (!raw_json) {
+    std::cout << StatusFile::describe_file(path);
+    return 0;
+  }
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read status file " + path);
+  std::cout << in.rdbuf();
+  return 0;
+}
+
+}  // namespace
+
+int main_cli(int argc, char** argv) {
+  CLI::App app{"metersync: keeps the Meter Master table in sync with Debezium change events"};
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+  std::string config_path = "config/metersync.yaml";
+  std::string log_level = "info";
+  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  std::vector<std::string> only_sources;
+  auto* run = app.add_subcommand("run", "run the pipelines until SIGTERM/SIGINT (the default)");
+  run->add_option("--source", only_sources, "run only this source (repeatable)");
+  auto* init = app.add_subcommand("init", "create or check the Meter Master and offsets tables, then exit");
+  auto* check = app.add_subcommand("check-config", "load and validate the configuration, then exit");
+  auto* docs = app.add_subcommand("config-docs", "print the configuration reference (Markdown)");
+  auto* status = app.add_subcommand("status", "show the status file of a running metersync");
+  bool raw_json = false;
+  std::string status_path;
+  status->add_flag("--json", raw_json, "print the status file as it is");
+  status->add_option("--file", status_path, "status file (default: status_file from the configuration)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kConfigFailure;
+  }
+  setup_logging(log_level);
+
+  if (docs->parsed()) {
+    std::cout << config::reference_markdown();
+    return 0;
+  }
+  // Signals are blocked before any thread (librdkafka's included) exists.
+  const bool running = run->parsed() || app.get_subcommands().empty();
+  if (running) Supervisor::block_stop_signals();
+
+  try {
+    if (status->parsed() && !status_path.empty()) return print_status(status_path, raw_json);
+    config::Config config = config::load_file(config_path);
+    if (check->parsed()) return check_config(config);
+    if (init->parsed()) return init_sink(config);
+    if (status->parsed()) {
+      if (config.status_file.empty()) {
+        throw ConfigError("status_file: not set in " + config_path + " (set it, or pass --file)");
+      }
+      return print_status(config.status_file, raw_json);
+    }
+    Supervisor supervisor(config, only_sources);
+    return supervisor.run();
+  } catch (const ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kConfigFailure;
+  } catch (const kafka::ClientConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kConfigFailure;
+  } catch (const sink::SinkError& e) {
+    spdlog::error("sink: {}", e.what());
+    return kRuntimeFailure;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kRuntimeFailure;
+  }
+}
+
+}  // namespace metersync::app

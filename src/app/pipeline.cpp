@@ -1,0 +1,457 @@
+#include "app/pipeline.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "app/backoff.hpp"
+#include "app/batch_committer.hpp"
+#include "app/in_flight_batch.hpp"
+#include "debezium/column_types.hpp"
+#include "debezium/envelope_decoder.hpp"
+#include "kafka/consumer.hpp"
+#include "kafka/dead_letter_producer.hpp"
+#include "mapping/source_mapper.hpp"
+#include "sink/sink.hpp"
+
+namespace metersync::app {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string group_for(const config::Config& config, const config::SourceConfig& source) {
+  return config.kafka.group_prefix + "-" + source.name;
+}
+
+namespace {
+
+// A fatal condition met outside the sink (Kafka, hooks): ends this pipeline only.
+class PipelineFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Connector connector_of(const config::SourceConfig& source) {
+  static const std::map<std::string, Connector, std::less<>> kNames{
+      {"postgres", Connector::Postgres}, {"mysql", Connector::MySql},
+      {"mariadb", Connector::MariaDb},   {"sqlserver", Connector::SqlServer},
+      {"oracle", Connector::Oracle}};
+  auto found = kNames.find(source.connector);
+  if (found == kNames.end()) {
+    throw ConfigError("sources." + source.name + ".connector: '" + source.connector +
+                      "' is not one of postgres, mysql, mariadb, sqlserver, oracle");
+  }
+  return found->second;
+}
+
+debezium::DeclaredColumns declared_columns(const config::SourceConfig& source) {
+  debezium::DeclaredColumns declared;
+  for (const auto& [column, text] : source.columns) {
+    auto type = debezium::parse_column_type(text);
+    if (!type) throw ConfigError("sources." + source.name + ".columns." + column + ": " + type.error());
+    declared.emplace(column, *type);
+  }
+  return declared;
+}
+
+// With Debezium's default topic naming (`<source>.<schema...>.<table>`) the table of
+// every event on the topic is known; with renamed topics nothing is assumed.
+std::optional<std::string> expected_table(const config::SourceConfig& source) {
+  const std::string prefix = source.name + ".";
+  if (!source.topic.starts_with(prefix)) return std::nullopt;
+  return source.topic.substr(source.topic.rfind('.') + 1);
+}
+
+kafka::ClientSettings kafka_settings(const config::Config& config, const std::string& client_id) {
+  return kafka::ClientSettings{config.kafka.bootstrap_servers, config.kafka.properties, client_id};
+}
+
+// The sink connection, opened on first use and dropped after a transient failure so
+// the next use reconnects.
+class SinkWriter : public ChangeWriter {
+ public:
+  explicit SinkWriter(const config::SinkConfig& config) : config_(config) {}
+  void apply(const sink::Batch& batch) override { connection().apply(batch); }
+  sink::Offsets load_offsets(const std::string& pipeline, const std::string& topic) {
+    return connection().load_offsets(pipeline, topic);
+  }
+  sink::Sink& connection() {
+    if (!sink_) sink_ = std::make_unique<sink::Sink>(config_);
+    return *sink_;
+  }
+  void disconnect() { sink_.reset(); }
+
+ private:
+  const config::SinkConfig& config_;
+  std::unique_ptr<sink::Sink> sink_;
+};
+
+class KafkaDeadLetters : public DeadLetterWriter {
+ public:
+  KafkaDeadLetters(kafka::ClientSettings settings, std::string source_topic, std::string dlq_topic)
+      : producer_(std::move(settings)),
+        source_topic_(std::move(source_topic)),
+        dlq_topic_(std::move(dlq_topic)) {}
+
+  std::expected<void, kafka::KafkaError> send(const InFlightRecord& record,
+                                              const Rejected& rejection) override {
+    kafka::DeadLetter letter{rejection.stage, rejection.reason, source_topic_, record.partition,
+                             record.offset, record.timestamp_ms, std::nullopt, std::nullopt};
+    if (record.original) {
+      letter.key = record.original->key();
+      letter.value = record.original->value();
+    }
+    return producer_.send(dlq_topic_, letter);
+  }
+  std::expected<void, kafka::KafkaError> flush() override { return producer_.flush(30s); }
+  const std::string& topic() const { return dlq_topic_; }
+
+ private:
+  kafka::DeadLetterProducer producer_;
+  std::string source_topic_;
+  std::string dlq_topic_;
+};
+
+}  // namespace
+
+class Pipeline::Worker {
+ public:
+  explicit Worker(Pipeline& owner)
+      : owner_(owner),
+        source_(owner.source_),
+        sink_config_(owner.config_.sink),
+        group_(group_for(owner.config_, owner.source_)),
+        decoder_(connector_of(source_), declared_columns(source_)),
+        mapper_(source_),
+        expected_table_(expected_table(source_)),
+        sink_(sink_config_),
+        dead_letters_(kafka_settings(owner.config_, group_ + "-dlq"), source_.topic,
+                      source_.dead_letter_topic.empty() ? source_.topic + ".dlq"
+                                                        : source_.dead_letter_topic),
+        backoff_(sink_config_.retry_initial, sink_config_.retry_max),
+        committer_(sink_, dead_letters_, group_, source_.topic,
+                   [this](const CommitSummary& summary) { on_committed(summary); }) {}
+
+  ~Worker() { shutdown(); }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void run() {
+    connect_sink();
+    if (stopping()) return;
+    consumer_ = std::make_unique<kafka::Consumer>(
+        kafka_settings(owner_.config_, group_), group_, source_.topic,
+        kafka::Consumer::Hooks{
+            [this](const std::vector<int32_t>& p) { return starting_offsets(p); },
+            [this](const std::vector<int32_t>& p) { revoking(p); }});
+    spdlog::info("{}: consuming {} as group {}, dead letters to {}", source_.name, source_.topic,
+                 group_, dead_letters_.topic());
+    owner_.status_.set_state(PipelineState::Running);
+    while (!stopping()) {
+      collect();
+      commit();
+      refresh_lag();
+    }
+  }
+
+  // Unwritten records are abandoned: the sink's offsets make the next run read them again.
+  // Runs while every member is alive: closing the consumer calls revoking().
+  void shutdown() {
+    if (!batch_.empty()) {
+      spdlog::info("{}: abandoning {} unwritten records; they are read again on restart",
+                   source_.name, batch_.size());
+    }
+    batch_.clear();
+    carry_.clear();
+    if (consumer_) consumer_->close();
+  }
+
+ private:
+  bool stopping() const { return owner_.stop_.load(); }
+
+  void sleep_for(std::chrono::milliseconds delay) {
+    std::unique_lock lock(owner_.wake_mutex_);
+    owner_.wake_.wait_for(lock, delay, [this] { return stopping(); });
+  }
+
+  void raise_if_failed() {
+    if (failure_) throw PipelineFailure(*failure_);
+  }
+
+  void connect_sink() {
+    Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
+    while (!stopping()) {
+      try {
+        sink_.connection();
+        return;
+      } catch (const sink::SinkError& e) {
+        if (e.kind() != sink::SinkError::Kind::Transient) throw;
+        note_retry(std::string("sink connection: ") + e.what(), backoff);
+        sink_.disconnect();
+        sleep_for(backoff.next());
+      }
+    }
+  }
+
+  void note_retry(const std::string& message, const Backoff& backoff) {
+    owner_.status_.add_retry();
+    owner_.status_.set_error(message);
+    owner_.status_.set_state(PipelineState::Retrying);
+    spdlog::warn("{}: {} (attempt {}, retrying)", source_.name, message, backoff.attempts() + 1);
+  }
+
+  // Runs inside poll(): the sink's offsets decide where each partition starts.
+  std::optional<kafka::Offsets> starting_offsets(const std::vector<int32_t>& partitions) {
+    Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
+    while (!stopping()) {
+      try {
+        sink::Offsets stored = sink_.load_offsets(group_, source_.topic);
+        for (int32_t p : partitions) {
+          auto found = stored.find(p);
+          if (found != stored.end()) {
+            positions_[p] = found->second;
+          } else {
+            positions_.erase(p);
+          }
+        }
+        owner_.status_.forget_partitions(positions_);
+        return stored;
+      } catch (const sink::SinkError& e) {
+        if (e.kind() != sink::SinkError::Kind::Transient) {
+          failure_ = std::string("loading stored offsets: ") + e.what();
+          return std::nullopt;
+        }
+        note_retry(std::string("loading stored offsets: ") + e.what(), backoff);
+        sink_.disconnect();
+        sleep_for(backoff.next());
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Runs inside poll()/close(): records of revoked partitions that were not written are
+  // dropped; the partitions' next owner reads them again from the sink's offsets.
+  void revoking(const std::vector<int32_t>& partitions) {
+    const std::size_t before = batch_.size() + carry_.size();
+    batch_.drop_partitions(partitions);
+    std::erase_if(carry_, [&](const kafka::Message& m) {
+      return std::find(partitions.begin(), partitions.end(), m.partition()) != partitions.end();
+    });
+    const std::size_t dropped = before - batch_.size() - carry_.size();
+    for (int32_t p : partitions) positions_.erase(p);
+    owner_.status_.forget_partitions(positions_);
+    if (dropped > 0) {
+      spdlog::info("{}: partitions revoked, {} unwritten records left to their next owner",
+                   source_.name, dropped);
+    }
+  }
+
+  void collect() {
+    const auto max_events = static_cast<std::size_t>(std::max(1, sink_config_.max_batch_events));
+    std::optional<Clock::time_point> deadline;
+    int64_t consumed = 0;
+    while (!carry_.empty() && batch_.size() < max_events) {
+      add(std::move(carry_.front()));
+      carry_.pop_front();
+      if (!deadline) deadline = Clock::now() + sink_config_.max_batch_wait;
+    }
+    while (batch_.size() < max_events && !stopping()) {
+      const auto now = Clock::now();
+      if (deadline && now >= *deadline) break;
+      auto timeout = 100ms;
+      if (deadline) {
+        timeout = std::min<std::chrono::milliseconds>(
+            timeout, std::chrono::ceil<std::chrono::milliseconds>(*deadline - now));
+      }
+      auto polled = consumer_->poll(timeout);
+      raise_if_failed();
+      if (!polled) {
+        handle_kafka_error(polled.error());
+        continue;
+      }
+      if (!*polled) {
+        if (batch_.empty()) refresh_lag();
+        continue;
+      }
+      add(std::move(**polled));
+      ++consumed;
+      if (!deadline) deadline = Clock::now() + sink_config_.max_batch_wait;
+    }
+    owner_.status_.add_consumed(consumed);
+  }
+
+  void handle_kafka_error(const kafka::KafkaError& error) {
+    if (error.action == kafka::ErrorAction::Fatal) {
+      throw PipelineFailure("kafka: " + error.describe());
+    }
+    owner_.status_.set_error("kafka: " + error.describe());
+    // librdkafka repeats connection errors while they last: one line per 10 s is enough.
+    const auto now = Clock::now();
+    if (now - last_kafka_warning_ > 10s) {
+      spdlog::warn("{}: kafka: {}", source_.name, error.describe());
+      last_kafka_warning_ = now;
+    }
+  }
+
+  void add(kafka::Message message) {
+    InFlightRecord record;
+    record.partition = message.partition();
+    record.offset = message.offset();
+    record.timestamp_ms = message.timestamp_ms();
+    record.outcome = process(message);
+    if (const auto* rejected = std::get_if<Rejected>(&record.outcome)) {
+      spdlog::warn("{}: partition {} offset {} goes to the dead-letter topic ({}): {}", source_.name,
+                   record.partition, record.offset, kafka::stage_name(rejected->stage),
+                   rejected->reason);
+    }
+    record.original = std::make_unique<kafka::Message>(std::move(message));
+    batch_.add(std::move(record));
+  }
+
+  Outcome process(const kafka::Message& message) {
+    const auto value = message.value();
+    if (!value) return Tombstone{};
+    auto event = decoder_.decode(*value);
+    if (!event) return Rejected{kafka::Stage::Decode, event.error().reason};
+    if (expected_table_ && !event->table.empty() && event->table != *expected_table_) {
+      return Rejected{kafka::Stage::Map, "event of table '" + event->table + "' on the topic of table '" +
+                                             *expected_table_ + "'"};
+    }
+    auto change = mapper_.map(*event);
+    if (!change) return Rejected{kafka::Stage::Map, change.error().reason};
+    return std::move(*change);
+  }
+
+  void commit() {
+    if (batch_.empty()) return;
+    backoff_.reset();
+    while (!batch_.empty()) {
+      if (stopping()) return;  // shutdown() abandons what is left
+      const auto started = Clock::now();
+      const std::size_t records = batch_.size();
+      try {
+        committer_.commit(batch_);
+        spdlog::debug("{}: batch of {} records committed in {} ms", source_.name, records,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+        if (consumer_->paused()) {
+          consumer_->resume();
+          spdlog::info("{}: sink writes again, partitions resumed", source_.name);
+        }
+        owner_.status_.set_state(PipelineState::Running);
+        return;
+      } catch (const sink::SinkError& e) {
+        // Fatal, and Data that bisection could not pin on a row, end this pipeline.
+        if (e.kind() != sink::SinkError::Kind::Transient) {
+          throw PipelineFailure(std::string("sink (") + std::string(e.sqlstate()) + "): " + e.what());
+        }
+        sink_.disconnect();
+        retry_later(std::string("sink: ") + e.what());
+      } catch (const DeadLetterError& e) {
+        if (e.error().action == kafka::ErrorAction::Fatal) throw PipelineFailure(e.what());
+        retry_later(e.what());
+      }
+    }
+  }
+
+  // Back off with the partitions paused, still polling so the group keeps us.
+  void retry_later(const std::string& message) {
+    note_retry(message, backoff_);
+    consumer_->pause();
+    const auto until = Clock::now() + backoff_.next();
+    while (!stopping()) {
+      const auto now = Clock::now();
+      if (now >= until) break;
+      auto polled = consumer_->poll(
+          std::min<std::chrono::milliseconds>(100ms, std::chrono::ceil<std::chrono::milliseconds>(until - now)));
+      raise_if_failed();
+      if (!polled) {
+        handle_kafka_error(polled.error());
+      } else if (*polled) {
+        carry_.push_back(std::move(**polled));  // read ahead of a paused fetch: next batch
+      }
+    }
+  }
+
+  void on_committed(const CommitSummary& summary) {
+    const sink::Batch& batch = summary.batch;
+    owner_.status_.add_commit(batch.record_count, static_cast<int64_t>(batch.changes.size()),
+                              static_cast<int64_t>(summary.dead_lettered),
+                              static_cast<int64_t>(summary.tombstones), batch.next_offsets);
+    for (const auto& [partition, offset] : batch.next_offsets) positions_[partition] = offset;
+    consumer_->commit_async(batch.next_offsets);  // for lag tools; the sink holds the truth
+    spdlog::debug("{}: committed {} records ({} changes, {} dead-lettered, {} tombstones)",
+                  source_.name, batch.record_count, batch.changes.size(), summary.dead_lettered,
+                  summary.tombstones);
+  }
+
+  void refresh_lag() {
+    const auto now = Clock::now();
+    if (now - last_lag_ < 1s) return;
+    last_lag_ = now;
+    owner_.status_.set_lag(consumer_->lag(positions_));
+  }
+
+  Pipeline& owner_;
+  const config::SourceConfig& source_;
+  const config::SinkConfig& sink_config_;
+  std::string group_;
+  debezium::EnvelopeDecoder decoder_;
+  mapping::SourceMapper mapper_;
+  std::optional<std::string> expected_table_;
+  SinkWriter sink_;
+  KafkaDeadLetters dead_letters_;
+  Backoff backoff_;
+  BatchCommitter committer_;
+  std::optional<std::string> failure_;  // set inside consumer hooks, raised after poll()
+  kafka::Offsets positions_;            // next offset per assigned partition, when known
+  Clock::time_point last_lag_{};
+  Clock::time_point last_kafka_warning_{};
+  // Declared last: records (which hold librdkafka messages) go before their consumer.
+  std::unique_ptr<kafka::Consumer> consumer_;
+  InFlightBatch batch_;
+  std::deque<kafka::Message> carry_;
+};
+
+Pipeline::Pipeline(const config::Config& config, const config::SourceConfig& source)
+    : config_(config), source_(source), status_(source.name, source.topic, group_for(config, source)) {}
+
+Pipeline::~Pipeline() {
+  request_stop();
+  join();
+}
+
+void Pipeline::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Pipeline::request_stop() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Pipeline::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Pipeline::run() {
+  try {
+    Worker worker(*this);
+    worker.run();
+    status_.set_state(PipelineState::Stopped);
+    spdlog::info("{}: stopped", source_.name);
+  } catch (const std::exception& e) {
+    // Worker's destructor has closed the consumer (leaving the group) by now.
+    status_.set_error(e.what());
+    status_.set_state(PipelineState::Failed);
+    spdlog::error("{}: pipeline stopped by a fatal error: {}", source_.name, e.what());
+  }
+  finished_ = true;
+}
+
+}  // namespace metersync::app

@@ -1,0 +1,71 @@
+// One source's pipeline: its own thread, Kafka consumer (group <group_prefix>-<source>),
+// decoder, mapper, sink connection and dead-letter producer. Nothing is shared with
+// other pipelines, so a lagging, failing or poisoned source never holds back another.
+//
+// Loop: read up to sink.max_batch_events records or until sink.max_batch_wait after the
+// first; tombstones are counted and covered; decode -> map, failures become dead
+// letters with their reason (stage decode / map); the batch is committed by
+// BatchCommitter (dead letters acknowledged first, rows + offsets in one transaction,
+// rows the sink rejects isolated by bisection and dead-lettered with stage sink).
+//
+// Events of another table than the topic's (by Debezium's default topic naming
+// `<source>.<...>.<table>`) are dead-lettered at stage map, never written or dropped.
+//
+// Failures: a transient sink or dead-letter error pauses the partitions, backs off
+// (sink.retry_initial_ms .. sink.retry_max_ms, with jitter), reconnects and retries the
+// same unwritten records: the stored offsets never pass an unwritten row. A fatal error
+// (schema, permissions, configuration, records deleted from Kafka unread) stops this
+// pipeline with the message in its status; the others go on.
+//
+// Stop: request_stop() abandons an unwritten batch (it is read again after restart:
+// offsets live with the rows), leaves the consumer group and ends the thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "app/pipeline_status.hpp"
+#include "config/config.hpp"
+
+namespace metersync::app {
+
+class Pipeline {
+ public:
+  Pipeline(const config::Config& config, const config::SourceConfig& source);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  void start();
+  void request_stop();
+  void join();
+  // The thread has ended (stopped or failed).
+  bool finished() const { return finished_; }
+
+  const std::string& source() const { return source_.name; }
+  PipelineSnapshot snapshot() const { return status_.snapshot(); }
+
+ private:
+  class Worker;  // the thread's state: consumer, decoder, mapper, sink, batch
+  void run();
+
+  const config::Config& config_;
+  const config::SourceConfig& source_;
+  PipelineStatus status_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+
+  friend class Worker;
+};
+
+// Consumer group (and sink pipeline identity) of a source: "<group_prefix>-<source>".
+std::string group_for(const config::Config& config, const config::SourceConfig& source);
+
+}  // namespace metersync::app

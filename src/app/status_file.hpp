@@ -1,0 +1,41 @@
+// The status JSON file `run` rewrites every second, and its reading by `status`.
+//
+// Written to a temporary file beside it and renamed over it, so a reader never sees a
+// half-written file. Format (all counts since this process started):
+//   { "pid": 123, "started_at": "...Z", "updated_at": "...Z",
+//     "sources": { "postgres": { "state": "running", "topic": "...", "group": "...",
+//        "records_consumed": 0, "records_applied": 0, "changes_written": 0,
+//        "records_dead_lettered": 0, "tombstones_skipped": 0, "batches_committed": 0,
+//        "retries": 0, "positions": { "0": 42 }, "lag": 0, "last_error": null,
+//        "last_error_at": null, "last_commit_at": "...Z" } } }
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "app/pipeline_status.hpp"
+
+namespace metersync::app {
+
+class StatusFile {
+ public:
+  StatusFile(std::string path, std::chrono::system_clock::time_point started_at);
+
+  std::string render(const std::vector<PipelineSnapshot>& pipelines) const;
+  // Writes atomically; returns false (and logs once) when the file cannot be written.
+  bool write(const std::vector<PipelineSnapshot>& pipelines);
+
+  // For `metersync status`: a short table of a status file's contents. Throws
+  // std::runtime_error naming the path when it cannot be read or parsed.
+  static std::string describe_file(const std::string& path);
+
+ private:
+  std::string path_;
+  std::chrono::system_clock::time_point started_at_;
+  bool warned_ = false;
+};
+
+std::string iso_utc(std::chrono::system_clock::time_point at);
+
+}  // namespace metersync::app

@@ -1,0 +1,151 @@
+#include "app/supervisor.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+#include "app/backoff.hpp"
+#include "app/status_file.hpp"
+#include "sink/sink.hpp"
+
+namespace metersync::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Waits up to `timeout` for SIGTERM/SIGINT; returns the signal or 0.
+int wait_for_signal(std::chrono::milliseconds timeout) {
+  sigset_t set = stop_signals();
+  timespec ts{static_cast<time_t>(timeout.count() / 1000), static_cast<long>(timeout.count() % 1000) * 1000000L};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+}  // namespace
+
+void Supervisor::block_stop_signals() {
+  sigset_t set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+Supervisor::Supervisor(const config::Config& config, const std::vector<std::string>& only_sources)
+    : config_(config) {
+  std::string known;
+  for (const auto& source : config.sources) known += (known.empty() ? "" : ", ") + source.name;
+  for (const auto& name : only_sources) {
+    auto found = std::find_if(config.sources.begin(), config.sources.end(),
+                              [&](const auto& s) { return s.name == name; });
+    if (found == config.sources.end()) {
+      throw ConfigError("--source " + name + ": no such source in the configuration (known: " + known + ")");
+    }
+    if (!found->enabled) {
+      throw ConfigError("--source " + name + ": sources." + name + ".enabled is false (set it to true)");
+    }
+  }
+  for (const auto& source : config.sources) {
+    const bool wanted = only_sources.empty()
+                            ? source.enabled
+                            : std::find(only_sources.begin(), only_sources.end(), source.name) != only_sources.end();
+    if (wanted) selected_.push_back(&source);
+  }
+  if (selected_.empty()) {
+    throw ConfigError("sources: no enabled source to run (enable one, or name one with --source)");
+  }
+}
+
+bool Supervisor::prepare_sink() {
+  Backoff backoff(config_.sink.retry_initial, config_.sink.retry_max);
+  for (;;) {
+    try {
+      sink::Sink sink(config_.sink);
+      sink.init();
+      return true;
+    } catch (const sink::SinkError& e) {
+      if (e.kind() != sink::SinkError::Kind::Transient) throw;
+      spdlog::warn("sink not reachable yet: {} (retrying)", e.what());
+    }
+    if (wait_for_signal(backoff.next()) != 0) return false;
+  }
+}
+
+int Supervisor::run() {
+  const auto started_at = std::chrono::system_clock::now();
+  StatusFile status(config_.status_file, started_at);
+  if (!prepare_sink()) return 0;
+
+  for (const auto* source : selected_) {
+    pipelines_.push_back(std::make_unique<Pipeline>(config_, *source));
+  }
+  for (auto& pipeline : pipelines_) pipeline->start();
+  spdlog::info("metersync running {} pipeline(s)", pipelines_.size());
+
+  auto last_summary = Clock::now();
+  int exit_code = 0;
+  for (;;) {
+    const int sig = wait_for_signal(std::chrono::milliseconds(1000));
+    std::vector<PipelineSnapshot> snapshots;
+    for (const auto& p : pipelines_) snapshots.push_back(p->snapshot());
+    status.write(snapshots);
+    if (sig != 0) {
+      spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    if (Clock::now() - last_summary >= std::chrono::seconds(10)) {
+      log_summary();
+      last_summary = Clock::now();
+    }
+    if (std::all_of(pipelines_.begin(), pipelines_.end(), [](const auto& p) { return p->finished(); })) {
+      spdlog::error("every pipeline has stopped; exiting");
+      exit_code = 1;
+      break;
+    }
+  }
+
+  for (auto& pipeline : pipelines_) pipeline->request_stop();
+  // Pipelines stop within a poll interval; a stuck database call must not hold the
+  // process forever (the sink's offsets make an abrupt end safe).
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (!std::all_of(pipelines_.begin(), pipelines_.end(), [](const auto& p) { return p->finished(); })) {
+    if (Clock::now() >= deadline || wait_for_signal(std::chrono::milliseconds(100)) != 0) {
+      spdlog::error("pipelines did not stop in time; exiting without waiting for them");
+      std::vector<PipelineSnapshot> snapshots;
+      for (const auto& p : pipelines_) snapshots.push_back(p->snapshot());
+      status.write(snapshots);
+      spdlog::shutdown();
+      std::_Exit(1);
+    }
+  }
+  for (auto& pipeline : pipelines_) pipeline->join();
+  std::vector<PipelineSnapshot> snapshots;
+  for (const auto& p : pipelines_) snapshots.push_back(p->snapshot());
+  status.write(snapshots);
+  log_summary();
+  return exit_code;
+}
+
+void Supervisor::log_summary() {
+  std::vector<PipelineSnapshot> now;
+  for (const auto& p : pipelines_) now.push_back(p->snapshot());
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    const auto& s = now[i];
+    const int64_t before = i < last_summary_.size() ? last_summary_[i].records_applied : 0;
+    spdlog::info("{}: {}, consumed {}, applied {} (+{}), dead-lettered {}, tombstones {}, lag {}{}{}",
+                 s.source, state_name(s.state), s.records_consumed, s.records_applied,
+                 s.records_applied - before, s.records_dead_lettered, s.tombstones_skipped,
+                 s.lag ? std::to_string(*s.lag) : "?", s.last_error.empty() ? "" : ", last error: ",
+                 s.last_error);
+  }
+  last_summary_ = std::move(now);
+}
+
+}  // namespace metersync::app

@@ -1,0 +1,41 @@
+// `metersync run`: prepares the sink tables, starts one Pipeline per selected source,
+// writes the status file every second and an info summary every 10 s, and stops on
+// SIGTERM/SIGINT.
+//
+// Thread: the main thread. SIGTERM/SIGINT are blocked in every thread (the mask is set
+// before any thread starts, so librdkafka's and the pipelines' threads inherit it) and
+// received here with sigtimedwait, which is also the one-second status tick.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/pipeline.hpp"
+#include "config/config.hpp"
+
+namespace metersync::app {
+
+class Supervisor {
+ public:
+  // `only_sources`: names from --source (empty: every enabled source). Throws
+  // ConfigError for an unknown or disabled name.
+  Supervisor(const config::Config& config, const std::vector<std::string>& only_sources);
+
+  // Blocks until a signal (exit code 0) or until every pipeline has failed (1).
+  int run();
+
+  // Must run before any thread is created.
+  static void block_stop_signals();
+
+ private:
+  bool prepare_sink();         // false when a signal arrived while waiting for the sink
+  void log_summary();
+
+  const config::Config& config_;
+  std::vector<const config::SourceConfig*> selected_;
+  std::vector<std::unique_ptr<Pipeline>> pipelines_;
+  std::vector<PipelineSnapshot> last_summary_;
+};
+
+}  // namespace metersync::app

@@ -1,0 +1,91 @@
+// Small builders and fakes shared by the app unit tests.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "app/batch_committer.hpp"
+#include "app/in_flight_batch.hpp"
+
+namespace metersync::app::testing {
+
+inline MeterChange change_for(const std::string& meter_id) {
+  MeterChange change{MeterChange::Kind::Upsert, {}};
+  change.row.source_system = "postgres";
+  change.row.source_meter_id = meter_id;
+  return change;
+}
+
+inline InFlightRecord record(int32_t partition, int64_t offset, Outcome outcome) {
+  InFlightRecord r;
+  r.partition = partition;
+  r.offset = offset;
+  r.outcome = std::move(outcome);
+  return r;
+}
+
+// A sink that rejects batches holding a poisoned meter id (as a constraint would) and
+// can fail transiently on chosen calls.
+class FakeSink : public ChangeWriter {
+ public:
+  void apply(const sink::Batch& batch) override {
+    ++calls;
+    events->push_back("apply");
+    if (transient_on_call.contains(calls)) {
+      throw sink::SinkError(sink::SinkError::Kind::Transient, "08S01", "connection lost");
+    }
+    if (fatal) throw sink::SinkError(sink::SinkError::Kind::Fatal, "42S02", "table missing");
+    if (refuse_offsets) throw sink::SinkError(sink::SinkError::Kind::Data, "22001", "offsets refused");
+    for (const auto& change : batch.changes) {
+      if (poisoned.contains(change.row.source_meter_id)) {
+        throw sink::SinkError(sink::SinkError::Kind::Data, "22003",
+                              "numeric field overflow for " + change.row.source_meter_id);
+      }
+    }
+    committed.push_back(batch);
+  }
+
+  std::set<std::string> poisoned;
+  std::set<int> transient_on_call;
+  bool fatal = false;
+  bool refuse_offsets = false;
+  int calls = 0;
+  std::vector<sink::Batch> committed;
+  std::vector<std::string>* events = &own_events;
+  std::vector<std::string> own_events;
+};
+
+class FakeDeadLetters : public DeadLetterWriter {
+ public:
+  std::expected<void, kafka::KafkaError> send(const InFlightRecord& record,
+                                              const Rejected& rejection) override {
+    events->push_back("send");
+    pending.push_back({record.offset, rejection.stage, rejection.reason});
+    return {};
+  }
+  std::expected<void, kafka::KafkaError> flush() override {
+    events->push_back("flush");
+    if (fail_flushes > 0) {
+      --fail_flushes;
+      pending.clear();
+      return std::unexpected(kafka::KafkaError::from(RdKafka::ERR__MSG_TIMED_OUT, "not acknowledged"));
+    }
+    delivered.insert(delivered.end(), pending.begin(), pending.end());
+    pending.clear();
+    return {};
+  }
+
+  struct Letter {
+    int64_t offset;
+    kafka::Stage stage;
+    std::string reason;
+  };
+  std::vector<Letter> pending;
+  std::vector<Letter> delivered;
+  int fail_flushes = 0;
+  std::vector<std::string>* events = &own_events;
+  std::vector<std::string> own_events;
+};
+
+}  // namespace metersync::app::testing
