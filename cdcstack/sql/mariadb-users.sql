@@ -3,6 +3,8 @@
 CREATE USER 'metersync'@'%' IDENTIFIED BY '@METERSYNC_PASSWORD@';
 GRANT ALL PRIVILEGES ON meterdb.* TO 'metersync'@'%';
 GRANT ALL PRIVILEGES ON metermaster.* TO 'metersync'@'%';
+-- Tests and benchmarks compare Debezium's source positions with SHOW MASTER STATUS.
+GRANT BINLOG MONITOR ON *.* TO 'metersync'@'%';
 
 -- Debezium's MariaDB connector: snapshot (SELECT, RELOAD, LOCK TABLES, SHOW DATABASES),
 -- binlog streaming (REPLICATION SLAVE, BINLOG MONITOR), and its snapshot window marks.
