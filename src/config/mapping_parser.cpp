@@ -103,7 +103,9 @@ Cases parse_cases(const YAML::Node& node, const std::string& path) {
         c.column = required_text(child, child_path, "a source column name");
       } else if (key == "is") {
         has_is = true;
-        const std::string test = choice(child, child_path, {"null", "not_null", "true", "false"});
+        // `is: null` reads as YAML's null, which here can only mean the null test.
+        const std::string test = child.IsNull() ? std::string("null")
+                                                : choice(child, child_path, {"null", "not_null", "true", "false"});
         c.test = test == "null"       ? Case::Test::IsNull
                  : test == "not_null" ? Case::Test::IsNotNull
                  : test == "true"     ? Case::Test::IsTrue
