@@ -1,0 +1,497 @@
+// The sink against real servers: PostgreSQL (psqlODBC) and MariaDB (MariaDB ODBC),
+// each started for this process in a temp dir, and a SQL Server–compatible server when
+// METERSYNC_SQLSERVER_ODBC holds an ODBC connection string to one (FreeTDS).
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "sink/dialect.hpp"
+#include "sink/odbc_connection.hpp"
+#include "sink/odbc_environment.hpp"
+#include "sink/sink.hpp"
+#include "throwaway_server.hpp"
+
+namespace metersync::sink {
+namespace {
+
+using testing::ThrowawayServer;
+using Kind = MeterChange::Kind;
+using Row = std::map<std::string, std::optional<std::string>>;
+
+struct Target {
+  config::Dialect dialect;
+  std::string connection;
+};
+
+class SinkServerTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const std::string& kind = GetParam();
+    if (kind == "sqlserver") {
+      const char* connection = std::getenv("METERSYNC_SQLSERVER_ODBC");
+      if (connection == nullptr || *connection == '\0') {
+        GTEST_SKIP() << "SQL Server suite skipped: set METERSYNC_SQLSERVER_ODBC to an ODBC connection string "
+                        "(FreeTDS) of a SQL Server-compatible server";
+      }
+      target_ = {config::Dialect::SqlServer, connection};
+    } else {
+      ThrowawayServer& server = ThrowawayServer::get(kind);
+      if (!server.running()) {
+        if (server.binaries_missing()) GTEST_SKIP() << kind << " tests skipped: " << server.problem();
+        FAIL() << server.problem();
+      }
+      target_ = {kind == "postgres" ? config::Dialect::Postgres : config::Dialect::MariaDb, server.connection_string()};
+    }
+    // Fresh tables per test (and per process, for a shared SQL Server).
+    static int counter = 0;
+    const std::string suffix = std::to_string(::getpid()) + "_" + std::to_string(++counter);
+    config_.dialect = target_.dialect;
+    config_.connection = target_.connection;
+    config_.table = "MM_" + suffix;
+    config_.offsets_table = "OFF_" + suffix;
+    dialect_ = Dialect::create(target_.dialect, {"", config_.table, config_.offsets_table});
+    raw_ = std::make_unique<OdbcConnection>(environment_, target_.connection, target_.dialect);
+  }
+
+  void TearDown() override {
+    if (!raw_) return;
+    for (const std::string& table : {config_.table, config_.offsets_table}) {
+      try {
+        raw_->execute("DROP TABLE " + dialect_->quote(table));
+      } catch (const SinkError&) {
+        // Not created by this test.
+      }
+    }
+  }
+
+  std::unique_ptr<Sink> make_sink() {
+    auto sink = std::make_unique<Sink>(config_);
+    sink->init();
+    return sink;
+  }
+
+  // Every column as comparable text: timestamps "YYYY-MM-DD HH:MM:SS.ffffff", decimals
+  // with their scale, IsDeleted 0/1.
+  std::string text_of(const Column& column) const {
+    const std::string q = dialect_->quote(column.name);
+    const config::Dialect d = target_.dialect;
+    switch (column.type) {
+      case ColumnType::Timestamp:
+        if (d == config::Dialect::Postgres) return "to_char(" + q + ", 'YYYY-MM-DD HH24:MI:SS.US')";
+        if (d == config::Dialect::MariaDb) return "DATE_FORMAT(" + q + ", '%Y-%m-%d %H:%i:%s.%f')";
+        return "CONVERT(VARCHAR(26), CAST(" + q + " AS DATETIME2(6)), 121)";
+      case ColumnType::Date:
+        if (d == config::Dialect::Postgres) return "to_char(" + q + ", 'YYYY-MM-DD')";
+        if (d == config::Dialect::MariaDb) return "DATE_FORMAT(" + q + ", '%Y-%m-%d')";
+        return "CONVERT(VARCHAR(10), " + q + ", 23)";
+      case ColumnType::Decimal:
+        if (d == config::Dialect::Postgres) return "CAST(" + q + " AS TEXT)";
+        if (d == config::Dialect::MariaDb) return "CAST(" + q + " AS CHAR)";
+        return "CAST(" + q + " AS VARCHAR(40))";
+      case ColumnType::Bit:
+        if (d == config::Dialect::MariaDb) return q;
+        return "CAST(" + q + " AS INTEGER)";
+      default: return q;
+    }
+  }
+
+  std::map<std::string, Row> rows() {
+    std::string sql = "SELECT ";
+    bool first = true;
+    for (const Column& column : meter_columns()) {
+      sql += (first ? "" : ", ") + text_of(column);
+      first = false;
+    }
+    sql += " FROM " + dialect_->quote(config_.table);
+    std::map<std::string, Row> out;
+    for (const SqlRow& raw : raw_->query(sql)) {
+      Row row;
+      for (std::size_t i = 0; i < meter_columns().size(); ++i) row[std::string(meter_columns()[i].name)] = raw[i];
+      out[*row["SourceSystem"] + "/" + *row["SourceMeterId"]] = row;
+    }
+    if (target_.dialect != config::Dialect::SqlServer) raw_->end_transaction(true);
+    return out;
+  }
+
+  static MeterChange upsert(const std::string& id, const std::string& position, const std::string& serial,
+                            const std::string& source = "postgres") {
+    MeterChange change{Kind::Upsert, {}};
+    MeterRow& row = change.row;
+    row.source_system = source;
+    row.source_meter_id = id;
+    row.serial_number = serial;
+    row.meter_type = "electric";
+    row.manufacturer = "Acme";
+    row.status = "active";
+    row.install_date = Date{20'000};  // 2024-10-04
+    row.multiplier = Decimal{false, "10000", 4};
+    row.last_reading_value = Decimal{false, "12345", 3};
+    row.last_reading_at = Timestamp{1'700'000'000, 123'456'000};
+    row.latitude = Decimal{false, "52520008", 6};
+    row.longitude = Decimal{false, "13404954", 6};
+    row.source_committed_at = Timestamp{1'700'000'000, 5'000'000};
+    row.source_position = Position{position};
+    return change;
+  }
+
+  static MeterChange key_only_delete(const std::string& id, const std::string& position,
+                                     const std::string& source = "postgres") {
+    MeterChange change{Kind::DeleteKeyOnly, {}};
+    change.row.source_system = source;
+    change.row.source_meter_id = id;
+    change.row.is_deleted = true;
+    change.row.source_committed_at = Timestamp{1'700'000'100, 0};
+    change.row.source_position = Position{position};
+    return change;
+  }
+
+  static MeterChange full_delete(MeterChange earlier, const std::string& position) {
+    earlier.kind = Kind::Delete;
+    earlier.row.is_deleted = true;
+    earlier.row.source_position = Position{position};
+    earlier.row.source_committed_at = Timestamp{1'700'000'200, 0};
+    return earlier;
+  }
+
+  static MeterChange truncate(const std::string& source, const std::string& position) {
+    MeterChange change{Kind::Truncate, {}};
+    change.row.source_system = source;
+    change.row.source_position = Position{position};
+    change.row.source_committed_at = Timestamp{1'700'000'300, 0};
+    return change;
+  }
+
+  Batch batch(std::vector<MeterChange> changes, Offsets offsets, int64_t records) const {
+    Batch b;
+    b.pipeline = "metersync-test";
+    b.topic = "postgres.public.meter";
+    b.changes = std::move(changes);
+    b.next_offsets = std::move(offsets);
+    b.record_count = records;
+    return b;
+  }
+
+  Target target_;
+  config::SinkConfig config_;
+  std::unique_ptr<Dialect> dialect_;
+  OdbcEnvironment environment_;
+  std::unique_ptr<OdbcConnection> raw_;
+};
+
+TEST_P(SinkServerTest, InitCreatesCheckedTablesAndIsIdempotent) {
+  auto sink = make_sink();
+  sink->init();
+  EXPECT_TRUE(sink->load_offsets("metersync-test", "postgres.public.meter").empty());
+  EXPECT_EQ(sink->records_applied("metersync-test"), 0);
+  EXPECT_TRUE(rows().empty());
+}
+
+TEST_P(SinkServerTest, MissingOrMistypedColumnIsFatalAndNamesTheFix) {
+  make_sink();
+  raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) + " DROP COLUMN " + dialect_->quote("Latitude"));
+  std::string alter;
+  switch (target_.dialect) {
+    case config::Dialect::Postgres:
+      alter = "ALTER TABLE " + dialect_->quote(config_.table) + " ALTER COLUMN \"LastReadingAt\" TYPE TIMESTAMP(3)";
+      break;
+    case config::Dialect::MariaDb:
+      alter = "ALTER TABLE " + dialect_->quote(config_.table) + " MODIFY `LastReadingAt` DATETIME(3) NULL";
+      break;
+    case config::Dialect::SqlServer:
+      alter = "ALTER TABLE " + dialect_->quote(config_.table) + " ALTER COLUMN [LastReadingAt] DATETIME2(3) NULL";
+      break;
+  }
+  raw_->execute(alter);
+  if (target_.dialect != config::Dialect::SqlServer) raw_->end_transaction(true);
+  try {
+    make_sink();
+    FAIL() << "init accepted a table without Latitude";
+  } catch (const SinkError& error) {
+    EXPECT_EQ(error.kind(), SinkError::Kind::Fatal);
+    const std::string message = error.what();
+    EXPECT_NE(message.find("column Latitude is missing: ALTER TABLE"), std::string::npos) << message;
+    EXPECT_NE(message.find(" ADD Latitude " + dialect_->type_sql(meter_columns()[10]) + " NULL"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("column LastReadingAt is "), std::string::npos) << message;
+    EXPECT_NE(message.find("expected " + dialect_->type_sql(meter_columns()[9])), std::string::npos) << message;
+  }
+}
+
+TEST_P(SinkServerTest, UpsertThenStaleEventChangesNothing) {
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0002", "first")}, {{0, 1}}, 1));
+  const Row stored = rows().at("postgres/1");
+  EXPECT_EQ(stored.at("SerialNumber"), "first");
+  EXPECT_EQ(stored.at("IsDeleted"), "0");
+  ASSERT_TRUE(stored.at("SyncedAt"));
+
+  // An older position (a redelivery): nothing changes, not even SyncedAt.
+  sink->apply(batch({upsert("1", "p0001", "stale")}, {{0, 2}}, 1));
+  EXPECT_EQ(rows().at("postgres/1"), stored);
+  // The same position again: also nothing.
+  sink->apply(batch({upsert("1", "p0002", "same")}, {{0, 3}}, 1));
+  EXPECT_EQ(rows().at("postgres/1"), stored);
+
+  sink->apply(batch({upsert("1", "p0003", "newer")}, {{0, 4}}, 1));
+  EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "newer");
+  EXPECT_EQ(rows().at("postgres/1").at("SourcePosition"), "p0003");
+  // Stale deletes and truncates change nothing either.
+  const Row current = rows().at("postgres/1");
+  sink->apply(batch({key_only_delete("1", "p0002")}, {{0, 5}}, 1));
+  sink->apply(batch({truncate("postgres", "p0002")}, {{0, 6}}, 1));
+  EXPECT_EQ(rows().at("postgres/1"), current);
+  EXPECT_EQ(sink->records_applied("metersync-test"), 6);
+}
+
+TEST_P(SinkServerTest, PositionsCompareByteWise) {
+  auto sink = make_sink();
+  // Under a linguistic collation ':' sorts before '/' (CLDR root order), unlike their
+  // bytes; positions are designed to compare as bytes. Give the column such a collation
+  // so only the statements' own byte-wise comparison can pass this test.
+  if (target_.dialect == config::Dialect::Postgres) {
+    raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) +
+                  " ALTER COLUMN \"SourcePosition\" TYPE VARCHAR(100) COLLATE \"und-x-icu\"");
+    raw_->end_transaction(true);
+  } else if (target_.dialect == config::Dialect::MariaDb) {
+    raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) +
+                  " MODIFY `SourcePosition` VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL");
+    raw_->end_transaction(true);
+  }
+  sink->apply(batch({upsert("1", "00000027:00000758:0003/0000000009", "a")}, {{0, 1}}, 1));
+  sink->apply(batch({upsert("1", "00000027:00000758:0003/0000000010", "b")}, {{0, 2}}, 1));
+  sink->apply(batch({upsert("1", "00000027:00000758:0003:0000000001", "c")}, {{0, 3}}, 1));  // ':' > '/'
+  sink->apply(batch({upsert("1", "00000027:00000758:0003/9999999999", "d")}, {{0, 4}}, 1));
+  EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "c");
+  sink->apply(batch({upsert("1", "0000002A:00000000:0000/0000000000", "e")}, {{0, 5}}, 1));  // 'A' > '9'
+  EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "e");
+}
+
+TEST_P(SinkServerTest, SoftDeleteKeepsValuesAndRecreateClearsIt) {
+  auto sink = make_sink();
+  const MeterChange created = upsert("1", "p0001", "S-1");
+  sink->apply(batch({created, upsert("2", "p0002", "S-2")}, {{0, 2}}, 2));
+
+  sink->apply(batch({full_delete(created, "p0003"), key_only_delete("2", "p0004")}, {{0, 4}}, 2));
+  auto all = rows();
+  EXPECT_EQ(all.at("postgres/1").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/1").at("SerialNumber"), "S-1");
+  EXPECT_EQ(all.at("postgres/1").at("SourcePosition"), "p0003");
+  EXPECT_EQ(all.at("postgres/1").at("SourceCommittedAt"), "2023-11-14 22:16:40.000000");
+  EXPECT_EQ(all.at("postgres/2").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/2").at("SerialNumber"), "S-2");  // key-only: values kept
+  EXPECT_EQ(all.at("postgres/2").at("Manufacturer"), "Acme");
+  EXPECT_EQ(all.at("postgres/2").at("SourcePosition"), "p0004");
+  EXPECT_EQ(all.at("postgres/2").at("SourceCommittedAt"), "2023-11-14 22:15:00.000000");
+
+  sink->apply(batch({upsert("2", "p0005", "S-2b")}, {{0, 5}}, 1));
+  all = rows();
+  EXPECT_EQ(all.at("postgres/2").at("IsDeleted"), "0");
+  EXPECT_EQ(all.at("postgres/2").at("SerialNumber"), "S-2b");
+}
+
+TEST_P(SinkServerTest, KeyOnlyDeleteInTheSameBatchKeepsTheEarlierValues) {
+  auto sink = make_sink();
+  sink->apply(batch({upsert("7", "p0001", "S-7"), key_only_delete("7", "p0002"), key_only_delete("8", "p0003")},
+                    {{0, 3}}, 3));
+  const auto all = rows();
+  ASSERT_EQ(all.size(), 1u) << "a key-only delete of an unknown key inserts nothing";
+  EXPECT_EQ(all.at("postgres/7").at("SerialNumber"), "S-7");
+  EXPECT_EQ(all.at("postgres/7").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/7").at("SourcePosition"), "p0002");
+}
+
+TEST_P(SinkServerTest, TruncateFlagsEveryRowOfOnlyThatSource) {
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0001", "a"), upsert("2", "p0002", "b"), upsert("1", "m0001", "c", "mysql")},
+                    {{0, 3}}, 3));
+  // Rows before the truncate are flagged; a row created after it in the same batch is not.
+  sink->apply(batch({upsert("3", "p0003", "d"), truncate("postgres", "p0004"), upsert("2", "p0005", "b2")},
+                    {{0, 6}}, 3));
+  const auto all = rows();
+  EXPECT_EQ(all.at("postgres/1").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/1").at("SerialNumber"), "a");
+  EXPECT_EQ(all.at("postgres/1").at("SourcePosition"), "p0004");
+  EXPECT_EQ(all.at("postgres/1").at("SourceCommittedAt"), "2023-11-14 22:18:20.000000");
+  EXPECT_EQ(all.at("postgres/3").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/2").at("IsDeleted"), "0");
+  EXPECT_EQ(all.at("postgres/2").at("SerialNumber"), "b2");
+  EXPECT_EQ(all.at("mysql/1").at("IsDeleted"), "0");
+  EXPECT_EQ(all.at("mysql/1").at("SourcePosition"), "m0001");
+}
+
+TEST_P(SinkServerTest, OffsetsAdvanceWithTheRowsAndAFailedBatchLeavesBothUntouched) {
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 10}, {1, 5}}, 15));
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 10}, {1, 5}}));
+  EXPECT_TRUE(sink->load_offsets("metersync-test", "other.topic").empty());
+  EXPECT_EQ(sink->records_applied("metersync-test"), 15);
+  const auto before = rows();
+
+  // A serial longer than NVARCHAR(64): the server rejects the batch as a whole.
+  Batch bad = batch({upsert("1", "p0002", "changed"), upsert("2", "p0003", "new"),
+                     upsert("3", "p0004", std::string(65, 'x'))},
+                    {{0, 13}, {1, 5}}, 3);
+  try {
+    sink->apply(bad);
+    FAIL() << "a 65-character serial was accepted";
+  } catch (const SinkError& error) {
+    EXPECT_EQ(error.kind(), SinkError::Kind::Data) << error.what();
+    EXPECT_FALSE(error.sqlstate().empty());
+  }
+  EXPECT_EQ(rows(), before);
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 10}, {1, 5}}));
+  EXPECT_EQ(sink->records_applied("metersync-test"), 15);
+
+  // The same sink goes on with the batch minus the bad row.
+  bad.changes.pop_back();
+  sink->apply(bad);
+  EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "changed");
+  EXPECT_EQ(rows().at("postgres/2").at("SerialNumber"), "new");
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 13}, {1, 5}}));
+  EXPECT_EQ(sink->records_applied("metersync-test"), 18);
+
+  // A batch of only skipped records (tombstones, dead letters) still moves the offsets.
+  sink->apply(batch({}, {{1, 9}}, 4));
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 13}, {1, 9}}));
+  EXPECT_EQ(sink->records_applied("metersync-test"), 22);
+}
+
+TEST_P(SinkServerTest, ExtremesUnicodeAndMicrosecondsRoundTripExactly) {
+  auto sink = make_sink();
+  MeterChange high = upsert("Zähler-Ω-😀-中文", "p0001", std::string(60, 'x') + "Ω😀中");
+  high.row.manufacturer = std::string(97, 'm') + "äΩ中";  // exactly NVARCHAR(100)
+  high.row.multiplier = Decimal{false, "999999999", 4};
+  high.row.last_reading_value = Decimal{false, "999999999999999999", 3};
+  high.row.last_reading_at = Timestamp{253402300799, 999'999'999};  // 9999-12-31 23:59:59.999999999 -> truncated
+  high.row.latitude = Decimal{false, "90000000", 6};
+  high.row.longitude = Decimal{false, "180000000", 6};
+  high.row.install_date = Date{2'932'896};  // 9999-12-31
+  high.row.source_committed_at = Timestamp{253402300799, 999'000'000};
+  MeterChange low = upsert("low", "p0002", "ß");
+  low.row.manufacturer = std::nullopt;
+  low.row.multiplier = Decimal{true, "999999999", 4};
+  low.row.last_reading_value = Decimal{true, "999999999999999999", 3};
+  low.row.last_reading_at = Timestamp{-2'208'988'800, 1'000};  // 1900-01-01 00:00:00.000001
+  low.row.latitude = Decimal{true, "1", 6};
+  low.row.longitude = std::nullopt;
+  low.row.install_date = std::nullopt;
+  MeterChange zero = upsert("zero", "p0003", "0");
+  zero.row.last_reading_value = Decimal{false, "0", 3};
+  zero.row.last_reading_at = std::nullopt;
+  zero.row.latitude = Decimal{false, "0", 6};
+  sink->apply(batch({high, low, zero}, {{0, 3}}, 3));
+
+  const auto all = rows();
+  const Row& h = all.at("postgres/Zähler-Ω-😀-中文");
+  EXPECT_EQ(h.at("SerialNumber"), std::string(60, 'x') + "Ω😀中");
+  EXPECT_EQ(h.at("Manufacturer"), std::string(97, 'm') + "äΩ中");
+  EXPECT_EQ(h.at("Multiplier"), "99999.9999");
+  EXPECT_EQ(h.at("LastReadingValue"), "999999999999999.999");
+  EXPECT_EQ(h.at("LastReadingAt"), "9999-12-31 23:59:59.999999");
+  EXPECT_EQ(h.at("Latitude"), "90.000000");
+  EXPECT_EQ(h.at("Longitude"), "180.000000");
+  EXPECT_EQ(h.at("InstallDate"), "9999-12-31");
+  EXPECT_EQ(h.at("SourceCommittedAt"), "9999-12-31 23:59:59.999000");
+  const Row& l = all.at("postgres/low");
+  EXPECT_EQ(l.at("SerialNumber"), "ß");
+  EXPECT_EQ(l.at("Manufacturer"), std::nullopt);
+  EXPECT_EQ(l.at("Multiplier"), "-99999.9999");
+  EXPECT_EQ(l.at("LastReadingValue"), "-999999999999999.999");
+  EXPECT_EQ(l.at("LastReadingAt"), "1900-01-01 00:00:00.000001");
+  EXPECT_EQ(l.at("Latitude"), "-0.000001");
+  EXPECT_EQ(l.at("Longitude"), std::nullopt);
+  EXPECT_EQ(l.at("InstallDate"), std::nullopt);
+  const Row& z = all.at("postgres/zero");
+  EXPECT_EQ(z.at("LastReadingValue"), "0.000");
+  EXPECT_EQ(z.at("LastReadingAt"), std::nullopt);
+  EXPECT_EQ(z.at("Latitude"), "0.000000");
+  EXPECT_EQ(z.at("Multiplier"), "1.0000");
+  EXPECT_EQ(z.at("InstallDate"), "2024-10-04");
+  EXPECT_EQ(z.at("LastReadingAt"), std::nullopt);
+}
+
+TEST_P(SinkServerTest, LargeBatchesSpanStageChunks) {
+  auto sink = make_sink();
+  std::vector<MeterChange> changes;
+  for (int i = 0; i < 400; ++i) changes.push_back(upsert(std::to_string(i), "p1" + std::to_string(1000 + i), "v1"));
+  // Repeated updates of the same meters inside the batch: the last one wins.
+  for (int i = 0; i < 400; i += 2) changes.push_back(upsert(std::to_string(i), "p2" + std::to_string(1000 + i), "v2"));
+  sink->apply(batch(changes, {{0, 600}}, 600));
+  auto all = rows();
+  ASSERT_EQ(all.size(), 400u);
+  for (int i = 0; i < 400; ++i) {
+    EXPECT_EQ(all.at("postgres/" + std::to_string(i)).at("SerialNumber"), i % 2 == 0 ? "v2" : "v1") << i;
+  }
+  // A second batch: half of it stale, half newer.
+  changes.clear();
+  for (int i = 0; i < 400; ++i) {
+    changes.push_back(upsert(std::to_string(i), (i % 2 == 0 ? "p0" : "p3") + std::to_string(1000 + i), "v3"));
+  }
+  sink->apply(batch(changes, {{0, 1000}}, 400));
+  all = rows();
+  for (int i = 0; i < 400; ++i) {
+    EXPECT_EQ(all.at("postgres/" + std::to_string(i)).at("SerialNumber"), i % 2 == 0 ? "v2" : "v3") << i;
+  }
+  EXPECT_EQ(sink->records_applied("metersync-test"), 1000);
+}
+
+TEST_P(SinkServerTest, ConcurrentWritersOfTheSameKeysConverge) {
+  make_sink();
+  // Two sinks (two connections) write overlapping new and existing keys at the same
+  // time; without serialization both would insert the same new key. Retried on
+  // Transient errors (deadlocks), as the pipeline does.
+  std::atomic<int> failures{0};
+  const auto writer = [&](int parity) {
+    try {
+      Sink sink(config_);
+      for (int round = 0; round < 15; ++round) {
+        std::vector<MeterChange> changes;
+        for (int key = 0; key < 40; ++key) {
+          const std::string position = "p" + std::to_string(100 + round) + "-" + std::to_string(parity);
+          changes.push_back(upsert(std::to_string(key + round * 5), position, "w" + std::to_string(parity)));
+        }
+        Batch b = batch(changes, {{parity, round + 1}}, 40);
+        for (int attempt = 0;; ++attempt) {
+          try {
+            sink.apply(b);
+            break;
+          } catch (const SinkError& error) {
+            if (error.kind() != SinkError::Kind::Transient || attempt > 20) throw;
+          }
+        }
+      }
+    } catch (const std::exception& error) {
+      ++failures;
+      ADD_FAILURE() << "writer " << parity << ": " << error.what();
+    }
+  };
+  std::thread first(writer, 0);
+  std::thread second(writer, 1);
+  first.join();
+  second.join();
+  ASSERT_EQ(failures.load(), 0);
+  const auto all = rows();
+  ASSERT_EQ(all.size(), 110u);  // keys 0..109
+  // Every key holds the highest position any writer sent for it.
+  for (int key = 0; key < 110; ++key) {
+    const int last_round = std::min(14, key / 5);
+    EXPECT_EQ(all.at("postgres/" + std::to_string(key)).at("SourcePosition"),
+              "p" + std::to_string(100 + last_round) + "-1")
+        << key;
+  }
+  Sink reader(config_);
+  EXPECT_EQ(reader.records_applied("metersync-test"), 2 * 15 * 40);
+  EXPECT_EQ(reader.load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 15}, {1, 15}}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, SinkServerTest, ::testing::Values("postgres", "mariadb", "sqlserver"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace metersync::sink
