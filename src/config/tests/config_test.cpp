@@ -270,15 +270,18 @@ TEST(Mapping, CasesParseIntoOrderedTests) {
         cases:
           - { column: removed_at, is: not_null, value: "${MS_TEST_REMOVED}" }
           - { column: code, equals: 7, value: inactive }
+          - { column: gone, is: null, value: removed }
           - { value: active })"));
   const auto& cases = std::get<Cases>(config.sources[0].mapping.find("Status")->steps[0]).cases;
-  ASSERT_EQ(cases.size(), 3u);
+  ASSERT_EQ(cases.size(), 4u);
   EXPECT_EQ(cases[0].test, Case::Test::IsNotNull);
   EXPECT_EQ(cases[0].column, "removed_at");
   EXPECT_EQ(cases[0].value, std::optional<std::string>("removed"));
   EXPECT_EQ(cases[1].test, Case::Test::Equals);
   EXPECT_EQ(cases[1].equals, "7");
-  EXPECT_EQ(cases[2].test, Case::Test::Always);
+  EXPECT_EQ(cases[2].test, Case::Test::IsNull);  // `is: null` is YAML's null, read as the test
+  EXPECT_EQ(cases[2].column, "gone");
+  EXPECT_EQ(cases[3].test, Case::Test::Always);
 }
 
 TEST(Docs, ConfigurationMarkdownIsGeneratedFromTheTables) {

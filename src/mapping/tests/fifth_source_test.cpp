@@ -2,6 +2,8 @@
 // numeric codes, a status from two columns, local times as text, nested JSON.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "mapping_fixtures.hpp"
 
 namespace metersync::mapping {
@@ -107,6 +109,40 @@ TEST(FifthSource, ItsOwnErrorsNameItsOwnKeys) {
     EXPECT_STREQ(e.what(),
                  "sources.legacy_sqlite.mapping.MeterType.map.20: 'watr' is not a MeterType value (electric, water, gas)");
   }
+}
+
+}  // namespace
+}  // namespace metersync::mapping
+
+namespace metersync::mapping {
+namespace {
+
+// Every shipped configuration loads and every source's rules compile: an example
+// that drifts from the language fails here, not at a user's start.
+TEST(ShippedExamples, LoadAndCompile) {
+  ::setenv("SINK_ODBC", "DSN=test", 0);
+  const std::string root = METERSYNC_SOURCE_DIR;
+  std::vector<std::string> files{root + "/config/metersync.yaml"};
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/config/examples"))
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+  ASSERT_GE(files.size(), 2u);
+  for (const auto& file : files) {
+    SCOPED_TRACE(file);
+    const config::Config config = config::load_file(file);
+    ASSERT_FALSE(config.sources.empty());
+    for (const auto& source : config.sources) EXPECT_NO_THROW(SourceMapper{source}) << source.name;
+  }
+}
+
+TEST(ShippedExamples, TheFifthSourceExampleMapsLikeTheTest) {
+  ::setenv("SINK_ODBC", "DSN=test", 0);
+  const config::Config example = config::load_file(std::string(METERSYNC_SOURCE_DIR) + "/config/examples/fifth-source.yaml");
+  const SourceMapper from_file(example.sources.at(0));
+  const SourceMapper inline_yaml(config::load_string(kLegacyYaml).sources.at(0));
+  auto a = from_file.map(testing::upsert(legacy_row()));
+  auto b = inline_yaml.map(testing::upsert(legacy_row()));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->row, b->row);
 }
 
 }  // namespace
