@@ -41,7 +41,10 @@ constexpr std::array kLogicalNames{
     NamedType{"io.debezium.data.Bits", LogicalType::Bytes},
 };
 
+// Kafka's JsonConverter spells FLOAT32/FLOAT64 "float"/"double" in schemas; Connect's own
+// names are accepted too, for declared columns.
 constexpr std::array kConnectTypes{
+    NamedType{"float", LogicalType::Float},    NamedType{"double", LogicalType::Float},
     NamedType{"int8", LogicalType::Int},       NamedType{"int16", LogicalType::Int},
     NamedType{"int32", LogicalType::Int},      NamedType{"int64", LogicalType::Int},
     NamedType{"float32", LogicalType::Float},  NamedType{"float64", LogicalType::Float},

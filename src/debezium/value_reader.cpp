@@ -70,7 +70,12 @@ std::expected<int64_t, std::string> read_integer(simdjson::ondemand::value& valu
     reason += what;
     reason += ", got ";
     reason += quoted(raw);
-    if (error == simdjson::NUMBER_OUT_OF_RANGE) reason += " (out of the 64-bit range)";
+    // An integer literal that still failed is too big (simdjson reports it as
+    // NUMBER_OUT_OF_RANGE or, beyond uint64, INCORRECT_TYPE).
+    const std::string_view digits = !raw.empty() && raw.front() == '-' ? raw.substr(1) : raw;
+    const bool integer_literal =
+        !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+    if (error == simdjson::NUMBER_OUT_OF_RANGE || integer_literal) reason += " (out of the 64-bit range)";
     return std::unexpected(std::move(reason));
   }
   return number;
