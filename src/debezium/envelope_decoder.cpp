@@ -52,27 +52,36 @@ std::optional<Op> op_from_code(std::string_view code) {
   }
 }
 
-// Nullable scalar readers for envelope and source fields; the error names the field.
+// Nullable scalar readers for envelope and source fields. `where` is the field's path
+// ("source." + "lsn"), only assembled when there is an error to report.
+struct FieldPath {
+  std::string_view parent;  // "" or "source"
+  std::string_view key;
+  std::string text() const {
+    return parent.empty() ? std::string(key) : std::string(parent) + "." + std::string(key);
+  }
+};
+
 std::expected<std::optional<int64_t>, DecodeError> optional_int(simdjson::ondemand::value& value,
-                                                                std::string_view where) {
+                                                                const FieldPath& where) {
   json_type type;
-  if (auto error = value.type().get(type)) return json_fail(where, error);
+  if (auto error = value.type().get(type)) return json_fail(where.text(), error);
   if (type == json_type::null) return std::nullopt;
   int64_t number = 0;
   if (type != json_type::number || value.get_int64().get(number) != simdjson::SUCCESS) {
-    return fail(std::string(where) + ": expected an integer");
+    return fail(where.text() + ": expected an integer");
   }
   return number;
 }
 
 std::expected<std::optional<std::string_view>, DecodeError> optional_string(
-    simdjson::ondemand::value& value, std::string_view where) {
+    simdjson::ondemand::value& value, const FieldPath& where) {
   json_type type;
-  if (auto error = value.type().get(type)) return json_fail(where, error);
+  if (auto error = value.type().get(type)) return json_fail(where.text(), error);
   if (type == json_type::null) return std::nullopt;
   std::string_view text;
   if (type != json_type::string || value.get_string().get(text) != simdjson::SUCCESS) {
-    return fail(std::string(where) + ": expected a string");
+    return fail(where.text() + ": expected a string");
   }
   return text;
 }
@@ -87,6 +96,12 @@ class EnvelopeDecoder::Impl {
   std::expected<ChangeEvent, DecodeError> decode(std::string_view message);
 
  private:
+  // Message: a whole Kafka message value. EnvelopeOnly: just the payload of a message
+  // whose schema matched the cached one (every key is an envelope field).
+  enum class Mode { Message, EnvelopeOnly };
+
+  std::string_view cached_schema_payload(std::string_view message) const;
+  std::expected<ChangeEvent, DecodeError> decode_text(std::string_view text, Mode mode);
   std::expected<void, DecodeError> envelope_field(std::string_view key,
                                                   simdjson::ondemand::value& value,
                                                   const RowLayout* layout, EnvelopeParts& parts);
@@ -113,15 +128,45 @@ class EnvelopeDecoder::Impl {
 };
 
 std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode(std::string_view message) {
+  // Fast path: a JsonConverter message whose schema is byte-for-byte the cached one.
+  // Only the payload is then indexed and walked; the schema (often most of the bytes)
+  // is compared with memcmp instead of being tokenised. Any failure here reruns the full
+  // path, so results and error reasons are the full path's.
+  if (const std::string_view payload = cached_schema_payload(message); !payload.empty()) {
+    if (auto event = decode_text(payload, Mode::EnvelopeOnly); event) return event;
+  }
+  return decode_text(message, Mode::Message);
+}
+
+std::string_view EnvelopeDecoder::Impl::cached_schema_payload(std::string_view message) const {
+  constexpr std::string_view kHead = R"({"schema":)";
+  constexpr std::string_view kJoin = R"(,"payload":)";
+  if (schema_text_.empty() || !message.starts_with(kHead)) return {};
+  message.remove_prefix(kHead.size());
+  if (!message.starts_with(schema_text_)) return {};
+  message.remove_prefix(schema_text_.size());
+  if (!message.starts_with(kJoin)) return {};
+  message.remove_prefix(kJoin.size());
+  while (!message.empty() && (message.back() == ' ' || message.back() == '\n' ||
+                              message.back() == '\r' || message.back() == '\t')) {
+    message.remove_suffix(1);
+  }
+  if (message.empty() || message.back() != '}') return {};
+  message.remove_suffix(1);  // the message object's closing brace
+  return message;
+}
+
+std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode_text(std::string_view text,
+                                                                          Mode mode) {
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a buffer that
   // has them (it only grows, so steady state allocates nothing here).
-  const size_t needed = message.size() + simdjson::SIMDJSON_PADDING;
+  const size_t needed = text.size() + simdjson::SIMDJSON_PADDING;
   if (buffer_.size() < needed) buffer_.resize(needed);
-  std::memcpy(buffer_.data(), message.data(), message.size());
-  std::memset(buffer_.data() + message.size(), 0, simdjson::SIMDJSON_PADDING);
+  std::memcpy(buffer_.data(), text.data(), text.size());
+  std::memset(buffer_.data() + text.size(), 0, simdjson::SIMDJSON_PADDING);
 
   simdjson::ondemand::document document;
-  if (auto error = parser_.iterate(buffer_.data(), message.size(), buffer_.size()).get(document)) {
+  if (auto error = parser_.iterate(buffer_.data(), text.size(), buffer_.size()).get(document)) {
     return json_fail("message", error);
   }
   simdjson::ondemand::object top;
@@ -132,19 +177,19 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode(std::strin
   }
 
   // Either {"schema":..., "payload":{envelope}} (JsonConverter with schemas) or the
-  // envelope itself (schemas.enable=false).
+  // envelope itself (schemas.enable=false, or the fast path's payload).
   EnvelopeParts parts;
-  const RowLayout* layout = &declared_layout_;
+  const RowLayout* layout = mode == Mode::EnvelopeOnly ? &schema_layout_ : &declared_layout_;
   bool saw_payload = false;
   for (auto field : top) {
     std::string_view key;
     if (auto error = field.unescaped_key().get(key)) return json_fail("message", error);
     simdjson::ondemand::value value;
     if (auto error = field.value().get(value)) return json_fail(key, error);
-    if (key == "schema") {
+    if (mode == Mode::Message && key == "schema") {
       if (saw_payload) return fail("message: \"schema\" follows \"payload\"; the JsonConverter writes it first");
       if (auto done = schema(value, layout); !done) return std::unexpected(done.error());
-    } else if (key == "payload") {
+    } else if (mode == Mode::Message && key == "payload") {
       saw_payload = true;
       json_type type;
       if (auto error = value.type().get(type)) return json_fail("payload", error);
@@ -201,13 +246,13 @@ std::expected<void, DecodeError> EnvelopeDecoder::Impl::envelope_field(
   } else if (key == "source") {
     return source(value, parts);
   } else if (key == "op") {
-    auto code = optional_string(value, "op");
+    auto code = optional_string(value, FieldPath{"", "op"});
     if (!code) return std::unexpected(code.error());
     if (!*code) return fail("op is null");
     parts.op = op_from_code(**code);
     if (!parts.op) return fail("op '" + std::string(**code) + "' is not one of c, u, d, r, t");
   } else if (key == "ts_ms") {
-    auto ts = optional_int(value, "ts_ms");
+    auto ts = optional_int(value, FieldPath{"", "ts_ms"});
     if (!ts) return std::unexpected(ts.error());
     parts.payload_ts_ms = *ts;
   }
@@ -268,14 +313,14 @@ std::expected<void, DecodeError> EnvelopeDecoder::Impl::source(simdjson::ondeman
 
     // Reads a nullable int / string into `target`, naming the field on error.
     auto int_into = [&](std::optional<int64_t>& target) -> std::expected<void, DecodeError> {
-      auto read = optional_int(inner, "source." + std::string(key));
+      auto read = optional_int(inner, FieldPath{"source", key});
       if (!read) return std::unexpected(read.error());
       target = *read;
       return {};
     };
     auto string_into =
         [&](std::optional<std::string_view>& target) -> std::expected<void, DecodeError> {
-      auto read = optional_string(inner, "source." + std::string(key));
+      auto read = optional_string(inner, FieldPath{"source", key});
       if (!read) return std::unexpected(read.error());
       target = *read;
       return {};

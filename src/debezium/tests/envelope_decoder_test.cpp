@@ -377,3 +377,93 @@ TEST(CapturedMessages, EveryMessageCapturedFromARealConnectorDecodes) {
 
 }  // namespace
 }  // namespace metersync::debezium
+
+namespace metersync::debezium {
+namespace {
+
+using namespace metersync::debezium::testing;
+
+void expect_same_event(const ChangeEvent& a, const ChangeEvent& b, const std::string& what) {
+  EXPECT_EQ(a.connector, b.connector) << what;
+  EXPECT_EQ(a.op, b.op) << what;
+  EXPECT_EQ(a.position, b.position) << what;
+  EXPECT_EQ(a.committed_at_ms, b.committed_at_ms) << what;
+  EXPECT_EQ(a.table, b.table) << what;
+  EXPECT_EQ(a.snapshot, b.snapshot) << what;
+  EXPECT_EQ(a.before.has_value(), b.before.has_value()) << what;
+  EXPECT_EQ(a.after.has_value(), b.after.has_value()) << what;
+  if (a.before && b.before) expect_row(a.before, b.before->columns, what + " before");
+  if (a.after && b.after) expect_row(a.after, b.after->columns, what + " after");
+}
+
+TEST(RepeatedSchema, ASecondDecodeWithTheCachedSchemaGivesTheSameEvent) {
+  // The first decode compiles the schema; the second takes the cached-schema path.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(fixture_dir())) {
+    const std::string path = entry.path().string();
+    if (entry.path().extension() != ".json" || path.ends_with(".key.json") ||
+        path.find("schemaless") != std::string::npos) {
+      continue;
+    }
+    const std::string text = read_file(path);
+    EnvelopeDecoder decoder(path.find("/sqlserver/") != std::string::npos ? Connector::SqlServer
+                            : path.find("/oracle/") != std::string::npos  ? Connector::Oracle
+                            : path.find("/mysql/") != std::string::npos   ? Connector::MySql
+                            : path.find("/mariadb/") != std::string::npos ? Connector::MariaDb
+                                                                          : Connector::Postgres);
+    auto first = decoder.decode(text);
+    auto second = decoder.decode(text);
+    ASSERT_TRUE(first.has_value()) << path << ": " << first.error().reason;
+    ASSERT_TRUE(second.has_value()) << path << ": " << second.error().reason;
+    expect_same_event(*first, *second, path);
+  }
+}
+
+TEST(RepeatedSchema, BrokenPayloadsReadTheSameWithACachedSchema) {
+  const std::string good = fixture("postgres/snapshot_read.json");
+  const auto payload_at = good.find(R"(,"payload":)");
+  ASSERT_NE(payload_at, std::string::npos);
+  const std::string schema_part = good.substr(0, payload_at);
+  const std::vector<std::string> bad_payloads = {
+      R"(null)",
+      R"([])",
+      R"({"after":{"meter_id":1},"source":{"ts_ms":1,"table":"meter","lsn":1},"op":"r"})",
+      R"({"after":null,"source":{"ts_ms":1,"table":"meter","lsn":1},"op":"q"})",
+      R"({"after":{"multiplier":"%%"},"source":{"ts_ms":1,"table":"meter","lsn":1},"op":"r"})",
+      R"({"after":{"unknown":1},"source":{"ts_ms":1,"table":"meter","lsn":1},"op":"r"})",
+      // On-Demand does not validate what it skips: both paths accept this one alike.
+      R"({"after":{"active":true},"source":{"ts_ms":1,"table":"meter","lsn":1},"op":"r"},"x":})",
+      R"({"after":{"active":true,},"source":{"ts_ms":1,"table":"meter","lsn":1},"op":"r"})",
+      R"({"after":{"active":true},"source":{"ts_ms":1,"table":"meter","lsn":1},"op":"r"}})",
+  };
+  for (const auto& payload : bad_payloads) {
+    const std::string message = schema_part + R"(,"payload":)" + payload + "}";
+    EnvelopeDecoder fresh(Connector::Postgres);
+    auto expected = fresh.decode(message);
+
+    EnvelopeDecoder warmed(Connector::Postgres);
+    ASSERT_TRUE(warmed.decode(good).has_value());
+    auto actual = warmed.decode(message);
+    ASSERT_EQ(actual.has_value(), expected.has_value()) << payload;
+    if (!expected) {
+      EXPECT_EQ(actual.error().reason, expected.error().reason) << payload;
+    } else {
+      expect_same_event(*actual, *expected, payload);
+    }
+  }
+}
+
+TEST(RepeatedSchema, KeysAfterThePayloadAreHandledLikeTheFullParse) {
+  const std::string good = fixture("postgres/snapshot_read.json");
+  std::string with_extra = good;
+  const auto end = with_extra.rfind('}');
+  with_extra.insert(end, R"(,"extra":{"op":"d"})");
+  EnvelopeDecoder decoder(Connector::Postgres);
+  auto first = decoder.decode(good);
+  auto second = decoder.decode(with_extra);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(second.has_value()) << second.error().reason;
+  expect_same_event(*first, *second, "extra key");
+}
+
+}  // namespace
+}  // namespace metersync::debezium
