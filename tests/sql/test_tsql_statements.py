@@ -17,16 +17,19 @@ from sqlglot import exp
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def dump_tool():
-    path = os.environ.get("METERSYNC_SQL_DUMP")
-    if path:
-        return path
-    found = sorted(glob.glob(os.path.join(ROOT, "build*", "src", "sink", "metersync_sink_sql_dump")),
-                   key=os.path.getmtime, reverse=True)
+def built_tool(name):
+    """A sink binary: build/ (what ./test builds) first, else the newest build*/ dir."""
+    main = os.path.join(ROOT, "build", "src", "sink", name)
+    if os.path.exists(main):
+        return main
+    found = sorted(glob.glob(os.path.join(ROOT, "build*", "src", "sink", name)), key=os.path.getmtime, reverse=True)
     if not found:
-        pytest.fail("metersync_sink_sql_dump not built: build the project (cmake --build build) "
-                    "or set METERSYNC_SQL_DUMP")
+        pytest.fail(f"{name} not built: build the project (cmake --build build)")
     return found[0]
+
+
+def dump_tool():
+    return os.environ.get("METERSYNC_SQL_DUMP") or built_tool("metersync_sink_sql_dump")
 
 
 def statements(dialect="sqlserver"):
