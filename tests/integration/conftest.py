@@ -4,7 +4,7 @@ Every test under tests/integration/ is marked `integration`: select them with `-
 leave them out with `-m "not integration"`.
 
 - `stack` (session): brings the stack up unless it already runs, yields .local/stack.env as a dict,
-  and takes it down at the end only if this session brought it up.
+  and takes it down at the end only if this session found it completely down.
 - `kafka_consumer`: a factory; `kafka_consumer(topic)` returns a confluent-kafka Consumer assigned to
   every partition of `topic` at its current end, so a test sees only what happens after the call.
 - `pg_conn`, `mariadb_conn`: autocommit connections to the two source databases (meterdb).
@@ -41,22 +41,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
 
 
-def _stack(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+def _stack(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(REPO / "stack"), *args], cwd=REPO, text=True, capture_output=True,
                           check=False, stdin=subprocess.DEVNULL)
 
 
+# `./stack status` exit codes: 0 healthy, 1 some service unhealthy, 3 nothing running.
+STATUS_DOWN = 3
+
+
 @pytest.fixture(scope="session")
 def stack():
-    already_up = _stack("status").returncode == 0
-    if not already_up:
-        r = _stack("up")
-        if r.returncode != 0:
-            pytest.fail(f"./stack up failed (exit {r.returncode}):\n{r.stdout}\n{r.stderr}")
+    # Only a stack this session found completely down is this session's to stop: one that is
+    # healthy, or half started by someone else's `./stack up`, belongs to whoever started it.
+    owned = _stack("status").returncode == STATUS_DOWN
+    r = _stack("up")  # a no-op when already up; waits for a concurrent `up` to finish
+    if r.returncode != 0:
+        pytest.fail(f"./stack up failed (exit {r.returncode}):\n{r.stdout}\n{r.stderr}")
     try:
         yield stackenv.load()
     finally:
-        if not already_up:
+        if owned:
             r = _stack("down")
             if r.returncode != 0:
                 print(f"./stack down failed:\n{r.stdout}\n{r.stderr}", file=sys.stderr)
