@@ -23,7 +23,7 @@ class ProgressConsumer::Rebalancer : public RdKafka::RebalanceCb {
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       // Offsets unset: each partition starts at its committed offset (or the beginning).
-      spdlog::info("dispatch [{}]: {} partition(s) assigned", topic_, partitions.size());
+      spdlog::info("kafka [{}]: {} partition(s) assigned", topic_, partitions.size());
       if (cooperative) {
         delete consumer->incremental_assign(partitions);
       } else {
@@ -36,7 +36,7 @@ class ProgressConsumer::Rebalancer : public RdKafka::RebalanceCb {
         on_revoke_(ids_of(partitions));
       } catch (const std::exception& e) {
         // Runs inside librdkafka's C callback: nothing may escape.
-        spdlog::error("dispatch [{}]: revoke handler failed: {}", topic_, e.what());
+        spdlog::error("kafka [{}]: revoke handler failed: {}", topic_, e.what());
       }
     }
     if (cooperative) {

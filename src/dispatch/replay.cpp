@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <set>
 #include <thread>
 
@@ -87,6 +88,27 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
   result.complete = static_cast<int>(at_end.size()) >= partitions;
   consumer.close();
   return result;
+}
+
+}  // namespace metersync::dispatch
+
+namespace metersync::dispatch {
+
+int replay_command(const config::Config& config, const std::string& source_name) {
+  const config::SourceConfig* source = nullptr;
+  for (const auto& s : config.sources) {
+    if (s.name == source_name) source = &s;
+  }
+  if (source == nullptr) {
+    throw ConfigError("--source " + source_name + ": no such source under `sources:`");
+  }
+  std::atomic<bool> stopping{false};
+  ReplayResult result = replay(config, *source, stopping);
+  std::printf("replay %s: %lld batch(es) delivered, %lld dead letter(s) passed over%s%s\n",
+              source_name.c_str(), static_cast<long long>(result.delivered),
+              static_cast<long long>(result.skipped), result.error.empty() ? "" : "; stopped: ",
+              result.error.c_str());
+  return result.complete && result.error.empty() ? 0 : 1;
 }
 
 }  // namespace metersync::dispatch

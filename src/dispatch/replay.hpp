@@ -29,3 +29,12 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
                     const std::atomic<bool>& stopping);
 
 }  // namespace metersync::dispatch
+
+namespace metersync::dispatch {
+
+// `metersync replay --source <name>`: runs replay() for the named source, prints what it
+// did, and returns the exit code (0 the topic was replayed to its end, 1 otherwise).
+// Throws ConfigError for an unknown source or one without an endpoint.
+int replay_command(const config::Config& config, const std::string& source_name);
+
+}  // namespace metersync::dispatch

@@ -1,0 +1,69 @@
+#include "dispatch/dispatcher_threads.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace metersync::dispatch {
+
+DispatcherThreads::DispatcherThreads(const config::Config& config,
+                                     const std::vector<const config::SourceConfig*>& sources) {
+  for (const auto* source : sources) {
+    if (!source->endpoint) continue;
+    auto worker = std::make_unique<Worker>();
+    worker->dispatcher = std::make_unique<Dispatcher>(config, *source);
+    worker->url = source->endpoint->url;
+    workers_.push_back(std::move(worker));
+  }
+}
+
+DispatcherThreads::~DispatcherThreads() { stop(); }
+
+void DispatcherThreads::start() {
+  for (auto& worker : workers_) {
+    if (!worker->thread.joinable()) worker->thread = std::thread([this, w = worker.get()] { work(*w); });
+  }
+}
+
+void DispatcherThreads::stop() {
+  stopping_ = true;
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+void DispatcherThreads::work(Worker& worker) {
+  using namespace std::chrono_literals;
+  auto pause = 1s;
+  while (!stopping_) {
+    try {
+      worker.dispatcher->run(stopping_);
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("dispatch [{}]: stopped: {}; starting again in {} s", worker.dispatcher->source(),
+                    e.what(), pause.count());
+      std::lock_guard lock(worker.mutex);
+      worker.last_error = e.what();
+    }
+    for (auto until = std::chrono::steady_clock::now() + pause;
+         !stopping_ && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(100ms);
+    }
+    pause = std::min(pause * 2, std::chrono::seconds(30));
+  }
+}
+
+std::vector<DispatcherSnapshot> DispatcherThreads::snapshot() const {
+  std::vector<DispatcherSnapshot> out;
+  for (const auto& worker : workers_) {
+    const DispatchStats& s = worker->dispatcher->stats();
+    DispatcherSnapshot snap{worker->dispatcher->source(), worker->url, s.records.load(),
+                            s.events_delivered.load(), s.batches_delivered.load(),
+                            s.batches_dead_lettered.load(), s.records_dead_lettered.load(),
+                            s.failed_attempts.load(), {}};
+    std::lock_guard lock(worker->mutex);
+    snap.last_error = worker->last_error;
+    out.push_back(std::move(snap));
+  }
+  return out;
+}
+
+}  // namespace metersync::dispatch

@@ -1,0 +1,66 @@
+// The dispatchers of `metersync run`: one thread per selected source that has an
+// endpoint, beside (and independent of) the Meter Master pipelines.
+//
+// A dispatcher that fails at runtime (Kafka unreachable for good, ...) is logged,
+// shown in snapshot(), and started again after a pause: the other sources' pipelines
+// and dispatchers keep going.
+//
+// Thread: constructed, started, stopped and read from the supervisor's thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "dispatch/dispatcher.hpp"
+
+namespace metersync::dispatch {
+
+struct DispatcherSnapshot {
+  std::string source;
+  std::string endpoint_url;
+  int64_t records = 0;
+  int64_t events_delivered = 0;
+  int64_t batches_delivered = 0;
+  int64_t batches_dead_lettered = 0;
+  int64_t records_dead_lettered = 0;
+  int64_t failed_attempts = 0;
+  std::string last_error;  // of the last failed run; empty when none
+};
+
+class DispatcherThreads {
+ public:
+  // Builds a Dispatcher for each of `sources` with an endpoint (others are skipped).
+  // Throws ConfigError.
+  DispatcherThreads(const config::Config& config,
+                    const std::vector<const config::SourceConfig*>& sources);
+  ~DispatcherThreads();  // stop()
+  DispatcherThreads(const DispatcherThreads&) = delete;
+  DispatcherThreads& operator=(const DispatcherThreads&) = delete;
+
+  void start();
+  // Asks every dispatcher to stop and joins the threads. Idempotent.
+  void stop();
+  std::size_t size() const { return workers_.size(); }
+  std::vector<DispatcherSnapshot> snapshot() const;
+
+ private:
+  struct Worker {
+    std::unique_ptr<Dispatcher> dispatcher;
+    std::string url;
+    std::thread thread;
+    mutable std::mutex mutex;
+    std::string last_error;
+  };
+  void work(Worker& worker);
+
+  std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace metersync::dispatch

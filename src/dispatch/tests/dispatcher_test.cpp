@@ -1,0 +1,296 @@
+// The Dispatcher end to end without a broker process: librdkafka's mock cluster holds
+// captured Debezium records, the real endpoint service runs in this process.
+#include "dispatch/dispatcher.hpp"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "config/config.hpp"
+#include "dispatch/replay.hpp"
+#include "endpoint/endpoint_server.hpp"
+#include "endpoint/fault_table.hpp"
+#include "kafka/dead_letter_producer.hpp"
+
+namespace metersync::dispatch {
+namespace {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+
+constexpr const char* kTopic = "postgres.public.meter";
+constexpr const char* kDeadLetters = "postgres.public.meter.endpoint.dlq";
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(METERSYNC_SOURCE_DIR) + "/tests/fixtures/debezium/captured/postgres/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Waits for `done` with a generous bound (a hung dispatcher fails instead of hanging).
+template <typename F>
+bool eventually(F done) {
+  for (int i = 0; i < 600; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+class MockCluster {
+ public:
+  MockCluster() {
+    char error[256];
+    handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), error, sizeof error);
+    cluster_ = rd_kafka_mock_cluster_new(handle_, 1);
+    rd_kafka_mock_topic_create(cluster_, kTopic, 1, 1);
+    rd_kafka_mock_topic_create(cluster_, kDeadLetters, 1, 1);
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", bootstrap(), err);
+    producer_.reset(RdKafka::Producer::create(conf.get(), err));
+  }
+  ~MockCluster() {
+    producer_.reset();
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(handle_);
+  }
+  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+
+  // A record with the fixture's key; `value` nullopt is a tombstone.
+  void produce(const std::string& key, const std::optional<std::string>& value) {
+    ASSERT_EQ(producer_->produce(kTopic, 0, RdKafka::Producer::RK_MSG_COPY,
+                                 value ? const_cast<char*>(value->data()) : nullptr,
+                                 value ? value->size() : 0, key.data(), key.size(), 0, nullptr),
+              RdKafka::ERR_NO_ERROR);
+    ASSERT_EQ(producer_->flush(10000), RdKafka::ERR_NO_ERROR);
+  }
+  void produce_fixture(const std::string& name) {
+    produce(fixture(name + ".key.json"), fixture(name + ".json"));
+  }
+
+  struct Letter {
+    std::string stage, reason, key, value;
+  };
+  // Every record of the endpoint dead-letter topic.
+  std::vector<Letter> dead_letters() {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", bootstrap(), err);
+    conf->set("group.id", "test-reader-" + std::to_string(++readers_), err);
+    conf->set("auto.offset.reset", "earliest", err);
+    conf->set("enable.partition.eof", "true", err);
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+    consumer->subscribe({kDeadLetters});
+    std::vector<Letter> letters;
+    for (int i = 0; i < 300; ++i) {
+      std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
+      if (m->err() == RdKafka::ERR__PARTITION_EOF) break;
+      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+      Letter letter;
+      auto header = [&](const char* name) {
+        auto values = m->headers()->get(name);
+        return values.empty() ? std::string()
+                              : std::string(static_cast<const char*>(values.back().value()),
+                                            values.back().value_size());
+      };
+      letter.stage = header(kafka::dlq_header::kStage);
+      letter.reason = header(kafka::dlq_header::kReason);
+      if (m->key()) letter.key = *m->key();
+      letter.value.assign(static_cast<const char*>(m->payload()), m->len());
+      letters.push_back(std::move(letter));
+    }
+    consumer->close();
+    return letters;
+  }
+
+ private:
+  rd_kafka_t* handle_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  int readers_ = 0;
+};
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("dispatcher-" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    endpoint::ServerOptions options;
+    options.port = 0;
+    options.db_path = (dir_ / "endpoint.db").string();
+    options.signing_secret = "s3cret";
+    options.read_token = "reader";
+    options.sources = {"postgres"};
+    options.worker_threads = 4;
+    server_ = std::make_unique<endpoint::EndpointServer>(options);
+    server_thread_ = std::thread([this] { server_->run(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    config_ = config::load_string(R"(
+kafka:
+  bootstrap_servers: )" + cluster_.bootstrap() + R"(
+  group_prefix: test
+  properties: { session.timeout.ms: "6000", heartbeat.interval.ms: "500" }
+sink:
+  dialect: postgres
+  connection: "Driver=unused"
+sources:
+  postgres:
+    connector: postgres
+    topic: postgres.public.meter
+    mapping:
+      SourceMeterId:    { from: meter_id, text: uuid }
+      SerialNumber:     serial_number
+      MeterType:        kind
+      Manufacturer:     manufacturer
+      Status:
+        cases:
+          - { column: removed_at, is: not_null, value: removed }
+          - { column: active, is: true, value: active }
+          - { value: inactive }
+      InstallDate:      installed_on
+      Multiplier:       multiplier
+      LastReadingValue: { from: last_reading, round: 3 }
+      LastReadingAt:    { from: last_reading_at, time_zone: UTC }
+      Latitude:         { from: location, json_path: lat, round: 6 }
+      Longitude:        { from: location, json_path: lon, round: 6 }
+    endpoint:
+      url: http://127.0.0.1:)" + std::to_string(server_->port()) + R"(/v1/sources/postgres/changes
+      signing_secret: s3cret
+      linger_ms: 20
+      retry_initial_ms: 1
+      retry_max_ms: 20
+      max_attempts: 3
+)");
+  }
+  void TearDown() override {
+    server_->stop();
+    server_thread_.join();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Json received() {
+    auto res = client_->Get("/v1/sources/postgres/changes?limit=1000", {{"Authorization", "Bearer reader"}});
+    return res && res->status == 200 ? Json::parse(res->body)["changes"] : Json::array();
+  }
+
+  // Runs a dispatcher on its own thread until `done`, then stops it.
+  template <typename F>
+  bool dispatch_until(Dispatcher& dispatcher, F done) {
+    std::atomic<bool> stopping{false};
+    std::thread thread([&] { dispatcher.run(stopping); });
+    const bool reached = eventually(done);
+    stopping = true;
+    thread.join();
+    return reached;
+  }
+
+  MockCluster cluster_;
+  std::filesystem::path dir_;
+  std::unique_ptr<endpoint::EndpointServer> server_;
+  std::thread server_thread_;
+  std::unique_ptr<httplib::Client> client_;
+  config::Config config_;
+};
+
+TEST_F(DispatcherTest, DeliversInOrderDeadLettersAndReplays) {
+  for (const char* name : {"create", "update", "update_removed", "delete"}) cluster_.produce_fixture(name);
+  cluster_.produce(fixture("delete.key.json"), std::nullopt);  // tombstone: no event
+  cluster_.produce("garbage-key", std::string("not a Debezium envelope"));
+
+  const auto& source = config_.sources.at(0);
+  {
+    Dispatcher dispatcher(config_, source);
+    ASSERT_TRUE(dispatch_until(dispatcher, [&] { return dispatcher.stats().records >= 6 &&
+                                                        received().size() >= 4; }));
+    EXPECT_EQ(dispatcher.stats().records_dead_lettered, 1);
+  }
+  Json changes = received();
+  ASSERT_EQ(changes.size(), 4u);
+  std::vector<std::string> ops;
+  for (const auto& c : changes) ops.push_back(c["event"]["op"]);
+  EXPECT_EQ(ops, (std::vector<std::string>{"create", "update", "update", "delete"}));
+  const Json& created = changes[0]["event"];
+  EXPECT_EQ(created["meter"]["sourceMeterId"], "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e");
+  EXPECT_EQ(created["meter"]["multiplier"], "40.0000");
+  EXPECT_EQ(created["after"]["multiplier"], "40.0000");  // not Debezium's "BhqA"
+  EXPECT_EQ(created["after"]["meter_id"], "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e");
+  EXPECT_EQ(created["before"], nullptr);
+  EXPECT_EQ(created["id"], "postgres:" + created["position"].get<std::string>() +
+                               ":0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e");
+  EXPECT_EQ(changes[2]["event"]["meter"]["status"], "removed");
+  EXPECT_EQ(changes[3]["event"]["meter"]["isDeleted"], true);
+  EXPECT_EQ(changes[3]["event"]["after"], nullptr);
+  // Positions increase: source order kept.
+  for (std::size_t i = 1; i < changes.size(); ++i) {
+    EXPECT_LT(changes[i - 1]["event"]["position"].get<std::string>(),
+              changes[i]["event"]["position"].get<std::string>());
+  }
+  auto letters = cluster_.dead_letters();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].stage, "decode");
+  EXPECT_EQ(letters[0].value, "not a Debezium envelope");
+
+  // The endpoint refuses the next batch: dead-lettered at once, with the reason.
+  server_->faults().set("postgres", *endpoint::parse_fault("status:400"));
+  cluster_.produce_fixture("snapshot_edge_max");
+  {
+    Dispatcher dispatcher(config_, source);
+    ASSERT_TRUE(dispatch_until(dispatcher, [&] { return dispatcher.stats().batches_dead_lettered >= 1; }));
+    // Only the new record was read: progress was committed for the first six.
+    EXPECT_EQ(dispatcher.stats().records, 1);
+    EXPECT_EQ(dispatcher.stats().failed_attempts, 0);  // a 400 is not retried
+  }
+  letters = cluster_.dead_letters();
+  ASSERT_EQ(letters.size(), 2u);
+  EXPECT_EQ(letters[1].stage, "endpoint");
+  EXPECT_EQ(letters[1].reason.rfind("HTTP 400", 0), 0u) << letters[1].reason;
+  EXPECT_EQ(Json::parse(letters[1].value)["batch_id"], letters[1].key);
+  EXPECT_EQ(received().size(), 4u);
+
+  // While the endpoint still refuses, replay stops and keeps the batch.
+  std::atomic<bool> stopping{false};
+  auto refused = replay(config_, source, stopping);
+  EXPECT_FALSE(refused.error.empty());
+  EXPECT_EQ(refused.delivered, 0);
+  EXPECT_EQ(refused.skipped, 1);  // the undecodable record, before the batch
+  // Once it accepts, replay delivers it.
+  server_->faults().clear("postgres");
+  auto replayed = replay(config_, source, stopping);
+  EXPECT_TRUE(replayed.complete) << replayed.error;
+  EXPECT_EQ(replayed.delivered, 1);
+  EXPECT_EQ(replayed.skipped, 0);
+  changes = received();
+  ASSERT_EQ(changes.size(), 5u);
+  EXPECT_EQ(changes[4]["event"]["meter"]["sourceMeterId"], "00000000-0000-4000-8000-000000e00005");
+  // A second replay has nothing left to do.
+  auto again = replay(config_, source, stopping);
+  EXPECT_TRUE(again.complete);
+  EXPECT_EQ(again.delivered, 0);
+}
+
+TEST_F(DispatcherTest, RetriesThroughFailuresWithoutLosingOrDuplicating) {
+  server_->faults().set("postgres", *endpoint::parse_fault("status:503:count=2"));
+  for (const char* name : {"create", "update"}) cluster_.produce_fixture(name);
+  const auto& source = config_.sources.at(0);
+  Dispatcher dispatcher(config_, source);
+  ASSERT_TRUE(dispatch_until(dispatcher, [&] { return received().size() >= 2; }));
+  EXPECT_EQ(dispatcher.stats().failed_attempts, 2);
+  EXPECT_EQ(dispatcher.stats().batches_dead_lettered, 0);
+  EXPECT_EQ(received().size(), 2u);
+}
+
+}  // namespace
+}  // namespace metersync::dispatch
