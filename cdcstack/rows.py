@@ -170,7 +170,7 @@ def pg_edge_rows() -> list[dict]:
         _pg_edge(22, location=json.dumps({"lat": 0, "lon": 0, "alt": 12.5, "note": "roof"})),
         _pg_edge(23, location=json.dumps({"lat": "48.8584", "lon": "2.2945"})),   # numbers as strings
         _pg_edge(24, manufacturer=""),
-        _pg_edge(25, manufacturer="Ünïcödé Mëters GmbH ✓ " + "x" * 70),
+        _pg_edge(25, manufacturer="Ünïcödé Mëters GmbH ✓ " + "x" * 78),
         _pg_edge(26, serial_number="S" * 64),
         _pg_edge(27, serial_number="界" * 64),
         _pg_edge(28, serial_number="  padded serial  "),
@@ -213,7 +213,7 @@ def mariadb_edge_rows() -> list[dict]:
         _mdb_edge(21, latitude=0.0, longitude=None),
         _mdb_edge(22, latitude=None, longitude=0.0),
         _mdb_edge(23, manufacturer=""),
-        _mdb_edge(24, manufacturer="Ünïcödé Mëters GmbH ✓ " + "x" * 70),
+        _mdb_edge(24, manufacturer="Ünïcödé Mëters GmbH ✓ " + "x" * 78),
         _mdb_edge(25, serial="S" * 64),
         _mdb_edge(26, serial="界" * 64),
         _mdb_edge(27, serial="  padded serial  "),
