@@ -59,6 +59,12 @@ void OdbcConnection::end_transaction(bool commit) {
   }
 }
 
+bool OdbcConnection::dead() const {
+  SQLUINTEGER value = SQL_CD_FALSE;
+  const SQLRETURN rc = SQLGetConnectAttr(handle_, SQL_ATTR_CONNECTION_DEAD, &value, 0, nullptr);
+  return SQL_SUCCEEDED(rc) && value == SQL_CD_TRUE;
+}
+
 void OdbcConnection::execute(std::string_view sql, const std::vector<SqlParam>& params,
                              std::string_view context) {
   OdbcStatement statement(*this);

@@ -39,6 +39,9 @@ class OdbcConnection {
   std::vector<SqlRow> query(std::string_view sql, const std::vector<SqlParam>& params = {},
                             std::string_view context = {});
 
+  // The driver's SQL_ATTR_CONNECTION_DEAD: true once it has seen the link go.
+  bool dead() const;
+
   config::Dialect dialect() const { return dialect_; }
   SQLHDBC handle() const { return handle_; }
 

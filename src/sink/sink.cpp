@@ -96,9 +96,10 @@ struct Sink::Impl {
     }
   }
 
-  // Never throws: the error that led here is the one to report. A connection that
-  // cannot even roll back is dropped; the next call reconnects.
-  void rollback() noexcept {
+  // After any failure: roll back, and drop a connection that is gone so the next call
+  // reconnects (a pipeline retries Transient errors on the same Sink). Never throws:
+  // the error that led here is the one to report.
+  void recover(std::string_view sqlstate) noexcept {
     if (!connection) return;
     try {
       if (dialect->explicit_transactions()) {
@@ -108,6 +109,23 @@ struct Sink::Impl {
       }
     } catch (...) {
       connection.reset();
+      return;
+    }
+    // Some drivers "roll back" a dead link without complaint; ask them.
+    if (sqlstate.substr(0, 2) == "08" || connection->dead()) connection.reset();
+  }
+
+  // Runs `work`, recovering the connection on any exception before it propagates.
+  template <typename Work>
+  auto guarded(Work&& work) {
+    try {
+      return work();
+    } catch (const SinkError& error) {
+      recover(error.sqlstate());
+      throw;
+    } catch (...) {
+      recover({});
+      throw;
     }
   }
 
@@ -180,12 +198,10 @@ struct Sink::Impl {
   }
 
   void truncate(const MeterRow& row) {
-    const Column& position = meter_columns()[14];
     const std::string committed = timestamp_sql_text(row.source_committed_at, 3);
     connection->execute(dialect->truncate_sql(),
-                        {SqlParam::ascii(row.source_position.text, position.length), SqlParam::ascii(committed, 27),
-                         SqlParam::ascii(row.source_system, 16),
-                         SqlParam::ascii(row.source_position.text, position.length)},
+                        {SqlParam::ascii(row.source_position.text, 100), SqlParam::ascii(committed, 27),
+                         SqlParam::ascii(row.source_system, 16), SqlParam::ascii(row.source_position.text, 100)},
                         "applying a truncate of source " + row.source_system);
   }
 
@@ -235,31 +251,26 @@ Sink::Sink(const config::SinkConfig& config) : impl_(std::make_unique<Impl>(conf
 Sink::~Sink() = default;
 
 void Sink::init() {
-  OdbcConnection& connection = impl_->connected();
-  try {
+  impl_->connected();
+  impl_->guarded([&] {
     for (const std::string& statement : impl_->dialect->create_tables()) {
-      connection.execute(statement, {}, "creating the sink tables");
+      impl_->connection->execute(statement, {}, "creating the sink tables");
     }
     impl_->finish_read();
-  } catch (...) {
-    impl_->rollback();
-    throw;
-  }
-  impl_->check_table(impl_->dialect->names().table, meter_columns());
-  impl_->check_table(impl_->dialect->names().offsets_table, offsets_columns());
+    impl_->check_table(impl_->dialect->names().table, meter_columns());
+    impl_->check_table(impl_->dialect->names().offsets_table, offsets_columns());
+  });
 }
 
 Offsets Sink::load_offsets(const std::string& pipeline, const std::string& topic) {
-  OdbcConnection& connection = impl_->connected();
-  std::vector<SqlRow> rows;
-  try {
-    rows = connection.query(impl_->dialect->offsets_select_sql(),
-                            {SqlParam::ascii(pipeline, 200), SqlParam::ascii(topic, 249)}, "loading offsets");
+  impl_->connected();
+  const std::vector<SqlRow> rows = impl_->guarded([&] {
+    auto result = impl_->connection->query(impl_->dialect->offsets_select_sql(),
+                                           {SqlParam::ascii(pipeline, 200), SqlParam::ascii(topic, 249)},
+                                           "loading offsets");
     impl_->finish_read();
-  } catch (...) {
-    impl_->rollback();
-    throw;
-  }
+    return result;
+  });
   Offsets offsets;
   for (const SqlRow& row : rows) {
     const auto partition = to_int(row[0]);
@@ -271,16 +282,13 @@ Offsets Sink::load_offsets(const std::string& pipeline, const std::string& topic
 }
 
 int64_t Sink::records_applied(const std::string& pipeline) {
-  OdbcConnection& connection = impl_->connected();
-  std::vector<SqlRow> rows;
-  try {
-    rows = connection.query(impl_->dialect->records_applied_sql(), {SqlParam::ascii(pipeline, 200)},
-                            "reading records_applied");
+  impl_->connected();
+  const std::vector<SqlRow> rows = impl_->guarded([&] {
+    auto result = impl_->connection->query(impl_->dialect->records_applied_sql(), {SqlParam::ascii(pipeline, 200)},
+                                           "reading records_applied");
     impl_->finish_read();
-  } catch (...) {
-    impl_->rollback();
-    throw;
-  }
+    return result;
+  });
   const auto count = rows.empty() ? std::optional<int64_t>(0) : to_int(rows[0][0]);
   if (!count) throw fatal("sink: unreadable records_applied sum in " + impl_->dialect->offsets_table());
   return *count;
@@ -293,7 +301,7 @@ void Sink::apply(const Batch& batch) {
   if (batch.changes.empty() && batch.next_offsets.empty()) return;
   const std::vector<BatchStep> steps = fold_changes(batch.changes);
   impl_->connected();
-  try {
+  impl_->guarded([&] {
     impl_->begin();
     impl_->lock(batch, steps);
     for (const BatchStep& step : steps) {
@@ -305,10 +313,7 @@ void Sink::apply(const Batch& batch) {
     }
     impl_->write_offsets(batch);
     impl_->commit();
-  } catch (...) {
-    impl_->rollback();
-    throw;
-  }
+  });
 }
 
 }  // namespace metersync::sink

@@ -375,6 +375,35 @@ TEST_P(SinkServerTest, OffsetsAdvanceWithTheRowsAndAFailedBatchLeavesBothUntouch
   EXPECT_EQ(sink->records_applied("metersync-test"), 22);
 }
 
+TEST_P(SinkServerTest, LostConnectionIsTransientAndTheNextCallReconnects) {
+  if (target_.dialect == config::Dialect::SqlServer) GTEST_SKIP() << "ending another session needs KILL rights";
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 1}}, 1));
+  // The server ends every other session of this database, the sink's among them.
+  if (target_.dialect == config::Dialect::Postgres) {
+    raw_->query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                "AND datname = current_database()");
+    raw_->end_transaction(true);
+  } else {
+    const auto ids = raw_->query("SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
+                                 "AND USER = 'sink'");
+    ASSERT_FALSE(ids.empty());
+    for (const SqlRow& id : ids) raw_->execute("KILL CONNECTION " + *id[0]);
+  }
+  const Batch next = batch({upsert("1", "p0002", "b")}, {{0, 2}}, 1);
+  try {
+    sink->apply(next);
+    FAIL() << "apply succeeded on a connection the server had ended";
+  } catch (const SinkError& error) {
+    EXPECT_EQ(error.kind(), SinkError::Kind::Transient) << error.what();
+  }
+  // Retried, as a pipeline does after a Transient error: the sink reconnects.
+  sink->apply(next);
+  EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "b");
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 2}}));
+  EXPECT_EQ(sink->records_applied("metersync-test"), 2);
+}
+
 TEST_P(SinkServerTest, ExtremesUnicodeAndMicrosecondsRoundTripExactly) {
   auto sink = make_sink();
   MeterChange high = upsert("Zähler-Ω-😀-中文", "p0001", std::string(60, 'x') + "Ω😀中");
