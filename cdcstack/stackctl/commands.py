@@ -21,7 +21,7 @@ from .kafka import kafka_ready, kafka_start
 from .mariadb import mariadb_provision, mariadb_ready, mariadb_start, mariadb_tcp_ready
 from .postgres import pg_provision, pg_ready, pg_start
 from .process import (
-    listening, logfile, port_in_use, running_pid, stop_service, tree_memory, wait_for,
+    listening, logfile, port_in_use, running_pid, service_home, stop_service, tree_memory, wait_for,
 )
 from .settings import (
     APP_USER, ENV_FILE, HOST, PORT_SETTINGS, ROOT, SERVICES, SERVICE_PORTS, STATE, StackError,
@@ -227,6 +227,10 @@ def cmd_logs(args: list[str]) -> int:
 
 def cmd_reset(args: list[str]) -> int:
     cmd_down([])
+    for service in SERVICES:  # database files may live outside .local (see service_home)
+        home = service_home(service)
+        if STATE not in home.parents and home.exists():
+            shutil.rmtree(home)
     if STATE.exists():
         shutil.rmtree(STATE)
     ENV_FILE.unlink(missing_ok=True)

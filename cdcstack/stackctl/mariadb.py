@@ -1,28 +1,30 @@
 """The MariaDB 10.11 server: source database meterdb with a row-based, full-image binlog."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .process import check_user_can_reach, chown_tree, logfile, service_user, spawn
+from .process import check_user_can_reach, chown_tree, service_home, service_user, spawn
 from .settings import (
-    APP_PASS, APP_USER, CDCSTACK, DBZ_PASS, HOST, MARIADBD, MARIADB_INSTALL_DB, ROOT, STATE,
+    APP_PASS, APP_USER, CDCSTACK, DBZ_PASS, HOST, MARIADBD, MARIADB_INSTALL_DB, ROOT,
     StackError, split_sql,
 )
 
 
 def mariadb_socket() -> Path:
-    sock = STATE / "mariadb" / "run" / "mariadb.sock"
+    sock = service_home("mariadb") / "run" / "mariadb.sock"
     if len(str(sock)) > 100:  # sun_path is 108 bytes
-        sock = Path("/tmp") / f"metersync-stack-{abs(hash(str(ROOT))) % 10**8}" / "mariadb.sock"
+        digest = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+        sock = Path("/tmp") / f"metersync-stack-{digest}" / "mariadb.sock"
     return sock
 
 
 def mariadb_start(ports: dict) -> bool:
-    base = STATE / "mariadb"
+    base = service_home("mariadb")
     data = base / "data"
     user = service_user("mariadb")
     fresh = not (base / ".provisioned").exists()
@@ -45,7 +47,8 @@ def mariadb_start(ports: dict) -> bool:
         shutil.chown(sock.parent, user, user)
     argv = [str(MARIADBD), "--no-defaults", f"--datadir={data}", f"--port={ports['mariadb']}",
             f"--bind-address={HOST}", f"--socket={sock}", f"--pid-file={base / 'mariadbd.pid'}",
-            f"--log-error={logfile('mariadb')}", f"--tmpdir={base}",
+            # No --log-error: the error log goes to stderr, which is .local/stack/mariadb/mariadb.log.
+            f"--tmpdir={base}",
             # With skip-name-resolve '%' logins match 127.0.0.1 (no user@localhost shadowing).
             "--skip-name-resolve",
             # CDC: row-based binlog with full before/after images and a server id.
@@ -91,7 +94,7 @@ def mariadb_provision(ports: dict, seed_count: int) -> int:
         n = seed.seed_mariadb(conn, seed_count)
     finally:
         conn.close()
-    (STATE / "mariadb" / ".provisioned").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    (service_home("mariadb") / ".provisioned").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     return n
 
 

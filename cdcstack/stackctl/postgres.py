@@ -6,15 +6,15 @@ import subprocess
 import sys
 import time
 
-from .process import check_user_can_reach, chown_tree, run_as_kwargs, service_user, spawn
+from .process import check_user_can_reach, chown_tree, run_as_kwargs, service_home, service_user, spawn
 from .settings import (
-    APP_PASS, APP_USER, CDCSTACK, DBZ_PASS, HOST, PG_BIN, PG_SUPERPASS, PG_SUPERUSER, STATE,
+    APP_PASS, APP_USER, CDCSTACK, DBZ_PASS, HOST, PG_BIN, PG_SUPERPASS, PG_SUPERUSER,
     StackError, split_sql,
 )
 
 
 def pg_dirs():
-    d = STATE / "postgres"
+    d = service_home("postgres")
     return d, d / "data"
 
 
@@ -80,5 +80,5 @@ def pg_provision(ports: dict, seed_count: int) -> int:
         conn.autocommit = False
         conn.execute("SET TIME ZONE 'UTC'")
         n = seed.seed_postgres(conn, seed_count)
-    (STATE / "postgres" / ".provisioned").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    (service_home("postgres") / ".provisioned").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     return n

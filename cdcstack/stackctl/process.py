@@ -1,8 +1,13 @@
 """Local service processes: start detached, find by pid file, wait for readiness, stop, measure."""
 from __future__ import annotations
 
+import functools
+import grp
+import hashlib
 import os
+import pwd
 import shutil
+import stat as statmod
 import signal
 import socket
 import subprocess
@@ -22,7 +27,40 @@ def logfile(service: str) -> Path:
 
 def marker(service: str) -> str:
     """A string that must appear in the process's command line (guards against reused pids)."""
-    return str(STATE / service)
+    return str(service_home(service))
+
+
+@functools.lru_cache(maxsize=None)
+def service_home(service: str) -> Path:
+    """Where a service keeps its own files (data, socket). Normally .local/stack/<service>. When the
+    stack runs as root and the database's service user cannot traverse the checkout's parents (a
+    clone under /root, mode 700), the database files go to /var/tmp/metersync-stack-<hash of the
+    checkout path>/<service> instead; pid and log files stay in .local/stack/<service>."""
+    user = service_user(service)
+    if user is None or user_can_traverse(STATE, user):
+        return STATE / service
+    digest = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"metersync-stack-{digest}" / service
+
+
+def user_can_traverse(path: Path, user: str) -> bool:
+    """Whether `user` may pass through every existing directory from / down to `path`."""
+    pw = pwd.getpwnam(user)
+    gids = {pw.pw_gid} | {g.gr_gid for g in grp.getgrall() if user in g.gr_mem}
+    for d in [*reversed(path.parents), path]:
+        try:
+            st = d.stat()
+        except FileNotFoundError:
+            break  # created later by root with mode 755
+        if st.st_uid == pw.pw_uid:
+            bit = statmod.S_IXUSR
+        elif st.st_gid in gids:
+            bit = statmod.S_IXGRP
+        else:
+            bit = statmod.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
 
 
 def running_pid(service: str) -> int | None:
@@ -123,11 +161,13 @@ def check_user_can_reach(path: Path, user: str | None) -> None:
 def spawn(service: str, argv: list[str], user: str | None = None, env: dict | None = None) -> int:
     d = STATE / service
     d.mkdir(parents=True, exist_ok=True)
+    home = service_home(service)
+    home.mkdir(parents=True, exist_ok=True)
     log = open(logfile(service), "ab")
     log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
     log.flush()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=d, env=env, **run_as_kwargs(user))
+                            start_new_session=True, cwd=home, env=env, **run_as_kwargs(user))
     log.close()
     pidfile(service).write_text(str(proc.pid))
     return proc.pid
