@@ -364,6 +364,15 @@ TEST(OracleFixtures, Delete) {
   EXPECT_FALSE(e.after.has_value());
 }
 
+TEST(OracleFixtures, Truncate) {
+  EnvelopeDecoder decoder(Connector::Oracle);
+  const auto e = decode_ok(decoder, "oracle/truncate.json");
+  expect_meta(e, Connector::Oracle, Op::Truncate, "12345678901234567901/12345678901234567900/0000000000",
+              1764000400000, "METER", false);
+  EXPECT_FALSE(e.before.has_value());
+  EXPECT_FALSE(e.after.has_value());
+}
+
 // ------------------------------------------------------------------ one decoder, many messages
 TEST(DecoderReuse, OneDecoderDecodesAStreamWithASchemaChange) {
   // The same decoder sees the snapshot, a different table schema, then the first again:
