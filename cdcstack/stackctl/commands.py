@@ -21,7 +21,8 @@ from .kafka import kafka_ready, kafka_start
 from .mariadb import mariadb_provision, mariadb_ready, mariadb_start, mariadb_tcp_ready
 from .postgres import pg_provision, pg_ready, pg_start
 from .process import (
-    listening, logfile, port_in_use, running_pid, service_home, stop_service, tree_memory, wait_for,
+    listening, logfile, port_in_use, reserve_ports, running_pid, service_home, stop_service,
+    tree_memory, wait_for,
 )
 from .settings import (
     APP_USER, ENV_FILE, HOST, PORT_SETTINGS, ROOT, SERVICES, SERVICE_PORTS, STATE, StackError,
@@ -89,6 +90,8 @@ def cmd_up(args: list[str]) -> int:
     if any(running.values()) and state.get("ports") and state["ports"] != ports_from_env():
         changed = [PORT_SETTINGS[k][0] for k in ports if ports[k] != ports_from_env()[k]]
         say(f"note: the stack is running with its earlier ports; {', '.join(changed)} take effect after ./stack down")
+
+    reserve_ports(list(ports.values()))
 
     if all(running.values()):
         h = health(ports)
@@ -282,6 +285,9 @@ def main(argv: list[str]) -> int:
             return COMMANDS[argv[0]](argv[1:])
     except StackError as e:
         print(f"stack: error: {e}", file=sys.stderr)
+        if argv[0] == "up" and any(running_pid(s) for s in SERVICES):
+            print("stack: the services that did start keep running (inspect them; ./stack down stops them)",
+                  file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("stack: interrupted; services already started keep running (./stack down stops them)", file=sys.stderr)

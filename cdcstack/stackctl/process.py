@@ -119,6 +119,28 @@ def port_in_use(port: int) -> bool:
         s.close()
 
 
+RESERVED_PORTS = Path("/proc/sys/net/ipv4/ip_local_reserved_ports")
+
+
+def reserve_ports(ports: list[int]) -> bool:
+    """Keeps the kernel from handing the stack's ports to outgoing connections as ephemeral source
+    ports. The defaults (5xxxx) lie inside Linux's ephemeral range 32768-60999, so on a busy machine
+    a client socket can sit on, say, 59092 just when the broker binds it, and the bind fails.
+    Needs root; returns False when the list cannot be changed (the start then merely risks that)."""
+    try:
+        current = RESERVED_PORTS.read_text().strip()
+        have: set[int] = set()
+        for part in filter(None, current.split(",")):
+            lo, _, hi = part.partition("-")
+            have.update(range(int(lo), int(hi or lo) + 1))
+        missing = [p for p in ports if p not in have]
+        if missing:
+            RESERVED_PORTS.write_text(",".join(filter(None, [current, *map(str, missing)])))
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def listening(port: int) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=0.5):

@@ -57,6 +57,8 @@ def stack():
     owned = _stack("status").returncode == STATUS_DOWN
     r = _stack("up")  # a no-op when already up; waits for a concurrent `up` to finish
     if r.returncode != 0:
+        if owned:  # leave nothing half started behind
+            _stack("down")
         pytest.fail(f"./stack up failed (exit {r.returncode}):\n{r.stdout}\n{r.stderr}")
     try:
         yield stackenv.load()

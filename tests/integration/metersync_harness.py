@@ -8,10 +8,9 @@ Used by tests/integration/test_metersync_*.py. What lives here:
 - `expected_postgres` / `expected_mariadb`: the Meter Master rows the spec
   (shared/spec/meter-master.md, "Mapping rules") asks for, computed here in Python straight from the
   source tables, independently of the C++ mapper.
-- `DeletedRowShadow`: AFTER DELETE triggers that keep the last values of every row deleted while the
-  tests run (a soft-deleted Meter Master row keeps its last known values, so the test must know
-  them). The shadow tables are outside what Debezium captures: PostgreSQL's publication lists
-  public.meter only, the MariaDB connector includes meterdb.meters only.
+- `DeletedRowShadow`: the last values of every row the load generator deletes (a soft-deleted
+  Meter Master row keeps its last known values, so the test must know them), read in the deleting
+  transaction just before the DELETE.
 """
 from __future__ import annotations
 
@@ -20,6 +19,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -215,63 +215,44 @@ def drop_sink_tables(conn, names: Names) -> None:
 # The deleted-row shadow
 
 class DeletedRowShadow:
-    PG_SETUP = [
-        "CREATE SCHEMA IF NOT EXISTS metersync_it",
-        "CREATE TABLE IF NOT EXISTS metersync_it.deleted_meter (LIKE public.meter)",
-        """CREATE OR REPLACE FUNCTION metersync_it.keep_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-           BEGIN INSERT INTO metersync_it.deleted_meter SELECT OLD.*; RETURN OLD; END $$""",
-        "DROP TRIGGER IF EXISTS metersync_it_keep_deleted ON public.meter",
-        """CREATE TRIGGER metersync_it_keep_deleted AFTER DELETE ON public.meter
-           FOR EACH ROW EXECUTE FUNCTION metersync_it.keep_deleted()""",
-    ]
-    PG_TEARDOWN = ["DROP TRIGGER IF EXISTS metersync_it_keep_deleted ON public.meter"]
-    MARIADB_COLUMNS = ("id", "serial", "type", "manufacturer", "status", "installed_at", "multiplier",
-                       "last_reading", "last_reading_at", "latitude", "longitude")
-    MARIADB_SETUP = [
-        "CREATE TABLE IF NOT EXISTS it_deleted_meters LIKE meters",
-        "DROP TRIGGER IF EXISTS it_keep_deleted",
-        "CREATE TRIGGER it_keep_deleted AFTER DELETE ON meters FOR EACH ROW "
-        f"REPLACE INTO it_deleted_meters ({', '.join(MARIADB_COLUMNS)}) VALUES "
-        f"({', '.join('OLD.' + c for c in MARIADB_COLUMNS)})",
-    ]
-    MARIADB_TEARDOWN = ["DROP TRIGGER IF EXISTS it_keep_deleted"]
+    """Records the last values of every row the load generator deletes.
 
-    def __init__(self, env: dict[str, str]):
-        self.env = env
+    Wraps loadgen's single-row delete: in the same transaction, just before the DELETE, the row is
+    read (locked) with the columns the expected mapping needs. Rows deleted by anything else are
+    not known here; compare() then checks only their IsDeleted flag."""
 
-    def _pg(self):
-        import psycopg
-        import stackenv
-        return psycopg.connect(**stackenv.pg_connect_kwargs(self.env), autocommit=True)
+    def __init__(self):
+        self.rows: dict[str, list[tuple]] = {"postgres": [], "mariadb": []}
+        self._lock = threading.Lock()
+        self._original = None
 
-    def _mariadb(self):
-        import pymysql
-        import stackenv
-        return pymysql.connect(**stackenv.mariadb_connect_kwargs(self.env), autocommit=True)
+    def __enter__(self) -> "DeletedRowShadow":
+        import loadgen
+        original = loadgen._Source.delete
+        shadow = self
 
-    def install(self) -> None:
-        with self._pg() as conn:
-            for sql in self.PG_SETUP:
-                conn.execute(sql)
-        conn = self._mariadb()
-        try:
-            with conn.cursor() as cur:
-                for sql in self.MARIADB_SETUP:
-                    cur.execute(sql)
-        finally:
-            conn.close()
+        def delete(source, key: str) -> bool:
+            if source.target == "postgres":
+                row = source.conn.execute(PG_SELECT.format(table="public.meter") +
+                                          " WHERE meter_id = %s FOR UPDATE", (key,)).fetchone()
+            else:
+                with source.conn.cursor() as cur:
+                    cur.execute(MARIADB_SELECT_UTC.format(table="meters") + " WHERE id = %s FOR UPDATE",
+                                (int(key),))
+                    row = cur.fetchone()
+            deleted = original(source, key)
+            if deleted and row is not None:
+                with shadow._lock:
+                    shadow.rows[source.target].append(row)
+            return deleted
 
-    def remove(self) -> None:
-        with self._pg() as conn:
-            for sql in self.PG_TEARDOWN:
-                conn.execute(sql)
-        conn = self._mariadb()
-        try:
-            with conn.cursor() as cur:
-                for sql in self.MARIADB_TEARDOWN:
-                    cur.execute(sql)
-        finally:
-            conn.close()
+        self._original = original
+        loadgen._Source.delete = delete
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import loadgen
+        loadgen._Source.delete = self._original
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,6 +310,10 @@ def _map_postgres(r) -> dict:
 
 MARIADB_SELECT = ("SELECT id, serial, type, manufacturer, status, installed_at, multiplier, last_reading, "
                   "last_reading_at, latitude, longitude FROM {table}")
+# The same in UTC whatever the session's time zone (a TIMESTAMP is read in the session's zone).
+MARIADB_SELECT_UTC = ("SELECT id, serial, type, manufacturer, status, installed_at, multiplier, last_reading, "
+                      "CONVERT_TZ(last_reading_at, @@session.time_zone, '+00:00'), latitude, longitude "
+                      "FROM {table}")
 
 
 def _map_mariadb(r) -> dict:
@@ -344,7 +329,7 @@ def _map_mariadb(r) -> dict:
         "InstallDate": None if installed_at is None else installed_at.date(),
         "Multiplier": multiplier,
         "LastReadingValue": half_away(double_value(last_reading), 3),
-        "LastReadingAt": last_reading_at,  # TIMESTAMP(6), read with the session in UTC
+        "LastReadingAt": last_reading_at,  # TIMESTAMP(6), converted to UTC by the query
         "Latitude": half_away(double_value(latitude), 6),
         "Longitude": half_away(double_value(longitude), 6),
     }
@@ -356,36 +341,27 @@ class Expected:
     deleted: dict[tuple[str, str], dict]  # rows deleted while the shadow ran: last values, IsDeleted = 1
 
 
-def expected_postgres(env: dict[str, str]) -> Expected:
+def expected_postgres(env: dict[str, str], shadow: DeletedRowShadow | None = None) -> Expected:
     import psycopg
     import stackenv
     with psycopg.connect(**stackenv.pg_connect_kwargs(env), autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         live = [_map_postgres(r) for r in conn.execute(PG_SELECT.format(table="public.meter")).fetchall()]
-        has_shadow = conn.execute("SELECT to_regclass('metersync_it.deleted_meter')").fetchone()[0]
-        gone = ([_map_postgres(r) for r in
-                 conn.execute(PG_SELECT.format(table="metersync_it.deleted_meter")).fetchall()]
-                if has_shadow else [])
+    gone = [_map_postgres(r) for r in shadow.rows["postgres"]] if shadow else []
     return _expected(live, gone)
 
 
-def expected_mariadb(env: dict[str, str]) -> Expected:
+def expected_mariadb(env: dict[str, str], shadow: DeletedRowShadow | None = None) -> Expected:
     import pymysql
     import stackenv
     conn = pymysql.connect(**stackenv.mariadb_connect_kwargs(env), autocommit=True)
     try:
         with conn.cursor() as cur:
-            cur.execute("SET time_zone = '+00:00'")
-            cur.execute(MARIADB_SELECT.format(table="meters"))
+            cur.execute(MARIADB_SELECT_UTC.format(table="meters"))
             live = [_map_mariadb(r) for r in cur.fetchall()]
-            cur.execute("SELECT COUNT(*) FROM information_schema.tables "
-                        "WHERE table_schema = DATABASE() AND table_name = 'it_deleted_meters'")
-            gone = []
-            if cur.fetchone()[0]:
-                cur.execute(MARIADB_SELECT.format(table="it_deleted_meters"))
-                gone = [_map_mariadb(r) for r in cur.fetchall()]
     finally:
         conn.close()
+    gone = [_map_mariadb(r) for r in shadow.rows["mariadb"]] if shadow else []
     return _expected(live, gone)
 
 
