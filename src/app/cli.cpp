@@ -13,6 +13,7 @@
 #include "app/redact.hpp"
 #include "app/status_file.hpp"
 #include "app/supervisor.hpp"
+#include "dispatch/replay.hpp"
 #include "config/config.hpp"
 #include "kafka/client_config.hpp"
 #include "mapping/source_mapper.hpp"
@@ -103,6 +104,9 @@ int main_cli(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "load and validate the configuration, then exit");
   auto* docs = app.add_subcommand("config-docs", "print the configuration reference (Markdown)");
   auto* status = app.add_subcommand("status", "show the status file of a running metersync");
+  std::string replay_source;
+  auto* replay = app.add_subcommand("replay", "post a source's endpoint dead-letter batches again, then exit");
+  replay->add_option("--source", replay_source, "the source whose endpoint dead letters to replay")->required();
   bool raw_json = false;
   std::string status_path;
   status->add_flag("--json", raw_json, "print the status file as it is");
@@ -128,6 +132,7 @@ int main_cli(int argc, char** argv) {
     config::Config config = config::load_file(config_path);
     if (check->parsed()) return check_config(config);
     if (init->parsed()) return init_sink(config);
+    if (replay->parsed()) return dispatch::replay_command(config, replay_source);
     if (status->parsed()) {
       if (config.status_file.empty()) {
         throw ConfigError("status_file: not set in " + config_path + " (set it, or pass --file)");

@@ -8,6 +8,7 @@
 
 #include "app/backoff.hpp"
 #include "app/status_file.hpp"
+#include "dispatch/dispatcher_threads.hpp"
 #include "sink/sink.hpp"
 
 namespace metersync::app {
@@ -81,6 +82,10 @@ bool Supervisor::prepare_sink() {
 int Supervisor::run() {
   const auto started_at = std::chrono::system_clock::now();
   StatusFile status(config_.status_file, started_at);
+  // Endpoint dispatchers run beside the pipelines, on threads of their own, and do not
+  // wait for the sink (dispatch/dispatcher_threads.hpp); stopped when this returns.
+  dispatch::DispatcherThreads dispatchers(config_, selected_);
+  dispatchers.start();
   if (!prepare_sink()) return 0;
 
   for (const auto* source : selected_) {
@@ -112,6 +117,7 @@ int Supervisor::run() {
   }
 
   for (auto& pipeline : pipelines_) pipeline->request_stop();
+  dispatchers.stop();
   // Pipelines stop within a poll interval; a stuck database call must not hold the
   // process forever (the sink's offsets make an abrupt end safe).
   const auto deadline = Clock::now() + std::chrono::seconds(20);
