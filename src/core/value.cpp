@@ -63,12 +63,6 @@ void append_date(std::string& out, int64_t days) {
   append_padded(out, date.day, 2);
 }
 
-int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
@@ -142,8 +136,13 @@ std::string Date::to_iso() const {
 std::string Timestamp::to_iso(int digits) const {
   if (digits < 0) digits = 0;
   if (digits > 9) digits = 9;
-  const int64_t days = floor_div(seconds, kSecondsPerDay);
-  const int64_t second_of_day = seconds - days * kSecondsPerDay;
+  // Quotient and remainder separately: days * 86400 could overflow near INT64_MIN.
+  int64_t days = seconds / kSecondsPerDay;
+  int64_t second_of_day = seconds % kSecondsPerDay;
+  if (second_of_day < 0) {
+    second_of_day += kSecondsPerDay;
+    --days;
+  }
   std::string out;
   out.reserve(32);
   append_date(out, days);

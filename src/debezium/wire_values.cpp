@@ -22,12 +22,6 @@ constexpr std::array<int8_t, 256> make_base64_table() {
 }
 constexpr auto kBase64 = make_base64_table();
 
-int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 bool is_leap(int64_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
 
 unsigned days_in_month(int64_t year, unsigned month) {
@@ -206,8 +200,13 @@ bool decimal_from_unscaled(std::string_view bytes, int32_t scale, std::vector<ui
 }
 
 Timestamp timestamp_from_units(int64_t count, int64_t units_per_second) {
-  const int64_t seconds = floor_div(count, units_per_second);
-  const int64_t remainder = count - seconds * units_per_second;  // 0 .. units_per_second-1
+  // Division and remainder separately, so INT64_MIN does not overflow.
+  int64_t seconds = count / units_per_second;
+  int64_t remainder = count % units_per_second;
+  if (remainder < 0) {
+    remainder += units_per_second;
+    --seconds;
+  }
   return Timestamp{seconds, static_cast<int32_t>(remainder * (kNanosPerSecond / units_per_second))};
 }
 

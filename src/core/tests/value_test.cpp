@@ -102,6 +102,12 @@ TEST(TimestampToIso, YearNineThousandNineHundredNinetyNine) {
   EXPECT_EQ((Timestamp{253'402'300'800, 0}.to_iso(0)), "+10000-01-01T00:00:00Z");
 }
 
+TEST(TimestampToIso, TheWholeInt64SecondRange) {
+  // The extremes of 64-bit Unix seconds, as other calendars (e.g. Go's time.Unix) print them.
+  EXPECT_EQ((Timestamp{INT64_MIN, 0}.to_iso(0)), "-292277022657-01-27T08:29:52Z");
+  EXPECT_EQ((Timestamp{INT64_MAX, 999'999'999}.to_iso(0)), "+292277026596-12-04T15:30:07Z");
+}
+
 TEST(TimestampOrder, ComparesSecondsThenNanos) {
   EXPECT_LT((Timestamp{-1, 999'999'999}), (Timestamp{0, 0}));
   EXPECT_LT((Timestamp{5, 1}), (Timestamp{5, 2}));
