@@ -84,8 +84,8 @@ class Dialect {
   virtual std::string default_schema_sql() const = 0;
   // What INFORMATION_SCHEMA.COLUMNS.DATA_TYPE says for a column of this type.
   virtual std::string information_schema_type(ColumnType type) const = 0;
-  // Whether CHARACTER_MAXIMUM_LENGTH / DATETIME_PRECISION are reported for the type.
-  virtual bool reports_datetime_precision() const { return true; }
+  // The statement that gives an existing column this column's type (for error messages).
+  virtual std::string alter_column_sql(std::string_view table, const Column& column) const = 0;
 
   // Per transaction, first. Writers of the same keys serialize on this (params: one
   // resource name; result: one row, the lock status, negative when not granted);

@@ -150,4 +150,9 @@ std::string MariaDbDialect::offsets_upsert_sql() const {
          " = VALUES(" + quote("updated_at") + ")";
 }
 
+std::string MariaDbDialect::alter_column_sql(std::string_view table, const Column& column) const {
+  return "ALTER TABLE " + std::string(table) + " MODIFY " + quote(column.name) + " " + type_sql(column) +
+         (column.nullable ? " NULL" : " NOT NULL");
+}
+
 }  // namespace metersync::sink

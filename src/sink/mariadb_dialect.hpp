@@ -22,6 +22,7 @@ class MariaDbDialect final : public Dialect {
   std::vector<std::string> create_tables() const override;
   std::string default_schema_sql() const override { return "SELECT DATABASE()"; }
   std::string information_schema_type(ColumnType type) const override;
+  std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
   std::vector<std::string> prepare_stage() const override;
   std::string stage_insert(std::size_t rows) const override;

@@ -140,4 +140,8 @@ std::string PostgresDialect::offsets_upsert_sql() const {
          quote("updated_at") + " = EXCLUDED." + quote("updated_at");
 }
 
+std::string PostgresDialect::alter_column_sql(std::string_view table, const Column& column) const {
+  return "ALTER TABLE " + std::string(table) + " ALTER COLUMN " + quote(column.name) + " TYPE " + type_sql(column);
+}
+
 }  // namespace metersync::sink

@@ -134,7 +134,7 @@ struct Sink::Impl {
                                         {SqlParam::national(dialect->names().schema), SqlParam::national(table)},
                                         "reading INFORMATION_SCHEMA.COLUMNS");
     finish_read();
-    const std::string qualified = dialect->names().schema + "." + table;
+    const std::string qualified = dialect->quote(dialect->names().schema) + "." + dialect->quote(table);
     if (rows.empty()) {
       throw fatal("sink: table " + qualified + " not found after creating it: check that the login may "
                   "create tables in schema '" + dialect->names().schema + "' (sink.schema)");
@@ -147,30 +147,33 @@ struct Sink::Impl {
       }
       const std::string want = dialect->type_sql(column) + (column.nullable ? " NULL" : " NOT NULL");
       if (!found) {
-        problems += "\n  column " + std::string(column.name) + " is missing: ALTER TABLE " + qualified + " ADD " +
-                    std::string(column.name) + " " + want;
+        problems += "\n  column " + std::string(column.name) + " is missing; fix: ALTER TABLE " + qualified +
+                    " ADD " + dialect->quote(column.name) + " " + want;
         continue;
       }
       const SqlRow& row = *found;
       const std::string type = row[1] ? lower(*row[1]) : "";
+      const auto length = to_int(row[2]);
+      const auto precision = to_int(row[3]);
+      const auto scale = to_int(row[4]);
+      const auto fraction = to_int(row[5]);
       bool ok = type == dialect->information_schema_type(column.type);
       if (ok && (column.type == ColumnType::Varchar || column.type == ColumnType::NVarchar)) {
-        const auto length = to_int(row[2]);
         ok = length && (*length == -1 || *length >= column.length);  // -1: (MAX)
       }
-      if (ok && column.type == ColumnType::Decimal) {
-        ok = to_int(row[3]) == column.precision && to_int(row[4]) == column.scale;
-      }
-      if (ok && column.type == ColumnType::Timestamp) {
-        ok = to_int(row[5]) == column.scale;
-      }
+      if (ok && column.type == ColumnType::Decimal) ok = precision == column.precision && scale == column.scale;
+      if (ok && column.type == ColumnType::Timestamp) ok = fraction == column.scale;
       if (!ok) {
         std::string actual = type;
-        for (int i = 2; i <= 5; ++i) {
-          if (row[i]) actual += " " + *row[i];
+        if (length) {
+          actual += "(" + std::to_string(*length) + ")";
+        } else if (type == dialect->information_schema_type(ColumnType::Decimal) && precision && scale) {
+          actual += "(" + std::to_string(*precision) + "," + std::to_string(*scale) + ")";
+        } else if (fraction && column.type == ColumnType::Timestamp) {
+          actual += " with " + std::to_string(*fraction) + " fractional digits";
         }
         problems += "\n  column " + std::string(column.name) + " is " + actual + ", expected " + want +
-                    ": ALTER TABLE " + qualified + " to change it";
+                    "; fix: " + dialect->alter_column_sql(qualified, column);
       }
     }
     if (!problems.empty()) {

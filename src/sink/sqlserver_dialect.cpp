@@ -183,4 +183,9 @@ bool SqlServerDialect::bind_wide(const Column& column) const {
   return column.type == ColumnType::NVarchar;
 }
 
+std::string SqlServerDialect::alter_column_sql(std::string_view table, const Column& column) const {
+  return "ALTER TABLE " + std::string(table) + " ALTER COLUMN " + quote(column.name) + " " + type_sql(column) +
+         (column.nullable ? " NULL" : " NOT NULL");
+}
+
 }  // namespace metersync::sink

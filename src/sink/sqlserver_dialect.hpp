@@ -25,6 +25,7 @@ class SqlServerDialect final : public Dialect {
   std::vector<std::string> create_tables() const override;
   std::string default_schema_sql() const override;
   std::string information_schema_type(ColumnType type) const override;
+  std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
   std::string lock_sql() const override;
   std::vector<std::string> prepare_stage() const override;

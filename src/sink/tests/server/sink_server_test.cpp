@@ -228,11 +228,16 @@ TEST_P(SinkServerTest, MissingOrMistypedColumnIsFatalAndNamesTheFix) {
   } catch (const SinkError& error) {
     EXPECT_EQ(error.kind(), SinkError::Kind::Fatal);
     const std::string message = error.what();
-    EXPECT_NE(message.find("column Latitude is missing: ALTER TABLE"), std::string::npos) << message;
-    EXPECT_NE(message.find(" ADD Latitude " + dialect_->type_sql(meter_columns()[10]) + " NULL"), std::string::npos)
+    EXPECT_NE(message.find("column Latitude is missing; fix: ALTER TABLE"), std::string::npos) << message;
+    EXPECT_NE(message.find(" ADD " + dialect_->quote("Latitude") + " " + dialect_->type_sql(meter_columns()[10]) +
+                           " NULL"),
+              std::string::npos)
         << message;
     EXPECT_NE(message.find("column LastReadingAt is "), std::string::npos) << message;
-    EXPECT_NE(message.find("expected " + dialect_->type_sql(meter_columns()[9])), std::string::npos) << message;
+    EXPECT_NE(message.find(" with 3 fractional digits, expected " + dialect_->type_sql(meter_columns()[9])),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("; fix: ALTER TABLE"), std::string::npos) << message;
   }
 }
 
