@@ -271,6 +271,18 @@ std::expected<Value, std::string> ValueReader::read_untyped(simdjson::ondemand::
 }
 
 std::expected<Value, std::string> ValueReader::read_decimal(std::string_view base64, int32_t scale) {
+  // Bounds that no real column reaches (PostgreSQL's NUMERIC tops out at 16383
+  // fractional digits and ~147k digits in all, ~61 KB unscaled) but that keep a poison
+  // message from costing seconds of conversion or gigabytes of zeros in to_string().
+  constexpr int32_t kMaxScale = 16'383;
+  constexpr size_t kMaxBase64 = 90'000;  // ~67 KB of unscaled bytes
+  if (scale > kMaxScale || scale < -kMaxScale) {
+    return std::unexpected("decimal scale " + std::to_string(scale) + " is outside -16383..16383");
+  }
+  if (base64.size() > kMaxBase64) {
+    return std::unexpected("Decimal of " + std::to_string(base64.size()) +
+                           " base64 characters exceeds the 90000-character limit");
+  }
   if (!wire::base64_decode(base64, bytes_)) {
     return std::unexpected("Decimal bytes " + quoted(base64) + " are not valid base64");
   }

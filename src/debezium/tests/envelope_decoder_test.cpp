@@ -107,6 +107,16 @@ TEST(LogicalTypes, Decimal) {
   EXPECT_EQ(decode_value(scale0, R"("gAAAAAAAAAA=")"), dec("-9223372036854775808"));
 }
 
+TEST(LogicalTypes, AThousandDigitDecimal) {
+  // 10^999, as BigInteger#toByteArray writes it (416 bytes), at scale 999: exactly 1.
+  const std::string ten_to_999 = "YWvgylh/EZvJ7dXVSkt8VEZAx3hEnq2QZBex8G7FXENocR5Og2IxlZgi4fJVQXfwM4aAdLwqUEtRDUEZIGxKecGT49EyNYQiIbRJkm4992ikM72jnFynDtzCb8P7brkwD4pc47ngXvVTNqfCfgfS9iTn40yli3YmOkJ+eaaJ2anZ47ke47zczwlVVQRKpaYprGyrxMv7qA7HjZ/lUuH2DRH1f1YRXaeeXx4uEdOVI/RaLWm2R6cMMzSL9gNvXC4WGkxpDQ9GWYsIH4dPWcRPPId/TIDFTt25FbxXGvlYuxPaOp0TjYjpH5P2G+IUckNfqpDt8q6AjUOnJT886vxXWaMMa3odjnuPlE9UB4hbDNAyCJID48iOXEaow+/tbH2LA9aAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+  const std::string vsd = R"({"type":"struct","fields":[],"optional":true,"name":"io.debezium.data.VariableScaleDecimal","field":"v"})";
+  EXPECT_EQ(decode_value(vsd, R"({"scale":0,"value":")" + ten_to_999 + R"("})"),
+            (Value{Decimal{false, "1" + std::string(999, '0'), 0}}));
+  EXPECT_EQ(decode_value(vsd, R"({"scale":999,"value":")" + ten_to_999 + R"("})"),
+            dec("1." + std::string(999, '0')));
+}
+
 TEST(LogicalTypes, VariableScaleDecimal) {
   const std::string vsd = R"({"type":"struct","fields":[{"type":"int32","optional":false,"field":"scale"},)"
                           R"({"type":"bytes","optional":false,"field":"value"}],"optional":true,)"
@@ -198,6 +208,10 @@ TEST(ValueErrors, NameTheFieldAndTheReason) {
   const std::string vsd = R"({"type":"struct","fields":[],"optional":true,"name":"io.debezium.data.VariableScaleDecimal","field":"v"})";
   EXPECT_EQ(decode_error(message(vsd, R"({"value":"AQ=="})")), "field after.v: VariableScaleDecimal has no \"scale\"");
   EXPECT_EQ(decode_error(message(vsd, R"({"scale":1})")), "field after.v: VariableScaleDecimal has no \"value\"");
+  EXPECT_EQ(decode_error(message(vsd, R"({"scale":-2000000000,"value":"AQ=="})")),
+            "field after.v: decimal scale -2000000000 is outside -16383..16383");
+  EXPECT_EQ(decode_error(message(kDecimal2, "\"" + std::string(90004, 'A') + "\"")),
+            "field after.v: Decimal of 90004 base64 characters exceeds the 90000-character limit");
   EXPECT_EQ(decode_error(message(vsd, R"("1.5")")),
             "field after.v: expected a VariableScaleDecimal {scale, value}, got a string");
 }
