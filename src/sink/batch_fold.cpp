@@ -39,7 +39,8 @@ class Segment {
     state.full = change.row;
     state.full->is_deleted = change.kind == MeterChange::Kind::Delete;
     // A full row at or after the held delete supersedes it (a re-create).
-    if (state.key_only && newer_or_same(position, state.key_only->source_position)) state.key_only.reset();
+    if (state.key_only && newer_or_same(position, state.key_only->source_position))
+      state.key_only.reset();
   }
 
   bool empty() const { return order_.empty(); }

@@ -29,8 +29,8 @@ struct StagedChange {
 };
 
 struct BatchStep {
-  std::vector<StagedChange> rows;   // keys in order of first appearance; full rows of a
-                                    // key precede its key-only delete
+  std::vector<StagedChange> rows;    // keys in order of first appearance; full rows of a
+                                     // key precede its key-only delete
   std::optional<MeterRow> truncate;  // set: this step is a truncate of row.source_system
 };
 

@@ -92,9 +92,12 @@ std::unique_ptr<Dialect> Dialect::create(config::Dialect dialect, TableNames nam
   validate_identifier("sink.table", names.table);
   validate_identifier("sink.offsets_table", names.offsets_table);
   switch (dialect) {
-    case config::Dialect::SqlServer: return std::make_unique<SqlServerDialect>(std::move(names));
-    case config::Dialect::Postgres: return std::make_unique<PostgresDialect>(std::move(names));
-    case config::Dialect::MariaDb: return std::make_unique<MariaDbDialect>(std::move(names));
+    case config::Dialect::SqlServer:
+      return std::make_unique<SqlServerDialect>(std::move(names));
+    case config::Dialect::Postgres:
+      return std::make_unique<PostgresDialect>(std::move(names));
+    case config::Dialect::MariaDb:
+      return std::make_unique<MariaDbDialect>(std::move(names));
   }
   throw std::logic_error("unknown sink dialect");
 }

@@ -20,10 +20,11 @@ struct NativeRule {
 // events and errors"; MariaDB "MariaDB Error Codes".
 constexpr std::array kNativeRules{
     // SQL Server
-    NativeRule{Dialect::SqlServer, 1205, Kind::Transient},   // chosen as deadlock victim
-    NativeRule{Dialect::SqlServer, 1222, Kind::Transient},   // lock request time out period exceeded
-    NativeRule{Dialect::SqlServer, 3960, Kind::Transient},   // snapshot isolation update conflict
-    NativeRule{Dialect::SqlServer, 233, Kind::Transient},    // no process on the other end of the pipe
+    NativeRule{Dialect::SqlServer, 1205, Kind::Transient},  // chosen as deadlock victim
+    NativeRule{Dialect::SqlServer, 1222, Kind::Transient},  // lock request time out period exceeded
+    NativeRule{Dialect::SqlServer, 3960, Kind::Transient},  // snapshot isolation update conflict
+    NativeRule{Dialect::SqlServer, 233,
+               Kind::Transient},  // no process on the other end of the pipe
     NativeRule{Dialect::SqlServer, 10053, Kind::Transient},  // transport-level error
     NativeRule{Dialect::SqlServer, 10054, Kind::Transient},  // connection reset by peer
     NativeRule{Dialect::SqlServer, 40197, Kind::Transient},  // Azure SQL: service error, retry
@@ -32,12 +33,12 @@ constexpr std::array kNativeRules{
     NativeRule{Dialect::SqlServer, 2627, Kind::Data},        // PRIMARY KEY / UNIQUE violation
     NativeRule{Dialect::SqlServer, 2601, Kind::Data},        // duplicate key in unique index
     NativeRule{Dialect::SqlServer, 515, Kind::Data},         // NULL into NOT NULL column
-    NativeRule{Dialect::SqlServer, 8152, Kind::Data},        // string or binary data would be truncated
-    NativeRule{Dialect::SqlServer, 2628, Kind::Data},        // same, with the column named (2019+)
-    NativeRule{Dialect::SqlServer, 8115, Kind::Data},        // arithmetic overflow converting
-    NativeRule{Dialect::SqlServer, 241, Kind::Data},         // conversion failed (date/time)
-    NativeRule{Dialect::SqlServer, 245, Kind::Data},         // conversion failed
-    NativeRule{Dialect::SqlServer, 8114, Kind::Data},        // error converting data type
+    NativeRule{Dialect::SqlServer, 8152, Kind::Data},  // string or binary data would be truncated
+    NativeRule{Dialect::SqlServer, 2628, Kind::Data},  // same, with the column named (2019+)
+    NativeRule{Dialect::SqlServer, 8115, Kind::Data},  // arithmetic overflow converting
+    NativeRule{Dialect::SqlServer, 241, Kind::Data},   // conversion failed (date/time)
+    NativeRule{Dialect::SqlServer, 245, Kind::Data},   // conversion failed
+    NativeRule{Dialect::SqlServer, 8114, Kind::Data},  // error converting data type
     // MariaDB
     NativeRule{Dialect::MariaDb, 1205, Kind::Transient},  // ER_LOCK_WAIT_TIMEOUT
     NativeRule{Dialect::MariaDb, 1213, Kind::Transient},  // ER_LOCK_DEADLOCK
@@ -46,15 +47,16 @@ constexpr std::array kNativeRules{
     NativeRule{Dialect::MariaDb, 2003, Kind::Transient},  // CR_CONN_HOST_ERROR
     NativeRule{Dialect::MariaDb, 2006, Kind::Transient},  // CR_SERVER_GONE_ERROR
     NativeRule{Dialect::MariaDb, 2013, Kind::Transient},  // CR_SERVER_LOST
-    NativeRule{Dialect::MariaDb, 1040, Kind::Transient},  // ER_CON_COUNT_ERROR: too many connections
-    NativeRule{Dialect::MariaDb, 1062, Kind::Data},       // ER_DUP_ENTRY
-    NativeRule{Dialect::MariaDb, 1406, Kind::Data},       // ER_DATA_TOO_LONG
-    NativeRule{Dialect::MariaDb, 1264, Kind::Data},       // ER_WARN_DATA_OUT_OF_RANGE
-    NativeRule{Dialect::MariaDb, 1292, Kind::Data},       // ER_TRUNCATED_WRONG_VALUE (bad date)
-    NativeRule{Dialect::MariaDb, 1366, Kind::Data},       // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
-    NativeRule{Dialect::MariaDb, 1048, Kind::Data},       // ER_BAD_NULL_ERROR
-    NativeRule{Dialect::MariaDb, 1045, Kind::Fatal},      // ER_ACCESS_DENIED_ERROR
-    NativeRule{Dialect::MariaDb, 1146, Kind::Fatal},      // ER_NO_SUCH_TABLE
+    NativeRule{Dialect::MariaDb, 1040,
+               Kind::Transient},                      // ER_CON_COUNT_ERROR: too many connections
+    NativeRule{Dialect::MariaDb, 1062, Kind::Data},   // ER_DUP_ENTRY
+    NativeRule{Dialect::MariaDb, 1406, Kind::Data},   // ER_DATA_TOO_LONG
+    NativeRule{Dialect::MariaDb, 1264, Kind::Data},   // ER_WARN_DATA_OUT_OF_RANGE
+    NativeRule{Dialect::MariaDb, 1292, Kind::Data},   // ER_TRUNCATED_WRONG_VALUE (bad date)
+    NativeRule{Dialect::MariaDb, 1366, Kind::Data},   // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+    NativeRule{Dialect::MariaDb, 1048, Kind::Data},   // ER_BAD_NULL_ERROR
+    NativeRule{Dialect::MariaDb, 1045, Kind::Fatal},  // ER_ACCESS_DENIED_ERROR
+    NativeRule{Dialect::MariaDb, 1146, Kind::Fatal},  // ER_NO_SUCH_TABLE
 };
 
 struct StateRule {
@@ -103,9 +105,12 @@ SinkError::Kind classify(config::Dialect dialect, std::string_view sqlstate, lon
 
 std::string_view kind_name(SinkError::Kind kind) {
   switch (kind) {
-    case Kind::Transient: return "transient";
-    case Kind::Data: return "data";
-    case Kind::Fatal: return "fatal";
+    case Kind::Transient:
+      return "transient";
+    case Kind::Data:
+      return "data";
+    case Kind::Fatal:
+      return "fatal";
   }
   return "fatal";
 }

@@ -10,25 +10,34 @@ std::string MariaDbDialect::type_sql(const Column& column) const {
   switch (column.type) {
     // utf8mb4 VARCHAR(n) holds n characters: NVARCHAR's equivalent.
     case ColumnType::Varchar:
-    case ColumnType::NVarchar: return "VARCHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Char: return "CHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Date: return "DATE";
+    case ColumnType::NVarchar:
+      return "VARCHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::Char:
+      return "CHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::Date:
+      return "DATE";
     case ColumnType::Decimal:
-      return "DECIMAL(" + std::to_string(column.precision) + "," + std::to_string(column.scale) + ")";
+      return "DECIMAL(" + std::to_string(column.precision) + "," + std::to_string(column.scale) +
+             ")";
     // DATETIME, not TIMESTAMP: no session time-zone conversion, years 1000..9999.
-    case ColumnType::Timestamp: return "DATETIME(" + std::to_string(column.scale) + ")";
-    case ColumnType::Bit: return "BOOLEAN";
-    case ColumnType::Int: return "INT";
-    case ColumnType::BigInt: return "BIGINT";
+    case ColumnType::Timestamp:
+      return "DATETIME(" + std::to_string(column.scale) + ")";
+    case ColumnType::Bit:
+      return "BOOLEAN";
+    case ColumnType::Int:
+      return "INT";
+    case ColumnType::BigInt:
+      return "BIGINT";
   }
   return {};
 }
 
 std::vector<std::string> MariaDbDialect::session_setup() const {
   // Strict mode: a value that does not fit is an error (Data), never silently clipped.
-  return {"SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
-          "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
-          "SET SESSION time_zone = '+00:00'"};
+  return {
+      "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+      "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+      "SET SESSION time_zone = '+00:00'"};
 }
 
 std::string MariaDbDialect::column_definitions(std::span<const Column> columns, bool stage) const {
@@ -50,23 +59,31 @@ std::vector<std::string> MariaDbDialect::create_tables() const {
                       ", " + quote("SourceMeterId") + ")\n)" + std::string(kTableOptions);
   std::string offsets = "CREATE TABLE IF NOT EXISTS " + offsets_table() + " (\n" +
                         column_definitions(offsets_columns(), false) + "  CONSTRAINT " +
-                        quote("PK_" + names().offsets_table) + " PRIMARY KEY (" + quote("pipeline") +
-                        ", " + quote("topic") + ", " + quote("partition") + ")\n)" +
-                        std::string(kTableOptions);
+                        quote("PK_" + names().offsets_table) + " PRIMARY KEY (" +
+                        quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") +
+                        ")\n)" + std::string(kTableOptions);
   return {meter, offsets};
 }
 
 std::string MariaDbDialect::information_schema_type(ColumnType type) const {
   switch (type) {
     case ColumnType::Varchar:
-    case ColumnType::NVarchar: return "varchar";
-    case ColumnType::Char: return "char";
-    case ColumnType::Date: return "date";
-    case ColumnType::Decimal: return "decimal";
-    case ColumnType::Timestamp: return "datetime";
-    case ColumnType::Bit: return "tinyint";
-    case ColumnType::Int: return "int";
-    case ColumnType::BigInt: return "bigint";
+    case ColumnType::NVarchar:
+      return "varchar";
+    case ColumnType::Char:
+      return "char";
+    case ColumnType::Date:
+      return "date";
+    case ColumnType::Decimal:
+      return "decimal";
+    case ColumnType::Timestamp:
+      return "datetime";
+    case ColumnType::Bit:
+      return "tinyint";
+    case ColumnType::Int:
+      return "int";
+    case ColumnType::BigInt:
+      return "bigint";
   }
   return {};
 }
@@ -81,9 +98,9 @@ std::vector<std::string> MariaDbDialect::prepare_stage() const {
   // A TEMPORARY table neither commits the open transaction nor is seen by other
   // sessions; it lives as long as the connection.
   return {"CREATE TEMPORARY TABLE IF NOT EXISTS " + stage_table() + " (\n" +
-              column_definitions(stage_columns(), true) + "  PRIMARY KEY (" + quote("SourceSystem") +
-              ", " + quote("SourceMeterId") + ", " + quote("ChangeKind") + ")\n)" +
-              std::string(kTableOptions),
+              column_definitions(stage_columns(), true) + "  PRIMARY KEY (" +
+              quote("SourceSystem") + ", " + quote("SourceMeterId") + ", " + quote("ChangeKind") +
+              ")\n)" + std::string(kTableOptions),
           "DELETE FROM " + stage_table()};
 }
 
@@ -93,7 +110,8 @@ std::string MariaDbDialect::stage_insert(std::size_t rows) const {
 }
 
 std::string MariaDbDialect::newer(std::string_view stored, std::string_view incoming) {
-  return "CAST(" + std::string(stored) + " AS BINARY) < CAST(" + std::string(incoming) + " AS BINARY)";
+  return "CAST(" + std::string(stored) + " AS BINARY) < CAST(" + std::string(incoming) +
+         " AS BINARY)";
 }
 
 std::vector<std::string> MariaDbDialect::apply_stage() const {
@@ -101,7 +119,8 @@ std::vector<std::string> MariaDbDialect::apply_stage() const {
   const std::string stage = stage_table();
   // Target columns are qualified: the SELECT's stage columns carry the same names.
   const auto target = [&](std::string_view column) { return table + "." + quote(column); };
-  const std::string guard = newer(target("SourcePosition"), "VALUES(" + quote("SourcePosition") + ")");
+  const std::string guard =
+      newer(target("SourcePosition"), "VALUES(" + quote("SourcePosition") + ")");
 
   std::string staged_values;
   for (const Column& column : meter_columns()) {
@@ -112,47 +131,50 @@ std::vector<std::string> MariaDbDialect::apply_stage() const {
   // assignments, so SourcePosition, which every guard reads, is assigned last.
   std::string assignments;
   for (const Column& column : meter_columns()) {
-    if (column.name == "SourceSystem" || column.name == "SourceMeterId" || column.name == "SourcePosition") {
+    if (column.name == "SourceSystem" || column.name == "SourceMeterId" ||
+        column.name == "SourcePosition") {
       continue;
     }
-    assignments += "  " + target(column.name) + " = IF(" + guard + ", VALUES(" + quote(column.name) +
-                   "), " + target(column.name) + "),\n";
+    assignments += "  " + target(column.name) + " = IF(" + guard + ", VALUES(" +
+                   quote(column.name) + "), " + target(column.name) + "),\n";
   }
-  assignments += "  " + target("SourcePosition") + " = IF(" + guard + ", VALUES(" + quote("SourcePosition") +
-                 "), " + target("SourcePosition") + ")";
+  assignments += "  " + target("SourcePosition") + " = IF(" + guard + ", VALUES(" +
+                 quote("SourcePosition") + "), " + target("SourcePosition") + ")";
   std::string upsert = "INSERT INTO " + table + " (" + column_list(meter_columns()) + ")\nSELECT " +
                        staged_values + "\nFROM " + stage + " AS s WHERE s." + quote("ChangeKind") +
                        " = 'U'\nON DUPLICATE KEY UPDATE\n" + assignments;
 
   // Key-only deletes flag the stored row; an unknown key gets nothing.
-  std::string flag = "UPDATE " + table + " AS t INNER JOIN " + stage + " AS s ON t." + quote("SourceSystem") +
-                     " = s." + quote("SourceSystem") + " AND t." + quote("SourceMeterId") + " = s." +
-                     quote("SourceMeterId") + "\nSET t." + quote("IsDeleted") + " = 1, t." +
-                     quote("SourceCommittedAt") + " = s." + quote("SourceCommittedAt") + ", t." +
-                     quote("SyncedAt") + " = UTC_TIMESTAMP(6), t." + quote("SourcePosition") + " = s." +
+  std::string flag = "UPDATE " + table + " AS t INNER JOIN " + stage + " AS s ON t." +
+                     quote("SourceSystem") + " = s." + quote("SourceSystem") + " AND t." +
+                     quote("SourceMeterId") + " = s." + quote("SourceMeterId") + "\nSET t." +
+                     quote("IsDeleted") + " = 1, t." + quote("SourceCommittedAt") + " = s." +
+                     quote("SourceCommittedAt") + ", t." + quote("SyncedAt") +
+                     " = UTC_TIMESTAMP(6), t." + quote("SourcePosition") + " = s." +
                      quote("SourcePosition") + "\nWHERE s." + quote("ChangeKind") + " = 'K' AND " +
                      newer("t." + quote("SourcePosition"), "s." + quote("SourcePosition"));
   return {upsert, flag};
 }
 
 std::string MariaDbDialect::truncate_sql() const {
-  return "UPDATE " + meter_table() + " SET " + quote("IsDeleted") + " = 1, " + quote("SourcePosition") +
-         " = ?, " + quote("SourceCommittedAt") + " = ?, " + quote("SyncedAt") +
-         " = UTC_TIMESTAMP(6)\nWHERE " + quote("SourceSystem") + " = ? AND " +
+  return "UPDATE " + meter_table() + " SET " + quote("IsDeleted") + " = 1, " +
+         quote("SourcePosition") + " = ?, " + quote("SourceCommittedAt") + " = ?, " +
+         quote("SyncedAt") + " = UTC_TIMESTAMP(6)\nWHERE " + quote("SourceSystem") + " = ? AND " +
          newer(quote("SourcePosition"), "?");
 }
 
 std::string MariaDbDialect::offsets_upsert_sql() const {
   return "INSERT INTO " + offsets_table() + " (" + column_list(offsets_columns()) +
-         ")\nVALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))\nON DUPLICATE KEY UPDATE " + quote("next_offset") +
-         " = VALUES(" + quote("next_offset") + "), " + quote("records_applied") + " = " +
-         quote("records_applied") + " + VALUES(" + quote("records_applied") + "), " + quote("updated_at") +
-         " = VALUES(" + quote("updated_at") + ")";
+         ")\nVALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))\nON DUPLICATE KEY UPDATE " +
+         quote("next_offset") + " = VALUES(" + quote("next_offset") + "), " +
+         quote("records_applied") + " = " + quote("records_applied") + " + VALUES(" +
+         quote("records_applied") + "), " + quote("updated_at") + " = VALUES(" +
+         quote("updated_at") + ")";
 }
 
 std::string MariaDbDialect::alter_column_sql(std::string_view table, const Column& column) const {
-  return "ALTER TABLE " + std::string(table) + " MODIFY " + quote(column.name) + " " + type_sql(column) +
-         (column.nullable ? " NULL" : " NOT NULL");
+  return "ALTER TABLE " + std::string(table) + " MODIFY " + quote(column.name) + " " +
+         type_sql(column) + (column.nullable ? " NULL" : " NOT NULL");
 }
 
 }  // namespace metersync::sink

@@ -20,9 +20,9 @@ OdbcConnection::OdbcConnection(const OdbcEnvironment& environment,
   std::string text = connection_string;
   SQLCHAR out[1024];
   SQLSMALLINT out_length = 0;
-  const SQLRETURN rc = SQLDriverConnect(
-      handle_, nullptr, reinterpret_cast<SQLCHAR*>(text.data()), static_cast<SQLSMALLINT>(text.size()),
-      out, sizeof out, &out_length, SQL_DRIVER_NOPROMPT);
+  const SQLRETURN rc = SQLDriverConnect(handle_, nullptr, reinterpret_cast<SQLCHAR*>(text.data()),
+                                        static_cast<SQLSMALLINT>(text.size()), out, sizeof out,
+                                        &out_length, SQL_DRIVER_NOPROMPT);
   if (!SQL_SUCCEEDED(rc)) {
     SinkError error = make_odbc_error(
         dialect_, SQL_HANDLE_DBC, handle_,
@@ -42,10 +42,10 @@ OdbcConnection::~OdbcConnection() {
 }
 
 void OdbcConnection::set_autocommit(bool on) {
-  const SQLRETURN rc = SQLSetConnectAttr(
-      handle_, SQL_ATTR_AUTOCOMMIT,
-      reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
-      SQL_IS_UINTEGER);
+  const SQLRETURN rc = SQLSetConnectAttr(handle_, SQL_ATTR_AUTOCOMMIT,
+                                         reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(
+                                             on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
+                                         SQL_IS_UINTEGER);
   if (!SQL_SUCCEEDED(rc)) {
     throw make_odbc_error(dialect_, SQL_HANDLE_DBC, handle_, "switching autocommit");
   }

@@ -5,12 +5,12 @@
 // the way into a classified SinkError.
 #pragma once
 
+#include <sql.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <sql.h>
 
 #include "config/config.hpp"
 #include "sink/sql_param.hpp"

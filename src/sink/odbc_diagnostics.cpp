@@ -14,8 +14,8 @@ std::vector<DiagnosticRecord> read_diagnostics(SQLSMALLINT handle_type, SQLHANDL
     SQLINTEGER native = 0;
     SQLCHAR text[2048] = {};
     SQLSMALLINT text_length = 0;
-    const SQLRETURN rc = SQLGetDiagRec(handle_type, handle, index, state, &native, text,
-                                       sizeof text, &text_length);
+    const SQLRETURN rc =
+        SQLGetDiagRec(handle_type, handle, index, state, &native, text, sizeof text, &text_length);
     if (rc != SQL_SUCCESS && rc != SQL_SUCCESS_WITH_INFO) break;
     records.push_back({reinterpret_cast<const char*>(state), static_cast<long>(native),
                        reinterpret_cast<const char*>(text)});

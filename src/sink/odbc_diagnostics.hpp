@@ -1,11 +1,11 @@
 // Reads an ODBC handle's diagnostic records into a classified SinkError.
 #pragma once
 
+#include <sql.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <sql.h>
 
 #include "config/config.hpp"
 #include "sink/sink.hpp"

@@ -1,8 +1,8 @@
 #include "sink/odbc_statement.hpp"
 
-#include <algorithm>
-
 #include <sqlext.h>
+
+#include <algorithm>
 
 #include "sink/odbc_connection.hpp"
 #include "sink/odbc_diagnostics.hpp"
@@ -48,7 +48,8 @@ void OdbcStatement::bind(const std::vector<SqlParam>& params, std::string_view c
       case SqlParam::Kind::Text: {
         buffer->narrow = param.text;
         buffer->indicator = static_cast<SQLLEN>(buffer->narrow.size());
-        const auto size = std::max<size_t>({buffer->narrow.size(), static_cast<size_t>(param.size), 1});
+        const auto size =
+            std::max<size_t>({buffer->narrow.size(), static_cast<size_t>(param.size), 1});
         rc = SQLBindParameter(handle_, number, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, size, 0,
                               buffer->narrow.data(), static_cast<SQLLEN>(buffer->narrow.size() + 1),
                               &buffer->indicator);
@@ -63,7 +64,8 @@ void OdbcStatement::bind(const std::vector<SqlParam>& params, std::string_view c
         }
         buffer->wide = std::move(*wide);
         buffer->indicator = static_cast<SQLLEN>(buffer->wide.size() * sizeof(char16_t));
-        const auto size = std::max<size_t>({buffer->wide.size(), static_cast<size_t>(param.size), 1});
+        const auto size =
+            std::max<size_t>({buffer->wide.size(), static_cast<size_t>(param.size), 1});
         rc = SQLBindParameter(handle_, number, SQL_PARAM_INPUT, SQL_C_WCHAR, SQL_WVARCHAR, size, 0,
                               buffer->wide.data(),
                               static_cast<SQLLEN>((buffer->wide.size() + 1) * sizeof(char16_t)),
@@ -84,8 +86,8 @@ void OdbcStatement::bind(const std::vector<SqlParam>& params, std::string_view c
 
 void OdbcStatement::execute(std::string_view sql, std::string_view context) {
   std::string text(sql);
-  const SQLRETURN rc =
-      SQLExecDirect(handle_, reinterpret_cast<SQLCHAR*>(text.data()), static_cast<SQLINTEGER>(text.size()));
+  const SQLRETURN rc = SQLExecDirect(handle_, reinterpret_cast<SQLCHAR*>(text.data()),
+                                     static_cast<SQLINTEGER>(text.size()));
   // SQL_NO_DATA: a searched UPDATE/DELETE that touched no row.
   if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) fail(context);
 }
@@ -124,7 +126,8 @@ std::vector<std::vector<std::optional<std::string>>> OdbcStatement::fetch_all(
       char16_t piece[512];
       while (true) {
         SQLLEN indicator = 0;
-        const SQLRETURN get = SQLGetData(handle_, column, SQL_C_WCHAR, piece, sizeof piece, &indicator);
+        const SQLRETURN get =
+            SQLGetData(handle_, column, SQL_C_WCHAR, piece, sizeof piece, &indicator);
         if (get == SQL_NO_DATA) break;
         if (!SQL_SUCCEEDED(get)) fail(context);
         if (indicator == SQL_NULL_DATA) {
@@ -133,7 +136,8 @@ std::vector<std::vector<std::optional<std::string>>> OdbcStatement::fetch_all(
         }
         const size_t capacity = sizeof piece / sizeof(char16_t) - 1;
         size_t units = capacity;
-        if (indicator != SQL_NO_TOTAL && static_cast<size_t>(indicator) / sizeof(char16_t) < capacity) {
+        if (indicator != SQL_NO_TOTAL &&
+            static_cast<size_t>(indicator) / sizeof(char16_t) < capacity) {
           units = static_cast<size_t>(indicator) / sizeof(char16_t);
         }
         value.append(piece, units);
@@ -144,8 +148,8 @@ std::vector<std::vector<std::optional<std::string>>> OdbcStatement::fetch_all(
       } else {
         std::optional<std::string> utf8 = utf16_to_utf8(value);
         if (!utf8) {
-          throw SinkError(SinkError::Kind::Fatal, "", "sink: " + std::string(context) +
-                                                          ": the driver returned invalid UTF-16");
+          throw SinkError(SinkError::Kind::Fatal, "",
+                          "sink: " + std::string(context) + ": the driver returned invalid UTF-16");
         }
         row.emplace_back(std::move(*utf8));
       }

@@ -2,13 +2,13 @@
 // statement, because the driver reads them only during SQLExecDirect.
 #pragma once
 
+#include <sql.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <sql.h>
 
 #include "sink/sql_param.hpp"
 

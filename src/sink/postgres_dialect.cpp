@@ -11,16 +11,24 @@ std::string PostgresDialect::type_sql(const Column& column) const {
     // The database encoding is UTF-8, so VARCHAR(n) holds n Unicode characters:
     // NVARCHAR's equivalent.
     case ColumnType::Varchar:
-    case ColumnType::NVarchar: return "VARCHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Char: return "CHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Date: return "DATE";
+    case ColumnType::NVarchar:
+      return "VARCHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::Char:
+      return "CHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::Date:
+      return "DATE";
     case ColumnType::Decimal:
-      return "NUMERIC(" + std::to_string(column.precision) + "," + std::to_string(column.scale) + ")";
+      return "NUMERIC(" + std::to_string(column.precision) + "," + std::to_string(column.scale) +
+             ")";
     // Zone-less like DATETIME2; values are UTC by contract.
-    case ColumnType::Timestamp: return "TIMESTAMP(" + std::to_string(column.scale) + ")";
-    case ColumnType::Bit: return "BOOLEAN";
-    case ColumnType::Int: return "INTEGER";
-    case ColumnType::BigInt: return "BIGINT";
+    case ColumnType::Timestamp:
+      return "TIMESTAMP(" + std::to_string(column.scale) + ")";
+    case ColumnType::Bit:
+      return "BOOLEAN";
+    case ColumnType::Int:
+      return "INTEGER";
+    case ColumnType::BigInt:
+      return "BIGINT";
   }
   return {};
 }
@@ -46,22 +54,31 @@ std::vector<std::string> PostgresDialect::create_tables() const {
                       ", " + quote("SourceMeterId") + ")\n)";
   std::string offsets = "CREATE TABLE IF NOT EXISTS " + offsets_table() + " (\n" +
                         column_definitions(offsets_columns(), false) + "  CONSTRAINT " +
-                        quote("PK_" + names().offsets_table) + " PRIMARY KEY (" + quote("pipeline") +
-                        ", " + quote("topic") + ", " + quote("partition") + ")\n)";
+                        quote("PK_" + names().offsets_table) + " PRIMARY KEY (" +
+                        quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") +
+                        ")\n)";
   return {meter, offsets};
 }
 
 std::string PostgresDialect::information_schema_type(ColumnType type) const {
   switch (type) {
     case ColumnType::Varchar:
-    case ColumnType::NVarchar: return "character varying";
-    case ColumnType::Char: return "character";
-    case ColumnType::Date: return "date";
-    case ColumnType::Decimal: return "numeric";
-    case ColumnType::Timestamp: return "timestamp without time zone";
-    case ColumnType::Bit: return "boolean";
-    case ColumnType::Int: return "integer";
-    case ColumnType::BigInt: return "bigint";
+    case ColumnType::NVarchar:
+      return "character varying";
+    case ColumnType::Char:
+      return "character";
+    case ColumnType::Date:
+      return "date";
+    case ColumnType::Decimal:
+      return "numeric";
+    case ColumnType::Timestamp:
+      return "timestamp without time zone";
+    case ColumnType::Bit:
+      return "boolean";
+    case ColumnType::Int:
+      return "integer";
+    case ColumnType::BigInt:
+      return "bigint";
   }
   return {};
 }
@@ -70,8 +87,9 @@ std::vector<std::string> PostgresDialect::prepare_stage() const {
   // Created once per session (ON COMMIT DELETE ROWS empties it at every commit); the
   // DELETE empties it between the segments a truncate splits a batch into.
   return {"CREATE TEMP TABLE IF NOT EXISTS metersync_stage (\n" +
-              column_definitions(stage_columns(), true) + "  PRIMARY KEY (" + quote("SourceSystem") +
-              ", " + quote("SourceMeterId") + ", " + quote("ChangeKind") + ")\n) ON COMMIT DELETE ROWS",
+              column_definitions(stage_columns(), true) + "  PRIMARY KEY (" +
+              quote("SourceSystem") + ", " + quote("SourceMeterId") + ", " + quote("ChangeKind") +
+              ")\n) ON COMMIT DELETE ROWS",
           "DELETE FROM " + std::string(kStage)};
 }
 
@@ -80,8 +98,10 @@ std::string PostgresDialect::param_marker(const Column& column) const {
     case ColumnType::Date:
     case ColumnType::Decimal:
     case ColumnType::Timestamp:
-    case ColumnType::Bit: return "CAST(? AS " + type_sql(column) + ")";
-    default: return "?";
+    case ColumnType::Bit:
+      return "CAST(? AS " + type_sql(column) + ")";
+    default:
+      return "?";
   }
 }
 
@@ -107,41 +127,45 @@ std::vector<std::string> PostgresDialect::apply_stage() const {
   }
   // Full rows: insert new keys, update existing ones only when the staged position is
   // newer (a stale event changes nothing).
-  std::string upsert = "INSERT INTO " + table + " AS t (" + column_list(meter_columns()) + ")\nSELECT " +
-                       staged_values + "\nFROM " + stage + " AS s WHERE s." + quote("ChangeKind") +
-                       " = 'U'\nON CONFLICT (" + quote("SourceSystem") + ", " + quote("SourceMeterId") +
-                       ") DO UPDATE SET\n" + assignments + "\nWHERE t." + position + " COLLATE \"C\" < EXCLUDED." +
-                       position + " COLLATE \"C\"";
+  std::string upsert = "INSERT INTO " + table + " AS t (" + column_list(meter_columns()) +
+                       ")\nSELECT " + staged_values + "\nFROM " + stage + " AS s WHERE s." +
+                       quote("ChangeKind") + " = 'U'\nON CONFLICT (" + quote("SourceSystem") +
+                       ", " + quote("SourceMeterId") + ") DO UPDATE SET\n" + assignments +
+                       "\nWHERE t." + position + " COLLATE \"C\" < EXCLUDED." + position +
+                       " COLLATE \"C\"";
   // Key-only deletes flag the stored row; an unknown key gets nothing.
   std::string flag = "UPDATE " + table + " AS t SET " + quote("IsDeleted") + " = TRUE, " +
-                     quote("SourceCommittedAt") + " = s." + quote("SourceCommittedAt") + ", " + position +
-                     " = s." + position + ", " + quote("SyncedAt") + " = " + std::string(kNow) + "\nFROM " +
-                     stage + " AS s\nWHERE t." + quote("SourceSystem") + " = s." + quote("SourceSystem") +
-                     " AND t." + quote("SourceMeterId") + " = s." + quote("SourceMeterId") + " AND s." +
-                     quote("ChangeKind") + " = 'K' AND t." + position + " COLLATE \"C\" < s." + position +
-                     " COLLATE \"C\"";
+                     quote("SourceCommittedAt") + " = s." + quote("SourceCommittedAt") + ", " +
+                     position + " = s." + position + ", " + quote("SyncedAt") + " = " +
+                     std::string(kNow) + "\nFROM " + stage + " AS s\nWHERE t." +
+                     quote("SourceSystem") + " = s." + quote("SourceSystem") + " AND t." +
+                     quote("SourceMeterId") + " = s." + quote("SourceMeterId") + " AND s." +
+                     quote("ChangeKind") + " = 'K' AND t." + position + " COLLATE \"C\" < s." +
+                     position + " COLLATE \"C\"";
   return {upsert, flag};
 }
 
 std::string PostgresDialect::truncate_sql() const {
   const std::string position = quote("SourcePosition");
-  return "UPDATE " + meter_table() + " SET " + quote("IsDeleted") + " = TRUE, " + position + " = ?, " +
-         quote("SourceCommittedAt") + " = CAST(? AS TIMESTAMP(3)), " + quote("SyncedAt") + " = " +
-         std::string(kNow) + "\nWHERE " + quote("SourceSystem") + " = ? AND " + position +
-         " COLLATE \"C\" < CAST(? AS VARCHAR(100)) COLLATE \"C\"";
+  return "UPDATE " + meter_table() + " SET " + quote("IsDeleted") + " = TRUE, " + position +
+         " = ?, " + quote("SourceCommittedAt") + " = CAST(? AS TIMESTAMP(3)), " +
+         quote("SyncedAt") + " = " + std::string(kNow) + "\nWHERE " + quote("SourceSystem") +
+         " = ? AND " + position + " COLLATE \"C\" < CAST(? AS VARCHAR(100)) COLLATE \"C\"";
 }
 
 std::string PostgresDialect::offsets_upsert_sql() const {
   return "INSERT INTO " + offsets_table() + " AS o (" + column_list(offsets_columns()) +
          ")\nVALUES (?, ?, CAST(? AS INTEGER), ?, ?, " + std::string(kNow) + ")\nON CONFLICT (" +
-         quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") + ") DO UPDATE SET " +
-         quote("next_offset") + " = EXCLUDED." + quote("next_offset") + ", " + quote("records_applied") +
-         " = o." + quote("records_applied") + " + EXCLUDED." + quote("records_applied") + ", " +
-         quote("updated_at") + " = EXCLUDED." + quote("updated_at");
+         quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") +
+         ") DO UPDATE SET " + quote("next_offset") + " = EXCLUDED." + quote("next_offset") + ", " +
+         quote("records_applied") + " = o." + quote("records_applied") + " + EXCLUDED." +
+         quote("records_applied") + ", " + quote("updated_at") + " = EXCLUDED." +
+         quote("updated_at");
 }
 
 std::string PostgresDialect::alter_column_sql(std::string_view table, const Column& column) const {
-  return "ALTER TABLE " + std::string(table) + " ALTER COLUMN " + quote(column.name) + " TYPE " + type_sql(column);
+  return "ALTER TABLE " + std::string(table) + " ALTER COLUMN " + quote(column.name) + " TYPE " +
+         type_sql(column);
 }
 
 }  // namespace metersync::sink

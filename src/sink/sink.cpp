@@ -17,7 +17,8 @@ namespace {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -31,7 +32,9 @@ std::optional<int64_t> to_int(const std::optional<std::string>& text) {
   return value;
 }
 
-SinkError fatal(std::string message) { return SinkError(SinkError::Kind::Fatal, "", std::move(message)); }
+SinkError fatal(std::string message) {
+  return SinkError(SinkError::Kind::Fatal, "", std::move(message));
+}
 
 }  // namespace
 
@@ -43,7 +46,8 @@ struct Sink::Impl {
 
   explicit Impl(const config::SinkConfig& sink_config) : config(sink_config) {
     try {
-      dialect = Dialect::create(config.dialect, {config.schema, config.table, config.offsets_table});
+      dialect =
+          Dialect::create(config.dialect, {config.schema, config.table, config.offsets_table});
     } catch (const ConfigError& error) {
       throw fatal(error.what());
     }
@@ -64,18 +68,21 @@ struct Sink::Impl {
   // With sink.schema empty the tables live in the connection's default schema; name it
   // explicitly so every statement and the INFORMATION_SCHEMA check agree.
   void resolve_schema() {
-    const auto rows = connection->query(dialect->default_schema_sql(), {}, "reading the default schema");
+    const auto rows =
+        connection->query(dialect->default_schema_sql(), {}, "reading the default schema");
     finish_read();
     if (rows.empty() || !rows[0][0] || rows[0][0]->empty()) {
-      throw fatal("sink: the connection has no default schema or database: set sink.schema, or name the "
-                  "database in sink.connection");
+      throw fatal(
+          "sink: the connection has no default schema or database: set sink.schema, or name the "
+          "database in sink.connection");
     }
     TableNames names = dialect->names();
     names.schema = *rows[0][0];
     try {
       dialect = Dialect::create(config.dialect, names);
     } catch (const ConfigError& error) {
-      throw fatal(std::string(error.what()) + " (the connection's default schema; set sink.schema)");
+      throw fatal(std::string(error.what()) +
+                  " (the connection's default schema; set sink.schema)");
     }
   }
 
@@ -85,7 +92,8 @@ struct Sink::Impl {
   }
 
   void begin() {
-    if (dialect->explicit_transactions()) connection->execute(dialect->begin_sql(), {}, "beginning a transaction");
+    if (dialect->explicit_transactions())
+      connection->execute(dialect->begin_sql(), {}, "beginning a transaction");
   }
 
   void commit() {
@@ -130,14 +138,18 @@ struct Sink::Impl {
   }
 
   void check_table(const std::string& table, std::span<const Column> expected) {
-    const auto rows = connection->query(dialect->columns_query(),
-                                        {SqlParam::national(dialect->names().schema), SqlParam::national(table)},
-                                        "reading INFORMATION_SCHEMA.COLUMNS");
+    const auto rows =
+        connection->query(dialect->columns_query(),
+                          {SqlParam::national(dialect->names().schema), SqlParam::national(table)},
+                          "reading INFORMATION_SCHEMA.COLUMNS");
     finish_read();
-    const std::string qualified = dialect->quote(dialect->names().schema) + "." + dialect->quote(table);
+    const std::string qualified =
+        dialect->quote(dialect->names().schema) + "." + dialect->quote(table);
     if (rows.empty()) {
-      throw fatal("sink: table " + qualified + " not found after creating it: check that the login may "
-                  "create tables in schema '" + dialect->names().schema + "' (sink.schema)");
+      throw fatal("sink: table " + qualified +
+                  " not found after creating it: check that the login may "
+                  "create tables in schema '" +
+                  dialect->names().schema + "' (sink.schema)");
     }
     std::string problems;
     for (const Column& column : expected) {
@@ -145,10 +157,11 @@ struct Sink::Impl {
       for (const SqlRow& row : rows) {
         if (row[0] && lower(*row[0]) == lower(column.name)) found = &row;
       }
-      const std::string want = dialect->type_sql(column) + (column.nullable ? " NULL" : " NOT NULL");
+      const std::string want =
+          dialect->type_sql(column) + (column.nullable ? " NULL" : " NOT NULL");
       if (!found) {
-        problems += "\n  column " + std::string(column.name) + " is missing; fix: ALTER TABLE " + qualified +
-                    " ADD " + dialect->quote(column.name) + " " + want;
+        problems += "\n  column " + std::string(column.name) + " is missing; fix: ALTER TABLE " +
+                    qualified + " ADD " + dialect->quote(column.name) + " " + want;
         continue;
       }
       const SqlRow& row = *found;
@@ -161,24 +174,28 @@ struct Sink::Impl {
       if (ok && (column.type == ColumnType::Varchar || column.type == ColumnType::NVarchar)) {
         ok = length && (*length == -1 || *length >= column.length);  // -1: (MAX)
       }
-      if (ok && column.type == ColumnType::Decimal) ok = precision == column.precision && scale == column.scale;
+      if (ok && column.type == ColumnType::Decimal)
+        ok = precision == column.precision && scale == column.scale;
       if (ok && column.type == ColumnType::Timestamp) ok = fraction == column.scale;
       if (!ok) {
         std::string actual = type;
         if (length) {
           actual += "(" + std::to_string(*length) + ")";
-        } else if (type == dialect->information_schema_type(ColumnType::Decimal) && precision && scale) {
+        } else if (type == dialect->information_schema_type(ColumnType::Decimal) && precision &&
+                   scale) {
           actual += "(" + std::to_string(*precision) + "," + std::to_string(*scale) + ")";
         } else if (fraction && column.type == ColumnType::Timestamp) {
           actual += " with " + std::to_string(*fraction) + " fractional digits";
         }
-        problems += "\n  column " + std::string(column.name) + " is " + actual + ", expected " + want +
-                    "; fix: " + dialect->alter_column_sql(qualified, column);
+        problems += "\n  column " + std::string(column.name) + " is " + actual + ", expected " +
+                    want + "; fix: " + dialect->alter_column_sql(qualified, column);
       }
     }
     if (!problems.empty()) {
-      throw fatal("sink: table " + qualified + " does not have the columns metersync writes (or drop it and "
-                  "run `metersync init` to create it):" + problems);
+      throw fatal("sink: table " + qualified +
+                  " does not have the columns metersync writes (or drop it and "
+                  "run `metersync init` to create it):" +
+                  problems);
     }
   }
 
@@ -192,7 +209,8 @@ struct Sink::Impl {
       const std::size_t count = std::min(chunk, rows.size() - first);
       params.clear();
       params.reserve(count * stage_columns().size());
-      for (std::size_t i = first; i < first + count; ++i) append_stage_params(*dialect, rows[i], params);
+      for (std::size_t i = first; i < first + count; ++i)
+        append_stage_params(*dialect, rows[i], params);
       connection->execute(dialect->stage_insert(count), params, "staging rows");
     }
     for (const std::string& statement : dialect->apply_stage()) {
@@ -202,10 +220,11 @@ struct Sink::Impl {
 
   void truncate(const MeterRow& row) {
     const std::string committed = timestamp_sql_text(row.source_committed_at, 3);
-    connection->execute(dialect->truncate_sql(),
-                        {SqlParam::ascii(row.source_position.text, 100), SqlParam::ascii(committed, 27),
-                         SqlParam::ascii(row.source_system, 16), SqlParam::ascii(row.source_position.text, 100)},
-                        "applying a truncate of source " + row.source_system);
+    connection->execute(
+        dialect->truncate_sql(),
+        {SqlParam::ascii(row.source_position.text, 100), SqlParam::ascii(committed, 27),
+         SqlParam::ascii(row.source_system, 16), SqlParam::ascii(row.source_position.text, 100)},
+        "applying a truncate of source " + row.source_system);
   }
 
   void lock(const Batch& batch, const std::vector<BatchStep>& steps) {
@@ -216,14 +235,18 @@ struct Sink::Impl {
     std::set<std::string> resources;
     resources.insert("metersync:" + dialect->offsets_table() + ":" + batch.pipeline);
     for (const BatchStep& step : steps) {
-      if (step.truncate) resources.insert("metersync:" + dialect->meter_table() + ":" + step.truncate->source_system);
+      if (step.truncate)
+        resources.insert("metersync:" + dialect->meter_table() + ":" +
+                         step.truncate->source_system);
       for (const StagedChange& change : step.rows) {
         resources.insert("metersync:" + dialect->meter_table() + ":" + change.row.source_system);
       }
     }
     for (std::string resource : resources) {
-      if (resource.size() > 255) resource.resize(255);  // sp_getapplock's limit; a clash only serializes more
-      const auto rows = connection->query(lock_sql, {SqlParam::national(resource, 255)}, "taking the writer lock");
+      if (resource.size() > 255)
+        resource.resize(255);  // sp_getapplock's limit; a clash only serializes more
+      const auto rows = connection->query(lock_sql, {SqlParam::national(resource, 255)},
+                                          "taking the writer lock");
       const auto status = rows.empty() ? std::nullopt : to_int(rows[0][0]);
       if (!status || *status < 0) {
         throw SinkError(SinkError::Kind::Transient, "HYT00",
@@ -243,13 +266,16 @@ struct Sink::Impl {
       first = false;
       connection->execute(dialect->offsets_upsert_sql(),
                           {SqlParam::ascii(batch.pipeline, 200), SqlParam::ascii(batch.topic, 249),
-                           SqlParam::integer(partition), SqlParam::integer(next_offset), SqlParam::integer(records)},
+                           SqlParam::integer(partition), SqlParam::integer(next_offset),
+                           SqlParam::integer(records)},
                           "advancing the offsets of " + batch.pipeline);
     }
   }
 };
 
-Sink::Sink(const config::SinkConfig& config) : impl_(std::make_unique<Impl>(config)) { impl_->connected(); }
+Sink::Sink(const config::SinkConfig& config) : impl_(std::make_unique<Impl>(config)) {
+  impl_->connected();
+}
 
 Sink::~Sink() = default;
 
@@ -268,9 +294,9 @@ void Sink::init() {
 Offsets Sink::load_offsets(const std::string& pipeline, const std::string& topic) {
   impl_->connected();
   const std::vector<SqlRow> rows = impl_->guarded([&] {
-    auto result = impl_->connection->query(impl_->dialect->offsets_select_sql(),
-                                           {SqlParam::ascii(pipeline, 200), SqlParam::ascii(topic, 249)},
-                                           "loading offsets");
+    auto result = impl_->connection->query(
+        impl_->dialect->offsets_select_sql(),
+        {SqlParam::ascii(pipeline, 200), SqlParam::ascii(topic, 249)}, "loading offsets");
     impl_->finish_read();
     return result;
   });
@@ -278,7 +304,8 @@ Offsets Sink::load_offsets(const std::string& pipeline, const std::string& topic
   for (const SqlRow& row : rows) {
     const auto partition = to_int(row[0]);
     const auto next = to_int(row[1]);
-    if (!partition || !next) throw fatal("sink: unreadable row in " + impl_->dialect->offsets_table());
+    if (!partition || !next)
+      throw fatal("sink: unreadable row in " + impl_->dialect->offsets_table());
     offsets[static_cast<int32_t>(*partition)] = *next;
   }
   return offsets;
@@ -287,13 +314,15 @@ Offsets Sink::load_offsets(const std::string& pipeline, const std::string& topic
 int64_t Sink::records_applied(const std::string& pipeline) {
   impl_->connected();
   const std::vector<SqlRow> rows = impl_->guarded([&] {
-    auto result = impl_->connection->query(impl_->dialect->records_applied_sql(), {SqlParam::ascii(pipeline, 200)},
-                                           "reading records_applied");
+    auto result =
+        impl_->connection->query(impl_->dialect->records_applied_sql(),
+                                 {SqlParam::ascii(pipeline, 200)}, "reading records_applied");
     impl_->finish_read();
     return result;
   });
   const auto count = rows.empty() ? std::optional<int64_t>(0) : to_int(rows[0][0]);
-  if (!count) throw fatal("sink: unreadable records_applied sum in " + impl_->dialect->offsets_table());
+  if (!count)
+    throw fatal("sink: unreadable records_applied sum in " + impl_->dialect->offsets_table());
   return *count;
 }
 

@@ -41,11 +41,11 @@ class SinkError : public std::runtime_error {
 using Offsets = std::map<int32_t, int64_t>;
 
 struct Batch {
-  std::string pipeline;               // consumer identity, e.g. "metersync-postgres"
+  std::string pipeline;  // consumer identity, e.g. "metersync-postgres"
   std::string topic;
-  std::vector<MeterChange> changes;   // in Kafka order; several may touch one key
-  Offsets next_offsets;               // per partition: offset after the last record covered
-  int64_t record_count = 0;           // Kafka records covered (incl. dead-lettered, tombstones)
+  std::vector<MeterChange> changes;  // in Kafka order; several may touch one key
+  Offsets next_offsets;              // per partition: offset after the last record covered
+  int64_t record_count = 0;          // Kafka records covered (incl. dead-lettered, tombstones)
 };
 
 class Sink {

@@ -16,11 +16,20 @@ std::string json_string(const std::string& text) {
   std::string out = "\"";
   for (const char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
     }
   }
   return out + "\"";
@@ -39,7 +48,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: metersync_sink_sql_dump [sqlserver|postgres|mariadb] [schema]\n";
     return 2;
   }
-  const std::string schema = argc > 2 ? argv[2] : (id == metersync::config::Dialect::SqlServer ? "dbo" : "public");
+  const std::string schema =
+      argc > 2 ? argv[2] : (id == metersync::config::Dialect::SqlServer ? "dbo" : "public");
   const auto dialect = Dialect::create(id, {schema, "MeterMaster", "MeterSyncOffsets"});
 
   // (name, sql, bound parameter count)
@@ -49,21 +59,26 @@ int main(int argc, char** argv) {
   };
   const std::size_t row = metersync::sink::stage_columns().size();
   int index = 0;
-  for (const auto& sql : dialect->session_setup()) add("session_setup_" + std::to_string(index++), sql, 0);
+  for (const auto& sql : dialect->session_setup())
+    add("session_setup_" + std::to_string(index++), sql, 0);
   add("begin", dialect->begin_sql(), 0);
   add("commit", dialect->commit_sql(), 0);
   add("rollback", dialect->rollback_sql(), 0);
   index = 0;
-  for (const auto& sql : dialect->create_tables()) add("create_table_" + std::to_string(index++), sql, 0);
+  for (const auto& sql : dialect->create_tables())
+    add("create_table_" + std::to_string(index++), sql, 0);
   add("default_schema", dialect->default_schema_sql(), 0);
   add("columns_query", dialect->columns_query(), 2);
   add("lock", dialect->lock_sql(), 1);
   index = 0;
-  for (const auto& sql : dialect->prepare_stage()) add("prepare_stage_" + std::to_string(index++), sql, 0);
+  for (const auto& sql : dialect->prepare_stage())
+    add("prepare_stage_" + std::to_string(index++), sql, 0);
   add("stage_insert_1", dialect->stage_insert(1), row);
-  add("stage_insert_max", dialect->stage_insert(dialect->max_stage_rows()), row * dialect->max_stage_rows());
+  add("stage_insert_max", dialect->stage_insert(dialect->max_stage_rows()),
+      row * dialect->max_stage_rows());
   index = 0;
-  for (const auto& sql : dialect->apply_stage()) add("apply_stage_" + std::to_string(index++), sql, 0);
+  for (const auto& sql : dialect->apply_stage())
+    add("apply_stage_" + std::to_string(index++), sql, 0);
   add("truncate", dialect->truncate_sql(), 4);
   add("offsets_upsert", dialect->offsets_upsert_sql(), 5);
   add("offsets_select", dialect->offsets_select_sql(), 2);
@@ -73,7 +88,8 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < statements.size(); ++i) {
     const auto& [name, sql, params] = statements[i];
     std::cout << "  {\"name\": " << json_string(name) << ", \"params\": " << params
-              << ", \"sql\": " << json_string(sql) << "}" << (i + 1 < statements.size() ? ",\n" : "\n");
+              << ", \"sql\": " << json_string(sql) << "}"
+              << (i + 1 < statements.size() ? ",\n" : "\n");
   }
   std::cout << "]\n";
   return 0;

@@ -8,16 +8,25 @@ std::string SqlServerDialect::quote(std::string_view identifier) const {
 
 std::string SqlServerDialect::type_sql(const Column& column) const {
   switch (column.type) {
-    case ColumnType::Varchar: return "VARCHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::NVarchar: return "NVARCHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Char: return "CHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Date: return "DATE";
+    case ColumnType::Varchar:
+      return "VARCHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::NVarchar:
+      return "NVARCHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::Char:
+      return "CHAR(" + std::to_string(column.length) + ")";
+    case ColumnType::Date:
+      return "DATE";
     case ColumnType::Decimal:
-      return "DECIMAL(" + std::to_string(column.precision) + "," + std::to_string(column.scale) + ")";
-    case ColumnType::Timestamp: return "DATETIME2(" + std::to_string(column.scale) + ")";
-    case ColumnType::Bit: return "BIT";
-    case ColumnType::Int: return "INT";
-    case ColumnType::BigInt: return "BIGINT";
+      return "DECIMAL(" + std::to_string(column.precision) + "," + std::to_string(column.scale) +
+             ")";
+    case ColumnType::Timestamp:
+      return "DATETIME2(" + std::to_string(column.scale) + ")";
+    case ColumnType::Bit:
+      return "BIT";
+    case ColumnType::Int:
+      return "INT";
+    case ColumnType::BigInt:
+      return "BIGINT";
   }
   return {};
 }
@@ -32,11 +41,14 @@ std::string SqlServerDialect::begin_sql() const { return "BEGIN TRANSACTION;"; }
 std::string SqlServerDialect::commit_sql() const { return "COMMIT TRANSACTION;"; }
 // After XACT_ABORT or a lock timeout the server has already rolled back; a bare
 // ROLLBACK would then raise 3903.
-std::string SqlServerDialect::rollback_sql() const { return "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;"; }
+std::string SqlServerDialect::rollback_sql() const {
+  return "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;";
+}
 
 std::string SqlServerDialect::guarded_object_id(std::string_view table) const {
   // Identifiers are validated plain names, so they can sit inside the literal.
-  std::string name = names().schema.empty() ? std::string(table) : names().schema + "." + std::string(table);
+  std::string name =
+      names().schema.empty() ? std::string(table) : names().schema + "." + std::string(table);
   return "IF OBJECT_ID(N'" + name + "', N'U') IS NULL\n";
 }
 
@@ -53,7 +65,8 @@ std::vector<std::string> SqlServerDialect::create_tables() const {
     if (column.type == ColumnType::Bit) line += " DEFAULT 0";
     meter += line + ",\n";
   }
-  meter += "  CONSTRAINT " + quote("PK_" + names().table) + " PRIMARY KEY (SourceSystem, SourceMeterId)\n);";
+  meter += "  CONSTRAINT " + quote("PK_" + names().table) +
+           " PRIMARY KEY (SourceSystem, SourceMeterId)\n);";
 
   std::string offsets =
       guarded_object_id(names().offsets_table) + "CREATE TABLE " + offsets_table() + " (\n";
@@ -71,15 +84,24 @@ std::string SqlServerDialect::default_schema_sql() const { return "SELECT SCHEMA
 
 std::string SqlServerDialect::information_schema_type(ColumnType type) const {
   switch (type) {
-    case ColumnType::Varchar: return "varchar";
-    case ColumnType::NVarchar: return "nvarchar";
-    case ColumnType::Char: return "char";
-    case ColumnType::Date: return "date";
-    case ColumnType::Decimal: return "decimal";
-    case ColumnType::Timestamp: return "datetime2";
-    case ColumnType::Bit: return "bit";
-    case ColumnType::Int: return "int";
-    case ColumnType::BigInt: return "bigint";
+    case ColumnType::Varchar:
+      return "varchar";
+    case ColumnType::NVarchar:
+      return "nvarchar";
+    case ColumnType::Char:
+      return "char";
+    case ColumnType::Date:
+      return "date";
+    case ColumnType::Decimal:
+      return "decimal";
+    case ColumnType::Timestamp:
+      return "datetime2";
+    case ColumnType::Bit:
+      return "bit";
+    case ColumnType::Int:
+      return "int";
+    case ColumnType::BigInt:
+      return "bigint";
   }
   return {};
 }
@@ -123,8 +145,9 @@ std::string SqlServerDialect::newer(std::string_view stored, std::string_view in
 std::vector<std::string> SqlServerDialect::apply_stage() const {
   const std::string table = meter_table();
   const std::string stage(kStage);
-  const std::string join = " AS t\nINNER JOIN " + stage +
-                           " AS s ON t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId]\n";
+  const std::string join =
+      " AS t\nINNER JOIN " + stage +
+      " AS s ON t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId]\n";
 
   // 1. Keys that exist: take the staged full row where it is newer.
   std::string update = "UPDATE t SET\n";
@@ -145,22 +168,26 @@ std::vector<std::string> SqlServerDialect::apply_stage() const {
   }
   const std::string insert =
       "INSERT INTO " + table + " (" + column_list(meter_columns()) + ")\nSELECT " + staged_values +
-      "\nFROM " + stage + " AS s\nWHERE s.[ChangeKind] = 'U' AND NOT EXISTS (SELECT 1 FROM " + table +
+      "\nFROM " + stage + " AS s\nWHERE s.[ChangeKind] = 'U' AND NOT EXISTS (SELECT 1 FROM " +
+      table +
       " AS t WHERE t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId]);";
 
   // 3. Key-only deletes flag the stored row and keep its values; an unknown key gets
   // nothing (there are no values to insert).
-  const std::string flag = "UPDATE t SET\n  [IsDeleted] = 1,\n  [SourceCommittedAt] = s.[SourceCommittedAt],\n"
-                           "  [SourcePosition] = s.[SourcePosition],\n  [SyncedAt] = SYSUTCDATETIME()\nFROM " +
-                           table + join + "WHERE s.[ChangeKind] = 'K' AND " +
-                           newer("t.[SourcePosition]", "s.[SourcePosition]") + ";";
+  const std::string flag =
+      "UPDATE t SET\n  [IsDeleted] = 1,\n  [SourceCommittedAt] = s.[SourceCommittedAt],\n"
+      "  [SourcePosition] = s.[SourcePosition],\n  [SyncedAt] = SYSUTCDATETIME()\nFROM " +
+      table + join + "WHERE s.[ChangeKind] = 'K' AND " +
+      newer("t.[SourcePosition]", "s.[SourcePosition]") + ";";
   return {update, insert, flag};
 }
 
 std::string SqlServerDialect::truncate_sql() const {
   return "UPDATE " + meter_table() +
-         " SET [IsDeleted] = 1, [SourcePosition] = ?, [SourceCommittedAt] = ?, [SyncedAt] = SYSUTCDATETIME()\n"
-         "WHERE [SourceSystem] = ? AND " + newer("[SourcePosition]", "?") + ";";
+         " SET [IsDeleted] = 1, [SourcePosition] = ?, [SourceCommittedAt] = ?, [SyncedAt] = "
+         "SYSUTCDATETIME()\n"
+         "WHERE [SourceSystem] = ? AND " +
+         newer("[SourcePosition]", "?") + ";";
 }
 
 std::string SqlServerDialect::offsets_upsert_sql() const {
@@ -169,11 +196,15 @@ std::string SqlServerDialect::offsets_upsert_sql() const {
   const std::string table = offsets_table();
   return "DECLARE @pipeline VARCHAR(200) = ?, @topic VARCHAR(249) = ?, @partition INT = ?, "
          "@next_offset BIGINT = ?, @records BIGINT = ?;\n"
-         "UPDATE " + table + " SET [next_offset] = @next_offset, [records_applied] = [records_applied] + @records, "
+         "UPDATE " +
+         table +
+         " SET [next_offset] = @next_offset, [records_applied] = [records_applied] + @records, "
          "[updated_at] = SYSUTCDATETIME()\n"
          "WHERE [pipeline] = @pipeline AND [topic] = @topic AND [partition] = @partition;\n"
          "IF @@ROWCOUNT = 0\n"
-         "  INSERT INTO " + table + " ([pipeline], [topic], [partition], [next_offset], [records_applied], [updated_at])\n"
+         "  INSERT INTO " +
+         table +
+         " ([pipeline], [topic], [partition], [next_offset], [records_applied], [updated_at])\n"
          "  VALUES (@pipeline, @topic, @partition, @next_offset, @records, SYSUTCDATETIME());";
 }
 
@@ -184,8 +215,8 @@ bool SqlServerDialect::bind_wide(const Column& column) const {
 }
 
 std::string SqlServerDialect::alter_column_sql(std::string_view table, const Column& column) const {
-  return "ALTER TABLE " + std::string(table) + " ALTER COLUMN " + quote(column.name) + " " + type_sql(column) +
-         (column.nullable ? " NULL" : " NOT NULL");
+  return "ALTER TABLE " + std::string(table) + " ALTER COLUMN " + quote(column.name) + " " +
+         type_sql(column) + (column.nullable ? " NULL" : " NOT NULL");
 }
 
 }  // namespace metersync::sink

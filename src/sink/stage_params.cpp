@@ -5,7 +5,8 @@
 namespace metersync::sink {
 namespace {
 
-SqlParam text_param(const Dialect& dialect, const Column& column, const std::optional<std::string>& value) {
+SqlParam text_param(const Dialect& dialect, const Column& column,
+                    const std::optional<std::string>& value) {
   if (!value) return SqlParam::null(column.length);
   return dialect.bind_wide(column) ? SqlParam::national(*value, column.length)
                                    : SqlParam::ascii(*value, column.length);
@@ -52,13 +53,16 @@ void append_stage_params(const Dialect& dialect, const StagedChange& change,
     } else if (name == "SourceMeterId") {
       params.push_back(text_param(dialect, column, row.source_meter_id));
     } else if (name == "SerialNumber") {
-      params.push_back(text_param(dialect, column, full ? std::optional(row.serial_number) : std::nullopt));
+      params.push_back(
+          text_param(dialect, column, full ? std::optional(row.serial_number) : std::nullopt));
     } else if (name == "MeterType") {
-      params.push_back(text_param(dialect, column, full ? std::optional(row.meter_type) : std::nullopt));
+      params.push_back(
+          text_param(dialect, column, full ? std::optional(row.meter_type) : std::nullopt));
     } else if (name == "Manufacturer") {
       params.push_back(text_param(dialect, column, full ? row.manufacturer : std::nullopt));
     } else if (name == "Status") {
-      params.push_back(text_param(dialect, column, full ? std::optional(row.status) : std::nullopt));
+      params.push_back(
+          text_param(dialect, column, full ? std::optional(row.status) : std::nullopt));
     } else if (name == "InstallDate") {
       params.push_back(full && row.install_date ? SqlParam::ascii(row.install_date->to_iso(), 10)
                                                 : SqlParam::null(10));

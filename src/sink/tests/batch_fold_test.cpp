@@ -24,8 +24,9 @@ MeterChange change(Kind kind, const std::string& id, const std::string& position
 }
 
 TEST(BatchFold, LastChangePerKeyWins) {
-  const auto steps = fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::Upsert, "2", "p2", "b"),
-                                   change(Kind::Upsert, "1", "p3", "c")});
+  const auto steps =
+      fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::Upsert, "2", "p2", "b"),
+                    change(Kind::Upsert, "1", "p3", "c")});
   ASSERT_EQ(steps.size(), 1u);
   ASSERT_EQ(steps[0].rows.size(), 2u);
   EXPECT_EQ(steps[0].rows[0].row.source_meter_id, "1");  // order of first appearance
@@ -43,20 +44,23 @@ TEST(BatchFold, KeysOfDifferentSourcesAreDistinct) {
 }
 
 TEST(BatchFold, OlderRedeliveryInsideTheBatchIsDropped) {
-  const auto steps = fold_changes({change(Kind::Upsert, "1", "p5", "new"), change(Kind::Upsert, "1", "p3", "old")});
+  const auto steps = fold_changes(
+      {change(Kind::Upsert, "1", "p5", "new"), change(Kind::Upsert, "1", "p3", "old")});
   ASSERT_EQ(steps[0].rows.size(), 1u);
   EXPECT_EQ(steps[0].rows[0].row.serial_number, "new");
 }
 
 TEST(BatchFold, FullDeleteIsARowFlaggedDeleted) {
-  const auto steps = fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::Delete, "1", "p2", "a")});
+  const auto steps =
+      fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::Delete, "1", "p2", "a")});
   ASSERT_EQ(steps[0].rows.size(), 1u);
   EXPECT_TRUE(steps[0].rows[0].row.is_deleted);
   EXPECT_FALSE(steps[0].rows[0].key_only);
 }
 
 TEST(BatchFold, KeyOnlyDeleteKeepsTheEarlierRowOfTheBatch) {
-  const auto steps = fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::DeleteKeyOnly, "1", "p2")});
+  const auto steps =
+      fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::DeleteKeyOnly, "1", "p2")});
   ASSERT_EQ(steps[0].rows.size(), 2u);
   EXPECT_FALSE(steps[0].rows[0].key_only);
   EXPECT_EQ(steps[0].rows[0].row.serial_number, "a");
@@ -73,8 +77,9 @@ TEST(BatchFold, KeyOnlyDeleteAloneFlagsTheStoredRow) {
 }
 
 TEST(BatchFold, RecreateAfterKeyOnlyDeleteSupersedesIt) {
-  const auto steps = fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::DeleteKeyOnly, "1", "p2"),
-                                   change(Kind::Upsert, "1", "p3", "b")});
+  const auto steps =
+      fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::DeleteKeyOnly, "1", "p2"),
+                    change(Kind::Upsert, "1", "p3", "b")});
   ASSERT_EQ(steps[0].rows.size(), 1u);
   EXPECT_FALSE(steps[0].rows[0].key_only);
   EXPECT_FALSE(steps[0].rows[0].row.is_deleted);
@@ -82,22 +87,25 @@ TEST(BatchFold, RecreateAfterKeyOnlyDeleteSupersedesIt) {
 }
 
 TEST(BatchFold, KeyOnlyDeleteOlderThanTheHeldRowIsDropped) {
-  const auto steps = fold_changes({change(Kind::Upsert, "1", "p5", "a"), change(Kind::DeleteKeyOnly, "1", "p4")});
+  const auto steps =
+      fold_changes({change(Kind::Upsert, "1", "p5", "a"), change(Kind::DeleteKeyOnly, "1", "p4")});
   ASSERT_EQ(steps[0].rows.size(), 1u);
   EXPECT_FALSE(steps[0].rows[0].key_only);
   EXPECT_EQ(steps[0].rows[0].row.source_position.text, "p5");
 }
 
 TEST(BatchFold, TwoKeyOnlyDeletesKeepTheNewer) {
-  const auto steps = fold_changes({change(Kind::DeleteKeyOnly, "1", "p2"), change(Kind::DeleteKeyOnly, "1", "p3")});
+  const auto steps = fold_changes(
+      {change(Kind::DeleteKeyOnly, "1", "p2"), change(Kind::DeleteKeyOnly, "1", "p3")});
   ASSERT_EQ(steps[0].rows.size(), 1u);
   EXPECT_EQ(steps[0].rows[0].row.source_position.text, "p3");
 }
 
 TEST(BatchFold, TruncateSplitsTheBatch) {
   auto truncate = change(Kind::Truncate, "", "p3");
-  const auto steps = fold_changes({change(Kind::Upsert, "1", "p1", "a"), change(Kind::Upsert, "2", "p2", "b"), truncate,
-                                   change(Kind::Upsert, "1", "p4", "c"), change(Kind::DeleteKeyOnly, "2", "p5")});
+  const auto steps = fold_changes(
+      {change(Kind::Upsert, "1", "p1", "a"), change(Kind::Upsert, "2", "p2", "b"), truncate,
+       change(Kind::Upsert, "1", "p4", "c"), change(Kind::DeleteKeyOnly, "2", "p5")});
   ASSERT_EQ(steps.size(), 3u);
   EXPECT_EQ(steps[0].rows.size(), 2u);
   EXPECT_FALSE(steps[0].truncate);

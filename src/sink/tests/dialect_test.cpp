@@ -1,8 +1,8 @@
 #include "sink/dialect.hpp"
 
-#include <algorithm>
-
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace metersync::sink {
 namespace {
@@ -20,13 +20,17 @@ std::size_t markers(const std::string& sql) {
   return count;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 std::vector<std::string> all_statements(const sink::Dialect& d) {
   std::vector<std::string> out = d.session_setup();
-  for (auto list : {d.create_tables(), d.prepare_stage(), d.apply_stage()}) out.insert(out.end(), list.begin(), list.end());
-  for (auto s : {d.begin_sql(), d.commit_sql(), d.rollback_sql(), d.lock_sql(), d.stage_insert(3), d.truncate_sql(),
-                 d.offsets_upsert_sql(), d.offsets_select_sql(), d.records_applied_sql(), d.columns_query()}) {
+  for (auto list : {d.create_tables(), d.prepare_stage(), d.apply_stage()})
+    out.insert(out.end(), list.begin(), list.end());
+  for (auto s : {d.begin_sql(), d.commit_sql(), d.rollback_sql(), d.lock_sql(), d.stage_insert(3),
+                 d.truncate_sql(), d.offsets_upsert_sql(), d.offsets_select_sql(),
+                 d.records_applied_sql(), d.columns_query()}) {
     if (!s.empty()) out.push_back(s);
   }
   return out;
@@ -44,18 +48,23 @@ TEST(Identifiers, ConfiguredNamesAreValidated) {
   }
   EXPECT_THROW(sink::Dialect::create(Dialect::MariaDb, {"db-1"}), ConfigError);
   EXPECT_THROW(sink::Dialect::create(Dialect::MariaDb, {"db", "t", ""}), ConfigError);
-  EXPECT_THROW(sink::Dialect::create(Dialect::MariaDb, {"db", "t", std::string(65, 'a')}), ConfigError);
+  EXPECT_THROW(sink::Dialect::create(Dialect::MariaDb, {"db", "t", std::string(65, 'a')}),
+               ConfigError);
 }
 
 TEST(SqlServerDialect, DdlIsGuardedAndNamesAreQuoted) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"meters", "MM", "Offs"});
   const auto ddl = d->create_tables();
   ASSERT_EQ(ddl.size(), 2u);
-  EXPECT_EQ(ddl[0].rfind("IF OBJECT_ID(N'meters.MM', N'U') IS NULL\nCREATE TABLE [meters].[MM] (", 0), 0u) << ddl[0];
+  EXPECT_EQ(
+      ddl[0].rfind("IF OBJECT_ID(N'meters.MM', N'U') IS NULL\nCREATE TABLE [meters].[MM] (", 0), 0u)
+      << ddl[0];
   EXPECT_TRUE(contains(ddl[0], "  LastReadingAt      DATETIME2(6)   NULL,\n"));
   EXPECT_TRUE(contains(ddl[0], "  IsDeleted          BIT            NOT NULL DEFAULT 0,\n"));
   EXPECT_TRUE(contains(ddl[0], "CONSTRAINT [PK_MM] PRIMARY KEY (SourceSystem, SourceMeterId)"));
-  EXPECT_EQ(ddl[1].rfind("IF OBJECT_ID(N'meters.Offs', N'U') IS NULL\nCREATE TABLE [meters].[Offs]", 0), 0u);
+  EXPECT_EQ(
+      ddl[1].rfind("IF OBJECT_ID(N'meters.Offs', N'U') IS NULL\nCREATE TABLE [meters].[Offs]", 0),
+      0u);
   EXPECT_TRUE(contains(ddl[1], "[records_applied] BIGINT NOT NULL DEFAULT 0"));
 }
 
@@ -65,12 +74,16 @@ TEST(SqlServerDialect, ApplyIsUpdateJoinThenInsertWhereNotExists) {
   ASSERT_EQ(apply.size(), 3u);
   EXPECT_EQ(apply[0].rfind("UPDATE t SET", 0), 0u);
   EXPECT_TRUE(contains(apply[0], "FROM [dbo].[MeterMaster] AS t\nINNER JOIN #MeterSyncStage AS s"));
-  EXPECT_TRUE(contains(apply[0], "WHERE s.[ChangeKind] = 'U' AND t.[SourcePosition] COLLATE Latin1_General_BIN2 < "
-                                 "s.[SourcePosition] COLLATE Latin1_General_BIN2;"));
+  EXPECT_TRUE(
+      contains(apply[0],
+               "WHERE s.[ChangeKind] = 'U' AND t.[SourcePosition] COLLATE Latin1_General_BIN2 < "
+               "s.[SourcePosition] COLLATE Latin1_General_BIN2;"));
   EXPECT_TRUE(contains(apply[0], "[SyncedAt] = SYSUTCDATETIME()"));
   EXPECT_FALSE(contains(apply[0], "\n  [SourceSystem] = s.")) << "keys are never updated";
   EXPECT_EQ(apply[1].rfind("INSERT INTO [dbo].[MeterMaster] (", 0), 0u);
-  EXPECT_TRUE(contains(apply[1], "WHERE s.[ChangeKind] = 'U' AND NOT EXISTS (SELECT 1 FROM [dbo].[MeterMaster] AS t"));
+  EXPECT_TRUE(contains(
+      apply[1],
+      "WHERE s.[ChangeKind] = 'U' AND NOT EXISTS (SELECT 1 FROM [dbo].[MeterMaster] AS t"));
   EXPECT_TRUE(contains(apply[2], "[IsDeleted] = 1"));
   EXPECT_TRUE(contains(apply[2], "WHERE s.[ChangeKind] = 'K' AND"));
   EXPECT_FALSE(contains(apply[2], "[SerialNumber]")) << "a key-only delete keeps the stored values";
@@ -80,7 +93,8 @@ TEST(SqlServerDialect, TransactionsLocksAndParameters) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo"});
   EXPECT_TRUE(d->explicit_transactions());
   EXPECT_EQ(d->rollback_sql(), "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;");
-  EXPECT_EQ(d->session_setup(), (std::vector<std::string>{"SET XACT_ABORT ON;", "SET NOCOUNT ON;"}));
+  EXPECT_EQ(d->session_setup(),
+            (std::vector<std::string>{"SET XACT_ABORT ON;", "SET NOCOUNT ON;"}));
   EXPECT_TRUE(contains(d->lock_sql(), "sp_getapplock @Resource = ?"));
   EXPECT_EQ(markers(d->lock_sql()), 1u);
   EXPECT_EQ(d->max_stage_rows(), 131u);
@@ -90,7 +104,8 @@ TEST(SqlServerDialect, TransactionsLocksAndParameters) {
   EXPECT_TRUE(contains(d->offsets_upsert_sql(), "IF @@ROWCOUNT = 0"));
   EXPECT_EQ(markers(d->offsets_select_sql()), 2u);
   EXPECT_EQ(markers(d->records_applied_sql()), 1u);
-  EXPECT_TRUE(contains(d->prepare_stage()[1], "[SourceMeterId] NVARCHAR(64) COLLATE DATABASE_DEFAULT NOT NULL"));
+  EXPECT_TRUE(contains(d->prepare_stage()[1],
+                       "[SourceMeterId] NVARCHAR(64) COLLATE DATABASE_DEFAULT NOT NULL"));
 }
 
 TEST(SqlServerDialect, OnlyWideBindingForNvarchar) {
@@ -112,8 +127,11 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(contains(ddl[0], "\"SourcePosition\" VARCHAR(100) COLLATE \"C\" NOT NULL"));
   const auto apply = d->apply_stage();
   ASSERT_EQ(apply.size(), 2u);
-  EXPECT_TRUE(contains(apply[0], "ON CONFLICT (\"SourceSystem\", \"SourceMeterId\") DO UPDATE SET"));
-  EXPECT_TRUE(contains(apply[0], "WHERE t.\"SourcePosition\" COLLATE \"C\" < EXCLUDED.\"SourcePosition\" COLLATE \"C\""));
+  EXPECT_TRUE(
+      contains(apply[0], "ON CONFLICT (\"SourceSystem\", \"SourceMeterId\") DO UPDATE SET"));
+  EXPECT_TRUE(contains(
+      apply[0],
+      "WHERE t.\"SourcePosition\" COLLATE \"C\" < EXCLUDED.\"SourcePosition\" COLLATE \"C\""));
   EXPECT_TRUE(contains(apply[0], "clock_timestamp() AT TIME ZONE 'UTC'"));
   EXPECT_TRUE(contains(apply[1], "s.\"ChangeKind\" = 'K'"));
   const std::string stage = d->stage_insert(2);
@@ -121,7 +139,9 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(contains(stage, "CAST(? AS TIMESTAMP(6))"));
   EXPECT_TRUE(contains(stage, "CAST(? AS BOOLEAN)"));
   EXPECT_EQ(markers(stage), 32u);
-  EXPECT_TRUE(contains(d->offsets_upsert_sql(), "\"records_applied\" = o.\"records_applied\" + EXCLUDED.\"records_applied\""));
+  EXPECT_TRUE(
+      contains(d->offsets_upsert_sql(),
+               "\"records_applied\" = o.\"records_applied\" + EXCLUDED.\"records_applied\""));
 }
 
 TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
@@ -137,10 +157,16 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
   ASSERT_NE(odku, std::string::npos);
   // Every assignment reads the stored position, so it must be the last one written.
   const auto last_assignment = upsert.rfind("\n  ");
-  EXPECT_EQ(upsert.find("`metersync`.`MeterMaster`.`SourcePosition` = IF(", odku), last_assignment + 3);
-  EXPECT_TRUE(contains(upsert, "CAST(`metersync`.`MeterMaster`.`SourcePosition` AS BINARY) < CAST(VALUES(`SourcePosition`) AS BINARY)"));
-  EXPECT_TRUE(contains(apply[1], "UPDATE `metersync`.`MeterMaster` AS t INNER JOIN `metersync`.`metersync_stage` AS s"));
-  EXPECT_TRUE(contains(d->prepare_stage()[0], "CREATE TEMPORARY TABLE IF NOT EXISTS `metersync`.`metersync_stage`"));
+  EXPECT_EQ(upsert.find("`metersync`.`MeterMaster`.`SourcePosition` = IF(", odku),
+            last_assignment + 3);
+  EXPECT_TRUE(contains(upsert,
+                       "CAST(`metersync`.`MeterMaster`.`SourcePosition` AS BINARY) < "
+                       "CAST(VALUES(`SourcePosition`) AS BINARY)"));
+  EXPECT_TRUE(contains(
+      apply[1],
+      "UPDATE `metersync`.`MeterMaster` AS t INNER JOIN `metersync`.`metersync_stage` AS s"));
+  EXPECT_TRUE(contains(d->prepare_stage()[0],
+                       "CREATE TEMPORARY TABLE IF NOT EXISTS `metersync`.`metersync_stage`"));
   EXPECT_TRUE(contains(d->truncate_sql(), "UTC_TIMESTAMP(6)"));
 }
 

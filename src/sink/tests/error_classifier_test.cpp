@@ -64,7 +64,8 @@ TEST(ErrorClassifier, Table) {
   };
   for (const Case& c : cases) {
     EXPECT_EQ(classify(c.dialect, c.sqlstate, c.native), c.expected)
-        << "dialect " << static_cast<int>(c.dialect) << " sqlstate '" << c.sqlstate << "' native " << c.native;
+        << "dialect " << static_cast<int>(c.dialect) << " sqlstate '" << c.sqlstate << "' native "
+        << c.native;
   }
 }
 

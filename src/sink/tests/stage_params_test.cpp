@@ -31,11 +31,11 @@ TEST(StageParams, FullRowTextForms) {
   std::vector<SqlParam> params;
   append_stage_params(*dialect, {full_row(), false}, params);
   ASSERT_EQ(params.size(), stage_columns().size());
-  EXPECT_EQ(params[0].kind, SqlParam::Kind::Text);    // VARCHAR SourceSystem: narrow on SQL Server
-  EXPECT_EQ(params[1].kind, SqlParam::Kind::NText);   // NVARCHAR SourceMeterId: wide
+  EXPECT_EQ(params[0].kind, SqlParam::Kind::Text);   // VARCHAR SourceSystem: narrow on SQL Server
+  EXPECT_EQ(params[1].kind, SqlParam::Kind::NText);  // NVARCHAR SourceMeterId: wide
   EXPECT_EQ(params[2].text, "Zähler-Ω-😀");
   EXPECT_EQ(params[2].kind, SqlParam::Kind::NText);
-  EXPECT_EQ(params[4].kind, SqlParam::Kind::Null);    // Manufacturer
+  EXPECT_EQ(params[4].kind, SqlParam::Kind::Null);  // Manufacturer
   EXPECT_EQ(params[6].text, "1969-12-31");
   EXPECT_EQ(params[7].text, "1.2345");
   EXPECT_EQ(params[8].text, "-999999999999999.999");
@@ -74,9 +74,9 @@ TEST(Utf16, RoundTripsAndRejectsMalformed) {
   ASSERT_TRUE(wide);
   EXPECT_EQ(wide->size(), 5u);  // the emoji is a surrogate pair
   EXPECT_EQ(utf16_to_utf8(*wide), text);
-  EXPECT_FALSE(utf8_to_utf16("\xC0\xAF"));       // overlong '/'
-  EXPECT_FALSE(utf8_to_utf16("\xED\xA0\x80"));   // encoded surrogate
-  EXPECT_FALSE(utf8_to_utf16("\xE2\x82"));       // truncated
+  EXPECT_FALSE(utf8_to_utf16("\xC0\xAF"));      // overlong '/'
+  EXPECT_FALSE(utf8_to_utf16("\xED\xA0\x80"));  // encoded surrogate
+  EXPECT_FALSE(utf8_to_utf16("\xE2\x82"));      // truncated
   EXPECT_FALSE(utf16_to_utf8(std::u16string(1, u'\xD800')));
 }
 

@@ -1,15 +1,15 @@
 // The sink against real servers: PostgreSQL (psqlODBC) and MariaDB (MariaDB ODBC),
 // each started for this process in a temp dir, and a SQL Server–compatible server when
 // METERSYNC_SQLSERVER_ODBC holds an ODBC connection string to one (FreeTDS).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
 #include <thread>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "sink/dialect.hpp"
 #include "sink/odbc_connection.hpp"
@@ -36,17 +36,20 @@ class SinkServerTest : public ::testing::TestWithParam<std::string> {
     if (kind == "sqlserver") {
       const char* connection = std::getenv("METERSYNC_SQLSERVER_ODBC");
       if (connection == nullptr || *connection == '\0') {
-        GTEST_SKIP() << "SQL Server suite skipped: set METERSYNC_SQLSERVER_ODBC to an ODBC connection string "
+        GTEST_SKIP() << "SQL Server suite skipped: set METERSYNC_SQLSERVER_ODBC to an ODBC "
+                        "connection string "
                         "(FreeTDS) of a SQL Server-compatible server";
       }
       target_ = {config::Dialect::SqlServer, connection};
     } else {
       ThrowawayServer& server = ThrowawayServer::get(kind);
       if (!server.running()) {
-        if (server.binaries_missing()) GTEST_SKIP() << kind << " tests skipped: " << server.problem();
+        if (server.binaries_missing())
+          GTEST_SKIP() << kind << " tests skipped: " << server.problem();
         FAIL() << server.problem();
       }
-      target_ = {kind == "postgres" ? config::Dialect::Postgres : config::Dialect::MariaDb, server.connection_string()};
+      target_ = {kind == "postgres" ? config::Dialect::Postgres : config::Dialect::MariaDb,
+                 server.connection_string()};
     }
     // Fresh tables per test (and per process, for a shared SQL Server).
     static int counter = 0;
@@ -97,7 +100,8 @@ class SinkServerTest : public ::testing::TestWithParam<std::string> {
       case ColumnType::Bit:
         if (d == config::Dialect::MariaDb) return q;
         return "CAST(" + q + " AS INTEGER)";
-      default: return q;
+      default:
+        return q;
     }
   }
 
@@ -131,8 +135,8 @@ class SinkServerTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
-  static MeterChange upsert(const std::string& id, const std::string& position, const std::string& serial,
-                            const std::string& source = "postgres") {
+  static MeterChange upsert(const std::string& id, const std::string& position,
+                            const std::string& serial, const std::string& source = "postgres") {
     MeterChange change{Kind::Upsert, {}};
     MeterRow& row = change.row;
     row.source_system = source;
@@ -206,18 +210,22 @@ TEST_P(SinkServerTest, InitCreatesCheckedTablesAndIsIdempotent) {
 
 TEST_P(SinkServerTest, MissingOrMistypedColumnIsFatalAndNamesTheFix) {
   make_sink();
-  raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) + " DROP COLUMN " + dialect_->quote("Latitude"));
+  raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) + " DROP COLUMN " +
+                dialect_->quote("Latitude"));
   std::string alter;
   switch (target_.dialect) {
     case config::Dialect::Postgres:
-      alter = "ALTER TABLE " + dialect_->quote(config_.table) + " ALTER COLUMN \"LastReadingAt\" TYPE TIMESTAMP(3)";
+      alter = "ALTER TABLE " + dialect_->quote(config_.table) +
+              " ALTER COLUMN \"LastReadingAt\" TYPE TIMESTAMP(3)";
       break;
     case config::Dialect::MariaDb:
-      alter = "ALTER TABLE " + dialect_->quote(config_.table) + " MODIFY `LastReadingAt` DATETIME(3) NULL";
+      alter = "ALTER TABLE " + dialect_->quote(config_.table) +
+              " MODIFY `LastReadingAt` DATETIME(3) NULL";
       break;
     case config::Dialect::SqlServer:
       // Babelfish refuses an explicit NULL here; the column stays nullable without it.
-      alter = "ALTER TABLE " + dialect_->quote(config_.table) + " ALTER COLUMN [LastReadingAt] DATETIME2(3)";
+      alter = "ALTER TABLE " + dialect_->quote(config_.table) +
+              " ALTER COLUMN [LastReadingAt] DATETIME2(3)";
       break;
   }
   raw_->execute(alter);
@@ -228,13 +236,15 @@ TEST_P(SinkServerTest, MissingOrMistypedColumnIsFatalAndNamesTheFix) {
   } catch (const SinkError& error) {
     EXPECT_EQ(error.kind(), SinkError::Kind::Fatal);
     const std::string message = error.what();
-    EXPECT_NE(message.find("column Latitude is missing; fix: ALTER TABLE"), std::string::npos) << message;
-    EXPECT_NE(message.find(" ADD " + dialect_->quote("Latitude") + " " + dialect_->type_sql(meter_columns()[10]) +
-                           " NULL"),
+    EXPECT_NE(message.find("column Latitude is missing; fix: ALTER TABLE"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find(" ADD " + dialect_->quote("Latitude") + " " +
+                           dialect_->type_sql(meter_columns()[10]) + " NULL"),
               std::string::npos)
         << message;
     EXPECT_NE(message.find("column LastReadingAt is "), std::string::npos) << message;
-    EXPECT_NE(message.find(" with 3 fractional digits, expected " + dialect_->type_sql(meter_columns()[9])),
+    EXPECT_NE(message.find(" with 3 fractional digits, expected " +
+                           dialect_->type_sql(meter_columns()[9])),
               std::string::npos)
         << message;
     EXPECT_NE(message.find("; fix: ALTER TABLE"), std::string::npos) << message;
@@ -278,15 +288,18 @@ TEST_P(SinkServerTest, PositionsCompareByteWise) {
     raw_->end_transaction(true);
   } else if (target_.dialect == config::Dialect::MariaDb) {
     raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) +
-                  " MODIFY `SourcePosition` VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL");
+                  " MODIFY `SourcePosition` VARCHAR(100) CHARACTER SET utf8mb4 COLLATE "
+                  "utf8mb4_unicode_ci NOT NULL");
     raw_->end_transaction(true);
   }
   sink->apply(batch({upsert("1", "00000027:00000758:0003/0000000009", "a")}, {{0, 1}}, 1));
   sink->apply(batch({upsert("1", "00000027:00000758:0003/0000000010", "b")}, {{0, 2}}, 1));
-  sink->apply(batch({upsert("1", "00000027:00000758:0003:0000000001", "c")}, {{0, 3}}, 1));  // ':' > '/'
+  sink->apply(
+      batch({upsert("1", "00000027:00000758:0003:0000000001", "c")}, {{0, 3}}, 1));  // ':' > '/'
   sink->apply(batch({upsert("1", "00000027:00000758:0003/9999999999", "d")}, {{0, 4}}, 1));
   EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "c");
-  sink->apply(batch({upsert("1", "0000002A:00000000:0000/0000000000", "e")}, {{0, 5}}, 1));  // 'A' > '9'
+  sink->apply(
+      batch({upsert("1", "0000002A:00000000:0000/0000000000", "e")}, {{0, 5}}, 1));  // 'A' > '9'
   EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "e");
 }
 
@@ -315,8 +328,9 @@ TEST_P(SinkServerTest, SoftDeleteKeepsValuesAndRecreateClearsIt) {
 
 TEST_P(SinkServerTest, KeyOnlyDeleteInTheSameBatchKeepsTheEarlierValues) {
   auto sink = make_sink();
-  sink->apply(batch({upsert("7", "p0001", "S-7"), key_only_delete("7", "p0002"), key_only_delete("8", "p0003")},
-                    {{0, 3}}, 3));
+  sink->apply(batch(
+      {upsert("7", "p0001", "S-7"), key_only_delete("7", "p0002"), key_only_delete("8", "p0003")},
+      {{0, 3}}, 3));
   const auto all = rows();
   ASSERT_EQ(all.size(), 1u) << "a key-only delete of an unknown key inserts nothing";
   EXPECT_EQ(all.at("postgres/7").at("SerialNumber"), "S-7");
@@ -326,11 +340,13 @@ TEST_P(SinkServerTest, KeyOnlyDeleteInTheSameBatchKeepsTheEarlierValues) {
 
 TEST_P(SinkServerTest, TruncateFlagsEveryRowOfOnlyThatSource) {
   auto sink = make_sink();
-  sink->apply(batch({upsert("1", "p0001", "a"), upsert("2", "p0002", "b"), upsert("1", "m0001", "c", "mysql")},
-                    {{0, 3}}, 3));
+  sink->apply(batch(
+      {upsert("1", "p0001", "a"), upsert("2", "p0002", "b"), upsert("1", "m0001", "c", "mysql")},
+      {{0, 3}}, 3));
   // Rows before the truncate are flagged; a row created after it in the same batch is not.
-  sink->apply(batch({upsert("3", "p0003", "d"), truncate("postgres", "p0004"), upsert("2", "p0005", "b2")},
-                    {{0, 6}}, 3));
+  sink->apply(
+      batch({upsert("3", "p0003", "d"), truncate("postgres", "p0004"), upsert("2", "p0005", "b2")},
+            {{0, 6}}, 3));
   const auto all = rows();
   EXPECT_EQ(all.at("postgres/1").at("IsDeleted"), "1");
   EXPECT_EQ(all.at("postgres/1").at("SerialNumber"), "a");
@@ -346,7 +362,8 @@ TEST_P(SinkServerTest, TruncateFlagsEveryRowOfOnlyThatSource) {
 TEST_P(SinkServerTest, OffsetsAdvanceWithTheRowsAndAFailedBatchLeavesBothUntouched) {
   auto sink = make_sink();
   sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 10}, {1, 5}}, 15));
-  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 10}, {1, 5}}));
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
+            (Offsets{{0, 10}, {1, 5}}));
   EXPECT_TRUE(sink->load_offsets("metersync-test", "other.topic").empty());
   EXPECT_EQ(sink->records_applied("metersync-test"), 15);
   const auto before = rows();
@@ -363,7 +380,8 @@ TEST_P(SinkServerTest, OffsetsAdvanceWithTheRowsAndAFailedBatchLeavesBothUntouch
     EXPECT_FALSE(error.sqlstate().empty());
   }
   EXPECT_EQ(rows(), before);
-  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 10}, {1, 5}}));
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
+            (Offsets{{0, 10}, {1, 5}}));
   EXPECT_EQ(sink->records_applied("metersync-test"), 15);
 
   // The same sink goes on with the batch minus the bad row.
@@ -371,27 +389,32 @@ TEST_P(SinkServerTest, OffsetsAdvanceWithTheRowsAndAFailedBatchLeavesBothUntouch
   sink->apply(bad);
   EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "changed");
   EXPECT_EQ(rows().at("postgres/2").at("SerialNumber"), "new");
-  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 13}, {1, 5}}));
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
+            (Offsets{{0, 13}, {1, 5}}));
   EXPECT_EQ(sink->records_applied("metersync-test"), 18);
 
   // A batch of only skipped records (tombstones, dead letters) still moves the offsets.
   sink->apply(batch({}, {{1, 9}}, 4));
-  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 13}, {1, 9}}));
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
+            (Offsets{{0, 13}, {1, 9}}));
   EXPECT_EQ(sink->records_applied("metersync-test"), 22);
 }
 
 TEST_P(SinkServerTest, LostConnectionIsTransientAndTheNextCallReconnects) {
-  if (target_.dialect == config::Dialect::SqlServer) GTEST_SKIP() << "ending another session needs KILL rights";
+  if (target_.dialect == config::Dialect::SqlServer)
+    GTEST_SKIP() << "ending another session needs KILL rights";
   auto sink = make_sink();
   sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 1}}, 1));
   // The server ends every other session of this database, the sink's among them.
   if (target_.dialect == config::Dialect::Postgres) {
-    raw_->query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                "AND datname = current_database()");
+    raw_->query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+        "AND datname = current_database()");
     raw_->end_transaction(true);
   } else {
-    const auto ids = raw_->query("SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
-                                 "AND USER = 'sink'");
+    const auto ids = raw_->query(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
+        "AND USER = 'sink'");
     ASSERT_FALSE(ids.empty());
     for (const SqlRow& id : ids) raw_->execute("KILL CONNECTION " + *id[0]);
   }
@@ -415,7 +438,8 @@ TEST_P(SinkServerTest, ExtremesUnicodeAndMicrosecondsRoundTripExactly) {
   high.row.manufacturer = std::string(97, 'm') + "äΩ中";  // exactly NVARCHAR(100)
   high.row.multiplier = Decimal{false, "999999999", 4};
   high.row.last_reading_value = Decimal{false, "999999999999999999", 3};
-  high.row.last_reading_at = Timestamp{253402300799, 999'999'999};  // 9999-12-31 23:59:59.999999999 -> truncated
+  high.row.last_reading_at =
+      Timestamp{253402300799, 999'999'999};  // 9999-12-31 23:59:59.999999999 -> truncated
   high.row.latitude = Decimal{false, "90000000", 6};
   high.row.longitude = Decimal{false, "180000000", 6};
   high.row.install_date = Date{2'932'896};  // 9999-12-31
@@ -466,24 +490,29 @@ TEST_P(SinkServerTest, ExtremesUnicodeAndMicrosecondsRoundTripExactly) {
 TEST_P(SinkServerTest, LargeBatchesSpanStageChunks) {
   auto sink = make_sink();
   std::vector<MeterChange> changes;
-  for (int i = 0; i < 400; ++i) changes.push_back(upsert(std::to_string(i), "p1" + std::to_string(1000 + i), "v1"));
+  for (int i = 0; i < 400; ++i)
+    changes.push_back(upsert(std::to_string(i), "p1" + std::to_string(1000 + i), "v1"));
   // Repeated updates of the same meters inside the batch: the last one wins.
-  for (int i = 0; i < 400; i += 2) changes.push_back(upsert(std::to_string(i), "p2" + std::to_string(1000 + i), "v2"));
+  for (int i = 0; i < 400; i += 2)
+    changes.push_back(upsert(std::to_string(i), "p2" + std::to_string(1000 + i), "v2"));
   sink->apply(batch(changes, {{0, 600}}, 600));
   auto all = rows();
   ASSERT_EQ(all.size(), 400u);
   for (int i = 0; i < 400; ++i) {
-    EXPECT_EQ(all.at("postgres/" + std::to_string(i)).at("SerialNumber"), i % 2 == 0 ? "v2" : "v1") << i;
+    EXPECT_EQ(all.at("postgres/" + std::to_string(i)).at("SerialNumber"), i % 2 == 0 ? "v2" : "v1")
+        << i;
   }
   // A second batch: half of it stale, half newer.
   changes.clear();
   for (int i = 0; i < 400; ++i) {
-    changes.push_back(upsert(std::to_string(i), (i % 2 == 0 ? "p0" : "p3") + std::to_string(1000 + i), "v3"));
+    changes.push_back(
+        upsert(std::to_string(i), (i % 2 == 0 ? "p0" : "p3") + std::to_string(1000 + i), "v3"));
   }
   sink->apply(batch(changes, {{0, 1000}}, 400));
   all = rows();
   for (int i = 0; i < 400; ++i) {
-    EXPECT_EQ(all.at("postgres/" + std::to_string(i)).at("SerialNumber"), i % 2 == 0 ? "v2" : "v3") << i;
+    EXPECT_EQ(all.at("postgres/" + std::to_string(i)).at("SerialNumber"), i % 2 == 0 ? "v2" : "v3")
+        << i;
   }
   EXPECT_EQ(sink->records_applied("metersync-test"), 1000);
 }
@@ -500,8 +529,10 @@ TEST_P(SinkServerTest, ConcurrentWritersOfTheSameKeysConverge) {
       for (int round = 0; round < 15; ++round) {
         std::vector<MeterChange> changes;
         for (int key = 0; key < 40; ++key) {
-          const std::string position = "p" + std::to_string(100 + round) + "-" + std::to_string(parity);
-          changes.push_back(upsert(std::to_string(key + round * 5), position, "w" + std::to_string(parity)));
+          const std::string position =
+              "p" + std::to_string(100 + round) + "-" + std::to_string(parity);
+          changes.push_back(
+              upsert(std::to_string(key + round * 5), position, "w" + std::to_string(parity)));
         }
         Batch b = batch(changes, {{parity, round + 1}}, 40);
         for (int attempt = 0;; ++attempt) {
@@ -534,11 +565,15 @@ TEST_P(SinkServerTest, ConcurrentWritersOfTheSameKeysConverge) {
   }
   Sink reader(config_);
   EXPECT_EQ(reader.records_applied("metersync-test"), 2 * 15 * 40);
-  EXPECT_EQ(reader.load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 15}, {1, 15}}));
+  EXPECT_EQ(reader.load_offsets("metersync-test", "postgres.public.meter"),
+            (Offsets{{0, 15}, {1, 15}}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, SinkServerTest, ::testing::Values("postgres", "mariadb", "sqlserver"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Servers, SinkServerTest,
+                         ::testing::Values("postgres", "mariadb", "sqlserver"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace metersync::sink

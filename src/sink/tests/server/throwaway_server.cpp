@@ -1,6 +1,7 @@
 #include "throwaway_server.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -12,12 +13,11 @@
 #include <memory>
 #include <sstream>
 
-#include <gtest/gtest.h>
-
 namespace metersync::sink::testing {
 namespace {
 
-const std::string kScript = std::string(METERSYNC_SOURCE_DIR) + "/src/sink/tests/server/throwaway_server.sh";
+const std::string kScript =
+    std::string(METERSYNC_SOURCE_DIR) + "/src/sink/tests/server/throwaway_server.sh";
 
 // A port nobody listens on now: bind port 0 and read what the kernel picked.
 int free_port() {
@@ -61,26 +61,29 @@ const auto* const kStopServers = ::testing::AddGlobalTestEnvironment(new StopSer
 ThrowawayServer& ThrowawayServer::get(const std::string& kind) {
   auto& all = servers();
   auto it = all.find(kind);
-  if (it == all.end()) it = all.emplace(kind, std::unique_ptr<ThrowawayServer>(new ThrowawayServer(kind))).first;
+  if (it == all.end())
+    it = all.emplace(kind, std::unique_ptr<ThrowawayServer>(new ThrowawayServer(kind))).first;
   return *it->second;
 }
 
 void ThrowawayServer::stop_all() { servers().clear(); }
 
 ThrowawayServer::ThrowawayServer(std::string kind) : kind_(std::move(kind)) {
-  std::string pattern = (std::filesystem::temp_directory_path() / ("metersync-sink-" + kind_ + "-XXXXXX")).string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / ("metersync-sink-" + kind_ + "-XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     problem_ = "cannot create a temp dir";
     return;
   }
   dir_ = pattern;
-  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                         std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                                         std::filesystem::perms::others_exec);
+  std::filesystem::permissions(
+      dir_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                std::filesystem::perms::others_exec);
   port_ = free_port();
   const std::filesystem::path log = dir_ / "start.log";
-  const std::string command = kScript + " start " + kind_ + " " + dir_.string() + " " + std::to_string(port_) + " >" +
-                              log.string() + " 2>&1";
+  const std::string command = kScript + " start " + kind_ + " " + dir_.string() + " " +
+                              std::to_string(port_) + " >" + log.string() + " 2>&1";
   const int status = std::system(command.c_str());
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (code == 0) {
