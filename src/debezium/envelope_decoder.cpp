@@ -6,8 +6,10 @@
 
 #include <simdjson.h>
 
+#include "debezium/json_fields.hpp"
 #include "debezium/position.hpp"
 #include "debezium/row_layout.hpp"
+#include "debezium/source_block.hpp"
 #include "debezium/value_reader.hpp"
 
 namespace metersync::debezium {
@@ -20,10 +22,7 @@ std::unexpected<DecodeError> fail(std::string reason) {
 }
 
 std::unexpected<DecodeError> json_fail(std::string_view where, simdjson::error_code error) {
-  std::string reason(where);
-  reason += ": invalid JSON: ";
-  reason += simdjson::error_message(error);
-  return fail(std::move(reason));
+  return fail(json_fields::invalid(where, error));
 }
 
 // What one message's envelope said, gathered in a single pass over its fields (the
@@ -32,12 +31,8 @@ struct EnvelopeParts {
   std::optional<Op> op;
   std::optional<Row> before;
   std::optional<Row> after;
-  bool has_source = false;
-  std::optional<int64_t> source_ts_ms;
+  std::optional<SourceBlock> source;
   std::optional<int64_t> payload_ts_ms;
-  std::optional<std::string_view> table;
-  bool snapshot = false;
-  SourceCoordinates coordinates;
 };
 
 std::optional<Op> op_from_code(std::string_view code) {
@@ -50,40 +45,6 @@ std::optional<Op> op_from_code(std::string_view code) {
     case 't': return Op::Truncate;
     default: return std::nullopt;
   }
-}
-
-// Nullable scalar readers for envelope and source fields. `where` is the field's path
-// ("source." + "lsn"), only assembled when there is an error to report.
-struct FieldPath {
-  std::string_view parent;  // "" or "source"
-  std::string_view key;
-  std::string text() const {
-    return parent.empty() ? std::string(key) : std::string(parent) + "." + std::string(key);
-  }
-};
-
-std::expected<std::optional<int64_t>, DecodeError> optional_int(simdjson::ondemand::value& value,
-                                                                const FieldPath& where) {
-  json_type type;
-  if (auto error = value.type().get(type)) return json_fail(where.text(), error);
-  if (type == json_type::null) return std::nullopt;
-  int64_t number = 0;
-  if (type != json_type::number || value.get_int64().get(number) != simdjson::SUCCESS) {
-    return fail(where.text() + ": expected an integer");
-  }
-  return number;
-}
-
-std::expected<std::optional<std::string_view>, DecodeError> optional_string(
-    simdjson::ondemand::value& value, const FieldPath& where) {
-  json_type type;
-  if (auto error = value.type().get(type)) return json_fail(where.text(), error);
-  if (type == json_type::null) return std::nullopt;
-  std::string_view text;
-  if (type != json_type::string || value.get_string().get(text) != simdjson::SUCCESS) {
-    return fail(where.text() + ": expected a string");
-  }
-  return text;
 }
 
 }  // namespace
@@ -110,7 +71,6 @@ class EnvelopeDecoder::Impl {
   std::expected<std::optional<Row>, DecodeError> row(simdjson::ondemand::value& value,
                                                      const RowLayout* layout,
                                                      std::string_view which);
-  std::expected<void, DecodeError> source(simdjson::ondemand::value& value, EnvelopeParts& parts);
   std::expected<ChangeEvent, DecodeError> assemble(EnvelopeParts& parts) const;
 
   Connector connector_;
@@ -244,16 +204,22 @@ std::expected<void, DecodeError> EnvelopeDecoder::Impl::envelope_field(
     if (!decoded) return std::unexpected(decoded.error());
     (key == "before" ? parts.before : parts.after) = std::move(*decoded);
   } else if (key == "source") {
-    return source(value, parts);
+    json_type type;
+    if (auto error = value.type().get(type)) return json_fail("source", error);
+    if (type == json_type::null) return {};  // reported as missing below
+    if (type != json_type::object) return fail("source: expected an object");
+    auto block = read_source_block(value, connector_);
+    if (!block) return fail(std::move(block.error()));
+    parts.source = std::move(*block);
   } else if (key == "op") {
-    auto code = optional_string(value, FieldPath{"", "op"});
-    if (!code) return std::unexpected(code.error());
+    auto code = json_fields::optional_string(value, json_fields::FieldPath{"", "op"});
+    if (!code) return fail(std::move(code.error()));
     if (!*code) return fail("op is null");
     parts.op = op_from_code(**code);
     if (!parts.op) return fail("op '" + std::string(**code) + "' is not one of c, u, d, r, t");
   } else if (key == "ts_ms") {
-    auto ts = optional_int(value, FieldPath{"", "ts_ms"});
-    if (!ts) return std::unexpected(ts.error());
+    auto ts = json_fields::optional_int(value, json_fields::FieldPath{"", "ts_ms"});
+    if (!ts) return fail(std::move(ts.error()));
     parts.payload_ts_ms = *ts;
   }
   // transaction, ts_us, ts_ns and any future envelope field: not needed, skipped.
@@ -293,91 +259,10 @@ std::expected<std::optional<Row>, DecodeError> EnvelopeDecoder::Impl::row(
   return std::optional<Row>{std::move(row)};
 }
 
-std::expected<void, DecodeError> EnvelopeDecoder::Impl::source(simdjson::ondemand::value& value,
-                                                               EnvelopeParts& parts) {
-  json_type type;
-  if (auto error = value.type().get(type)) return json_fail("source", error);
-  if (type == json_type::null) return {};
-  if (type != json_type::object) return fail("source: expected an object");
-  simdjson::ondemand::object object;
-  if (auto error = value.get_object().get(object)) return json_fail("source", error);
-  parts.has_source = true;
-
-  const bool binlog = connector_ == Connector::MySql || connector_ == Connector::MariaDb;
-  SourceCoordinates& at = parts.coordinates;
-  for (auto field : object) {
-    std::string_view key;
-    if (auto error = field.unescaped_key().get(key)) return json_fail("source", error);
-    simdjson::ondemand::value inner;
-    if (auto error = field.value().get(inner)) return json_fail("source", error);
-
-    // Reads a nullable int / string into `target`, naming the field on error.
-    auto int_into = [&](std::optional<int64_t>& target) -> std::expected<void, DecodeError> {
-      auto read = optional_int(inner, FieldPath{"source", key});
-      if (!read) return std::unexpected(read.error());
-      target = *read;
-      return {};
-    };
-    auto string_into =
-        [&](std::optional<std::string_view>& target) -> std::expected<void, DecodeError> {
-      auto read = optional_string(inner, FieldPath{"source", key});
-      if (!read) return std::unexpected(read.error());
-      target = *read;
-      return {};
-    };
-
-    std::expected<void, DecodeError> done;
-    if (key == "ts_ms") {
-      done = int_into(parts.source_ts_ms);
-    } else if (key == "table") {
-      done = string_into(parts.table);
-    } else if (key == "snapshot") {
-      // An io.debezium.data.Enum: true, first, first_in_data_collection,
-      // last_in_data_collection, last, incremental, false (SnapshotRecord). Older
-      // connectors wrote a boolean.
-      json_type snapshot_type;
-      if (auto error = inner.type().get(snapshot_type)) return json_fail("source.snapshot", error);
-      if (snapshot_type == json_type::boolean) {
-        bool flag = false;
-        if (auto error = inner.get_bool().get(flag)) return json_fail("source.snapshot", error);
-        parts.snapshot = flag;
-      } else {
-        std::optional<std::string_view> text;
-        done = string_into(text);
-        if (done && text) {
-          parts.snapshot = *text != "false";
-          at.incremental_snapshot = *text == "incremental";
-        }
-      }
-    } else if (connector_ == Connector::Postgres && key == "lsn") {
-      done = int_into(at.lsn);
-    } else if (binlog && key == "file") {
-      done = string_into(at.file);
-    } else if (binlog && key == "pos") {
-      done = int_into(at.pos);
-    } else if (binlog && key == "row") {
-      done = int_into(at.row);
-    } else if (connector_ == Connector::SqlServer && key == "commit_lsn") {
-      done = string_into(at.commit_lsn);
-    } else if (connector_ == Connector::SqlServer && key == "change_lsn") {
-      done = string_into(at.change_lsn);
-    } else if (connector_ == Connector::SqlServer && key == "event_serial_no") {
-      done = int_into(at.event_serial_no);
-    } else if (connector_ == Connector::Oracle && key == "commit_scn") {
-      done = string_into(at.commit_scn);
-    } else if (connector_ == Connector::Oracle && key == "scn") {
-      done = string_into(at.scn);
-    } else if (connector_ == Connector::Oracle && key == "ssn") {
-      done = int_into(at.ssn);
-    }
-    if (!done) return done;
-  }
-  return {};
-}
-
 std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(EnvelopeParts& parts) const {
   if (!parts.op) return fail("op is missing");
-  if (!parts.has_source) return fail("source is missing");
+  if (!parts.source) return fail("source is missing");
+  const SourceBlock& source = *parts.source;
   const Op op = *parts.op;
   switch (op) {
     case Op::Create:
@@ -395,9 +280,9 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(Envelope
     case Op::Truncate:
       break;
   }
-  if (!parts.table) return fail("source.table is missing");
+  if (!source.table) return fail("source.table is missing");
 
-  auto position = encode_position(connector_, parts.coordinates);
+  auto position = encode_position(connector_, source.coordinates);
   if (!position) return fail(std::move(position.error()));
 
   ChangeEvent event{.connector = connector_,
@@ -406,11 +291,11 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(Envelope
                     .after = std::move(parts.after),
                     .position = std::move(*position),
                     .committed_at_ms = 0,
-                    .table = std::string(*parts.table),
-                    .snapshot = parts.snapshot};
+                    .table = std::string(*source.table),
+                    .snapshot = source.snapshot};
   // source.ts_ms is the commit time at the source; the envelope's ts_ms (when Debezium
   // processed the event) stands in only when a source block lacks it.
-  if (parts.source_ts_ms) event.committed_at_ms = *parts.source_ts_ms;
+  if (source.ts_ms) event.committed_at_ms = *source.ts_ms;
   else if (parts.payload_ts_ms) event.committed_at_ms = *parts.payload_ts_ms;
   else return fail("neither source.ts_ms nor ts_ms is present");
   // A truncate has no rows; keep the images empty even if a writer sent some.
