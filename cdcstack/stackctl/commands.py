@@ -14,7 +14,7 @@ from pathlib import Path
 from .connect import connect_ready, connect_start, connect_url, http
 from .connectors import (
     all_running, connector_status, connectors_to_register, failure_text, register_connector,
-    wait_connector_running, wait_snapshot,
+    restart_if_failed, wait_connector_running, wait_snapshot,
 )
 from .envfile import write_env_file
 from .kafka import kafka_ready, kafka_start
@@ -148,6 +148,8 @@ def cmd_up(args: list[str]) -> int:
     base = connect_url(ports)
     for name, config, topic in connectors_to_register(ports):
         register_connector(base, name, config)
+        if restart_if_failed(base, name):
+            say(f"connector {name} had FAILED: restarted it")
         wait_connector_running(base, name)
         say(f"connector {name} RUNNING")
     for name, config, topic in connectors_to_register(ports):
@@ -234,6 +236,8 @@ def cmd_reset(args: list[str]) -> int:
         home = service_home(service)
         if STATE not in home.parents and home.exists():
             shutil.rmtree(home)
+            if not any(home.parent.iterdir()):
+                home.parent.rmdir()
     if STATE.exists():
         shutil.rmtree(STATE)
     ENV_FILE.unlink(missing_ok=True)

@@ -108,6 +108,20 @@ def all_running(st: dict | None) -> bool:
                 and all(t.get("state") == "RUNNING" for t in st["tasks"]))
 
 
+def restart_if_failed(base: str, name: str) -> bool:
+    """A connector or task left FAILED by an earlier run (say, its database was down) gets one
+    restart; returns True when it had failed. A config that fails again is reported by the wait."""
+    st = connector_status(base, name)
+    if not st or not failure_text(name, st):
+        return False
+    status, body = http("POST", f"{base}/connectors/{name}/restart?includeTasks=true&onlyFailed=true")
+    if status not in (200, 202, 204):
+        raise StackError(f"restarting failed connector {name!r}: HTTP {status}: {body}")
+    # The restart request marks the failed parts RESTARTING before it returns (HTTP 202), so the
+    # next status read shows the new attempt, not the old failure.
+    return True
+
+
 def wait_connector_running(base: str, name: str) -> None:
     def probe():
         st = connector_status(base, name)
