@@ -4,7 +4,8 @@ MariaDB meterdb.meters), at a given rate, for a given time or number of operatio
 Updates and deletes go to a working set of meters: the highest keys at the start (which leaves
 the seed's edge rows alone, they have the lowest keys), topped up with the meters this run
 inserts; so the same keys change again and again, as real readings do. With the same --seed and
-the same table contents, a run issues the same operations in the same order.
+the same table contents, a run issues the same operations with the same values in the same order;
+only the keys of new meters differ (fresh UUIDs, the next AUTO_INCREMENT ids).
 
 CLI (in the venv):
     .local/venv/bin/python cdcstack/loadgen.py --target both --rate 200 --duration 30 --seed 7
@@ -23,6 +24,7 @@ import random
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -102,6 +104,9 @@ class _Source:
     def insert(self, rng: random.Random) -> str:
         if self.target == "postgres":
             row = rows.pg_row(rng)
+            # A fresh key: a rerun with the same seed must not collide with the keys of the last run
+            # (MariaDB's AUTO_INCREMENT behaves the same way).
+            row["meter_id"] = uuid.uuid4()
             cols = ", ".join(rows.PG_COLUMNS)
             marks = ", ".join(["%s"] * len(rows.PG_COLUMNS))
             self.conn.execute(f"INSERT INTO public.meter ({cols}) VALUES ({marks})",
