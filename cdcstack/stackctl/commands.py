@@ -99,6 +99,7 @@ def cmd_up(args: list[str]) -> int:
         conn_ok = all(all_running(connector_status(connect_url(ports), n)) for n, _, _ in wanted) \
             if h["connect"][0] else False
         if all(ok for ok, _ in h.values()) and conn_ok:
+            write_env_file(ports)  # cheap, and brings back a deleted env file
             say("already up (nothing to do)")
             print_services(ports)
             print(f"  env file  {ENV_FILE}")
