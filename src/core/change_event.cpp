@@ -4,11 +4,16 @@ namespace metersync {
 
 std::string_view op_name(Op op) {
   switch (op) {
-    case Op::Create: return "create";
-    case Op::Update: return "update";
-    case Op::Delete: return "delete";
-    case Op::Read: return "snapshot";
-    case Op::Truncate: return "truncate";
+    case Op::Create:
+      return "create";
+    case Op::Update:
+      return "update";
+    case Op::Delete:
+      return "delete";
+    case Op::Read:
+      return "snapshot";
+    case Op::Truncate:
+      return "truncate";
   }
   return "unknown";
 }

@@ -22,9 +22,10 @@ struct CivilDate {
 CivilDate civil_from_days(int64_t days) {
   days += 719'468;  // 0000-03-01 to 1970-01-01
   const int64_t era = (days >= 0 ? days : days - 146'096) / 146'097;
-  const int64_t day_of_era = days - era * 146'097;                        // [0, 146096]
+  const int64_t day_of_era = days - era * 146'097;  // [0, 146096]
   const int64_t year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;  // [0, 399]
+      (day_of_era - day_of_era / 1460 + day_of_era / 36'524 - day_of_era / 146'096) /
+      365;  // [0, 399]
   const int64_t day_of_year =
       day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);  // [0, 365]
   const int64_t month_index = (5 * day_of_year + 2) / 153;                     // [0, 11], March = 0

@@ -44,12 +44,12 @@ constexpr std::array kLogicalNames{
 // Kafka's JsonConverter spells FLOAT32/FLOAT64 "float"/"double" in schemas; Connect's own
 // names are accepted too, for declared columns.
 constexpr std::array kConnectTypes{
-    NamedType{"float", LogicalType::Float},    NamedType{"double", LogicalType::Float},
-    NamedType{"int8", LogicalType::Int},       NamedType{"int16", LogicalType::Int},
-    NamedType{"int32", LogicalType::Int},      NamedType{"int64", LogicalType::Int},
-    NamedType{"float32", LogicalType::Float},  NamedType{"float64", LogicalType::Float},
-    NamedType{"string", LogicalType::String},  NamedType{"boolean", LogicalType::Boolean},
-    NamedType{"bytes", LogicalType::Bytes},    NamedType{"struct", LogicalType::Structured},
+    NamedType{"float", LogicalType::Float},      NamedType{"double", LogicalType::Float},
+    NamedType{"int8", LogicalType::Int},         NamedType{"int16", LogicalType::Int},
+    NamedType{"int32", LogicalType::Int},        NamedType{"int64", LogicalType::Int},
+    NamedType{"float32", LogicalType::Float},    NamedType{"float64", LogicalType::Float},
+    NamedType{"string", LogicalType::String},    NamedType{"boolean", LogicalType::Boolean},
+    NamedType{"bytes", LogicalType::Bytes},      NamedType{"struct", LogicalType::Structured},
     NamedType{"array", LogicalType::Structured}, NamedType{"map", LogicalType::Structured},
 };
 
@@ -102,7 +102,8 @@ std::expected<ColumnType, std::string> parse_column_type(std::string_view text) 
     int32_t parsed = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), parsed);
     if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty()) {
-      return std::unexpected("type '" + std::string(text) + "': the scale in parentheses must be an integer");
+      return std::unexpected("type '" + std::string(text) +
+                             "': the scale in parentheses must be an integer");
     }
     scale = parsed;
   }

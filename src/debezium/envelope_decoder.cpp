@@ -1,10 +1,10 @@
 #include "debezium/envelope_decoder.hpp"
 
+#include <simdjson.h>
+
 #include <cstring>
 #include <optional>
 #include <utility>
-
-#include <simdjson.h>
 
 #include "debezium/json_fields.hpp"
 #include "debezium/position.hpp"
@@ -38,12 +38,18 @@ struct EnvelopeParts {
 std::optional<Op> op_from_code(std::string_view code) {
   if (code.size() != 1) return std::nullopt;
   switch (code[0]) {
-    case 'c': return Op::Create;
-    case 'u': return Op::Update;
-    case 'd': return Op::Delete;
-    case 'r': return Op::Read;
-    case 't': return Op::Truncate;
-    default: return std::nullopt;
+    case 'c':
+      return Op::Create;
+    case 'u':
+      return Op::Update;
+    case 'd':
+      return Op::Delete;
+    case 'r':
+      return Op::Read;
+    case 't':
+      return Op::Truncate;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -117,7 +123,7 @@ std::string_view EnvelopeDecoder::Impl::cached_schema_payload(std::string_view m
 }
 
 std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode_text(std::string_view text,
-                                                                          Mode mode) {
+                                                                           Mode mode) {
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a buffer that
   // has them (it only grows, so steady state allocates nothing here).
   const size_t needed = text.size() + simdjson::SIMDJSON_PADDING;
@@ -131,9 +137,9 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode_text(std::
   }
   simdjson::ondemand::object top;
   if (auto error = document.get_object().get(top)) {
-    return fail(error == simdjson::INCORRECT_TYPE ? "message: not a JSON object"
-                                                  : std::string("message: invalid JSON: ") +
-                                                        simdjson::error_message(error));
+    return fail(error == simdjson::INCORRECT_TYPE
+                    ? "message: not a JSON object"
+                    : std::string("message: invalid JSON: ") + simdjson::error_message(error));
   }
 
   // Either {"schema":..., "payload":{envelope}} (JsonConverter with schemas) or the
@@ -147,7 +153,8 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode_text(std::
     simdjson::ondemand::value value;
     if (auto error = field.value().get(value)) return json_fail(key, error);
     if (mode == Mode::Message && key == "schema") {
-      if (saw_payload) return fail("message: \"schema\" follows \"payload\"; the JsonConverter writes it first");
+      if (saw_payload)
+        return fail("message: \"schema\" follows \"payload\"; the JsonConverter writes it first");
       if (auto done = schema(value, layout); !done) return std::unexpected(done.error());
     } else if (mode == Mode::Message && key == "payload") {
       saw_payload = true;
@@ -250,7 +257,8 @@ std::expected<std::optional<Row>, DecodeError> EnvelopeDecoder::Impl::row(
       return fail("field " + std::string(which) + "." + std::string(name) +
                   " is not in the message's schema");
     }
-    auto decoded = spec != nullptr ? reader_.read(column, spec->type) : reader_.read_untyped(column);
+    auto decoded =
+        spec != nullptr ? reader_.read(column, spec->type) : reader_.read_untyped(column);
     if (!decoded) {
       return fail("field " + std::string(which) + "." + std::string(name) + ": " + decoded.error());
     }
@@ -259,7 +267,8 @@ std::expected<std::optional<Row>, DecodeError> EnvelopeDecoder::Impl::row(
   return std::optional<Row>{std::move(row)};
 }
 
-std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(EnvelopeParts& parts) const {
+std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(
+    EnvelopeParts& parts) const {
   if (!parts.op) return fail("op is missing");
   if (!parts.source) return fail("source is missing");
   const SourceBlock& source = *parts.source;
@@ -295,9 +304,12 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(Envelope
                     .snapshot = source.snapshot};
   // source.ts_ms is the commit time at the source; the envelope's ts_ms (when Debezium
   // processed the event) stands in only when a source block lacks it.
-  if (source.ts_ms) event.committed_at_ms = *source.ts_ms;
-  else if (parts.payload_ts_ms) event.committed_at_ms = *parts.payload_ts_ms;
-  else return fail("neither source.ts_ms nor ts_ms is present");
+  if (source.ts_ms)
+    event.committed_at_ms = *source.ts_ms;
+  else if (parts.payload_ts_ms)
+    event.committed_at_ms = *parts.payload_ts_ms;
+  else
+    return fail("neither source.ts_ms nor ts_ms is present");
   // A truncate has no rows; keep the images empty even if a writer sent some.
   if (op == Op::Truncate) {
     event.before.reset();

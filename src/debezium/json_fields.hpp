@@ -3,13 +3,13 @@
 // is only assembled when there is an error.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <simdjson.h>
 
 namespace metersync::debezium::json_fields {
 
@@ -28,8 +28,8 @@ inline std::string invalid(std::string_view where, simdjson::error_code error) {
   return reason;
 }
 
-inline std::expected<std::optional<int64_t>, std::string> optional_int(simdjson::ondemand::value& value,
-                                                                       const FieldPath& where) {
+inline std::expected<std::optional<int64_t>, std::string> optional_int(
+    simdjson::ondemand::value& value, const FieldPath& where) {
   simdjson::ondemand::json_type type;
   if (auto error = value.type().get(type)) return std::unexpected(invalid(where.text(), error));
   if (type == simdjson::ondemand::json_type::null) return std::nullopt;

@@ -1,7 +1,8 @@
 #include "debezium/row_layout.hpp"
 
-#include <charconv>
 #include <simdjson.h>
+
+#include <charconv>
 
 namespace metersync::debezium {
 namespace {
@@ -32,7 +33,8 @@ std::expected<ColumnSpec, std::string> compile_field(object field) {
       return std::unexpected("schema of column " + spec.name +
                              ": Decimal without a \"scale\" parameter");
     }
-    auto [end, ec] = std::from_chars(scale_text.data(), scale_text.data() + scale_text.size(), scale);
+    auto [end, ec] =
+        std::from_chars(scale_text.data(), scale_text.data() + scale_text.size(), scale);
     if (ec != std::errc{} || end != scale_text.data() + scale_text.size()) {
       return std::unexpected("schema of column " + spec.name + ": Decimal scale '" +
                              std::string(scale_text) + "' is not an integer");
@@ -48,7 +50,8 @@ std::expected<RowLayout, std::string> RowLayout::from_envelope_schema(
     std::string_view schema_json, simdjson::dom::parser& parser) {
   element root;
   if (auto error = parser.parse(schema_json.data(), schema_json.size()).get(root)) {
-    return std::unexpected(std::string("schema is not valid JSON: ") + simdjson::error_message(error));
+    return std::unexpected(std::string("schema is not valid JSON: ") +
+                           simdjson::error_message(error));
   }
   simdjson::dom::array envelope_fields;
   if (root["fields"].get_array().get(envelope_fields) != simdjson::SUCCESS) {

@@ -10,16 +10,19 @@ using simdjson::ondemand::json_type;
 std::expected<SourceBlock, std::string> read_source_block(simdjson::ondemand::value& value,
                                                           Connector connector) {
   simdjson::ondemand::object object;
-  if (auto error = value.get_object().get(object)) return std::unexpected(json_fields::invalid("source", error));
+  if (auto error = value.get_object().get(object))
+    return std::unexpected(json_fields::invalid("source", error));
 
   SourceBlock block;
   SourceCoordinates& at = block.coordinates;
   const bool binlog = connector == Connector::MySql || connector == Connector::MariaDb;
   for (auto field : object) {
     std::string_view key;
-    if (auto error = field.unescaped_key().get(key)) return std::unexpected(json_fields::invalid("source", error));
+    if (auto error = field.unescaped_key().get(key))
+      return std::unexpected(json_fields::invalid("source", error));
     simdjson::ondemand::value inner;
-    if (auto error = field.value().get(inner)) return std::unexpected(json_fields::invalid("source", error));
+    if (auto error = field.value().get(inner))
+      return std::unexpected(json_fields::invalid("source", error));
 
     // Reads a nullable int / string into `target`; the error names the field.
     auto int_into = [&](std::optional<int64_t>& target) -> std::expected<void, std::string> {
@@ -28,7 +31,8 @@ std::expected<SourceBlock, std::string> read_source_block(simdjson::ondemand::va
       target = *read;
       return {};
     };
-    auto string_into = [&](std::optional<std::string_view>& target) -> std::expected<void, std::string> {
+    auto string_into =
+        [&](std::optional<std::string_view>& target) -> std::expected<void, std::string> {
       auto read = json_fields::optional_string(inner, FieldPath{"source", key});
       if (!read) return std::unexpected(std::move(read.error()));
       target = *read;
@@ -45,7 +49,8 @@ std::expected<SourceBlock, std::string> read_source_block(simdjson::ondemand::va
       // last_in_data_collection, last, incremental, false (SnapshotRecord). Older
       // connectors wrote a boolean.
       json_type type;
-      if (auto error = inner.type().get(type)) return std::unexpected(json_fields::invalid("source.snapshot", error));
+      if (auto error = inner.type().get(type))
+        return std::unexpected(json_fields::invalid("source.snapshot", error));
       if (type == json_type::boolean) {
         bool flag = false;
         if (auto error = inner.get_bool().get(flag)) {

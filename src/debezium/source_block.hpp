@@ -3,13 +3,13 @@
 // connector writes). Only the fields this connector defines are read; others skipped.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <simdjson.h>
 
 #include "core/change_event.hpp"
 #include "debezium/position.hpp"

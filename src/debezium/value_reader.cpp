@@ -23,12 +23,18 @@ constexpr std::string_view kUnavailableMap =
 
 std::string_view type_name(json_type type) {
   switch (type) {
-    case json_type::array: return "an array";
-    case json_type::object: return "an object";
-    case json_type::number: return "a number";
-    case json_type::string: return "a string";
-    case json_type::boolean: return "a boolean";
-    case json_type::null: return "null";
+    case json_type::array:
+      return "an array";
+    case json_type::object:
+      return "an object";
+    case json_type::number:
+      return "a number";
+    case json_type::string:
+      return "a string";
+    case json_type::boolean:
+      return "a boolean";
+    case json_type::null:
+      return "null";
   }
   return "an unknown JSON value";
 }
@@ -61,9 +67,9 @@ std::expected<int64_t, std::string> read_integer(simdjson::ondemand::value& valu
   int64_t number = 0;
   if (auto error = value.get_int64().get(number)) {
     std::string_view raw = value.raw_json_token();
-    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
-                            raw.back() == '\t' || raw.back() == ',' || raw.back() == '}' ||
-                            raw.back() == ']')) {
+    while (!raw.empty() &&
+           (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t' ||
+            raw.back() == ',' || raw.back() == '}' || raw.back() == ']')) {
       raw.remove_suffix(1);
     }
     std::string reason = "expected ";
@@ -75,7 +81,8 @@ std::expected<int64_t, std::string> read_integer(simdjson::ondemand::value& valu
     const std::string_view digits = !raw.empty() && raw.front() == '-' ? raw.substr(1) : raw;
     const bool integer_literal =
         !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
-    if (error == simdjson::NUMBER_OUT_OF_RANGE || integer_literal) reason += " (out of the 64-bit range)";
+    if (error == simdjson::NUMBER_OUT_OF_RANGE || integer_literal)
+      reason += " (out of the 64-bit range)";
     return std::unexpected(std::move(reason));
   }
   return number;
@@ -184,7 +191,8 @@ std::expected<Value, std::string> ValueReader::read(simdjson::ondemand::value& v
       return read_decimal(*text, column.scale);
     }
     case LogicalType::VariableScaleDecimal:
-      if (type != json_type::object) return wrong_type("a VariableScaleDecimal {scale, value}", type);
+      if (type != json_type::object)
+        return wrong_type("a VariableScaleDecimal {scale, value}", type);
       return read_variable_scale_decimal(value);
     case LogicalType::Date: {
       auto days = read_integer(value, type, "epoch days (int32)");
@@ -231,7 +239,8 @@ std::expected<Value, std::string> ValueReader::read(simdjson::ondemand::value& v
       if (*text == kUnavailable) return Unavailable{};
       TimeOfDay time;
       if (!wire::parse_zoned_time(*text, time)) {
-        return std::unexpected("ZonedTime " + quoted(*text) + " is not an ISO-8601 time with an offset");
+        return std::unexpected("ZonedTime " + quoted(*text) +
+                               " is not an ISO-8601 time with an offset");
       }
       return time;
     }
@@ -270,7 +279,8 @@ std::expected<Value, std::string> ValueReader::read_untyped(simdjson::ondemand::
   return wrong_type("a JSON value", type);
 }
 
-std::expected<Value, std::string> ValueReader::read_decimal(std::string_view base64, int32_t scale) {
+std::expected<Value, std::string> ValueReader::read_decimal(std::string_view base64,
+                                                            int32_t scale) {
   // Bounds that no real column reaches (PostgreSQL's NUMERIC tops out at 16383
   // fractional digits and ~147k digits in all, ~61 KB unscaled) but that keep a poison
   // message from costing seconds of conversion or gigabytes of zeros in to_string().
@@ -320,7 +330,8 @@ std::expected<Value, std::string> ValueReader::read_variable_scale_decimal(
   if (!scale) return std::unexpected("VariableScaleDecimal has no \"scale\"");
   if (!unscaled) return std::unexpected("VariableScaleDecimal has no \"value\"");
   if (*scale < INT32_MIN || *scale > INT32_MAX) {
-    return std::unexpected("VariableScaleDecimal scale " + std::to_string(*scale) + " exceeds int32");
+    return std::unexpected("VariableScaleDecimal scale " + std::to_string(*scale) +
+                           " exceeds int32");
   }
   if (*unscaled == kUnavailableBase64) return Unavailable{};
   return read_decimal(*unscaled, static_cast<int32_t>(*scale));

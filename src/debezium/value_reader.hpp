@@ -3,12 +3,12 @@
 // this allocation-free beyond the Value itself; one per decoder, not thread-safe.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <expected>
 #include <string>
 #include <vector>
-
-#include <simdjson.h>
 
 #include "core/value.hpp"
 #include "debezium/column_types.hpp"
@@ -28,8 +28,8 @@ class ValueReader {
   std::expected<Value, std::string> read_decimal(std::string_view base64, int32_t scale);
   std::expected<Value, std::string> read_variable_scale_decimal(simdjson::ondemand::value& value);
 
-  std::string bytes_;             // base64-decoded bytes of the current value
-  std::vector<uint32_t> limbs_;   // base-1e9 digits of a decimal wider than 64 bits
+  std::string bytes_;            // base64-decoded bytes of the current value
+  std::vector<uint32_t> limbs_;  // base-1e9 digits of a decimal wider than 64 bits
 };
 
 }  // namespace metersync::debezium

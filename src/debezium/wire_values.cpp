@@ -96,9 +96,12 @@ bool parse_offset(Cursor& in, int64_t& offset_seconds) {
     return in.done();
   }
   int sign = 0;
-  if (in.take('+')) sign = 1;
-  else if (in.take('-')) sign = -1;
-  else return false;
+  if (in.take('+'))
+    sign = 1;
+  else if (in.take('-'))
+    sign = -1;
+  else
+    return false;
   int64_t hours = 0, minutes = 0, seconds = 0;
   if (!in.fixed(2, hours)) return false;
   if (in.take(':')) {
@@ -164,9 +167,12 @@ bool decimal_from_unscaled(std::string_view bytes, int32_t scale, std::vector<ui
   for (size_t i = 0; i < n; ++i) {
     uint32_t byte = static_cast<unsigned char>(bytes[i]);
     if (negative) {
-      if (i + 1 < ripple_end) byte = ~byte & 0xFF;             // above the carry: inverted
-      else if (i + 1 == ripple_end) byte = (~byte + 1) & 0xFF;  // the byte that absorbs +1
-      else byte = 0;                                            // 0x00 -> 0xFF + carry -> 0x00
+      if (i + 1 < ripple_end)
+        byte = ~byte & 0xFF;  // above the carry: inverted
+      else if (i + 1 == ripple_end)
+        byte = (~byte + 1) & 0xFF;  // the byte that absorbs +1
+      else
+        byte = 0;  // 0x00 -> 0xFF + carry -> 0x00
     }
     uint64_t carry = byte;
     for (auto& limb : limbs) {
@@ -215,8 +221,9 @@ int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
   // leap day ends the year, and 400-year eras have exactly 146097 days.
   year -= month <= 2 ? 1 : 0;
   const int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const int64_t year_of_era = year - era * 400;                                      // [0, 399]
-  const int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;  // [0, 365]
+  const int64_t year_of_era = year - era * 400;  // [0, 399]
+  const int64_t day_of_year =
+      (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;  // [0, 365]
   const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
   return era * 146'097 + day_of_era - 719'468;
 }
@@ -225,8 +232,10 @@ bool parse_zoned_timestamp(std::string_view text, Timestamp& out) {
   Cursor in(text);
   int sign = 1;
   bool signed_year = false;
-  if (in.take('+')) signed_year = true;
-  else if (in.take('-')) sign = -1, signed_year = true;
+  if (in.take('+'))
+    signed_year = true;
+  else if (in.take('-'))
+    sign = -1, signed_year = true;
   int64_t year = 0, month = 0, day = 0;
   const int year_digits = in.variable(4, 10, year);
   if (year_digits == 0) return false;
@@ -240,7 +249,8 @@ bool parse_zoned_timestamp(std::string_view text, Timestamp& out) {
   if (!in.take('T')) return false;
   int64_t nanos_of_day = 0, offset = 0;
   if (!parse_local_time(in, nanos_of_day) || !parse_offset(in, offset)) return false;
-  const int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   out.seconds = days * kSecondsPerDay + nanos_of_day / kNanosPerSecond - offset;
   out.nanos = static_cast<int32_t>(nanos_of_day % kNanosPerSecond);
   return true;

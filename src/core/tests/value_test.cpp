@@ -29,7 +29,8 @@ TEST(DecimalToString, NegativeScaleAppendsZeros) {
 
 TEST(DecimalToString, HugeValuesKeepEveryDigit) {
   const std::string digits(60, '9');
-  EXPECT_EQ(dec(true, digits, 20).to_string(), "-" + std::string(40, '9') + "." + std::string(20, '9'));
+  EXPECT_EQ(dec(true, digits, 20).to_string(),
+            "-" + std::string(40, '9') + "." + std::string(20, '9'));
 }
 
 TEST(DecimalParse, AcceptsPlainDecimalText) {
@@ -53,7 +54,8 @@ TEST(DecimalParse, ZeroIsCanonicalAndNeverNegative) {
 
 TEST(DecimalParse, RejectsMalformedText) {
   Decimal d;
-  for (const char* bad : {"", "-", "1e3", "1.", ".5", "1.2.3", "12a", " 1", "1 ", "--1", "0x10", "1,5"}) {
+  for (const char* bad :
+       {"", "-", "1e3", "1.", ".5", "1.2.3", "12a", " 1", "1 ", "--1", "0x10", "1,5"}) {
     EXPECT_FALSE(Decimal::parse(bad, d)) << bad;
   }
 }
@@ -115,12 +117,14 @@ TEST(TimestampOrder, ComparesSecondsThenNanos) {
 
 TEST(TimeOfDayToIso, MicrosecondsOrNanoseconds) {
   EXPECT_EQ(TimeOfDay{0}.to_iso(), "00:00:00.000000");
-  EXPECT_EQ(TimeOfDay{(13 * 3600 + 45 * 60) * 1'000'000'000LL + 123'456'000}.to_iso(), "13:45:00.123456");
+  EXPECT_EQ(TimeOfDay{(13 * 3600 + 45 * 60) * 1'000'000'000LL + 123'456'000}.to_iso(),
+            "13:45:00.123456");
   EXPECT_EQ(TimeOfDay{86'399'999'999'999LL}.to_iso(), "23:59:59.999999999");
 }
 
 TEST(TimeOfDayToIso, MySqlTimeRangeIsNotWrapped) {
-  EXPECT_EQ(TimeOfDay{(838LL * 3600 + 59 * 60 + 59) * 1'000'000'000LL}.to_iso(), "838:59:59.000000");
+  EXPECT_EQ(TimeOfDay{(838LL * 3600 + 59 * 60 + 59) * 1'000'000'000LL}.to_iso(),
+            "838:59:59.000000");
   EXPECT_EQ(TimeOfDay{-(12LL * 3600) * 1'000'000'000LL - 500'000}.to_iso(), "-12:00:00.000500");
 }
 

@@ -25,8 +25,8 @@ std::optional<ChangeEvent> captured(Connector connector, const std::string& name
   return std::move(*event);
 }
 
-#define REQUIRE_CAPTURED(var, connector, name)                      \
-  auto var = captured(connector, name);                             \
+#define REQUIRE_CAPTURED(var, connector, name) \
+  auto var = captured(connector, name);        \
   if (!var) GTEST_SKIP() << "no captured message " << name;
 
 // ------------------------------------------------------------------ postgres
@@ -43,9 +43,10 @@ const Columns kPgCaptureCreated = {
     {"last_reading_at", ts(1795767330, 654321000)},  // 2026-11-27 08:15:30.654321+00
     {"location", json(R"({"lat": 51.501234567, "lon": -0.1415})")},  // jsonb's own spacing
 };
-const Columns kPgCaptureUpdated = with(kPgCaptureCreated, {{"active", Value{false}},
-                                                           {"last_reading", dec("1300.25")},
-                                                           {"last_reading_at", ts(1795770930, 1000)}});
+const Columns kPgCaptureUpdated =
+    with(kPgCaptureCreated, {{"active", Value{false}},
+                             {"last_reading", dec("1300.25")},
+                             {"last_reading_at", ts(1795770930, 1000)}});
 const Columns kPgCaptureRemoved = with(kPgCaptureUpdated, {{"removed_at", ts(1795773600, 0)}});
 
 const std::regex kLsnShape("[0-9A-F]{8}/[0-9A-F]{8}");
@@ -75,7 +76,8 @@ TEST(CapturedPostgres, CreateUpdateRemoveDelete) {
   // One session's four statements: positions and commit times move forward.
   const std::vector<const ChangeEvent*> in_order{&*create, &*update, &*removed, &*remove};
   for (size_t i = 0; i < in_order.size(); ++i) {
-    EXPECT_TRUE(std::regex_match(in_order[i]->position.text, kLsnShape)) << in_order[i]->position.text;
+    EXPECT_TRUE(std::regex_match(in_order[i]->position.text, kLsnShape))
+        << in_order[i]->position.text;
     EXPECT_EQ(in_order[i]->table, "meter");
     EXPECT_FALSE(in_order[i]->snapshot);
     if (i > 0) {
@@ -107,25 +109,28 @@ TEST(CapturedPostgres, SnapshotEdgeRows) {
   REQUIRE_CAPTURED(lat_only, Connector::Postgres, "postgres/snapshot_edge_location_lat_only.json");
   REQUIRE_CAPTURED(unicode, Connector::Postgres, "postgres/snapshot_edge_unicode.json");
 
-  expect_row(max->after,
-             pg_edge("00000000-0000-4000-8000-000000e00005", "EDGE-PG-005",
-                     {{"multiplier", dec("99999.9999")}, {"last_reading", dec("999999999999999.999")}}),
-             "edge 5");
+  expect_row(
+      max->after,
+      pg_edge("00000000-0000-4000-8000-000000e00005", "EDGE-PG-005",
+              {{"multiplier", dec("99999.9999")}, {"last_reading", dec("999999999999999.999")}}),
+      "edge 5");
   // Inserted as 1234.56789012345678901234567890; the connector sends it without the
   // trailing zero (scale 25), the same number.
   expect_row(scale->after,
              pg_edge("00000000-0000-4000-8000-000000e0000a", "EDGE-PG-010",
                      {{"last_reading", dec("1234.5678901234567890123456789")}}),
              "edge 10");
-  expect_row(future->after,
-             pg_edge("00000000-0000-4000-8000-000000e0000f", "EDGE-PG-015",
-                     {{"installed_on", date(2932896)}, {"last_reading_at", ts(253402300799, 999999000)}}),
-             "edge 15");
+  expect_row(
+      future->after,
+      pg_edge("00000000-0000-4000-8000-000000e0000f", "EDGE-PG-015",
+              {{"installed_on", date(2932896)}, {"last_reading_at", ts(253402300799, 999999000)}}),
+      "edge 15");
   expect_row(lat_only->after,
              pg_edge("00000000-0000-4000-8000-000000e00013", "EDGE-PG-019",
                      {{"location", json(R"({"lat": 51.5012345678})")}}),
              "edge 19");
-  expect_row(unicode->after, pg_edge("00000000-0000-4000-8000-000000e00028", "Zähler-Ω-0001", {}), "edge 40");
+  expect_row(unicode->after, pg_edge("00000000-0000-4000-8000-000000e00028", "Zähler-Ω-0001", {}),
+             "edge 40");
 
   for (const auto* e : {&*max, &*scale, &*future, &*lat_only, &*unicode}) {
     EXPECT_EQ(e->op, Op::Read);
@@ -191,7 +196,8 @@ TEST(CapturedMariaDb, CreateUpdateDelete) {
   const std::vector<const ChangeEvent*> in_order{&*create, &*update, &*remove};
   for (size_t i = 0; i < in_order.size(); ++i) {
     EXPECT_EQ(in_order[i]->connector, Connector::MariaDb);
-    EXPECT_TRUE(std::regex_match(in_order[i]->position.text, kBinlogShape)) << in_order[i]->position.text;
+    EXPECT_TRUE(std::regex_match(in_order[i]->position.text, kBinlogShape))
+        << in_order[i]->position.text;
     EXPECT_EQ(in_order[i]->table, "meters");
     EXPECT_FALSE(in_order[i]->snapshot);
     EXPECT_EQ(in_order[i]->committed_at_ms % 1000, 0);  // MariaDB's binlog has second resolution
@@ -220,7 +226,8 @@ TEST(CapturedMariaDb, SnapshotEdgeRows) {
                 changes);
   };
   expect_row(datetime_min->after,
-             edge(checked_id(*datetime_min), "EDGE-MDB-011", {{"installed_at", ts(-30610224000, 0)}}),  // 1000-01-01
+             edge(checked_id(*datetime_min), "EDGE-MDB-011",
+                  {{"installed_at", ts(-30610224000, 0)}}),  // 1000-01-01
              "edge 11");
   expect_row(timestamp_max->after,
              edge(checked_id(*timestamp_max), "EDGE-MDB-016",

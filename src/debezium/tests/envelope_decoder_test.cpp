@@ -18,11 +18,14 @@ using namespace metersync::debezium::testing;
 // A postgres-shaped message whose row has the single column `v`.
 std::string message(const std::string& field_schema, const std::string& value_json,
                     const std::string& op = "c") {
-  const std::string row_schema = R"({"type":"struct","fields":[)" + field_schema + R"(],"optional":true,"name":"t.Value")";
-  return R"({"schema":{"type":"struct","fields":[)" + row_schema + R"(,"field":"before"},)" + row_schema +
+  const std::string row_schema =
+      R"({"type":"struct","fields":[)" + field_schema + R"(],"optional":true,"name":"t.Value")";
+  return R"({"schema":{"type":"struct","fields":[)" + row_schema + R"(,"field":"before"},)" +
+         row_schema +
          R"(,"field":"after"}],"optional":false,"name":"t.Envelope","version":2},"payload":{"before":null,"after":{"v":)" +
-         value_json + R"(},"source":{"ts_ms":1764000000000,"table":"t","snapshot":"false","lsn":16},"op":")" + op +
-         R"(","ts_ms":1764000000001}})";
+         value_json +
+         R"(},"source":{"ts_ms":1764000000000,"table":"t","snapshot":"false","lsn":16},"op":")" +
+         op + R"(","ts_ms":1764000000001}})";
 }
 
 std::string schema_of(const std::string& type, const std::string& logical = "",
@@ -76,32 +79,41 @@ TEST(LogicalTypes, StringsBooleansAndNulls) {
   EXPECT_EQ(decode_value(schema_of("boolean"), "false"), Value{false});
   EXPECT_EQ(decode_value(schema_of("string"), "null"), null());
   EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.MicroTimestamp"), "null"), null());
-  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Uuid"), R"("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")"),
+  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Uuid"),
+                         R"("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")"),
             str("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
-  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Enum", R"({"allowed":"a,b"})"), R"("b")"), str("b"));
-  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.EnumSet", R"({"allowed":"a,b"})"), R"("a,b")"),
+  EXPECT_EQ(
+      decode_value(schema_of("string", "io.debezium.data.Enum", R"({"allowed":"a,b"})"), R"("b")"),
+      str("b"));
+  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.EnumSet", R"({"allowed":"a,b"})"),
+                         R"("a,b")"),
             str("a,b"));
   EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Xml"), R"("<a/>")"), str("<a/>"));
-  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Ltree"), R"("Top.Science")"), str("Top.Science"));
+  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Ltree"), R"("Top.Science")"),
+            str("Top.Science"));
 }
 
 TEST(LogicalTypes, BytesAndBits) {
-  EXPECT_EQ(decode_value(schema_of("bytes"), R"("AQID")"), Value{Bytes{std::string("\x01\x02\x03")}});
-  EXPECT_EQ(decode_value(schema_of("bytes", "io.debezium.data.Bits", R"({"length":"3"})"), R"("BQ==")"),
-            Value{Bytes{std::string("\x05")}});
+  EXPECT_EQ(decode_value(schema_of("bytes"), R"("AQID")"),
+            Value{Bytes{std::string("\x01\x02\x03")}});
+  EXPECT_EQ(
+      decode_value(schema_of("bytes", "io.debezium.data.Bits", R"({"length":"3"})"), R"("BQ==")"),
+      Value{Bytes{std::string("\x05")}});
   EXPECT_EQ(decode_value(schema_of("bytes"), R"("")"), Value{Bytes{}});
 }
 
 // ------------------------------------------------------------------ decimals
-const std::string kDecimal2 =
-    schema_of("bytes", "org.apache.kafka.connect.data.Decimal", R"({"scale":"2","connect.decimal.precision":"10"})");
+const std::string kDecimal2 = schema_of("bytes", "org.apache.kafka.connect.data.Decimal",
+                                        R"({"scale":"2","connect.decimal.precision":"10"})");
 
 TEST(LogicalTypes, Decimal) {
   EXPECT_EQ(decode_value(kDecimal2, R"("/w==")"), dec("-0.01"));
   EXPECT_EQ(decode_value(kDecimal2, R"("JxA=")"), dec("100.00"));
   EXPECT_EQ(decode_value(kDecimal2, R"("AA==")"), dec("0.00"));
-  EXPECT_EQ(decode_value(kDecimal2, R"("AQAAAAAAAAAAAAAAAAAAAAA=")"), dec("3402823669209384634633746074317682114.56"));
-  EXPECT_EQ(decode_value(kDecimal2, R"("/wAAAAAAAAAAAAAAAAAAAAA=")"), dec("-3402823669209384634633746074317682114.56"));
+  EXPECT_EQ(decode_value(kDecimal2, R"("AQAAAAAAAAAAAAAAAAAAAAA=")"),
+            dec("3402823669209384634633746074317682114.56"));
+  EXPECT_EQ(decode_value(kDecimal2, R"("/wAAAAAAAAAAAAAAAAAAAAA=")"),
+            dec("-3402823669209384634633746074317682114.56"));
   const std::string scale0 =
       schema_of("bytes", "org.apache.kafka.connect.data.Decimal", R"({"scale":"0"})");
   EXPECT_EQ(decode_value(scale0, R"("gAAAAAAAAAA=")"), dec("-9223372036854775808"));
@@ -109,8 +121,18 @@ TEST(LogicalTypes, Decimal) {
 
 TEST(LogicalTypes, AThousandDigitDecimal) {
   // 10^999, as BigInteger#toByteArray writes it (416 bytes), at scale 999: exactly 1.
-  const std::string ten_to_999 = "YWvgylh/EZvJ7dXVSkt8VEZAx3hEnq2QZBex8G7FXENocR5Og2IxlZgi4fJVQXfwM4aAdLwqUEtRDUEZIGxKecGT49EyNYQiIbRJkm4992ikM72jnFynDtzCb8P7brkwD4pc47ngXvVTNqfCfgfS9iTn40yli3YmOkJ+eaaJ2anZ47ke47zczwlVVQRKpaYprGyrxMv7qA7HjZ/lUuH2DRH1f1YRXaeeXx4uEdOVI/RaLWm2R6cMMzSL9gNvXC4WGkxpDQ9GWYsIH4dPWcRPPId/TIDFTt25FbxXGvlYuxPaOp0TjYjpH5P2G+IUckNfqpDt8q6AjUOnJT886vxXWaMMa3odjnuPlE9UB4hbDNAyCJID48iOXEaow+/tbH2LA9aAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
-  const std::string vsd = R"({"type":"struct","fields":[],"optional":true,"name":"io.debezium.data.VariableScaleDecimal","field":"v"})";
+  const std::string ten_to_999 =
+      "YWvgylh/"
+      "EZvJ7dXVSkt8VEZAx3hEnq2QZBex8G7FXENocR5Og2IxlZgi4fJVQXfwM4aAdLwqUEtRDUEZIGxKecGT49EyNYQiIbRJ"
+      "km4992ikM72jnFynDtzCb8P7brkwD4pc47ngXvVTNqfCfgfS9iTn40yli3YmOkJ+"
+      "eaaJ2anZ47ke47zczwlVVQRKpaYprGyrxMv7qA7HjZ/lUuH2DRH1f1YRXaeeXx4uEdOVI/"
+      "RaLWm2R6cMMzSL9gNvXC4WGkxpDQ9GWYsIH4dPWcRPPId/"
+      "TIDFTt25FbxXGvlYuxPaOp0TjYjpH5P2G+"
+      "IUckNfqpDt8q6AjUOnJT886vxXWaMMa3odjnuPlE9UB4hbDNAyCJID48iOXEaow+/"
+      "tbH2LA9aAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+  const std::string vsd =
+      R"({"type":"struct","fields":[],"optional":true,"name":"io.debezium.data.VariableScaleDecimal","field":"v"})";
   EXPECT_EQ(decode_value(vsd, R"({"scale":0,"value":")" + ten_to_999 + R"("})"),
             (Value{Decimal{false, "1" + std::string(999, '0'), 0}}));
   EXPECT_EQ(decode_value(vsd, R"({"scale":999,"value":")" + ten_to_999 + R"("})"),
@@ -118,12 +140,14 @@ TEST(LogicalTypes, AThousandDigitDecimal) {
 }
 
 TEST(LogicalTypes, VariableScaleDecimal) {
-  const std::string vsd = R"({"type":"struct","fields":[{"type":"int32","optional":false,"field":"scale"},)"
-                          R"({"type":"bytes","optional":false,"field":"value"}],"optional":true,)"
-                          R"("name":"io.debezium.data.VariableScaleDecimal","version":1,"field":"v"})";
+  const std::string vsd =
+      R"({"type":"struct","fields":[{"type":"int32","optional":false,"field":"scale"},)"
+      R"({"type":"bytes","optional":false,"field":"value"}],"optional":true,)"
+      R"("name":"io.debezium.data.VariableScaleDecimal","version":1,"field":"v"})";
   EXPECT_EQ(decode_value(vsd, R"({"scale":2,"value":"AQ=="})"), dec("0.01"));
   EXPECT_EQ(decode_value(vsd, R"({"value":"/w==","scale":0})"), dec("-1"));
-  EXPECT_EQ(decode_value(vsd, R"({"scale":30,"value":"AQ=="})"), dec("0.000000000000000000000000000001"));
+  EXPECT_EQ(decode_value(vsd, R"({"scale":30,"value":"AQ=="})"),
+            dec("0.000000000000000000000000000001"));
   EXPECT_EQ(decode_value(vsd, R"({"scale":-2,"value":"DA=="})"), (Value{Decimal{false, "12", -2}}));
   EXPECT_EQ(decode_value(vsd, R"({"scale":0,"value":"X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="})"),
             Value{Unavailable{}});
@@ -132,15 +156,19 @@ TEST(LogicalTypes, VariableScaleDecimal) {
 // ------------------------------------------------------------------ dates and times
 TEST(LogicalTypes, Dates) {
   EXPECT_EQ(decode_value(schema_of("int32", "io.debezium.time.Date"), "-1"), date(-1));
-  EXPECT_EQ(decode_value(schema_of("int32", "org.apache.kafka.connect.data.Date"), "2932896"), date(2932896));
+  EXPECT_EQ(decode_value(schema_of("int32", "org.apache.kafka.connect.data.Date"), "2932896"),
+            date(2932896));
 }
 
 TEST(LogicalTypes, TimesOfDay) {
-  EXPECT_EQ(decode_value(schema_of("int32", "io.debezium.time.Time"), "49500123"), Value{TimeOfDay{49'500'123'000'000}});
-  EXPECT_EQ(decode_value(schema_of("int32", "org.apache.kafka.connect.data.Time"), "1"), Value{TimeOfDay{1'000'000}});
+  EXPECT_EQ(decode_value(schema_of("int32", "io.debezium.time.Time"), "49500123"),
+            Value{TimeOfDay{49'500'123'000'000}});
+  EXPECT_EQ(decode_value(schema_of("int32", "org.apache.kafka.connect.data.Time"), "1"),
+            Value{TimeOfDay{1'000'000}});
   EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.MicroTime"), "49500123456"),
             Value{TimeOfDay{49'500'123'456'000}});
-  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.MicroTime"), "-3020399000000"),  // MySQL -838:59:59
+  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.MicroTime"),
+                         "-3020399000000"),  // MySQL -838:59:59
             Value{TimeOfDay{-3'020'399'000'000'000}});
   EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.NanoTime"), "49500123456789"),
             Value{TimeOfDay{49'500'123'456'789}});
@@ -149,25 +177,35 @@ TEST(LogicalTypes, TimesOfDay) {
 }
 
 TEST(LogicalTypes, Timestamps) {
-  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.Timestamp"), "-1"), ts(-1, 999'000'000));
-  EXPECT_EQ(decode_value(schema_of("int64", "org.apache.kafka.connect.data.Timestamp"), "1764000000123"),
-            ts(1'764'000'000, 123'000'000));
-  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.MicroTimestamp"), "-1"), ts(-1, 999'999'000));
-  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.MicroTimestamp"), "253402300799999999"),
-            ts(253'402'300'799, 999'999'000));
-  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.NanoTimestamp"), "-1"), ts(-1, 999'999'999));
-  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.time.ZonedTimestamp"), R"("2026-11-24T15:45:00.5+02:00")"),
+  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.Timestamp"), "-1"),
+            ts(-1, 999'000'000));
+  EXPECT_EQ(
+      decode_value(schema_of("int64", "org.apache.kafka.connect.data.Timestamp"), "1764000000123"),
+      ts(1'764'000'000, 123'000'000));
+  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.MicroTimestamp"), "-1"),
+            ts(-1, 999'999'000));
+  EXPECT_EQ(
+      decode_value(schema_of("int64", "io.debezium.time.MicroTimestamp"), "253402300799999999"),
+      ts(253'402'300'799, 999'999'000));
+  EXPECT_EQ(decode_value(schema_of("int64", "io.debezium.time.NanoTimestamp"), "-1"),
+            ts(-1, 999'999'999));
+  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.time.ZonedTimestamp"),
+                         R"("2026-11-24T15:45:00.5+02:00")"),
             ts(1'795'527'900, 500'000'000));
 }
 
 // ------------------------------------------------------------------ JSON and structured values
 TEST(LogicalTypes, JsonAndStructuredValues) {
-  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Json"), R"("{\"lat\": 51.5}")"), json(R"({"lat": 51.5})"));
-  const std::string geometry = R"({"type":"struct","fields":[{"type":"bytes","optional":false,"field":"wkb"},)"
-                               R"({"type":"int32","optional":true,"field":"srid"}],"optional":true,)"
-                               R"("name":"io.debezium.data.geometry.Point","version":1,"field":"v"})";
-  EXPECT_EQ(decode_value(geometry, R"({"wkb":"AQ==","srid":4326})"), json(R"({"wkb":"AQ==","srid":4326})"));
-  const std::string text_array = R"({"type":"array","items":{"type":"string","optional":true},"optional":true,"field":"v"})";
+  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Json"), R"("{\"lat\": 51.5}")"),
+            json(R"({"lat": 51.5})"));
+  const std::string geometry =
+      R"({"type":"struct","fields":[{"type":"bytes","optional":false,"field":"wkb"},)"
+      R"({"type":"int32","optional":true,"field":"srid"}],"optional":true,)"
+      R"("name":"io.debezium.data.geometry.Point","version":1,"field":"v"})";
+  EXPECT_EQ(decode_value(geometry, R"({"wkb":"AQ==","srid":4326})"),
+            json(R"({"wkb":"AQ==","srid":4326})"));
+  const std::string text_array =
+      R"({"type":"array","items":{"type":"string","optional":true},"optional":true,"field":"v"})";
   EXPECT_EQ(decode_value(text_array, R"(["a","b"])"), json(R"(["a","b"])"));
   EXPECT_EQ(decode_value(text_array, R"(["__debezium_unavailable_value"])"), Value{Unavailable{}});
 }
@@ -175,39 +213,56 @@ TEST(LogicalTypes, JsonAndStructuredValues) {
 TEST(LogicalTypes, UnavailablePlaceholderInEveryCarrier) {
   const Value unavailable = Unavailable{};
   EXPECT_EQ(decode_value(schema_of("string"), R"("__debezium_unavailable_value")"), unavailable);
-  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Json"), R"("__debezium_unavailable_value")"), unavailable);
   EXPECT_EQ(decode_value(schema_of("string", "io.debezium.data.Json"),
-                         R"("{\"__debezium_unavailable_value\":\"__debezium_unavailable_value\"}")"),
+                         R"("__debezium_unavailable_value")"),
             unavailable);
-  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.time.ZonedTimestamp"), R"("__debezium_unavailable_value")"),
+  EXPECT_EQ(
+      decode_value(schema_of("string", "io.debezium.data.Json"),
+                   R"("{\"__debezium_unavailable_value\":\"__debezium_unavailable_value\"}")"),
+      unavailable);
+  EXPECT_EQ(decode_value(schema_of("string", "io.debezium.time.ZonedTimestamp"),
+                         R"("__debezium_unavailable_value")"),
             unavailable);
-  EXPECT_EQ(decode_value(schema_of("bytes"), R"("X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==")"), unavailable);
+  EXPECT_EQ(decode_value(schema_of("bytes"), R"("X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==")"),
+            unavailable);
   EXPECT_EQ(decode_value(kDecimal2, R"("X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==")"), unavailable);
 }
 
 // ------------------------------------------------------------------ value errors
 TEST(ValueErrors, NameTheFieldAndTheReason) {
-  EXPECT_EQ(decode_error(message(schema_of("int64"), R"("12")")), "field after.v: expected an integer, got a string");
-  EXPECT_EQ(decode_error(message(schema_of("int64"), "1.5")), "field after.v: expected an integer, got '1.5'");
-  EXPECT_EQ(decode_error(message(schema_of("int64"), "9223372036854775808")),
-            "field after.v: expected an integer, got '9223372036854775808' (out of the 64-bit range)");
-  EXPECT_EQ(decode_error(message(schema_of("boolean"), "1")), "field after.v: expected a boolean, got a number");
-  EXPECT_EQ(decode_error(message(schema_of("string"), "{}")), "field after.v: expected a string, got an object");
+  EXPECT_EQ(decode_error(message(schema_of("int64"), R"("12")")),
+            "field after.v: expected an integer, got a string");
+  EXPECT_EQ(decode_error(message(schema_of("int64"), "1.5")),
+            "field after.v: expected an integer, got '1.5'");
+  EXPECT_EQ(
+      decode_error(message(schema_of("int64"), "9223372036854775808")),
+      "field after.v: expected an integer, got '9223372036854775808' (out of the 64-bit range)");
+  EXPECT_EQ(decode_error(message(schema_of("boolean"), "1")),
+            "field after.v: expected a boolean, got a number");
+  EXPECT_EQ(decode_error(message(schema_of("string"), "{}")),
+            "field after.v: expected a string, got an object");
   EXPECT_EQ(decode_error(message(schema_of("float64"), R"("fast")")),
             "field after.v: expected a number, got the string 'fast'");
-  EXPECT_EQ(decode_error(message(kDecimal2, R"("!!")")), "field after.v: Decimal bytes '!!' are not valid base64");
+  EXPECT_EQ(decode_error(message(kDecimal2, R"("!!")")),
+            "field after.v: Decimal bytes '!!' are not valid base64");
   EXPECT_EQ(decode_error(message(kDecimal2, R"("")")), "field after.v: Decimal bytes are empty");
-  EXPECT_EQ(decode_error(message(kDecimal2, "12.5")), "field after.v: expected base64 Decimal bytes, got a number");
-  EXPECT_EQ(decode_error(message(schema_of("bytes"), R"("A")")), "field after.v: bytes 'A' are not valid base64");
+  EXPECT_EQ(decode_error(message(kDecimal2, "12.5")),
+            "field after.v: expected base64 Decimal bytes, got a number");
+  EXPECT_EQ(decode_error(message(schema_of("bytes"), R"("A")")),
+            "field after.v: bytes 'A' are not valid base64");
   EXPECT_EQ(decode_error(message(schema_of("int32", "io.debezium.time.Date"), "2147483648")),
             "field after.v: epoch days 2147483648 exceed int32");
-  EXPECT_EQ(decode_error(message(schema_of("string", "io.debezium.time.ZonedTimestamp"), R"("infinity")")),
+  EXPECT_EQ(decode_error(
+                message(schema_of("string", "io.debezium.time.ZonedTimestamp"), R"("infinity")")),
             "field after.v: ZonedTimestamp 'infinity' is not an ISO-8601 date-time with an offset");
   EXPECT_EQ(decode_error(message(schema_of("int64", "io.debezium.time.NanoTime"), R"("x")")),
             "field after.v: expected a time of day (integer), got a string");
-  const std::string vsd = R"({"type":"struct","fields":[],"optional":true,"name":"io.debezium.data.VariableScaleDecimal","field":"v"})";
-  EXPECT_EQ(decode_error(message(vsd, R"({"value":"AQ=="})")), "field after.v: VariableScaleDecimal has no \"scale\"");
-  EXPECT_EQ(decode_error(message(vsd, R"({"scale":1})")), "field after.v: VariableScaleDecimal has no \"value\"");
+  const std::string vsd =
+      R"({"type":"struct","fields":[],"optional":true,"name":"io.debezium.data.VariableScaleDecimal","field":"v"})";
+  EXPECT_EQ(decode_error(message(vsd, R"({"value":"AQ=="})")),
+            "field after.v: VariableScaleDecimal has no \"scale\"");
+  EXPECT_EQ(decode_error(message(vsd, R"({"scale":1})")),
+            "field after.v: VariableScaleDecimal has no \"value\"");
   EXPECT_EQ(decode_error(message(vsd, R"({"scale":-2000000000,"value":"AQ=="})")),
             "field after.v: decimal scale -2000000000 is outside -16383..16383");
   EXPECT_EQ(decode_error(message(kDecimal2, "\"" + std::string(90004, 'A') + "\"")),
@@ -228,22 +283,28 @@ TEST(EnvelopeErrors, MalformedMessages) {
   EXPECT_EQ(decode_error("\"text\""), "message: not a JSON object");
   EXPECT_NE(decode_error("{").find("invalid JSON"), std::string::npos);
   EXPECT_NE(decode_error("").find("invalid JSON"), std::string::npos);
-  for (const char* trailing : {R"({"op":"c","after":{"id":1},"source":{"ts_ms":1,"table":"t","lsn":1}} x)",
-                               R"({"op":"c","after":{"id":1},"source":{"ts_ms":1,"table":"t","lsn":1}} {})",
-                               R"({"op":"c","after":{"id":1},"source":{"ts_ms":1,"table":"t","lsn":1}}})"}) {
+  for (const char* trailing :
+       {R"({"op":"c","after":{"id":1},"source":{"ts_ms":1,"table":"t","lsn":1}} x)",
+        R"({"op":"c","after":{"id":1},"source":{"ts_ms":1,"table":"t","lsn":1}} {})",
+        R"({"op":"c","after":{"id":1},"source":{"ts_ms":1,"table":"t","lsn":1}}})"}) {
     const std::string reason = decode_error(trailing);
-    EXPECT_TRUE(reason.find("trailing content") != std::string::npos || reason.find("invalid JSON") != std::string::npos)
+    EXPECT_TRUE(reason.find("trailing content") != std::string::npos ||
+                reason.find("invalid JSON") != std::string::npos)
         << reason;
   }
   EXPECT_EQ(decode_error(R"({"schema":"x","payload":{}})"), "schema: expected an object");
   EXPECT_EQ(decode_error(R"({"schema":{"type":"string"},"payload":{}})"),
             "schema is not a Debezium envelope (no \"fields\" array)");
-  EXPECT_EQ(decode_error(R"({"schema":{"type":"struct","fields":[{"type":"string","field":"op"}]},"payload":{}})"),
-            "schema is not a Debezium envelope (no \"before\"/\"after\" field)");
-  EXPECT_EQ(decode_error(R"({"schema":{"type":"struct","fields":[{"type":"struct","fields":[)"
-                         R"({"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","field":"m"}],"field":"after"}]},)"
-                         R"("payload":{}})"),
-            "schema of column m: Decimal without a \"scale\" parameter");
+  EXPECT_EQ(
+      decode_error(
+          R"({"schema":{"type":"struct","fields":[{"type":"string","field":"op"}]},"payload":{}})"),
+      "schema is not a Debezium envelope (no \"before\"/\"after\" field)");
+  EXPECT_EQ(
+      decode_error(
+          R"({"schema":{"type":"struct","fields":[{"type":"struct","fields":[)"
+          R"({"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","field":"m"}],"field":"after"}]},)"
+          R"("payload":{}})"),
+      "schema of column m: Decimal without a \"scale\" parameter");
   EXPECT_EQ(decode_error(envelope("[]")), "payload: expected the envelope object");
 }
 
@@ -254,58 +315,71 @@ TEST(EnvelopeErrors, MissingOrWrongEnvelopeFields) {
             "op 'x' is not one of c, u, d, r, t");
   EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},)" + source + R"(,"op":"create"})")),
             "op 'create' is not one of c, u, d, r, t");
-  EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},)" + source + R"(,"op":1})")), "op: expected a string");
+  EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},)" + source + R"(,"op":1})")),
+            "op: expected a string");
   EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},"op":"c"})")), "source is missing");
   EXPECT_EQ(decode_error(envelope(R"({"after":null,)" + source + R"(,"op":"c"})")),
             "after is missing or null for op 'create'");
-  EXPECT_EQ(decode_error(envelope(R"({)" + source + R"(,"op":"u"})")), "after is missing or null for op 'update'");
+  EXPECT_EQ(decode_error(envelope(R"({)" + source + R"(,"op":"u"})")),
+            "after is missing or null for op 'update'");
   EXPECT_EQ(decode_error(envelope(R"({"before":null,)" + source + R"(,"op":"d"})")),
             "before is missing or null for a delete (the table logs no before image)");
   EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1,"extra":2},)" + source + R"(,"op":"c"})")),
             "field after.extra is not in the message's schema");
-  EXPECT_EQ(decode_error(envelope(R"({"after":[1],)" + source + R"(,"op":"c"})")), "after: expected an object or null");
+  EXPECT_EQ(decode_error(envelope(R"({"after":[1],)" + source + R"(,"op":"c"})")),
+            "after: expected an object or null");
   EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"lsn":1},"op":"c"})")),
             "source.table is missing");
-  EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t"},"op":"c"})")),
-            "source.lsn is missing");
-  EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t","lsn":"0/16"},"op":"c"})")),
+  EXPECT_EQ(
+      decode_error(envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t"},"op":"c"})")),
+      "source.lsn is missing");
+  EXPECT_EQ(decode_error(envelope(
+                R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t","lsn":"0/16"},"op":"c"})")),
             "source.lsn: expected an integer");
   EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},"source":{"table":"t","lsn":1},"op":"c"})")),
             "neither source.ts_ms nor ts_ms is present");
-  EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t"},"op":"c"})"),
-                         Connector::MySql),
-            "source.file is missing");
-  EXPECT_EQ(decode_error(envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t","scn":"1x"},"op":"c"})"),
-                         Connector::Oracle),
-            "source.commit_scn '1x' is not an SCN (up to 20 decimal digits)");
+  EXPECT_EQ(
+      decode_error(envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t"},"op":"c"})"),
+                   Connector::MySql),
+      "source.file is missing");
+  EXPECT_EQ(
+      decode_error(
+          envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t","scn":"1x"},"op":"c"})"),
+          Connector::Oracle),
+      "source.commit_scn '1x' is not an SCN (up to 20 decimal digits)");
 }
 
 TEST(EnvelopeFields, FallsBackToThePayloadTimestampAndReadsSnapshotMarkers) {
   EnvelopeDecoder decoder(Connector::Postgres);
-  auto e = decoder.decode(envelope(R"({"after":{"id":1},"source":{"table":"t","lsn":1,"snapshot":"last_in_data_collection"},"op":"r","ts_ms":77})"));
+  auto e = decoder.decode(envelope(
+      R"({"after":{"id":1},"source":{"table":"t","lsn":1,"snapshot":"last_in_data_collection"},"op":"r","ts_ms":77})"));
   ASSERT_TRUE(e.has_value()) << e.error().reason;
   EXPECT_EQ(e->committed_at_ms, 77);
   EXPECT_TRUE(e->snapshot);
   EXPECT_EQ(e->op, Op::Read);
 
-  e = decoder.decode(envelope(R"({"after":{"id":1},"source":{"ts_ms":5,"table":"t","snapshot":"incremental"},"op":"r","ts_ms":77})"));
+  e = decoder.decode(envelope(
+      R"({"after":{"id":1},"source":{"ts_ms":5,"table":"t","snapshot":"incremental"},"op":"r","ts_ms":77})"));
   ASSERT_TRUE(e.has_value()) << e.error().reason;
   EXPECT_EQ(e->committed_at_ms, 5);
   EXPECT_TRUE(e->snapshot);
   EXPECT_EQ(e->position.text, "00000000/00000000");
 
-  e = decoder.decode(envelope(R"({"after":{"id":1},"source":{"ts_ms":5,"table":"t","lsn":1,"snapshot":true},"op":"r"})"));
+  e = decoder.decode(envelope(
+      R"({"after":{"id":1},"source":{"ts_ms":5,"table":"t","lsn":1,"snapshot":true},"op":"r"})"));
   ASSERT_TRUE(e.has_value()) << e.error().reason;
   EXPECT_TRUE(e->snapshot);
 
-  e = decoder.decode(envelope(R"({"after":{"id":1},"source":{"ts_ms":5,"table":"t","lsn":1,"snapshot":null},"op":"c"})"));
+  e = decoder.decode(envelope(
+      R"({"after":{"id":1},"source":{"ts_ms":5,"table":"t","lsn":1,"snapshot":null},"op":"c"})"));
   ASSERT_TRUE(e.has_value()) << e.error().reason;
   EXPECT_FALSE(e->snapshot);
 }
 
 TEST(EnvelopeFields, PayloadFieldOrderDoesNotMatter) {
   EnvelopeDecoder decoder(Connector::Postgres);
-  auto e = decoder.decode(envelope(R"({"ts_ms":9,"op":"u","source":{"lsn":2,"table":"t","ts_ms":8},"after":{"id":2},"before":{"id":1}})"));
+  auto e = decoder.decode(envelope(
+      R"({"ts_ms":9,"op":"u","source":{"lsn":2,"table":"t","ts_ms":8},"after":{"id":2},"before":{"id":1}})"));
   ASSERT_TRUE(e.has_value()) << e.error().reason;
   expect_row(e->before, {{"id", i64(1)}}, "before");
   expect_row(e->after, {{"id", i64(2)}}, "after");
@@ -313,24 +387,31 @@ TEST(EnvelopeFields, PayloadFieldOrderDoesNotMatter) {
 }
 
 TEST(EnvelopeFields, SchemalessMessageUsesDeclaredTypes) {
-  DeclaredColumns declared{{"at", {LogicalType::TimestampMicros, 0}}, {"m", {LogicalType::Decimal, 2}}};
+  DeclaredColumns declared{{"at", {LogicalType::TimestampMicros, 0}},
+                           {"m", {LogicalType::Decimal, 2}}};
   EnvelopeDecoder decoder(Connector::Postgres, declared);
   auto e = decoder.decode(
       R"({"before":null,"after":{"m":"JxA=","at":-1,"note":"x","n":3,"f":0.5,"j":{"a":[1]}},)"
       R"("source":{"ts_ms":5,"table":"t","lsn":1},"op":"c","ts_ms":6})");
   ASSERT_TRUE(e.has_value()) << e.error().reason;
   expect_row(e->after,
-             {{"m", dec("100.00")}, {"at", ts(-1, 999'999'000)}, {"note", str("x")}, {"n", i64(3)},
-              {"f", f64(0.5)}, {"j", json(R"({"a":[1]})")}},
+             {{"m", dec("100.00")},
+              {"at", ts(-1, 999'999'000)},
+              {"note", str("x")},
+              {"n", i64(3)},
+              {"f", f64(0.5)},
+              {"j", json(R"({"a":[1]})")}},
              "after");
-  EXPECT_EQ(decode_error(R"({"after":{"m":"!x"},"source":{"ts_ms":5,"table":"t","lsn":1},"op":"c"})",
-                         Connector::Postgres, declared),
-            "field after.m: Decimal bytes '!x' are not valid base64");
+  EXPECT_EQ(
+      decode_error(R"({"after":{"m":"!x"},"source":{"ts_ms":5,"table":"t","lsn":1},"op":"c"})",
+                   Connector::Postgres, declared),
+      "field after.m: Decimal bytes '!x' are not valid base64");
 }
 
 TEST(Robustness, EveryTruncationOfEveryFixtureIsAnErrorNotACrash) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(fixture_dir())) {
-    if (entry.path().extension() != ".json" || entry.path().string().ends_with(".key.json")) continue;
+    if (entry.path().extension() != ".json" || entry.path().string().ends_with(".key.json"))
+      continue;
     const std::string text = read_file(entry.path().string());
     const std::string folder = entry.path().parent_path().filename().string();
     const Connector connector = folder == "mysql"       ? Connector::MySql
@@ -382,7 +463,9 @@ TEST(CapturedMessages, EveryMessageCapturedFromARealConnectorDecodes) {
       EXPECT_FALSE(event->position.text.empty()) << path;
       EXPECT_FALSE(event->table.empty()) << path;
       EXPECT_GT(event->committed_at_ms, 0) << path;
-      EXPECT_TRUE(event->after.has_value() || event->before.has_value() || event->op == Op::Truncate) << path;
+      EXPECT_TRUE(event->after.has_value() || event->before.has_value() ||
+                  event->op == Op::Truncate)
+          << path;
       ++decoded;
     }
   }

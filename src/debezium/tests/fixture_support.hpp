@@ -16,7 +16,9 @@
 
 namespace metersync::debezium::testing {
 
-inline std::string fixture_dir() { return std::string(METERSYNC_SOURCE_DIR) + "/tests/fixtures/debezium/"; }
+inline std::string fixture_dir() {
+  return std::string(METERSYNC_SOURCE_DIR) + "/tests/fixtures/debezium/";
+}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -26,7 +28,9 @@ inline std::string read_file(const std::string& path) {
   return text.str();
 }
 
-inline std::string fixture(const std::string& relative) { return read_file(fixture_dir() + relative); }
+inline std::string fixture(const std::string& relative) {
+  return read_file(fixture_dir() + relative);
+}
 
 // Expected-value builders.
 inline Value dec(std::string_view text) {
@@ -62,21 +66,24 @@ inline std::string describe(const Value& value) {
     std::string operator()(const Date& d) const { return "date " + d.to_iso(); }
     std::string operator()(const Timestamp& t) const { return "timestamp " + t.to_iso(9); }
     std::string operator()(const TimeOfDay& t) const { return "time " + t.to_iso(); }
-    std::string operator()(const Bytes& b) const { return "bytes[" + std::to_string(b.data.size()) + "]"; }
+    std::string operator()(const Bytes& b) const {
+      return "bytes[" + std::to_string(b.data.size()) + "]";
+    }
     std::string operator()(const Json& j) const { return "json " + j.text; }
     std::string operator()(const Unavailable&) const { return "unavailable"; }
   };
   return std::visit(Visitor{}, value);
 }
 
-inline void expect_row(const std::optional<Row>& row, const Columns& expected, const std::string& what) {
+inline void expect_row(const std::optional<Row>& row, const Columns& expected,
+                       const std::string& what) {
   ASSERT_TRUE(row.has_value()) << what << " is absent";
   ASSERT_EQ(row->columns.size(), expected.size()) << what << ": column count";
   for (size_t i = 0; i < expected.size(); ++i) {
     const auto& [name, value] = row->columns[i];
     EXPECT_EQ(name, expected[i].first) << what << " column #" << i;
-    EXPECT_TRUE(value == expected[i].second)
-        << what << "." << name << ": got " << describe(value) << ", expected " << describe(expected[i].second);
+    EXPECT_TRUE(value == expected[i].second) << what << "." << name << ": got " << describe(value)
+                                             << ", expected " << describe(expected[i].second);
   }
 }
 

@@ -73,7 +73,8 @@ TEST(PostgresFixtures, SnapshotRead) {
 TEST(PostgresFixtures, CreateWithEdgeValues) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/create_edge_values.json");
-  expect_meta(e, Connector::Postgres, Op::Create, "00000000/FFFFFFFF", 1764000100123, "meter", false);
+  expect_meta(e, Connector::Postgres, Op::Create, "00000000/FFFFFFFF", 1764000100123, "meter",
+              false);
   EXPECT_FALSE(e.before.has_value());
   expect_row(e.after, kPgMeterB, "after");
 }
@@ -81,7 +82,8 @@ TEST(PostgresFixtures, CreateWithEdgeValues) {
 TEST(PostgresFixtures, UpdateChangesTheScaleOfAnUnconstrainedNumeric) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/update_scale_change.json");
-  expect_meta(e, Connector::Postgres, Op::Update, "00000001/00000000", 1764000200000, "meter", false);
+  expect_meta(e, Connector::Postgres, Op::Update, "00000001/00000000", 1764000200000, "meter",
+              false);
   expect_row(e.before, kPgMeterA, "before");
   expect_row(e.after, kPgMeterAUpdated, "after");
   EXPECT_EQ(std::get<Decimal>(*e.before->find("last_reading")).scale, 3);
@@ -91,7 +93,8 @@ TEST(PostgresFixtures, UpdateChangesTheScaleOfAnUnconstrainedNumeric) {
 TEST(PostgresFixtures, Delete) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/delete.json");
-  expect_meta(e, Connector::Postgres, Op::Delete, "00000001/00000068", 1764000300000, "meter", false);
+  expect_meta(e, Connector::Postgres, Op::Delete, "00000001/00000068", 1764000300000, "meter",
+              false);
   expect_row(e.before, kPgMeterAUpdated, "before");
   EXPECT_FALSE(e.after.has_value());
 }
@@ -99,7 +102,8 @@ TEST(PostgresFixtures, Delete) {
 TEST(PostgresFixtures, Truncate) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/truncate.json");
-  expect_meta(e, Connector::Postgres, Op::Truncate, "00000001/000000CC", 1764000400000, "meter", false);
+  expect_meta(e, Connector::Postgres, Op::Truncate, "00000001/000000CC", 1764000400000, "meter",
+              false);
   EXPECT_FALSE(e.before.has_value());
   EXPECT_FALSE(e.after.has_value());
 }
@@ -107,9 +111,11 @@ TEST(PostgresFixtures, Truncate) {
 TEST(PostgresFixtures, UnavailablePlaceholderIsNotData) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/update_unavailable.json");
-  expect_meta(e, Connector::Postgres, Op::Update, "00000001/00000130", 1764000500000, "meter", false);
+  expect_meta(e, Connector::Postgres, Op::Update, "00000001/00000130", 1764000500000, "meter",
+              false);
   EXPECT_FALSE(e.before.has_value());
-  expect_row(e.after, with(kPgMeterA, {{"location", Unavailable{}}, {"last_reading", dec("42")}}), "after");
+  expect_row(e.after, with(kPgMeterA, {{"location", Unavailable{}}, {"last_reading", dec("42")}}),
+             "after");
 }
 
 TEST(PostgresFixtures, SchemalessWithDeclaredColumns) {
@@ -123,7 +129,8 @@ TEST(PostgresFixtures, SchemalessWithDeclaredColumns) {
   };
   EnvelopeDecoder decoder(Connector::Postgres, declared);
   const auto e = decode_ok(decoder, "postgres/schemaless_create.json");
-  expect_meta(e, Connector::Postgres, Op::Create, "00000000/FFFFFFFF", 1764000100123, "meter", false);
+  expect_meta(e, Connector::Postgres, Op::Create, "00000000/FFFFFFFF", 1764000100123, "meter",
+              false);
   expect_row(e.after, kPgMeterB, "after");
 }
 
@@ -154,7 +161,8 @@ const Columns kMyMeterA = {
 };
 
 const Columns kMyMeterB = {
-    {"id", dec("18446744073709551615")},  // BIGINT UNSIGNED max, bigint.unsigned.handling.mode=precise
+    {"id",
+     dec("18446744073709551615")},  // BIGINT UNSIGNED max, bigint.unsigned.handling.mode=precise
     {"serial", str("Zähler-Ø ✓ 电表 🚀")},
     {"type", str("gas")},
     {"manufacturer", null()},
@@ -257,16 +265,18 @@ const Columns kMsMeterB = {
     {"Lon", dec("179.999999")},
 };
 
-const Columns kMsMeterAUpdated = with(kMsMeterA, {{"StatusCode", i64(2)},
-                                                  {"Multiplier", dec("0.0001")},
-                                                  {"LastReadKwh", null()},
-                                                  {"LastReadAt", ts(9223372036, 854775800)}});  // 2262-04-11T23:47:16.8547758Z
+const Columns kMsMeterAUpdated =
+    with(kMsMeterA, {{"StatusCode", i64(2)},
+                     {"Multiplier", dec("0.0001")},
+                     {"LastReadKwh", null()},
+                     {"LastReadAt", ts(9223372036, 854775800)}});  // 2262-04-11T23:47:16.8547758Z
 
 TEST(SqlServerFixtures, SnapshotRead) {
   EnvelopeDecoder decoder(Connector::SqlServer);
   const auto e = decode_ok(decoder, "sqlserver/snapshot_read.json");
   expect_meta(e, Connector::SqlServer, Op::Read,
-              "0000002D:00000F58:0003/00000000:00000000:0000/0000000000", 1764000000000, "Meters", true);
+              "0000002D:00000F58:0003/00000000:00000000:0000/0000000000", 1764000000000, "Meters",
+              true);
   expect_row(e.after, kMsMeterA, "after");
 }
 
@@ -274,7 +284,8 @@ TEST(SqlServerFixtures, CreateWithEdgeValues) {
   EnvelopeDecoder decoder(Connector::SqlServer);
   const auto e = decode_ok(decoder, "sqlserver/create_edge_values.json");
   expect_meta(e, Connector::SqlServer, Op::Create,
-              "0000002D:00000FA0:0005/0000002D:00000FA0:0002/0000000001", 1764000100000, "Meters", false);
+              "0000002D:00000FA0:0005/0000002D:00000FA0:0002/0000000001", 1764000100000, "Meters",
+              false);
   expect_row(e.after, kMsMeterB, "after");
 }
 
@@ -282,7 +293,8 @@ TEST(SqlServerFixtures, Update) {
   EnvelopeDecoder decoder(Connector::SqlServer);
   const auto e = decode_ok(decoder, "sqlserver/update.json");
   expect_meta(e, Connector::SqlServer, Op::Update,
-              "0000002E:00000010:0004/0000002E:00000010:0002/0000000002", 1764000200000, "Meters", false);
+              "0000002E:00000010:0004/0000002E:00000010:0002/0000000002", 1764000200000, "Meters",
+              false);
   expect_row(e.before, kMsMeterA, "before");
   expect_row(e.after, kMsMeterAUpdated, "after");
 }
@@ -291,7 +303,8 @@ TEST(SqlServerFixtures, Delete) {
   EnvelopeDecoder decoder(Connector::SqlServer);
   const auto e = decode_ok(decoder, "sqlserver/delete.json");
   expect_meta(e, Connector::SqlServer, Op::Delete,
-              "0000002E:000000A8:0003/0000002E:000000A8:0002/0000000001", 1764000300000, "Meters", false);
+              "0000002E:000000A8:0003/0000002E:000000A8:0002/0000000001", 1764000300000, "Meters",
+              false);
   expect_row(e.before, kMsMeterAUpdated, "before");
   EXPECT_FALSE(e.after.has_value());
 }
@@ -333,24 +346,26 @@ const Columns kOraMeterAUpdated = with(kOraMeterA, {{"MAKER", null()},
 TEST(OracleFixtures, SnapshotRead) {
   EnvelopeDecoder decoder(Connector::Oracle);
   const auto e = decode_ok(decoder, "oracle/snapshot_read.json");
-  expect_meta(e, Connector::Oracle, Op::Read, "00000000000002122184/00000000000002122184/0000000000",
-              1764000000000, "METER", true);
+  expect_meta(e, Connector::Oracle, Op::Read,
+              "00000000000002122184/00000000000002122184/0000000000", 1764000000000, "METER", true);
   expect_row(e.after, kOraMeterA, "after");
 }
 
 TEST(OracleFixtures, CreateWithEdgeValues) {
   EnvelopeDecoder decoder(Connector::Oracle);
   const auto e = decode_ok(decoder, "oracle/create_edge_values.json");
-  expect_meta(e, Connector::Oracle, Op::Create, "00000000000002122190/00000000000002122187/0000000000",
-              1764000100000, "METER", false);
+  expect_meta(e, Connector::Oracle, Op::Create,
+              "00000000000002122190/00000000000002122187/0000000000", 1764000100000, "METER",
+              false);
   expect_row(e.after, kOraMeterB, "after");
 }
 
 TEST(OracleFixtures, UpdateWithSixtyFourBitScns) {
   EnvelopeDecoder decoder(Connector::Oracle);
   const auto e = decode_ok(decoder, "oracle/update.json");
-  expect_meta(e, Connector::Oracle, Op::Update, "12345678901234567891/12345678901234567890/0000000001",
-              1764000200000, "METER", false);
+  expect_meta(e, Connector::Oracle, Op::Update,
+              "12345678901234567891/12345678901234567890/0000000001", 1764000200000, "METER",
+              false);
   expect_row(e.before, kOraMeterA, "before");
   expect_row(e.after, kOraMeterAUpdated, "after");
 }
@@ -358,8 +373,9 @@ TEST(OracleFixtures, UpdateWithSixtyFourBitScns) {
 TEST(OracleFixtures, Delete) {
   EnvelopeDecoder decoder(Connector::Oracle);
   const auto e = decode_ok(decoder, "oracle/delete.json");
-  expect_meta(e, Connector::Oracle, Op::Delete, "12345678901234567899/12345678901234567895/0000000000",
-              1764000300000, "METER", false);
+  expect_meta(e, Connector::Oracle, Op::Delete,
+              "12345678901234567899/12345678901234567895/0000000000", 1764000300000, "METER",
+              false);
   expect_row(e.before, kOraMeterAUpdated, "before");
   EXPECT_FALSE(e.after.has_value());
 }
@@ -367,8 +383,9 @@ TEST(OracleFixtures, Delete) {
 TEST(OracleFixtures, Truncate) {
   EnvelopeDecoder decoder(Connector::Oracle);
   const auto e = decode_ok(decoder, "oracle/truncate.json");
-  expect_meta(e, Connector::Oracle, Op::Truncate, "12345678901234567901/12345678901234567900/0000000000",
-              1764000400000, "METER", false);
+  expect_meta(e, Connector::Oracle, Op::Truncate,
+              "12345678901234567901/12345678901234567900/0000000000", 1764000400000, "METER",
+              false);
   EXPECT_FALSE(e.before.has_value());
   EXPECT_FALSE(e.after.has_value());
 }
@@ -384,7 +401,8 @@ TEST(DecoderReuse, OneDecoderDecodesAStreamWithASchemaChange) {
   }
   std::string altered = fixture("postgres/snapshot_read.json");
   // Rename a column in both schema and payload: a schema the decoder has not seen.
-  for (size_t at; (at = altered.find("\"kind\"")) != std::string::npos;) altered.replace(at, 6, "\"type\"");
+  for (size_t at; (at = altered.find("\"kind\"")) != std::string::npos;)
+    altered.replace(at, 6, "\"type\"");
   auto e = decoder.decode(altered);
   ASSERT_TRUE(e.has_value()) << e.error().reason;
   ASSERT_NE(e->after->find("type"), nullptr);

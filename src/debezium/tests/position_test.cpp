@@ -74,13 +74,13 @@ TEST(BinlogPosition, Format) {
 TEST(BinlogPosition, SortsByFileThenPositionThenRow) {
   for (Connector connector : {Connector::MySql, Connector::MariaDb}) {
     std::vector<std::string> encoded;
-    for (const auto& at : {binlog("mysql-bin.000001", 4, 0), binlog("mysql-bin.000001", 9, 0),
-                           binlog("mysql-bin.000001", 10, 0), binlog("mysql-bin.000001", 10, 1),
-                           binlog("mysql-bin.000001", 10, 9), binlog("mysql-bin.000001", 10, 10),
-                           binlog("mysql-bin.000001", 4294967296, 0),
-                           binlog("mysql-bin.000009", 4, 0), binlog("mysql-bin.000010", 4, 0),
-                           binlog("mysql-bin.000099", 100, 0), binlog("mysql-bin.000100", 4, 0),
-                           binlog("mysql-bin.999999", 4, 0)}) {
+    for (const auto& at :
+         {binlog("mysql-bin.000001", 4, 0), binlog("mysql-bin.000001", 9, 0),
+          binlog("mysql-bin.000001", 10, 0), binlog("mysql-bin.000001", 10, 1),
+          binlog("mysql-bin.000001", 10, 9), binlog("mysql-bin.000001", 10, 10),
+          binlog("mysql-bin.000001", 4294967296, 0), binlog("mysql-bin.000009", 4, 0),
+          binlog("mysql-bin.000010", 4, 0), binlog("mysql-bin.000099", 100, 0),
+          binlog("mysql-bin.000100", 4, 0), binlog("mysql-bin.999999", 4, 0)}) {
       encoded.push_back(encode_ok(connector, at));
     }
     expect_strictly_increasing(encoded);
@@ -108,8 +108,8 @@ TEST(BinlogPosition, TooLongForTheColumnIsAnError) {
   EXPECT_NE(position.error().find("longer than 100"), std::string::npos) << position.error();
 }
 
-SourceCoordinates mssql(std::optional<std::string_view> commit, std::optional<std::string_view> change,
-                        std::optional<int64_t> serial) {
+SourceCoordinates mssql(std::optional<std::string_view> commit,
+                        std::optional<std::string_view> change, std::optional<int64_t> serial) {
   SourceCoordinates at;
   at.commit_lsn = commit;
   at.change_lsn = change;
@@ -118,10 +118,12 @@ SourceCoordinates mssql(std::optional<std::string_view> commit, std::optional<st
 }
 
 TEST(SqlServerPosition, FormatUpperCasesDebeziumsLowerCaseHex) {
-  EXPECT_EQ(encode_ok(Connector::SqlServer, mssql("0000002d:00000f58:0005", "0000002d:00000f58:0003", 2)),
-            "0000002D:00000F58:0005/0000002D:00000F58:0003/0000000002");
-  EXPECT_EQ(encode_ok(Connector::SqlServer, mssql("0000002d:00000f58:0005", std::nullopt, std::nullopt)),
-            "0000002D:00000F58:0005/00000000:00000000:0000/0000000000");
+  EXPECT_EQ(
+      encode_ok(Connector::SqlServer, mssql("0000002d:00000f58:0005", "0000002d:00000f58:0003", 2)),
+      "0000002D:00000F58:0005/0000002D:00000F58:0003/0000000002");
+  EXPECT_EQ(
+      encode_ok(Connector::SqlServer, mssql("0000002d:00000f58:0005", std::nullopt, std::nullopt)),
+      "0000002D:00000F58:0005/00000000:00000000:0000/0000000000");
 }
 
 TEST(SqlServerPosition, SortsByCommitLsnThenChangeLsnThenSerial) {
@@ -146,15 +148,16 @@ TEST(SqlServerPosition, SortsByCommitLsnThenChangeLsnThenSerial) {
 TEST(SqlServerPosition, MalformedLsnIsAnError) {
   EXPECT_EQ(encode_position(Connector::SqlServer, mssql(std::nullopt, std::nullopt, 1)).error(),
             "source.commit_lsn is missing");
-  for (std::string_view bad : {"0000002d:00000f58", "0000002d-00000f58-0003", "0000002g:00000f58:0003",
-                               "2d:f58:3", "0000002d:00000f58:00030"}) {
+  for (std::string_view bad : {"0000002d:00000f58", "0000002d-00000f58-0003",
+                               "0000002g:00000f58:0003", "2d:f58:3", "0000002d:00000f58:00030"}) {
     auto position = encode_position(Connector::SqlServer, mssql(bad, "0000002d:00000f58:0003", 1));
     ASSERT_FALSE(position.has_value()) << bad;
     EXPECT_NE(position.error().find("source.commit_lsn"), std::string::npos);
   }
 }
 
-SourceCoordinates ora(std::optional<std::string_view> commit, std::string_view scn, std::optional<int64_t> ssn) {
+SourceCoordinates ora(std::optional<std::string_view> commit, std::string_view scn,
+                      std::optional<int64_t> ssn) {
   SourceCoordinates at;
   at.commit_scn = commit;
   at.scn = scn;
@@ -190,7 +193,8 @@ TEST(OraclePosition, MalformedScnIsAnError) {
   SourceCoordinates at;
   EXPECT_EQ(encode_position(Connector::Oracle, at).error(), "source.scn is missing");
   EXPECT_FALSE(encode_position(Connector::Oracle, ora("12a", "5", 0)).has_value());
-  EXPECT_FALSE(encode_position(Connector::Oracle, ora("10", "123456789012345678901", 0)).has_value());
+  EXPECT_FALSE(
+      encode_position(Connector::Oracle, ora("10", "123456789012345678901", 0)).has_value());
   EXPECT_FALSE(encode_position(Connector::Oracle, ora("10", "", 0)).has_value());
   EXPECT_FALSE(encode_position(Connector::Oracle, ora("10", "5", -1)).has_value());
 }

@@ -50,29 +50,35 @@ TEST(UnscaledDecimal, SmallValuesAndSigns) {
   EXPECT_EQ(decimal(bytes_of({0x80}), 0), (Decimal{true, "128", 0}));
   EXPECT_EQ(decimal(bytes_of({0x00, 0x80}), 0), (Decimal{false, "128", 0}));
   EXPECT_EQ(decimal(bytes_of({0xFF, 0x7F}), 0), (Decimal{true, "129", 0}));
-  EXPECT_EQ(decimal(bytes_of({0x80, 0, 0, 0, 0, 0, 0, 0}), 0), (Decimal{true, "9223372036854775808", 0}));
+  EXPECT_EQ(decimal(bytes_of({0x80, 0, 0, 0, 0, 0, 0, 0}), 0),
+            (Decimal{true, "9223372036854775808", 0}));
   EXPECT_EQ(decimal(bytes_of({0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}), 0),
             (Decimal{false, "9223372036854775807", 0}));
 }
 
 TEST(UnscaledDecimal, WiderThanSixtyFourBits) {
   // 2^64 and 2^128, positive and negative, as BigInteger#toByteArray writes them.
-  EXPECT_EQ(decimal(bytes_of({0x01, 0, 0, 0, 0, 0, 0, 0, 0}), 0), (Decimal{false, "18446744073709551616", 0}));
-  EXPECT_EQ(decimal(bytes_of({0xFF, 0, 0, 0, 0, 0, 0, 0, 0}), 0), (Decimal{true, "18446744073709551616", 0}));
+  EXPECT_EQ(decimal(bytes_of({0x01, 0, 0, 0, 0, 0, 0, 0, 0}), 0),
+            (Decimal{false, "18446744073709551616", 0}));
+  EXPECT_EQ(decimal(bytes_of({0xFF, 0, 0, 0, 0, 0, 0, 0, 0}), 0),
+            (Decimal{true, "18446744073709551616", 0}));
   std::string two_to_128 = bytes_of({0x01});
   two_to_128.append(16, '\0');
   EXPECT_EQ(decimal(two_to_128, 3), (Decimal{false, "340282366920938463463374607431768211456", 3}));
   std::string minus_two_to_128 = bytes_of({0xFF});
   minus_two_to_128.append(16, '\0');
-  EXPECT_EQ(decimal(minus_two_to_128, 0), (Decimal{true, "340282366920938463463374607431768211456", 0}));
+  EXPECT_EQ(decimal(minus_two_to_128, 0),
+            (Decimal{true, "340282366920938463463374607431768211456", 0}));
   // Non-minimal encodings still decode: nine bytes of -1, and -256.
   EXPECT_EQ(decimal(std::string(9, '\xFF'), 0), (Decimal{true, "1", 0}));
   std::string minus_256(8, '\xFF');
   minus_256.push_back('\0');
   EXPECT_EQ(decimal(minus_256, 0), (Decimal{true, "256", 0}));
   // A limb boundary: 10^18 needs 60 bits, 10^27 needs 90.
-  EXPECT_EQ(decimal(bytes_of({0x03, 0x3B, 0x2E, 0x3C, 0x9F, 0xD0, 0x80, 0x3C, 0xE8, 0x00, 0x00, 0x00}), 0),
-            (Decimal{false, "1000000000000000000000000000", 0}));
+  EXPECT_EQ(
+      decimal(bytes_of({0x03, 0x3B, 0x2E, 0x3C, 0x9F, 0xD0, 0x80, 0x3C, 0xE8, 0x00, 0x00, 0x00}),
+              0),
+      (Decimal{false, "1000000000000000000000000000", 0}));
   // Zero padded to many bytes stays canonical.
   EXPECT_EQ(decimal(std::string(20, '\0'), 5), (Decimal{false, "0", 5}));
 }
@@ -87,10 +93,13 @@ TEST(TimestampUnits, FloorsTowardsNegativeInfinity) {
   EXPECT_EQ(timestamp_from_units(-1, 1'000), (Timestamp{-1, 999'000'000}));
   EXPECT_EQ(timestamp_from_units(-1'000, 1'000), (Timestamp{-1, 0}));
   EXPECT_EQ(timestamp_from_units(-1'001, 1'000), (Timestamp{-2, 999'000'000}));
-  EXPECT_EQ(timestamp_from_units(1'764'000'000'123'456, 1'000'000), (Timestamp{1'764'000'000, 123'456'000}));
+  EXPECT_EQ(timestamp_from_units(1'764'000'000'123'456, 1'000'000),
+            (Timestamp{1'764'000'000, 123'456'000}));
   EXPECT_EQ(timestamp_from_units(1, 1'000'000'000), (Timestamp{0, 1}));
-  EXPECT_EQ(timestamp_from_units(INT64_MIN, 1'000'000'000), (Timestamp{-9'223'372'037, 145'224'192}));
-  EXPECT_EQ(timestamp_from_units(INT64_MAX, 1'000'000'000), (Timestamp{9'223'372'036, 854'775'807}));
+  EXPECT_EQ(timestamp_from_units(INT64_MIN, 1'000'000'000),
+            (Timestamp{-9'223'372'037, 145'224'192}));
+  EXPECT_EQ(timestamp_from_units(INT64_MAX, 1'000'000'000),
+            (Timestamp{9'223'372'036, 854'775'807}));
 }
 
 Timestamp zoned(std::string_view text) {
@@ -116,10 +125,11 @@ TEST(ZonedTimestamp, ParsesOffsetsIntoUtc) {
 TEST(ZonedTimestamp, RejectsMalformedText) {
   Timestamp out;
   for (const char* bad :
-       {"", "infinity", "-infinity", "2026-11-24T13:45:00", "2026-11-24 13:45:00Z", "2026-02-30T00:00:00Z",
-        "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-24T24:00:00Z", "2026-11-24T13:60:00Z",
-        "10000-01-01T00:00:00Z", "2026-11-24T13:45:00.Z", "2026-11-24T13:45:00.1234567890Z",
-        "2026-11-24T13:45:00Zjunk", "2026-11-24T13:45:00+25:00", "26-11-24T13:45:00Z"}) {
+       {"", "infinity", "-infinity", "2026-11-24T13:45:00", "2026-11-24 13:45:00Z",
+        "2026-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+        "2026-11-24T24:00:00Z", "2026-11-24T13:60:00Z", "10000-01-01T00:00:00Z",
+        "2026-11-24T13:45:00.Z", "2026-11-24T13:45:00.1234567890Z", "2026-11-24T13:45:00Zjunk",
+        "2026-11-24T13:45:00+25:00", "26-11-24T13:45:00Z"}) {
     EXPECT_FALSE(parse_zoned_timestamp(bad, out)) << bad;
   }
 }
