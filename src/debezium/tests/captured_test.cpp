@@ -207,37 +207,56 @@ TEST(CapturedMariaDb, CreateUpdateDelete) {
   }
 }
 
+Columns mdb_edge(const Value& id, std::string serial, const Columns& changes) {
+  return with({{"id", id},
+               {"serial", str(std::move(serial))},
+               {"type", str("electric")},
+               {"manufacturer", null()},
+               {"status", str("active")},
+               {"installed_at", null()},
+               {"multiplier", dec("1.0000")},
+               {"last_reading", null()},
+               {"last_reading_at", null()},
+               {"latitude", null()},
+               {"longitude", null()}},
+              changes);
+}
+
 TEST(CapturedMariaDb, SnapshotEdgeRows) {
   REQUIRE_CAPTURED(datetime_min, Connector::MariaDb, "mariadb/snapshot_edge_datetime_min.json");
   REQUIRE_CAPTURED(timestamp_max, Connector::MariaDb, "mariadb/snapshot_edge_timestamp_max.json");
 
-  const auto edge = [](const Value& id, std::string serial, const Columns& changes) {
-    return with({{"id", id},
-                 {"serial", str(std::move(serial))},
-                 {"type", str("electric")},
-                 {"manufacturer", null()},
-                 {"status", str("active")},
-                 {"installed_at", null()},
-                 {"multiplier", dec("1.0000")},
-                 {"last_reading", null()},
-                 {"last_reading_at", null()},
-                 {"latitude", null()},
-                 {"longitude", null()}},
-                changes);
-  };
   expect_row(datetime_min->after,
-             edge(checked_id(*datetime_min), "EDGE-MDB-011",
-                  {{"installed_at", ts(-30610224000, 0)}}),  // 1000-01-01
+             mdb_edge(checked_id(*datetime_min), "EDGE-MDB-011",
+                      {{"installed_at", ts(-30610224000, 0)}}),  // DATETIME 1000-01-01
              "edge 11");
-  expect_row(timestamp_max->after,
-             edge(checked_id(*timestamp_max), "EDGE-MDB-016",
-                  {{"last_reading_at", ts(2147483647, 999999000)}}),  // 2038-01-19T03:14:07.999999Z
-             "edge 16");
+  expect_row(
+      timestamp_max->after,
+      mdb_edge(checked_id(*timestamp_max), "EDGE-MDB-016",
+               {{"last_reading_at", ts(2147483647, 999999000)}}),  // 2038-01-19T03:14:07.999999Z
+      "edge 16");
   for (const auto* e : {&*datetime_min, &*timestamp_max}) {
     EXPECT_EQ(e->op, Op::Read);
     EXPECT_TRUE(e->snapshot);
     EXPECT_TRUE(std::regex_match(e->position.text, kBinlogShape)) << e->position.text;
   }
+}
+
+TEST(CapturedMariaDb, SnapshotDecimalDoubleAndUnicodeEdges) {
+  REQUIRE_CAPTURED(max, Connector::MariaDb, "mariadb/snapshot_edge_max.json");
+  REQUIRE_CAPTURED(rounding, Connector::MariaDb, "mariadb/snapshot_edge_rounding.json");
+  REQUIRE_CAPTURED(unicode, Connector::MariaDb, "mariadb/snapshot_edge_unicode.json");
+
+  expect_row(max->after,
+             mdb_edge(checked_id(*max), "EDGE-MDB-004",
+                      {{"multiplier", dec("99999.9999")}, {"last_reading", f64(999999999999.999)}}),
+             "edge 4");
+  // DOUBLE keeps every digit it was given; rounding to DECIMAL(9,6) is the mapper's.
+  expect_row(rounding->after,
+             mdb_edge(checked_id(*rounding), "EDGE-MDB-020",
+                      {{"latitude", f64(51.50123456789)}, {"longitude", f64(-0.14159265358979)}}),
+             "edge 20");
+  expect_row(unicode->after, mdb_edge(checked_id(*unicode), "Zähler-Ω-0001", {}), "edge 40");
 }
 
 }  // namespace
