@@ -18,9 +18,11 @@ namespace metersync::config {
 namespace {
 
 bool is_identifier(std::string_view s) {
-  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s.front()))) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s.front())))
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
 }
 
 bool is_source_name(std::string_view s) {
@@ -57,7 +59,8 @@ Setting convert(const Key<Target>& key, const YAML::Node& node, const std::strin
       int64_t value = 0;
       auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
       if (ec != std::errc{} || end != text->data() + text->size() || text->empty())
-        throw ConfigError(path + ": expected an integer (" + check_text(key) + "), found '" + *text + "'");
+        throw ConfigError(path + ": expected an integer (" + check_text(key) + "), found '" +
+                          *text + "'");
       if (value < key.min || value > key.max)
         throw ConfigError(path + ": " + *text + " is out of range; use " + check_text(key));
       return value;
@@ -81,11 +84,13 @@ Setting convert(const Key<Target>& key, const YAML::Node& node, const std::strin
   }
   switch (key.format) {
     case Format::NonEmpty:
-      if (text->empty()) throw ConfigError(path + ": must not be empty (" + std::string(key.help) + ")");
+      if (text->empty())
+        throw ConfigError(path + ": must not be empty (" + std::string(key.help) + ")");
       break;
     case Format::Identifier:
       if (!is_identifier(*text))
-        throw ConfigError(path + ": '" + *text + "' is not a plain SQL name; use " + check_text(key));
+        throw ConfigError(path + ": '" + *text + "' is not a plain SQL name; use " +
+                          check_text(key));
       break;
     case Format::HttpUrl: {
       const bool http = text->starts_with("http://") || text->starts_with("https://");
@@ -103,13 +108,16 @@ Setting convert(const Key<Target>& key, const YAML::Node& node, const std::strin
 template <class Target>
 Setting default_setting(const Key<Target>& key) {
   switch (key.type) {
-    case KeyType::StringMap: return std::map<std::string, std::string>{};
+    case KeyType::StringMap:
+      return std::map<std::string, std::string>{};
     case KeyType::Integer: {
       int64_t value = 0;
-      std::from_chars(key.default_value.data(), key.default_value.data() + key.default_value.size(), value);
+      std::from_chars(key.default_value.data(), key.default_value.data() + key.default_value.size(),
+                      value);
       return value;
     }
-    case KeyType::Boolean: return key.default_value == "true";
+    case KeyType::Boolean:
+      return key.default_value == "true";
     default:
       return key.default_value == "\"\"" ? std::string{} : std::string(key.default_value);
   }
@@ -127,7 +135,8 @@ void read_table(const YAML::Node& node, const std::string& base, std::span<const
     for (const auto& [name, child] : map_entries(map, here, true)) {
       const std::string rel = join_key(relative, name);
       const std::string path = join_key(base, rel);
-      const auto key = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.name == rel; });
+      const auto key =
+          std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.name == rel; });
       if (key != keys.end()) {
         if (key->type == KeyType::Mapping || key->type == KeyType::Section) {
           special(*key, child, path);
@@ -135,7 +144,8 @@ void read_table(const YAML::Node& node, const std::string& base, std::span<const
           continue;
         }
         Setting value = convert(*key, child, path);
-        if (std::holds_alternative<std::monostate>(value)) continue;  // `key:` with nothing = not given
+        if (std::holds_alternative<std::monostate>(value))
+          continue;  // `key:` with nothing = not given
         key->set(target, value);
         given.insert(rel);
         continue;
@@ -155,12 +165,14 @@ void read_table(const YAML::Node& node, const std::string& base, std::span<const
           n.remove_prefix(relative.size() + 1);
         }
         std::string first(n.substr(0, n.find('.')));
-        if (std::find(siblings.begin(), siblings.end(), first) == siblings.end()) siblings.push_back(first);
+        if (std::find(siblings.begin(), siblings.end(), first) == siblings.end())
+          siblings.push_back(first);
       }
       std::string allowed;
       for (const auto& s : siblings) allowed += (allowed.empty() ? "" : ", ") + s;
       const std::string hint = did_you_mean(name, siblings);
-      throw ConfigError("unknown key " + path + (hint.empty() ? "; the keys here are " + allowed : hint));
+      throw ConfigError("unknown key " + path +
+                        (hint.empty() ? "; the keys here are " + allowed : hint));
     }
   };
   walk(walk, node, "");
@@ -173,33 +185,38 @@ void read_table(const YAML::Node& node, const std::string& base, std::span<const
   }
 }
 
-EndpointConfig read_endpoint(const YAML::Node& node, const std::string& path, const std::string& topic) {
+EndpointConfig read_endpoint(const YAML::Node& node, const std::string& path,
+                             const std::string& topic) {
   if (!node.IsMap()) throw ConfigError(path + ": expected a map with at least `url:`");
   EndpointConfig endpoint;
   read_table(node, path, endpoint_keys(), endpoint,
              [](const auto&, const YAML::Node&, const std::string&) {});
   if (endpoint.dead_letter_topic.empty()) endpoint.dead_letter_topic = topic + ".endpoint.dlq";
   if (endpoint.retry_initial > endpoint.retry_max)
-    throw ConfigError(path + ".retry_initial_ms: larger than retry_max_ms; lower it or raise retry_max_ms");
+    throw ConfigError(
+        path + ".retry_initial_ms: larger than retry_max_ms; lower it or raise retry_max_ms");
   return endpoint;
 }
 
 SourceConfig read_source(const std::string& name, const YAML::Node& node, const std::string& path) {
   if (!is_source_name(name))
-    throw ConfigError(path + ": source names are lower-case letters, digits and _, starting with a "
-                             "letter, at most " + std::to_string(kMaxSourceNameBytes) +
+    throw ConfigError(path +
+                      ": source names are lower-case letters, digits and _, starting with a "
+                      "letter, at most " +
+                      std::to_string(kMaxSourceNameBytes) +
                       " characters (they are SourceSystem values, VARCHAR(16))");
   if (!node.IsMap()) throw ConfigError(path + ": expected a map with topic, connector and mapping");
   SourceConfig source;
   source.name = name;
   YAML::Node endpoint_node;
-  read_table(node, path, source_keys(), source,
-             [&](const Key<SourceConfig>& key, const YAML::Node& child, const std::string& key_path) {
-               if (key.type == KeyType::Mapping)
-                 source.mapping = parse_mapping(child, key_path);
-               else
-                 endpoint_node = child;  // read once the topic is known
-             });
+  read_table(
+      node, path, source_keys(), source,
+      [&](const Key<SourceConfig>& key, const YAML::Node& child, const std::string& key_path) {
+        if (key.type == KeyType::Mapping)
+          source.mapping = parse_mapping(child, key_path);
+        else
+          endpoint_node = child;  // read once the topic is known
+      });
   if (source.dead_letter_topic.empty()) source.dead_letter_topic = source.topic + ".dlq";
   if (endpoint_node.IsDefined() && !endpoint_node.IsNull())
     source.endpoint = read_endpoint(endpoint_node, path + ".endpoint", source.topic);
@@ -207,24 +224,28 @@ SourceConfig read_source(const std::string& name, const YAML::Node& node, const 
 }
 
 Config parse(const YAML::Node& root) {
-  if (!root.IsDefined() || root.IsNull()) throw ConfigError("the configuration is empty; see docs/configuration.md");
+  if (!root.IsDefined() || root.IsNull())
+    throw ConfigError("the configuration is empty; see docs/configuration.md");
   Config config;
   read_table(root, "", top_level_keys(), config,
              [&](const Key<Config>&, const YAML::Node& node, const std::string& path) {
                for (const auto& [name, child] : map_entries(node, path))
                  config.sources.push_back(read_source(name, child, join_key(path, name)));
              });
-  if (config.sources.empty()) throw ConfigError("sources: no source is configured; add at least one");
+  if (config.sources.empty())
+    throw ConfigError("sources: no source is configured; add at least one");
   if (config.sink.schema.empty() && config.sink.dialect != Dialect::MariaDb)
     config.sink.schema = config.sink.dialect == Dialect::SqlServer ? "dbo" : "public";
   if (config.sink.retry_initial > config.sink.retry_max)
-    throw ConfigError("sink.retry_initial_ms: larger than sink.retry_max_ms; lower it or raise retry_max_ms");
+    throw ConfigError(
+        "sink.retry_initial_ms: larger than sink.retry_max_ms; lower it or raise retry_max_ms");
   std::map<std::string, std::string> topics;  // topic -> source using it
   for (const auto& source : config.sources) {
     auto [it, inserted] = topics.emplace(source.topic, source.name);
     if (!inserted)
       throw ConfigError("sources." + source.name + ".topic: '" + source.topic +
-                        "' is also the topic of sources." + it->second + "; each source has its own topic");
+                        "' is also the topic of sources." + it->second +
+                        "; each source has its own topic");
   }
   return config;
 }

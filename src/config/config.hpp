@@ -28,49 +28,50 @@ class ConfigError : public std::runtime_error {
 namespace config {
 
 struct KafkaConfig {
-  std::string bootstrap_servers;                    // kafka.bootstrap_servers
-  std::string group_prefix = "metersync";           // kafka.group_prefix
-  std::map<std::string, std::string> properties;    // kafka.properties: extra librdkafka settings
+  std::string bootstrap_servers;                  // kafka.bootstrap_servers
+  std::string group_prefix = "metersync";         // kafka.group_prefix
+  std::map<std::string, std::string> properties;  // kafka.properties: extra librdkafka settings
 };
 
 enum class Dialect { SqlServer, Postgres, MariaDb };
 
 struct SinkConfig {
-  Dialect dialect = Dialect::Postgres;              // sink.dialect: sqlserver | postgres | mariadb
-  std::string connection;                           // sink.connection: ODBC connection string
-  std::string schema;                               // sink.schema (dbo / public / database name)
-  std::string table = "MeterMaster";                // sink.table
-  std::string offsets_table = "MeterSyncOffsets";   // sink.offsets_table
-  int max_batch_events = 5000;                      // sink.max_batch_events
-  std::chrono::milliseconds max_batch_wait{50};     // sink.max_batch_wait_ms
-  std::chrono::milliseconds retry_initial{200};     // sink.retry_initial_ms
-  std::chrono::milliseconds retry_max{10000};       // sink.retry_max_ms
+  Dialect dialect = Dialect::Postgres;             // sink.dialect: sqlserver | postgres | mariadb
+  std::string connection;                          // sink.connection: ODBC connection string
+  std::string schema;                              // sink.schema (dbo / public / database name)
+  std::string table = "MeterMaster";               // sink.table
+  std::string offsets_table = "MeterSyncOffsets";  // sink.offsets_table
+  int max_batch_events = 5000;                     // sink.max_batch_events
+  std::chrono::milliseconds max_batch_wait{50};    // sink.max_batch_wait_ms
+  std::chrono::milliseconds retry_initial{200};    // sink.retry_initial_ms
+  std::chrono::milliseconds retry_max{10000};      // sink.retry_max_ms
 };
 
 struct EndpointConfig {
-  std::string url;                                  // sources.<name>.endpoint.url
-  std::optional<std::string> auth_header;           // ...endpoint.auth_header ("Bearer ${TOKEN}")
-  std::optional<std::string> signing_secret;        // ...endpoint.signing_secret
-  int max_batch_events = 500;                       // ...endpoint.max_batch_events
-  std::size_t max_batch_bytes = 1 << 20;            // ...endpoint.max_batch_bytes
-  std::chrono::milliseconds linger{50};             // ...endpoint.linger_ms
-  std::chrono::milliseconds connect_timeout{2000};  // ...endpoint.connect_timeout_ms
-  std::chrono::milliseconds request_timeout{10000}; // ...endpoint.request_timeout_ms
-  std::chrono::milliseconds retry_initial{200};     // ...endpoint.retry_initial_ms
-  std::chrono::milliseconds retry_max{30000};       // ...endpoint.retry_max_ms
-  int max_attempts = 10;                            // ...endpoint.max_attempts
-  std::string dead_letter_topic;                    // ...endpoint.dead_letter_topic (default <topic>.endpoint.dlq)
-  bool tls_verify = true;                           // ...endpoint.tls_verify
-  std::optional<std::string> ca_file;               // ...endpoint.ca_file
+  std::string url;                                   // sources.<name>.endpoint.url
+  std::optional<std::string> auth_header;            // ...endpoint.auth_header ("Bearer ${TOKEN}")
+  std::optional<std::string> signing_secret;         // ...endpoint.signing_secret
+  int max_batch_events = 500;                        // ...endpoint.max_batch_events
+  std::size_t max_batch_bytes = 1 << 20;             // ...endpoint.max_batch_bytes
+  std::chrono::milliseconds linger{50};              // ...endpoint.linger_ms
+  std::chrono::milliseconds connect_timeout{2000};   // ...endpoint.connect_timeout_ms
+  std::chrono::milliseconds request_timeout{10000};  // ...endpoint.request_timeout_ms
+  std::chrono::milliseconds retry_initial{200};      // ...endpoint.retry_initial_ms
+  std::chrono::milliseconds retry_max{30000};        // ...endpoint.retry_max_ms
+  int max_attempts = 10;                             // ...endpoint.max_attempts
+  std::string dead_letter_topic;  // ...endpoint.dead_letter_topic (default <topic>.endpoint.dlq)
+  bool tls_verify = true;         // ...endpoint.tls_verify
+  std::optional<std::string> ca_file;  // ...endpoint.ca_file
 };
 
 struct SourceConfig {
-  std::string name;                  // the map key under `sources:` == SourceSystem value
-  std::string topic;                 // sources.<name>.topic
-  std::string dead_letter_topic;     // sources.<name>.dead_letter_topic (default <topic>.dlq)
-  std::string connector;             // sources.<name>.connector: postgres | mysql | mariadb | sqlserver | oracle
-  bool enabled = true;               // sources.<name>.enabled
-  MappingSpec mapping;               // sources.<name>.mapping
+  std::string name;               // the map key under `sources:` == SourceSystem value
+  std::string topic;              // sources.<name>.topic
+  std::string dead_letter_topic;  // sources.<name>.dead_letter_topic (default <topic>.dlq)
+  std::string
+      connector;        // sources.<name>.connector: postgres | mysql | mariadb | sqlserver | oracle
+  bool enabled = true;  // sources.<name>.enabled
+  MappingSpec mapping;  // sources.<name>.mapping
   std::optional<EndpointConfig> endpoint;  // sources.<name>.endpoint (absent: no dispatch)
   // sources.<name>.columns: column -> Debezium type name, for topics written without
   // schemas (value.converter.schemas.enable=false); empty when messages carry schemas.

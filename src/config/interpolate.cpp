@@ -28,15 +28,17 @@ std::string interpolate(std::string_view text, std::string_view key_path) {
     }
     const size_t close = text.find('}', i + 2);
     if (close == std::string_view::npos)
-      throw ConfigError(std::string(key_path) + ": `${` is not closed by `}`; write `$${` for a literal `${`");
+      throw ConfigError(std::string(key_path) +
+                        ": `${` is not closed by `}`; write `$${` for a literal `${`");
     const std::string_view inner = text.substr(i + 2, close - i - 2);
     const size_t dash = inner.find(":-");
     const std::string_view name = inner.substr(0, dash);
     bool valid = !name.empty() && is_name_start(name.front());
     for (char c : name) valid = valid && is_name_char(c);
     if (!valid)
-      throw ConfigError(std::string(key_path) + ": `${" + std::string(inner) +
-                        "}` does not name an environment variable; use ${NAME} or ${NAME:-default}");
+      throw ConfigError(
+          std::string(key_path) + ": `${" + std::string(inner) +
+          "}` does not name an environment variable; use ${NAME} or ${NAME:-default}");
     const char* value = std::getenv(std::string(name).c_str());
     if (dash != std::string_view::npos) {
       if (value != nullptr && *value != '\0')

@@ -20,138 +20,240 @@ std::optional<std::string> optional_text(const Setting& v) {
 constexpr int64_t kDay = 86'400'000;
 
 const std::array<Key<Config>, 14> kTopLevel{{
-    {.name = "kafka.bootstrap_servers", .type = KeyType::String, .required = true,
+    {.name = "kafka.bootstrap_servers",
+     .type = KeyType::String,
+     .required = true,
      .format = Format::NonEmpty,
      .help = "Kafka brokers, host:port[,host:port...]",
      .set = [](Config& c, const Setting& v) { c.kafka.bootstrap_servers = text(v); }},
-    {.name = "kafka.group_prefix", .type = KeyType::String, .default_value = "metersync",
+    {.name = "kafka.group_prefix",
+     .type = KeyType::String,
+     .default_value = "metersync",
      .format = Format::NonEmpty,
      .help = "consumer groups are <group_prefix>-<source> (sink) and "
              "<group_prefix>-<source>-endpoint (dispatch)",
      .set = [](Config& c, const Setting& v) { c.kafka.group_prefix = text(v); }},
-    {.name = "kafka.properties", .type = KeyType::StringMap, .default_value = "{}",
+    {.name = "kafka.properties",
+     .type = KeyType::StringMap,
+     .default_value = "{}",
      .help = "extra librdkafka settings for every client (security.protocol, sasl.*, ...)",
-     .set = [](Config& c, const Setting& v) {
-       c.kafka.properties = std::get<std::map<std::string, std::string>>(v);
-     }},
-    {.name = "sink.dialect", .type = KeyType::Choice, .default_value = "postgres",
+     .set =
+         [](Config& c, const Setting& v) {
+           c.kafka.properties = std::get<std::map<std::string, std::string>>(v);
+         }},
+    {.name = "sink.dialect",
+     .type = KeyType::Choice,
+     .default_value = "postgres",
      .choices = "sqlserver|postgres|mariadb",
      .help = "the database that holds Meter Master",
-     .set = [](Config& c, const Setting& v) {
-       c.sink.dialect = text(v) == "sqlserver" ? Dialect::SqlServer
-                        : text(v) == "mariadb" ? Dialect::MariaDb
-                                               : Dialect::Postgres;
-     }},
-    {.name = "sink.connection", .type = KeyType::String, .required = true,
+     .set =
+         [](Config& c, const Setting& v) {
+           c.sink.dialect = text(v) == "sqlserver" ? Dialect::SqlServer
+                            : text(v) == "mariadb" ? Dialect::MariaDb
+                                                   : Dialect::Postgres;
+         }},
+    {.name = "sink.connection",
+     .type = KeyType::String,
+     .required = true,
      .format = Format::NonEmpty,
      .help = "ODBC connection string of the Meter Master database; keep the password in "
              "the environment: `${SINK_ODBC}`",
      .set = [](Config& c, const Setting& v) { c.sink.connection = text(v); }},
-    {.name = "sink.schema", .type = KeyType::String,
+    {.name = "sink.schema",
+     .type = KeyType::String,
      .default_value = "dbo (sqlserver), public (postgres), the connection's database (mariadb)",
-     .derived = true, .format = Format::Identifier,
+     .derived = true,
+     .format = Format::Identifier,
      .help = "schema (database on MariaDB) of Meter Master and the offsets table",
      .set = [](Config& c, const Setting& v) { c.sink.schema = text(v); }},
-    {.name = "sink.table", .type = KeyType::String, .default_value = "MeterMaster",
-     .format = Format::Identifier, .help = "the Meter Master table",
+    {.name = "sink.table",
+     .type = KeyType::String,
+     .default_value = "MeterMaster",
+     .format = Format::Identifier,
+     .help = "the Meter Master table",
      .set = [](Config& c, const Setting& v) { c.sink.table = text(v); }},
-    {.name = "sink.offsets_table", .type = KeyType::String, .default_value = "MeterSyncOffsets",
+    {.name = "sink.offsets_table",
+     .type = KeyType::String,
+     .default_value = "MeterSyncOffsets",
      .format = Format::Identifier,
      .help = "where Kafka offsets are stored in the same transaction as the rows",
      .set = [](Config& c, const Setting& v) { c.sink.offsets_table = text(v); }},
-    {.name = "sink.max_batch_events", .type = KeyType::Integer, .default_value = "5000",
-     .min = 1, .max = 1'000'000, .help = "changes written per transaction at most",
-     .set = [](Config& c, const Setting& v) { c.sink.max_batch_events = static_cast<int>(integer(v)); }},
-    {.name = "sink.max_batch_wait_ms", .type = KeyType::Integer, .default_value = "50", .min = 0,
-     .max = 60'000, .help = "how long a batch waits to fill once it holds a change",
+    {.name = "sink.max_batch_events",
+     .type = KeyType::Integer,
+     .default_value = "5000",
+     .min = 1,
+     .max = 1'000'000,
+     .help = "changes written per transaction at most",
+     .set = [](Config& c,
+               const Setting& v) { c.sink.max_batch_events = static_cast<int>(integer(v)); }},
+    {.name = "sink.max_batch_wait_ms",
+     .type = KeyType::Integer,
+     .default_value = "50",
+     .min = 0,
+     .max = 60'000,
+     .help = "how long a batch waits to fill once it holds a change",
      .set = [](Config& c, const Setting& v) { c.sink.max_batch_wait = millis(v); }},
-    {.name = "sink.retry_initial_ms", .type = KeyType::Integer, .default_value = "200", .min = 1,
-     .max = 600'000, .help = "first back-off after a transient database error",
+    {.name = "sink.retry_initial_ms",
+     .type = KeyType::Integer,
+     .default_value = "200",
+     .min = 1,
+     .max = 600'000,
+     .help = "first back-off after a transient database error",
      .set = [](Config& c, const Setting& v) { c.sink.retry_initial = millis(v); }},
-    {.name = "sink.retry_max_ms", .type = KeyType::Integer, .default_value = "10000", .min = 1,
-     .max = 3'600'000, .help = "longest back-off; the source stays paused and retries for ever",
+    {.name = "sink.retry_max_ms",
+     .type = KeyType::Integer,
+     .default_value = "10000",
+     .min = 1,
+     .max = 3'600'000,
+     .help = "longest back-off; the source stays paused and retries for ever",
      .set = [](Config& c, const Setting& v) { c.sink.retry_max = millis(v); }},
-    {.name = "status_file", .type = KeyType::String, .default_value = "\"\"",
+    {.name = "status_file",
+     .type = KeyType::String,
+     .default_value = "\"\"",
      .help = "where `run` writes its status JSON (\"\" for none)",
-     .set = [](Config& c, const Setting& v) {
-       c.status_file = std::holds_alternative<std::string>(v) ? text(v) : "";
-     }},
-    {.name = "sources", .type = KeyType::Section, .required = true,
+     .set =
+         [](Config& c, const Setting& v) {
+           c.status_file = std::holds_alternative<std::string>(v) ? text(v) : "";
+         }},
+    {.name = "sources",
+     .type = KeyType::Section,
+     .required = true,
      .help = "one entry per source database; the entry's name is its SourceSystem value",
      .set = nullptr},
 }};
 
 const std::array<Key<SourceConfig>, 7> kSource{{
-    {.name = "topic", .type = KeyType::String, .required = true, .format = Format::NonEmpty,
+    {.name = "topic",
+     .type = KeyType::String,
+     .required = true,
+     .format = Format::NonEmpty,
      .help = "the Debezium change topic, e.g. postgres.public.meter",
      .set = [](SourceConfig& s, const Setting& v) { s.topic = text(v); }},
-    {.name = "connector", .type = KeyType::Choice, .required = true,
+    {.name = "connector",
+     .type = KeyType::Choice,
+     .required = true,
      .choices = "postgres|mysql|mariadb|sqlserver|oracle",
      .help = "the Debezium connector that writes the topic; decides how positions compare",
      .set = [](SourceConfig& s, const Setting& v) { s.connector = text(v); }},
-    {.name = "enabled", .type = KeyType::Boolean, .default_value = "true",
+    {.name = "enabled",
+     .type = KeyType::Boolean,
+     .default_value = "true",
      .help = "false keeps the entry without running its pipelines",
      .set = [](SourceConfig& s, const Setting& v) { s.enabled = flag(v); }},
-    {.name = "dead_letter_topic", .type = KeyType::String, .default_value = "<topic>.dlq",
-     .derived = true, .format = Format::NonEmpty,
+    {.name = "dead_letter_topic",
+     .type = KeyType::String,
+     .default_value = "<topic>.dlq",
+     .derived = true,
+     .format = Format::NonEmpty,
      .help = "where events that cannot be decoded, mapped or written go, with the reason",
      .set = [](SourceConfig& s, const Setting& v) { s.dead_letter_topic = text(v); }},
-    {.name = "mapping", .type = KeyType::Mapping, .required = true,
-     .help = "how a row of this source becomes a Meter Master row (see below)", .set = nullptr},
-    {.name = "endpoint", .type = KeyType::Section,
+    {.name = "mapping",
+     .type = KeyType::Mapping,
+     .required = true,
+     .help = "how a row of this source becomes a Meter Master row (see below)",
+     .set = nullptr},
+    {.name = "endpoint",
+     .type = KeyType::Section,
      .help = "the HTTP endpoint this source's changes are sent to; absent: none",
      .set = nullptr},
-    {.name = "columns", .type = KeyType::StringMap, .default_value = "{}",
+    {.name = "columns",
+     .type = KeyType::StringMap,
+     .default_value = "{}",
      .help = "column types for topics written without schemas "
              "(value.converter.schemas.enable=false), column: Debezium type name",
-     .set = [](SourceConfig& s, const Setting& v) {
-       s.columns = std::get<std::map<std::string, std::string>>(v);
-     }},
+     .set = [](SourceConfig& s,
+               const Setting& v) { s.columns = std::get<std::map<std::string, std::string>>(v); }},
 }};
 
 const std::array<Key<EndpointConfig>, 14> kEndpoint{{
-    {.name = "url", .type = KeyType::String, .required = true, .format = Format::HttpUrl,
+    {.name = "url",
+     .type = KeyType::String,
+     .required = true,
+     .format = Format::HttpUrl,
      .help = "where batches are POSTed, http:// or https://",
      .set = [](EndpointConfig& e, const Setting& v) { e.url = text(v); }},
-    {.name = "auth_header", .type = KeyType::String,
+    {.name = "auth_header",
+     .type = KeyType::String,
      .help = "Authorization header value, e.g. \"Bearer ${POSTGRES_ENDPOINT_TOKEN}\"; "
              "empty or absent: none",
      .set = [](EndpointConfig& e, const Setting& v) { e.auth_header = optional_text(v); }},
-    {.name = "signing_secret", .type = KeyType::String,
+    {.name = "signing_secret",
+     .type = KeyType::String,
      .help = "HMAC-SHA256 key for X-MeterSync-Signature; empty or absent: unsigned",
      .set = [](EndpointConfig& e, const Setting& v) { e.signing_secret = optional_text(v); }},
-    {.name = "max_batch_events", .type = KeyType::Integer, .default_value = "500", .min = 1,
-     .max = 100'000, .help = "changes per POST at most",
-     .set = [](EndpointConfig& e, const Setting& v) { e.max_batch_events = static_cast<int>(integer(v)); }},
-    {.name = "max_batch_bytes", .type = KeyType::Integer, .default_value = "1048576", .min = 1024,
-     .max = 1'073'741'824, .help = "body size per POST at most",
-     .set = [](EndpointConfig& e, const Setting& v) { e.max_batch_bytes = static_cast<size_t>(integer(v)); }},
-    {.name = "linger_ms", .type = KeyType::Integer, .default_value = "50", .min = 0, .max = 60'000,
+    {.name = "max_batch_events",
+     .type = KeyType::Integer,
+     .default_value = "500",
+     .min = 1,
+     .max = 100'000,
+     .help = "changes per POST at most",
+     .set = [](EndpointConfig& e,
+               const Setting& v) { e.max_batch_events = static_cast<int>(integer(v)); }},
+    {.name = "max_batch_bytes",
+     .type = KeyType::Integer,
+     .default_value = "1048576",
+     .min = 1024,
+     .max = 1'073'741'824,
+     .help = "body size per POST at most",
+     .set = [](EndpointConfig& e,
+               const Setting& v) { e.max_batch_bytes = static_cast<size_t>(integer(v)); }},
+    {.name = "linger_ms",
+     .type = KeyType::Integer,
+     .default_value = "50",
+     .min = 0,
+     .max = 60'000,
      .help = "how long a batch waits to fill once it holds a change",
      .set = [](EndpointConfig& e, const Setting& v) { e.linger = millis(v); }},
-    {.name = "connect_timeout_ms", .type = KeyType::Integer, .default_value = "2000", .min = 1,
-     .max = 600'000, .help = "TCP/TLS connect timeout",
+    {.name = "connect_timeout_ms",
+     .type = KeyType::Integer,
+     .default_value = "2000",
+     .min = 1,
+     .max = 600'000,
+     .help = "TCP/TLS connect timeout",
      .set = [](EndpointConfig& e, const Setting& v) { e.connect_timeout = millis(v); }},
-    {.name = "request_timeout_ms", .type = KeyType::Integer, .default_value = "10000", .min = 1,
-     .max = 3'600'000, .help = "whole-request timeout",
+    {.name = "request_timeout_ms",
+     .type = KeyType::Integer,
+     .default_value = "10000",
+     .min = 1,
+     .max = 3'600'000,
+     .help = "whole-request timeout",
      .set = [](EndpointConfig& e, const Setting& v) { e.request_timeout = millis(v); }},
-    {.name = "retry_initial_ms", .type = KeyType::Integer, .default_value = "200", .min = 1,
-     .max = 600'000, .help = "first back-off after a retryable failure",
+    {.name = "retry_initial_ms",
+     .type = KeyType::Integer,
+     .default_value = "200",
+     .min = 1,
+     .max = 600'000,
+     .help = "first back-off after a retryable failure",
      .set = [](EndpointConfig& e, const Setting& v) { e.retry_initial = millis(v); }},
-    {.name = "retry_max_ms", .type = KeyType::Integer, .default_value = "30000", .min = 1,
-     .max = kDay, .help = "longest back-off (Retry-After may ask for more)",
+    {.name = "retry_max_ms",
+     .type = KeyType::Integer,
+     .default_value = "30000",
+     .min = 1,
+     .max = kDay,
+     .help = "longest back-off (Retry-After may ask for more)",
      .set = [](EndpointConfig& e, const Setting& v) { e.retry_max = millis(v); }},
-    {.name = "max_attempts", .type = KeyType::Integer, .default_value = "10", .min = 1,
-     .max = 1'000'000, .help = "attempts per batch before it goes to the dead-letter topic",
-     .set = [](EndpointConfig& e, const Setting& v) { e.max_attempts = static_cast<int>(integer(v)); }},
-    {.name = "dead_letter_topic", .type = KeyType::String, .default_value = "<topic>.endpoint.dlq",
-     .derived = true, .format = Format::NonEmpty,
+    {.name = "max_attempts",
+     .type = KeyType::Integer,
+     .default_value = "10",
+     .min = 1,
+     .max = 1'000'000,
+     .help = "attempts per batch before it goes to the dead-letter topic",
+     .set = [](EndpointConfig& e,
+               const Setting& v) { e.max_attempts = static_cast<int>(integer(v)); }},
+    {.name = "dead_letter_topic",
+     .type = KeyType::String,
+     .default_value = "<topic>.endpoint.dlq",
+     .derived = true,
+     .format = Format::NonEmpty,
      .help = "where undeliverable batches go, with the last error",
      .set = [](EndpointConfig& e, const Setting& v) { e.dead_letter_topic = text(v); }},
-    {.name = "tls_verify", .type = KeyType::Boolean, .default_value = "true",
+    {.name = "tls_verify",
+     .type = KeyType::Boolean,
+     .default_value = "true",
      .help = "verify the server certificate (https)",
      .set = [](EndpointConfig& e, const Setting& v) { e.tls_verify = flag(v); }},
-    {.name = "ca_file", .type = KeyType::String,
+    {.name = "ca_file",
+     .type = KeyType::String,
      .help = "PEM bundle of trusted CAs instead of the system's",
      .set = [](EndpointConfig& e, const Setting& v) { e.ca_file = optional_text(v); }},
 }};
@@ -164,13 +266,20 @@ std::span<const Key<EndpointConfig>> endpoint_keys() { return kEndpoint; }
 
 std::string_view type_name(KeyType type) {
   switch (type) {
-    case KeyType::String: return "string";
-    case KeyType::Integer: return "integer";
-    case KeyType::Boolean: return "boolean";
-    case KeyType::Choice: return "choice";
-    case KeyType::StringMap: return "map";
-    case KeyType::Mapping: return "mapping rules";
-    case KeyType::Section: return "section";
+    case KeyType::String:
+      return "string";
+    case KeyType::Integer:
+      return "integer";
+    case KeyType::Boolean:
+      return "boolean";
+    case KeyType::Choice:
+      return "choice";
+    case KeyType::StringMap:
+      return "map";
+    case KeyType::Mapping:
+      return "mapping rules";
+    case KeyType::Section:
+      return "section";
   }
   return "?";
 }
@@ -197,10 +306,14 @@ std::string check_text(const Key<Target>& key) {
       break;
   }
   switch (key.format) {
-    case Format::NonEmpty: return "not empty";
-    case Format::Identifier: return "letters, digits, _ (not first), at most 128";
-    case Format::HttpUrl: return "http:// or https:// URL";
-    case Format::Any: return "";
+    case Format::NonEmpty:
+      return "not empty";
+    case Format::Identifier:
+      return "letters, digits, _ (not first), at most 128";
+    case Format::HttpUrl:
+      return "http:// or https:// URL";
+    case Format::Any:
+      return "";
   }
   return "";
 }

@@ -28,18 +28,19 @@ enum class KeyType {
 enum class Format { Any, NonEmpty, Identifier, HttpUrl };
 
 // A checked value on its way into the structs: null, text, integer, flag or map.
-using Setting = std::variant<std::monostate, std::string, int64_t, bool, std::map<std::string, std::string>>;
+using Setting =
+    std::variant<std::monostate, std::string, int64_t, bool, std::map<std::string, std::string>>;
 
 template <class Target>
 struct Key {
-  std::string_view name{};         // relative to the table: "sink.max_batch_events"
+  std::string_view name{};  // relative to the table: "sink.max_batch_events"
   KeyType type = KeyType::String;
   std::string_view default_value{};  // as it would be written in YAML ("" = none)
   bool required = false;
-  bool derived = false;            // the default is computed; `default_value` describes it
-  int64_t min = 0;                 // Integer bounds (inclusive)
+  bool derived = false;  // the default is computed; `default_value` describes it
+  int64_t min = 0;       // Integer bounds (inclusive)
   int64_t max = 0;
-  std::string_view choices{};      // Choice: "a|b|c"
+  std::string_view choices{};  // Choice: "a|b|c"
   Format format = Format::Any;
   std::string_view help{};
   void (*set)(Target&, const Setting&) = nullptr;  // null for Mapping and Section keys

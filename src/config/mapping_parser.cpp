@@ -16,7 +16,8 @@ constexpr std::array<StepDoc, 11> kSteps{{
     {"from", true, "source column name",
      "the column's value; a column missing from the event is a mapping error",
      "`SerialNumber: { from: SerialNo }`, or just `SerialNumber: SerialNo`"},
-    {"value", true, "constant or null", "the same value for every row, converted to the column type",
+    {"value", true, "constant or null",
+     "the same value for every row, converted to the column type",
      "`Manufacturer: { value: null }`"},
     {"cases", true, "list of cases",
      "the `value` of the first case whose test holds; each case is "
@@ -40,7 +41,8 @@ constexpr std::array<StepDoc, 11> kSteps{{
      "rounds half away from zero to that many decimal places; a floating-point value is "
      "first written as its shortest exact decimal text (2.0005 rounds to 2.001)",
      "`LastReadingValue: { from: last_reading, round: 3 }`"},
-    {"truncate", false, "seconds, milliseconds or microseconds", "drops finer digits of a timestamp",
+    {"truncate", false, "seconds, milliseconds or microseconds",
+     "drops finer digits of a timestamp",
      "`LastReadingAt: { from: LastReadAt, truncate: microseconds }`"},
     {"time_zone", false, "UTC or an offset +HH:MM / -HH:MM",
      "the zone of wall times that carry none (DATETIME, timestamp without time zone, ISO text "
@@ -85,14 +87,16 @@ std::string choice(const YAML::Node& node, const std::string& path,
 
 Cases parse_cases(const YAML::Node& node, const std::string& path) {
   if (!node.IsSequence() || node.size() == 0)
-    throw ConfigError(path + ": expected a list of cases, e.g. "
-                             "[{ column: removed_at, is: not_null, value: removed }, { value: active }]");
+    throw ConfigError(path +
+                      ": expected a list of cases, e.g. "
+                      "[{ column: removed_at, is: not_null, value: removed }, { value: active }]");
   Cases cases;
   for (size_t i = 0; i < node.size(); ++i) {
     const std::string case_path = path + "[" + std::to_string(i) + "]";
     if (!cases.cases.empty() && cases.cases.back().test == Case::Test::Always)
-      throw ConfigError(case_path + ": follows a case without a test, so it can never apply; "
-                                    "put the case without `column` last");
+      throw ConfigError(case_path +
+                        ": follows a case without a test, so it can never apply; "
+                        "put the case without `column` last");
     Case c;
     bool has_value = false;
     bool has_is = false;
@@ -104,8 +108,9 @@ Cases parse_cases(const YAML::Node& node, const std::string& path) {
       } else if (key == "is") {
         has_is = true;
         // `is: null` reads as YAML's null, which here can only mean the null test.
-        const std::string test = child.IsNull() ? std::string("null")
-                                                : choice(child, child_path, {"null", "not_null", "true", "false"});
+        const std::string test =
+            child.IsNull() ? std::string("null")
+                           : choice(child, child_path, {"null", "not_null", "true", "false"});
         c.test = test == "null"       ? Case::Test::IsNull
                  : test == "not_null" ? Case::Test::IsNotNull
                  : test == "true"     ? Case::Test::IsTrue
@@ -125,7 +130,8 @@ Cases parse_cases(const YAML::Node& node, const std::string& path) {
                           " (a case has column, is or equals, and value)");
       }
     }
-    if (!has_value) throw ConfigError(case_path + ": a case needs `value:` (the result when it holds)");
+    if (!has_value)
+      throw ConfigError(case_path + ": a case needs `value:` (the result when it holds)");
     if (has_is && has_equals)
       throw ConfigError(case_path + ": give either `is:` or `equals:`, not both");
     if ((has_is || has_equals) && c.column.empty())
@@ -148,7 +154,8 @@ Step parse_step(const std::string& key, const YAML::Node& node, const std::strin
     size_t start = 0;
     while (true) {
       const size_t dot = text.find('.', start);
-      std::string part = text.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string part =
+          text.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       if (part.empty()) throw ConfigError(path + ": '" + text + "' has an empty field name");
       step.path.push_back(std::move(part));
       if (dot == std::string::npos) break;
@@ -166,15 +173,17 @@ Step parse_step(const std::string& key, const YAML::Node& node, const std::strin
     ValueMap map;
     for (const auto& [code, value] : map_entries(node, path)) {
       if (code.find("${") != std::string::npos)
-        throw ConfigError(join_key(path, code) + ": codes are literal; environment variables "
-                                                 "are only substituted in values");
+        throw ConfigError(join_key(path, code) +
+                          ": codes are literal; environment variables "
+                          "are only substituted in values");
       map.entries.emplace_back(code, scalar_text(value, join_key(path, code)));
     }
     if (map.entries.empty()) throw ConfigError(path + ": the map is empty; list code: value pairs");
     return map;
   }
   if (key == "date_part") {
-    if (choice(node, path, {"true"}) != "true") throw ConfigError(path + ": write `date_part: true`");
+    if (choice(node, path, {"true"}) != "true")
+      throw ConfigError(path + ": write `date_part: true`");
     return DatePart{};
   }
   if (key == "round") {
@@ -191,10 +200,11 @@ Step parse_step(const std::string& key, const YAML::Node& node, const std::strin
                     : unit == "milliseconds" ? Truncate::Unit::Milliseconds
                                              : Truncate::Unit::Microseconds};
   }
-  if (key == "time_zone") return TimeZone{required_text(node, path, "UTC or an offset such as +01:00")};
+  if (key == "time_zone")
+    return TimeZone{required_text(node, path, "UTC or an offset such as +01:00")};
   if (key == "text") {
     return Text{choice(node, path, {"decimal", "uuid"}) == "uuid" ? Text::Form::Uuid
-                                                                   : Text::Form::Decimal};
+                                                                  : Text::Form::Decimal};
   }
   throw ConfigError("unknown key " + path + did_you_mean(key, step_names()));
 }
@@ -204,24 +214,29 @@ bool starts_rule(const Step& step) {
          std::holds_alternative<Cases>(step);
 }
 
-ColumnRule parse_column(const std::string& column, const YAML::Node& node, const std::string& path) {
+ColumnRule parse_column(const std::string& column, const YAML::Node& node,
+                        const std::string& path) {
   ColumnRule rule{column, path, {}};
   if (node.IsScalar()) {  // `SerialNumber: serial` is `{ from: serial }`
     rule.steps.push_back(FromColumn{required_text(node, path, "a source column name")});
     return rule;
   }
   if (!node.IsMap())
-    throw ConfigError(path + ": expected a source column name or a map of steps such as "
-                             "{ from: col, round: 3 }; for a column that is always NULL write "
-                             "{ value: null }");
+    throw ConfigError(path +
+                      ": expected a source column name or a map of steps such as "
+                      "{ from: col, round: 3 }; for a column that is always NULL write "
+                      "{ value: null }");
   for (const auto& [key, child] : map_entries(node, path)) {
     Step step = parse_step(key, child, join_key(path, key));
     if (starts_rule(step) && !rule.steps.empty())
-      throw ConfigError(join_key(path, key) + ": a rule has one start (from, value or cases), "
-                                              "written first");
+      throw ConfigError(join_key(path, key) +
+                        ": a rule has one start (from, value or cases), "
+                        "written first");
     if (!starts_rule(step) && rule.steps.empty())
-      throw ConfigError(join_key(path, key) + ": the rule must start with from, value or cases "
-                                              "before `" + key + "`");
+      throw ConfigError(join_key(path, key) +
+                        ": the rule must start with from, value or cases "
+                        "before `" +
+                        key + "`");
     rule.steps.push_back(std::move(step));
   }
   if (rule.steps.empty())
@@ -243,8 +258,9 @@ MappingSpec parse_mapping(const YAML::Node& node, std::string_view key_path) {
           "SourceSystem", "IsDeleted", "SourceCommittedAt", "SourcePosition", "SyncedAt"};
       for (const auto& own : kSetByMetersync)
         if (own == column)
-          throw ConfigError(path + ": " + column + " is set by metersync, not by a mapping rule; "
-                                                   "remove it");
+          throw ConfigError(path + ": " + column +
+                            " is set by metersync, not by a mapping rule; "
+                            "remove it");
       throw ConfigError("unknown key " + path + did_you_mean(column, column_names()) +
                         " (mapping keys are Meter Master columns)");
     }

@@ -18,7 +18,7 @@ struct StepDoc {
   bool starts_rule;           // from / value / cases
   std::string_view argument;  // "integer 0 to 18"
   std::string_view help;
-  std::string_view example;   // "{ from: last_reading, round: 3 }"
+  std::string_view example;  // "{ from: last_reading, round: 3 }"
 };
 std::span<const StepDoc> step_docs();
 

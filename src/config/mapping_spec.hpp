@@ -32,14 +32,14 @@ namespace metersync::config {
 enum class TargetType { Text, Decimal, Date, Timestamp };
 
 struct TargetColumn {
-  std::string_view name;       // "SerialNumber"
-  std::string_view sql_type;   // "NVARCHAR(64)", as in the SQL Server table
+  std::string_view name;      // "SerialNumber"
+  std::string_view sql_type;  // "NVARCHAR(64)", as in the SQL Server table
   TargetType type;
   bool nullable;
-  int length = 0;              // Text: the column's limit
-  bool counts_bytes = false;   // Text: VARCHAR counts bytes, NVARCHAR characters
-  int precision = 0;           // Decimal
-  int scale = 0;               // Decimal; Timestamp: fractional digits kept (6)
+  int length = 0;                            // Text: the column's limit
+  bool counts_bytes = false;                 // Text: VARCHAR counts bytes, NVARCHAR characters
+  int precision = 0;                         // Decimal
+  int scale = 0;                             // Decimal; Timestamp: fractional digits kept (6)
   std::span<const std::string_view> domain;  // Text: the only values allowed, if any
   std::string_view help;
 };
@@ -63,9 +63,9 @@ struct Constant {
 struct Case {
   enum class Test { Always, IsNull, IsNotNull, IsTrue, IsFalse, Equals };
   Test test = Test::Always;
-  std::string column;               // empty for Always
-  std::string equals;               // Equals: compared with the column's text form
-  std::optional<std::string> value; // the result; nullopt is SQL NULL
+  std::string column;                // empty for Always
+  std::string equals;                // Equals: compared with the column's text form
+  std::optional<std::string> value;  // the result; nullopt is SQL NULL
 };
 struct Cases {
   std::vector<Case> cases;
@@ -98,8 +98,8 @@ struct Text {  // a canonical text form
   Form form = Form::Decimal;
 };
 
-using Step = std::variant<FromColumn, Constant, Cases, JsonPath, Trim, ValueMap, DatePart,
-                          Round, Truncate, TimeZone, Text>;
+using Step = std::variant<FromColumn, Constant, Cases, JsonPath, Trim, ValueMap, DatePart, Round,
+                          Truncate, TimeZone, Text>;
 
 struct ColumnRule {
   std::string column;       // Meter Master column name

@@ -12,9 +12,12 @@ namespace {
 std::string cell(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c == '<') out += "&lt;";  // `<topic>` would read as an HTML tag
-    else out.push_back(c);
+    if (c == '|')
+      out += "\\|";
+    else if (c == '<')
+      out += "&lt;";  // `<topic>` would read as an HTML tag
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -29,10 +32,14 @@ void key_table(std::string& out, std::string_view prefix, std::span<const Key<Ta
     out += "` | ";
     out += type_name(key.type);
     out += " | ";
-    if (key.required) out += "**required**";
-    else if (key.default_value.empty()) out += "none";
-    else if (key.derived) out += cell(key.default_value);
-    else out += "`" + cell(key.default_value) + "`";
+    if (key.required)
+      out += "**required**";
+    else if (key.default_value.empty())
+      out += "none";
+    else if (key.derived)
+      out += cell(key.default_value);
+    else
+      out += "`" + cell(key.default_value) + "`";
     out += " | " + cell(check_text(key)) + " | " + cell(key.help) + " |\n";
   }
 }
@@ -155,9 +162,13 @@ std::string reference_markdown() {
   std::string out(kIntro);
   out += "### Top level, `kafka`, `sink`\n\n";
   key_table(out, "", top_level_keys());
-  out += "\n### `sources.<name>`\n\nThe name is the source's SourceSystem value (lower-case letters, digits and `_`, "
-         "at most " + std::to_string(kMaxSourceNameBytes) + " characters). Sources run in file order, each in its own "
-         "pipelines.\n\n";
+  out +=
+      "\n### `sources.<name>`\n\nThe name is the source's SourceSystem value (lower-case letters, "
+      "digits and `_`, "
+      "at most " +
+      std::to_string(kMaxSourceNameBytes) +
+      " characters). Sources run in file order, each in its own "
+      "pipelines.\n\n";
   key_table(out, "sources.<name>.", source_keys());
   out += "\n### `sources.<name>.endpoint`\n\n";
   key_table(out, "sources.<name>.endpoint.", endpoint_keys());

@@ -39,7 +39,8 @@ std::optional<std::string> nearest(std::string_view word, std::span<const std::s
     size_t distance = edit_distance(w, c);
     // A leading part of a longer name ("Serial" for "SerialNumber") is a likely
     // abbreviation even though many letters are missing.
-    if (w.size() >= 3 && (c.starts_with(w) || w.starts_with(c))) distance = std::min<size_t>(distance, 1);
+    if (w.size() >= 3 && (c.starts_with(w) || w.starts_with(c)))
+      distance = std::min<size_t>(distance, 1);
     if (distance < best_distance) {
       best_distance = distance;
       best = candidate;

@@ -19,10 +19,14 @@ std::unexpected<ColumnFailure> fail(std::string reason, bool incomplete = false)
 
 std::string type_label(TargetType type) {
   switch (type) {
-    case TargetType::Text: return "text";
-    case TargetType::Decimal: return "a decimal";
-    case TargetType::Date: return "a date";
-    case TargetType::Timestamp: return "a timestamp";
+    case TargetType::Text:
+      return "text";
+    case TargetType::Decimal:
+      return "a decimal";
+    case TargetType::Date:
+      return "a date";
+    case TargetType::Timestamp:
+      return "a timestamp";
   }
   return "?";
 }
@@ -38,7 +42,8 @@ std::expected<Value, ColumnFailure> read_column(const Row& row, const std::strin
   const Value* value = row.find(column);
   if (value == nullptr) return fail("column " + column + " is missing from the event", true);
   if (std::holds_alternative<Unavailable>(*value))
-    return fail("column " + column + " was not logged by the source (Debezium's unavailable-value placeholder)",
+    return fail("column " + column +
+                    " was not logged by the source (Debezium's unavailable-value placeholder)",
                 true);
   return *value;
 }
@@ -51,8 +56,12 @@ std::expected<Value, ColumnFailure> run_cases(const config::Cases& cases, const 
       auto value = read_column(row, c.column);
       if (!value) return std::unexpected(value.error());
       switch (c.test) {
-        case Test::IsNull: holds = is_null(*value); break;
-        case Test::IsNotNull: holds = !is_null(*value); break;
+        case Test::IsNull:
+          holds = is_null(*value);
+          break;
+        case Test::IsNotNull:
+          holds = !is_null(*value);
+          break;
         case Test::IsTrue:
         case Test::IsFalse: {
           if (is_null(*value)) break;
@@ -68,7 +77,8 @@ std::expected<Value, ColumnFailure> run_cases(const config::Cases& cases, const 
           holds = text && *text == c.equals;
           break;
         }
-        case Test::Always: break;
+        case Test::Always:
+          break;
       }
     }
     if (holds) {
@@ -90,14 +100,19 @@ struct StepRunner {
   std::expected<Value, ColumnFailure> operator()(const config::Constant& step) {
     return step.text ? Value{*step.text} : Value{Null{}};
   }
-  std::expected<Value, ColumnFailure> operator()(const config::Cases& step) { return run_cases(step, row); }
+  std::expected<Value, ColumnFailure> operator()(const config::Cases& step) {
+    return run_cases(step, row);
+  }
 
   std::expected<Value, ColumnFailure> operator()(const config::JsonPath& step) {
     if (is_null(value)) return value;
     std::string_view text;
-    if (const auto* json = std::get_if<Json>(&value)) text = json->text;
-    else if (const auto* s = std::get_if<std::string>(&value)) text = *s;
-    else return fail("json_path takes JSON, got " + std::string(type_name(value)));
+    if (const auto* json = std::get_if<Json>(&value))
+      text = json->text;
+    else if (const auto* s = std::get_if<std::string>(&value))
+      text = *s;
+    else
+      return fail("json_path takes JSON, got " + std::string(type_name(value)));
     auto field = json_field(text, step.path);
     if (!field) return fail(field.error());
     return *field;
@@ -107,13 +122,16 @@ struct StepRunner {
     auto* s = std::get_if<std::string>(&value);
     if (s == nullptr) return fail("trim takes text, got " + std::string(type_name(value)));
     if (step.side != config::Trim::Side::Leading) s->erase(s->find_last_not_of(' ') + 1);
-    if (step.side != config::Trim::Side::Trailing) s->erase(0, std::min(s->find_first_not_of(' '), s->size()));
+    if (step.side != config::Trim::Side::Trailing)
+      s->erase(0, std::min(s->find_first_not_of(' '), s->size()));
     return value;
   }
   std::expected<Value, ColumnFailure> operator()(const config::ValueMap& step) {
     if (is_null(value)) return value;
     const auto code = code_text(value);
-    if (!code) return fail("map takes a code (text, integer, decimal, boolean), got " + std::string(type_name(value)));
+    if (!code)
+      return fail("map takes a code (text, integer, decimal, boolean), got " +
+                  std::string(type_name(value)));
     std::string known;
     for (const auto& [from, to] : step.entries) {
       if (from == *code) return to ? Value{*to} : Value{Null{}};
@@ -124,14 +142,17 @@ struct StepRunner {
   std::expected<Value, ColumnFailure> operator()(const config::DatePart&) {
     if (is_null(value) || std::holds_alternative<Date>(value)) return value;
     const auto* ts = std::get_if<Timestamp>(&value);
-    if (ts == nullptr) return fail("date_part takes a timestamp, got " + std::string(type_name(value)));
+    if (ts == nullptr)
+      return fail("date_part takes a timestamp, got " + std::string(type_name(value)));
     return Value{Date{static_cast<int32_t>(floor_div(ts->seconds, 86'400))}};
   }
   std::expected<Value, ColumnFailure> operator()(const config::Round& step) {
     if (is_null(value)) return value;
     Decimal exact;
-    if (const auto* d = std::get_if<Decimal>(&value)) exact = *d;
-    else if (const auto* i = std::get_if<int64_t>(&value)) exact = decimal_from_int(*i);
+    if (const auto* d = std::get_if<Decimal>(&value))
+      exact = *d;
+    else if (const auto* i = std::get_if<int64_t>(&value))
+      exact = decimal_from_int(*i);
     else if (const auto* f = std::get_if<double>(&value)) {
       auto converted = decimal_from_double(*f);
       if (!converted) return fail(converted.error());
@@ -144,7 +165,8 @@ struct StepRunner {
   std::expected<Value, ColumnFailure> operator()(const config::Truncate& step) {
     if (is_null(value)) return value;
     auto* ts = std::get_if<Timestamp>(&value);
-    if (ts == nullptr) return fail("truncate takes a timestamp, got " + std::string(type_name(value)));
+    if (ts == nullptr)
+      return fail("truncate takes a timestamp, got " + std::string(type_name(value)));
     // nanos is always 0..999999999 after the second, so cutting digits truncates
     // toward the earlier instant also before 1970, as SQL Server does.
     const int32_t unit = step.unit == config::Truncate::Unit::Seconds        ? 1'000'000'000
@@ -162,7 +184,8 @@ struct StepRunner {
       if (!parsed) return fail(parsed.error());
       return Value{*parsed};
     }
-    return fail("time_zone takes a timestamp or ISO 8601 text, got " + std::string(type_name(value)));
+    return fail("time_zone takes a timestamp or ISO 8601 text, got " +
+                std::string(type_name(value)));
   }
   std::expected<Value, ColumnFailure> operator()(const config::Text& step) {
     if (is_null(value)) return value;
@@ -173,7 +196,8 @@ struct StepRunner {
     }
     if (const auto* i = std::get_if<int64_t>(&value)) return Value{std::to_string(*i)};
     if (const auto* d = std::get_if<Decimal>(&value)) return Value{canonical_text(*d)};
-    return fail("text: decimal takes an integer or a decimal, got " + std::string(type_name(value)));
+    return fail("text: decimal takes an integer or a decimal, got " +
+                std::string(type_name(value)));
   }
 };
 
@@ -181,7 +205,8 @@ struct StepRunner {
 std::optional<TargetType> output_type(const config::Step& step) {
   if (std::holds_alternative<config::Round>(step)) return TargetType::Decimal;
   if (std::holds_alternative<config::DatePart>(step)) return TargetType::Date;
-  if (std::holds_alternative<config::Truncate>(step) || std::holds_alternative<config::TimeZone>(step))
+  if (std::holds_alternative<config::Truncate>(step) ||
+      std::holds_alternative<config::TimeZone>(step))
     return TargetType::Timestamp;
   if (std::holds_alternative<config::Trim>(step) || std::holds_alternative<config::Text>(step))
     return TargetType::Text;
@@ -193,30 +218,35 @@ std::optional<TargetType> output_type(const config::Step& step) {
 ColumnProgram::ColumnProgram(const config::ColumnRule& rule, const TargetColumn& target)
     : target_(&target), steps_(rule.steps) {
   const std::string& path = rule.key_path.empty() ? rule.column : rule.key_path;
-  if (steps_.empty()) throw ConfigError(path + ": the rule is empty; start it with from, value or cases");
+  if (steps_.empty())
+    throw ConfigError(path + ": the rule is empty; start it with from, value or cases");
   for (const auto& step : steps_) {
-    if (const auto* from = std::get_if<config::FromColumn>(&step)) columns_read_.push_back(from->column);
+    if (const auto* from = std::get_if<config::FromColumn>(&step))
+      columns_read_.push_back(from->column);
     if (const auto* cases = std::get_if<config::Cases>(&step))
       for (const auto& c : cases->cases)
-        if (!c.column.empty() && std::find(columns_read_.begin(), columns_read_.end(), c.column) == columns_read_.end())
+        if (!c.column.empty() &&
+            std::find(columns_read_.begin(), columns_read_.end(), c.column) == columns_read_.end())
           columns_read_.push_back(c.column);
     if (const auto* zone = std::get_if<config::TimeZone>(&step)) {
       const auto offset = parse_utc_offset(zone->zone);
       if (!offset)
-        throw ConfigError(path + ".time_zone: '" + zone->zone +
-                          "' is not UTC or a fixed offset such as +01:00 (named zones are not supported)");
+        throw ConfigError(
+            path + ".time_zone: '" + zone->zone +
+            "' is not UTC or a fixed offset such as +01:00 (named zones are not supported)");
       zone_offset_ = *offset;
     }
     if (const auto* round = std::get_if<config::Round>(&step);
         round && target.type == TargetType::Decimal && round->places > target.scale)
       throw ConfigError(path + ".round: " + std::to_string(round->places) + " places, but " +
-                        std::string(target.name) + " is " + std::string(target.sql_type) + "; use at most " +
-                        std::to_string(target.scale));
+                        std::string(target.name) + " is " + std::string(target.sql_type) +
+                        "; use at most " + std::to_string(target.scale));
   }
   const auto produced = output_type(steps_.back());
   if (produced && *produced != target.type)
-    throw ConfigError(path + "." + std::string(config::step_key(steps_.back())) + ": gives " + type_label(*produced) +
-                      ", but " + std::string(target.name) + " is " + std::string(target.sql_type));
+    throw ConfigError(path + "." + std::string(config::step_key(steps_.back())) + ": gives " +
+                      type_label(*produced) + ", but " + std::string(target.name) + " is " +
+                      std::string(target.sql_type));
   check_outputs(rule);
   if (columns_read_.empty()) {  // a constant: wrong once is wrong for every row
     auto result = run(Row{});
@@ -232,10 +262,12 @@ void ColumnProgram::check_outputs(const config::ColumnRule& rule) const {
   std::vector<std::pair<std::string, std::optional<std::string>>> literals;  // key path, value
   const config::Step& last = steps_.back();
   if (const auto* map = std::get_if<config::ValueMap>(&last))
-    for (const auto& [code, value] : map->entries) literals.emplace_back(path + ".map." + code, value);
+    for (const auto& [code, value] : map->entries)
+      literals.emplace_back(path + ".map." + code, value);
   if (const auto* cases = std::get_if<config::Cases>(&last))
     for (size_t i = 0; i < cases->cases.size(); ++i)
-      literals.emplace_back(path + ".cases[" + std::to_string(i) + "].value", cases->cases[i].value);
+      literals.emplace_back(path + ".cases[" + std::to_string(i) + "].value",
+                            cases->cases[i].value);
   for (const auto& [where, value] : literals) {
     if (!value) {
       if (!target_->nullable)
@@ -244,9 +276,10 @@ void ColumnProgram::check_outputs(const config::ColumnRule& rule) const {
     }
     if (!target_->domain.empty() &&
         std::find(target_->domain.begin(), target_->domain.end(), *value) == target_->domain.end())
-      throw ConfigError(where + ": '" + *value + "' is not a " + std::string(target_->name) + " value (" +
-                        quoted_list(target_->domain) + ")");
-    if (auto checked = to_target(Value{*value}); !checked) throw ConfigError(where + ": " + checked.error().reason);
+      throw ConfigError(where + ": '" + *value + "' is not a " + std::string(target_->name) +
+                        " value (" + quoted_list(target_->domain) + ")");
+    if (auto checked = to_target(Value{*value}); !checked)
+      throw ConfigError(where + ": " + checked.error().reason);
   }
 }
 
@@ -276,7 +309,8 @@ std::expected<Value, ColumnFailure> ColumnProgram::run(const Row& row) const {
 std::expected<Value, ColumnFailure> ColumnProgram::to_target(Value value) const {
   const TargetColumn& t = *target_;
   if (std::holds_alternative<Unavailable>(value))
-    return fail("the value was not logged by the source (Debezium's unavailable-value placeholder)", true);
+    return fail("the value was not logged by the source (Debezium's unavailable-value placeholder)",
+                true);
   if (is_null(value)) {
     if (t.nullable) return value;
     return fail("NULL, but the column is NOT NULL", true);
@@ -286,8 +320,10 @@ std::expected<Value, ColumnFailure> ColumnProgram::to_target(Value value) const 
     case TargetType::Text: {
       const auto* text = std::get_if<std::string>(&value);
       if (text == nullptr) {
-        const bool numeric = std::holds_alternative<int64_t>(value) || std::holds_alternative<Decimal>(value);
-        return fail("got " + got + ", the column takes text" + (numeric ? "; add `text: decimal`" : ""));
+        const bool numeric =
+            std::holds_alternative<int64_t>(value) || std::holds_alternative<Decimal>(value);
+        return fail("got " + got + ", the column takes text" +
+                    (numeric ? "; add `text: decimal`" : ""));
       }
       size_t length = text->size();
       if (!t.counts_bytes) {
@@ -296,16 +332,18 @@ std::expected<Value, ColumnFailure> ColumnProgram::to_target(Value value) const 
         length = *characters;
       }
       if (length > static_cast<size_t>(t.length))
-        return fail(std::to_string(length) + (t.counts_bytes ? " bytes" : " characters") + ", the column holds " +
-                    std::to_string(t.length));
+        return fail(std::to_string(length) + (t.counts_bytes ? " bytes" : " characters") +
+                    ", the column holds " + std::to_string(t.length));
       if (!t.domain.empty() && std::find(t.domain.begin(), t.domain.end(), *text) == t.domain.end())
         return fail("'" + *text + "' is not one of " + quoted_list(t.domain));
       return value;
     }
     case TargetType::Decimal: {
       Decimal exact;
-      if (const auto* d = std::get_if<Decimal>(&value)) exact = *d;
-      else if (const auto* i = std::get_if<int64_t>(&value)) exact = decimal_from_int(*i);
+      if (const auto* d = std::get_if<Decimal>(&value))
+        exact = *d;
+      else if (const auto* i = std::get_if<int64_t>(&value))
+        exact = decimal_from_int(*i);
       else if (const auto* f = std::get_if<double>(&value)) {
         auto converted = decimal_from_double(*f);
         if (!converted) return fail(converted.error());
@@ -323,7 +361,8 @@ std::expected<Value, ColumnFailure> ColumnProgram::to_target(Value value) const 
     }
     case TargetType::Date: {
       Date date;
-      if (const auto* d = std::get_if<Date>(&value)) date = *d;
+      if (const auto* d = std::get_if<Date>(&value))
+        date = *d;
       else if (const auto* s = std::get_if<std::string>(&value)) {
         auto parsed = parse_iso_date(*s);
         if (!parsed) return fail(parsed.error());
@@ -338,7 +377,8 @@ std::expected<Value, ColumnFailure> ColumnProgram::to_target(Value value) const 
     }
     case TargetType::Timestamp: {
       Timestamp ts;
-      if (const auto* v = std::get_if<Timestamp>(&value)) ts = *v;
+      if (const auto* v = std::get_if<Timestamp>(&value))
+        ts = *v;
       else if (const auto* s = std::get_if<std::string>(&value)) {
         auto parsed = parse_iso_timestamp(*s, 0);  // the sources' zone-less times are UTC
         if (!parsed) return fail(parsed.error());

@@ -11,8 +11,10 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 void strip_leading_zeros(std::string& digits) {
   const size_t first = digits.find_first_not_of('0');
-  if (first == std::string::npos) digits = "0";
-  else digits.erase(0, first);
+  if (first == std::string::npos)
+    digits = "0";
+  else
+    digits.erase(0, first);
 }
 
 // Adds one to a string of decimal digits.
@@ -43,7 +45,8 @@ constexpr int kMaxExponent = 400;
 
 Decimal normalized(Decimal value) {
   if (value.scale < 0) {
-    if (value.digits != "0") value.digits.append(static_cast<size_t>(-static_cast<int64_t>(value.scale)), '0');
+    if (value.digits != "0")
+      value.digits.append(static_cast<size_t>(-static_cast<int64_t>(value.scale)), '0');
     value.scale = 0;
   }
   return make(value.negative, std::move(value.digits), value.scale);
@@ -69,13 +72,15 @@ std::expected<Decimal, std::string> fit_decimal(const Decimal& input, int precis
   Decimal value = normalized(input);
   if (value.scale > scale) {
     const auto extra = static_cast<size_t>(value.scale - scale);
-    const bool exact = value.digits == "0" ||
-                       (value.digits.size() > extra &&
-                        value.digits.find_first_not_of('0', value.digits.size() - extra) == std::string::npos);
+    const bool exact =
+        value.digits == "0" ||
+        (value.digits.size() > extra &&
+         value.digits.find_first_not_of('0', value.digits.size() - extra) == std::string::npos);
     if (!exact)
       return std::unexpected(value.to_string() + " has " + std::to_string(value.scale) +
                              " decimal places, the column holds " + std::to_string(scale) +
-                             "; add `round: " + std::to_string(scale) + "` if rounding is intended");
+                             "; add `round: " + std::to_string(scale) +
+                             "` if rounding is intended");
     if (value.digits != "0") value.digits.resize(value.digits.size() - extra);
     value.scale = scale;
   } else {
@@ -83,11 +88,13 @@ std::expected<Decimal, std::string> fit_decimal(const Decimal& input, int precis
     value.scale = scale;
   }
   const size_t integer_digits =
-      value.digits == "0" || value.digits.size() <= static_cast<size_t>(scale) ? 0 : value.digits.size() - scale;
+      value.digits == "0" || value.digits.size() <= static_cast<size_t>(scale)
+          ? 0
+          : value.digits.size() - scale;
   if (integer_digits > static_cast<size_t>(precision - scale))
-    return std::unexpected(value.to_string() + " overflows DECIMAL(" + std::to_string(precision) + "," +
-                           std::to_string(scale) + "), which holds " + std::to_string(precision - scale) +
-                           " digits before the point");
+    return std::unexpected(value.to_string() + " overflows DECIMAL(" + std::to_string(precision) +
+                           "," + std::to_string(scale) + "), which holds " +
+                           std::to_string(precision - scale) + " digits before the point");
   return value;
 }
 
@@ -116,7 +123,8 @@ std::expected<Decimal, std::string> decimal_from_text(std::string_view text) {
   if (digits.empty()) return std::unexpected("'" + original + "' is not a number");
   int64_t exponent = 0;
   if (i < text.size()) {
-    if (text[i] != 'e' && text[i] != 'E') return std::unexpected("'" + original + "' is not a number");
+    if (text[i] != 'e' && text[i] != 'E')
+      return std::unexpected("'" + original + "' is not a number");
     std::string_view rest = text.substr(i + 1);
     if (!rest.empty() && rest.front() == '+') rest.remove_prefix(1);
     auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), exponent);
@@ -130,23 +138,29 @@ std::expected<Decimal, std::string> decimal_from_text(std::string_view text) {
     digits.append(static_cast<size_t>(-scale), '0');
     return make(negative, std::move(digits), 0);
   }
-  if (scale > kMaxExponent) return std::unexpected("'" + original + "' has too many decimal places");
+  if (scale > kMaxExponent)
+    return std::unexpected("'" + original + "' has too many decimal places");
   return make(negative, std::move(digits), static_cast<int32_t>(scale));
 }
 
 std::expected<Decimal, std::string> decimal_from_double(double value) {
-  if (!std::isfinite(value)) return std::unexpected(std::string("the floating-point value is not a number (NaN or infinity)"));
+  if (!std::isfinite(value))
+    return std::unexpected(
+        std::string("the floating-point value is not a number (NaN or infinity)"));
   char buffer[64];
   // Scientific form without a precision: the shortest digits that read back as `value`.
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
-  if (ec != std::errc{}) return std::unexpected(std::string("the floating-point value cannot be written"));
+  auto [end, ec] =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  if (ec != std::errc{})
+    return std::unexpected(std::string("the floating-point value cannot be written"));
   return decimal_from_text(std::string_view(buffer, static_cast<size_t>(end - buffer)));
 }
 
 Decimal decimal_from_int(int64_t value) {
   const bool negative = value < 0;
   // Magnitude through uint64 so INT64_MIN does not overflow.
-  const uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+  const uint64_t magnitude =
+      negative ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
   return make(negative, std::to_string(magnitude), 0);
 }
 

@@ -12,9 +12,12 @@ std::string pointer_of(const std::vector<std::string>& path) {
   for (const auto& part : path) {
     pointer.push_back('/');
     for (char c : part) {  // RFC 6901 escapes
-      if (c == '~') pointer += "~0";
-      else if (c == '/') pointer += "~1";
-      else pointer.push_back(c);
+      if (c == '~')
+        pointer += "~0";
+      else if (c == '/')
+        pointer += "~1";
+      else
+        pointer.push_back(c);
     }
   }
   return pointer;
@@ -28,7 +31,8 @@ std::string dotted(const std::vector<std::string>& path) {
 
 }  // namespace
 
-std::expected<Value, std::string> json_field(std::string_view json_text, const std::vector<std::string>& path) {
+std::expected<Value, std::string> json_field(std::string_view json_text,
+                                             const std::vector<std::string>& path) {
   thread_local simdjson::ondemand::parser parser;
   const simdjson::padded_string padded(json_text);
   simdjson::ondemand::document document;
@@ -45,7 +49,8 @@ std::expected<Value, std::string> json_field(std::string_view json_text, const s
   const auto error = document.at_pointer(pointer_of(path)).get(field);
   if (error == simdjson::NO_SUCH_FIELD) return Null{};
   if (error == simdjson::INCORRECT_TYPE)
-    return std::unexpected("json_path " + dotted(path) + ": a part of the path is not a JSON object");
+    return std::unexpected("json_path " + dotted(path) +
+                           ": a part of the path is not a JSON object");
   if (error != simdjson::SUCCESS)
     return std::unexpected("json_path " + dotted(path) + ": the JSON value cannot be parsed (" +
                            std::string(simdjson::error_message(error)) + ")");
@@ -63,9 +68,9 @@ std::expected<Value, std::string> json_field(std::string_view json_text, const s
     }
     case simdjson::ondemand::json_type::number: {
       std::string_view token = field.raw_json_token();
-      while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\t' ||
-                                token.back() == '\r' || token.back() == ',' || token.back() == '}' ||
-                                token.back() == ']'))
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\n' ||
+                                token.back() == '\t' || token.back() == '\r' ||
+                                token.back() == ',' || token.back() == '}' || token.back() == ']'))
         token.remove_suffix(1);
       auto decimal = decimal_from_text(token);
       if (!decimal) return std::unexpected("json_path " + dotted(path) + ": " + decimal.error());

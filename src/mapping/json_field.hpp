@@ -14,6 +14,7 @@ namespace metersync::mapping {
 // Numbers keep their exact text (Decimal, never a double); strings and booleans as
 // such; objects and arrays as Json. Malformed JSON or a path through a non-object is
 // an error. Thread-safe (one parser per thread).
-std::expected<Value, std::string> json_field(std::string_view json_text, const std::vector<std::string>& path);
+std::expected<Value, std::string> json_field(std::string_view json_text,
+                                             const std::vector<std::string>& path);
 
 }  // namespace metersync::mapping

@@ -7,7 +7,7 @@
 namespace metersync::mapping {
 namespace {
 
-constexpr size_t kMaxPositionBytes = 100;  // SourcePosition VARCHAR(100)
+constexpr size_t kMaxPositionBytes = 100;     // SourcePosition VARCHAR(100)
 constexpr size_t kMaxSourceSystemBytes = 16;  // SourceSystem VARCHAR(16)
 
 Timestamp from_epoch_millis(int64_t ms) {
@@ -24,17 +24,28 @@ std::optional<T> optional_of(const Value& value) {
 // Places one column's checked value into the row (the value already has the column's
 // type, see ColumnProgram::run).
 void assign(MeterRow& row, std::string_view column, const Value& value) {
-  if (column == "SourceMeterId") row.source_meter_id = std::get<std::string>(value);
-  else if (column == "SerialNumber") row.serial_number = std::get<std::string>(value);
-  else if (column == "MeterType") row.meter_type = std::get<std::string>(value);
-  else if (column == "Manufacturer") row.manufacturer = optional_of<std::string>(value);
-  else if (column == "Status") row.status = std::get<std::string>(value);
-  else if (column == "InstallDate") row.install_date = optional_of<Date>(value);
-  else if (column == "Multiplier") row.multiplier = std::get<Decimal>(value);
-  else if (column == "LastReadingValue") row.last_reading_value = optional_of<Decimal>(value);
-  else if (column == "LastReadingAt") row.last_reading_at = optional_of<Timestamp>(value);
-  else if (column == "Latitude") row.latitude = optional_of<Decimal>(value);
-  else if (column == "Longitude") row.longitude = optional_of<Decimal>(value);
+  if (column == "SourceMeterId")
+    row.source_meter_id = std::get<std::string>(value);
+  else if (column == "SerialNumber")
+    row.serial_number = std::get<std::string>(value);
+  else if (column == "MeterType")
+    row.meter_type = std::get<std::string>(value);
+  else if (column == "Manufacturer")
+    row.manufacturer = optional_of<std::string>(value);
+  else if (column == "Status")
+    row.status = std::get<std::string>(value);
+  else if (column == "InstallDate")
+    row.install_date = optional_of<Date>(value);
+  else if (column == "Multiplier")
+    row.multiplier = std::get<Decimal>(value);
+  else if (column == "LastReadingValue")
+    row.last_reading_value = optional_of<Decimal>(value);
+  else if (column == "LastReadingAt")
+    row.last_reading_at = optional_of<Timestamp>(value);
+  else if (column == "Latitude")
+    row.latitude = optional_of<Decimal>(value);
+  else if (column == "Longitude")
+    row.longitude = optional_of<Decimal>(value);
 }
 
 }  // namespace
@@ -42,15 +53,16 @@ void assign(MeterRow& row, std::string_view column, const Value& value) {
 SourceMapper::SourceMapper(const config::SourceConfig& source) : source_system_(source.name) {
   const std::string base = "sources." + source.name + ".mapping";
   if (source.name.empty() || source.name.size() > kMaxSourceSystemBytes)
-    throw ConfigError("sources." + source.name + ": the source name is the SourceSystem value, 1 to 16 bytes");
+    throw ConfigError("sources." + source.name +
+                      ": the source name is the SourceSystem value, 1 to 16 bytes");
   auto programs = std::make_shared<std::vector<ColumnProgram>>();
   // Programs run in Meter Master column order, so SourceMeterId (the key) comes first.
   for (const auto& target : config::target_columns()) {
     const config::ColumnRule* rule = source.mapping.find(target.name);
     if (rule == nullptr) {
       if (!target.nullable)
-        throw ConfigError(base + ": no rule for " + std::string(target.name) + " (" + std::string(target.sql_type) +
-                          " NOT NULL)");
+        throw ConfigError(base + ": no rule for " + std::string(target.name) + " (" +
+                          std::string(target.sql_type) + " NOT NULL)");
       continue;
     }
     config::ColumnRule named = *rule;
@@ -69,8 +81,9 @@ std::expected<MeterChange, MapError> SourceMapper::map(const ChangeEvent& event)
   change.row.source_committed_at = from_epoch_millis(event.committed_at_ms);
   change.row.source_position = event.position;
   if (event.position.text.size() > kMaxPositionBytes)
-    return std::unexpected(MapError{"SourcePosition: " + std::to_string(event.position.text.size()) +
-                                    " bytes, the column holds " + std::to_string(kMaxPositionBytes)});
+    return std::unexpected(
+        MapError{"SourcePosition: " + std::to_string(event.position.text.size()) +
+                 " bytes, the column holds " + std::to_string(kMaxPositionBytes)});
   if (event.op == Op::Truncate) {
     change.kind = MeterChange::Kind::Truncate;
     return change;

@@ -7,7 +7,9 @@
 namespace metersync::mapping {
 namespace {
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 char lower_hex(char c) { return (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -42,8 +44,9 @@ bool valid_civil(int64_t year, int64_t month, int64_t day) {
 // "YYYY-MM-DD" at the start of text -> days; false when malformed.
 bool read_date(std::string_view text, int64_t& days) {
   int64_t year = 0, month = 0, day = 0;
-  if (!read_number(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !read_number(text, 5, 2, month) ||
-      text[7] != '-' || !read_number(text, 8, 2, day) || !valid_civil(year, month, day))
+  if (!read_number(text, 0, 4, year) || text.size() < 10 || text[4] != '-' ||
+      !read_number(text, 5, 2, month) || text[7] != '-' || !read_number(text, 8, 2, day) ||
+      !valid_civil(year, month, day))
     return false;
   days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return true;
@@ -72,9 +75,9 @@ int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
 }
 
 std::string_view type_name(const Value& value) {
-  static constexpr std::string_view kNames[] = {"NULL",    "boolean",   "integer",     "floating-point",
-                                                "text",    "decimal",   "date",        "timestamp",
-                                                "time",    "bytes",     "JSON",        "unavailable placeholder"};
+  static constexpr std::string_view kNames[] = {
+      "NULL", "boolean",   "integer", "floating-point", "text", "decimal",
+      "date", "timestamp", "time",    "bytes",          "JSON", "unavailable placeholder"};
   return kNames[value.index()];
 }
 
@@ -82,18 +85,24 @@ std::expected<size_t, std::string> utf8_length(std::string_view text) {
   size_t count = 0;
   for (size_t i = 0; i < text.size(); ++count) {
     const auto lead = static_cast<unsigned char>(text[i]);
-    size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+    size_t length = lead < 0x80           ? 1
+                    : (lead >> 5) == 0x6  ? 2
+                    : (lead >> 4) == 0xE  ? 3
+                    : (lead >> 3) == 0x1E ? 4
+                                          : 0;
     if (length == 0 || i + length > text.size())
       return std::unexpected("text is not valid UTF-8 at byte " + std::to_string(i));
     uint32_t code_point = length == 1 ? lead : lead & (0x7F >> length);
     for (size_t k = 1; k < length; ++k) {
       const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return std::unexpected("text is not valid UTF-8 at byte " + std::to_string(i));
+      if ((next & 0xC0) != 0x80)
+        return std::unexpected("text is not valid UTF-8 at byte " + std::to_string(i));
       code_point = (code_point << 6) | (next & 0x3F);
     }
     // Overlong forms and surrogates are not valid UTF-8 either.
     static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code_point < kMinForLength[length] || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF))
+    if (code_point < kMinForLength[length] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF))
       return std::unexpected("text is not valid UTF-8 at byte " + std::to_string(i));
     i += length;
   }
@@ -103,7 +112,8 @@ std::expected<size_t, std::string> utf8_length(std::string_view text) {
 std::expected<std::string, std::string> canonical_uuid(const Value& value) {
   if (const auto* bytes = std::get_if<Bytes>(&value)) {
     if (bytes->data.size() != 16)
-      return std::unexpected("a UUID has 16 bytes, this value has " + std::to_string(bytes->data.size()));
+      return std::unexpected("a UUID has 16 bytes, this value has " +
+                             std::to_string(bytes->data.size()));
     static constexpr char kHex[] = "0123456789abcdef";
     std::string hex;
     for (unsigned char c : bytes->data) {
@@ -113,14 +123,19 @@ std::expected<std::string, std::string> canonical_uuid(const Value& value) {
     return dashed(hex);
   }
   const auto* text = std::get_if<std::string>(&value);
-  if (text == nullptr) return std::unexpected("text: uuid takes text or 16 bytes, got " + std::string(type_name(value)));
+  if (text == nullptr)
+    return std::unexpected("text: uuid takes text or 16 bytes, got " +
+                           std::string(type_name(value)));
   std::string hex;
   bool shape = text->size() == 32 || text->size() == 36;
   for (size_t i = 0; shape && i < text->size(); ++i) {
     const char c = (*text)[i];
-    if (text->size() == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) shape = c == '-';
-    else if (is_hex(c)) hex.push_back(c);
-    else shape = false;
+    if (text->size() == 36 && (i == 8 || i == 13 || i == 18 || i == 23))
+      shape = c == '-';
+    else if (is_hex(c))
+      hex.push_back(c);
+    else
+      shape = false;
   }
   if (!shape || hex.size() != 32) return std::unexpected("'" + *text + "' is not a UUID");
   return dashed(hex);
@@ -148,23 +163,29 @@ std::optional<int32_t> parse_utc_offset(std::string_view text) {
 
 std::expected<Date, std::string> parse_iso_date(std::string_view text) {
   int64_t days = 0;
-  if (text.size() != 10 || !read_date(text, days)) return std::unexpected("'" + std::string(text) + "' is not a date YYYY-MM-DD");
+  if (text.size() != 10 || !read_date(text, days))
+    return std::unexpected("'" + std::string(text) + "' is not a date YYYY-MM-DD");
   return Date{static_cast<int32_t>(days)};
 }
 
-std::expected<Timestamp, std::string> parse_iso_timestamp(std::string_view text, int32_t default_offset) {
-  const auto bad = [&] { return std::unexpected("'" + std::string(text) + "' is not an ISO 8601 timestamp"); };
+std::expected<Timestamp, std::string> parse_iso_timestamp(std::string_view text,
+                                                          int32_t default_offset) {
+  const auto bad = [&] {
+    return std::unexpected("'" + std::string(text) + "' is not an ISO 8601 timestamp");
+  };
   int64_t days = 0, hour = 0, minute = 0, second = 0;
   if (!read_date(text, days) || text.size() < 19 || (text[10] != 'T' && text[10] != ' ') ||
-      !read_number(text, 11, 2, hour) || text[13] != ':' || !read_number(text, 14, 2, minute) || text[16] != ':' ||
-      !read_number(text, 17, 2, second) || hour > 23 || minute > 59 || second > 59)
+      !read_number(text, 11, 2, hour) || text[13] != ':' || !read_number(text, 14, 2, minute) ||
+      text[16] != ':' || !read_number(text, 17, 2, second) || hour > 23 || minute > 59 ||
+      second > 59)
     return bad();
   size_t pos = 19;
   int64_t nanos = 0;
   if (pos < text.size() && text[pos] == '.') {
     size_t digits = 0;
     for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits) {
-      if (digits >= 9) return std::unexpected("'" + std::string(text) + "' has more than 9 fractional digits");
+      if (digits >= 9)
+        return std::unexpected("'" + std::string(text) + "' has more than 9 fractional digits");
       nanos = nanos * 10 + (text[pos] - '0');
     }
     if (digits == 0) return bad();
@@ -177,13 +198,15 @@ std::expected<Timestamp, std::string> parse_iso_timestamp(std::string_view text,
   } else if (!zone.empty()) {
     int64_t oh = 0, om = 0;
     const bool sign = zone[0] == '+' || zone[0] == '-';
-    const bool ok = sign && read_number(zone, 1, 2, oh) &&
-                    (zone.size() == 3 || (zone.size() == 6 && zone[3] == ':' && read_number(zone, 4, 2, om)) ||
-                     (zone.size() == 5 && read_number(zone, 3, 2, om)));
+    const bool ok =
+        sign && read_number(zone, 1, 2, oh) &&
+        (zone.size() == 3 || (zone.size() == 6 && zone[3] == ':' && read_number(zone, 4, 2, om)) ||
+         (zone.size() == 5 && read_number(zone, 3, 2, om)));
     if (!ok || om > 59) return bad();
     offset = (zone[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
   }
-  return Timestamp{days * 86'400 + hour * 3600 + minute * 60 + second - offset, static_cast<int32_t>(nanos)};
+  return Timestamp{days * 86'400 + hour * 3600 + minute * 60 + second - offset,
+                   static_cast<int32_t>(nanos)};
 }
 
 bool in_sql_range(const Date& date) { return date.days >= kMinSqlDay && date.days < kEndSqlDay; }

@@ -30,7 +30,8 @@ std::optional<int32_t> parse_utc_offset(std::string_view text);
 
 // ISO 8601 "2026-11-24T19:43:00.123456+01:00" (space for T, offset optional; Z, +HH:MM,
 // +HHMM or +HH). Without an offset, `default_offset` (seconds east of UTC) applies.
-std::expected<Timestamp, std::string> parse_iso_timestamp(std::string_view text, int32_t default_offset);
+std::expected<Timestamp, std::string> parse_iso_timestamp(std::string_view text,
+                                                          int32_t default_offset);
 std::expected<Date, std::string> parse_iso_date(std::string_view text);
 
 // Years 0001..9999, what SQL Server's DATE and DATETIME2 hold.

@@ -1,9 +1,10 @@
+#include "config/config.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "config/config.hpp"
 #include "test_env.hpp"
 
 namespace metersync::config {
@@ -50,9 +51,14 @@ std::string error_of(const std::string& yaml) {
 TEST(ShippedConfig, LoadsAllFourSourcesWithDefaultsFromTheEnvironment) {
   ScopedEnv env;
   env.set("SINK_ODBC", "Driver=PostgreSQL Unicode;Server=127.0.0.1")
-      .unset("KAFKA_BOOTSTRAP").unset("ENDPOINT_URL").unset("SINK_DIALECT")
-      .unset("MSSQL_ENABLED").unset("ORACLE_ENABLED").unset("METERSYNC_ENDPOINT_AUTH")
-      .set("METERSYNC_ENDPOINT_SECRET", "s3cret").unset("METERSYNC_STATUS_FILE");
+      .unset("KAFKA_BOOTSTRAP")
+      .unset("ENDPOINT_URL")
+      .unset("SINK_DIALECT")
+      .unset("MSSQL_ENABLED")
+      .unset("ORACLE_ENABLED")
+      .unset("METERSYNC_ENDPOINT_AUTH")
+      .set("METERSYNC_ENDPOINT_SECRET", "s3cret")
+      .unset("METERSYNC_STATUS_FILE");
   const Config config = load_file(kRoot + "/config/metersync.yaml");
 
   EXPECT_EQ(config.kafka.bootstrap_servers, "127.0.0.1:59092");
@@ -88,8 +94,11 @@ TEST(ShippedConfig, LoadsAllFourSourcesWithDefaultsFromTheEnvironment) {
 
 TEST(ShippedConfig, EnvironmentOverridesDefaults) {
   ScopedEnv env;
-  env.set("SINK_ODBC", "DSN=x").set("KAFKA_BOOTSTRAP", "10.0.0.1:9092").set("ENDPOINT_URL", "https://api.example")
-      .set("SINK_DIALECT", "sqlserver").set("MSSQL_ENABLED", "true")
+  env.set("SINK_ODBC", "DSN=x")
+      .set("KAFKA_BOOTSTRAP", "10.0.0.1:9092")
+      .set("ENDPOINT_URL", "https://api.example")
+      .set("SINK_DIALECT", "sqlserver")
+      .set("MSSQL_ENABLED", "true")
       .set("METERSYNC_ENDPOINT_AUTH", "Bearer abc");
   const Config config = load_file(kRoot + "/config/metersync.yaml");
   EXPECT_EQ(config.kafka.bootstrap_servers, "10.0.0.1:9092");
@@ -116,8 +125,10 @@ TEST(Load, DefaultsComeFromTheKeyTable) {
 }
 
 TEST(Load, ReadsEveryKindOfValue) {
-  std::string yaml = replaced(kMinimal, "sink:\n", "sink:\n  max_batch_events: 250\n  dialect: mariadb\n");
-  yaml = replaced(yaml, "kafka:\n", "kafka:\n  properties: { security.protocol: SSL, fetch.max.bytes: 1024 }\n");
+  std::string yaml =
+      replaced(kMinimal, "sink:\n", "sink:\n  max_batch_events: 250\n  dialect: mariadb\n");
+  yaml = replaced(yaml, "kafka:\n",
+                  "kafka:\n  properties: { security.protocol: SSL, fetch.max.bytes: 1024 }\n");
   yaml += R"yaml(    enabled: false
     columns: { multiplier: "Decimal(4)", last_reading_at: MicroTimestamp }
     endpoint:
@@ -143,7 +154,8 @@ TEST(Load, ReadsEveryKindOfValue) {
 }
 
 TEST(Errors, UnknownMappingColumnSuggestsTheRightOne) {
-  const std::string yaml = replaced(kMinimal, "SerialNumber: serial_number", "Serial: serial_number");
+  const std::string yaml =
+      replaced(kMinimal, "SerialNumber: serial_number", "Serial: serial_number");
   // Renamed to Serial, so SerialNumber is also missing; the unknown key is reported first.
   EXPECT_EQ(error_of(replaced(yaml, "pg:", "postgres:")),
             "unknown key sources.postgres.mapping.Serial; did you mean SerialNumber? "
@@ -175,12 +187,16 @@ TEST(Errors, WrongTypesAndRanges) {
             "sink.max_batch_events: expected an integer (1 to 1000000), found 'many'");
   EXPECT_EQ(error_of(replaced(kMinimal, "sink:\n", "sink:\n  max_batch_events: 0\n")),
             "sink.max_batch_events: 0 is out of range; use 1 to 1000000");
-  EXPECT_EQ(error_of(replaced(kMinimal, "sink:\n", "sink:\n  dialect: postgress\n")),
-            "sink.dialect: 'postgress' is not sqlserver, postgres or mariadb; did you mean postgres?");
-  EXPECT_EQ(error_of(kMinimal + "    enabled: maybe\n"), "sources.pg.enabled: expected true or false, found 'maybe'");
+  EXPECT_EQ(
+      error_of(replaced(kMinimal, "sink:\n", "sink:\n  dialect: postgress\n")),
+      "sink.dialect: 'postgress' is not sqlserver, postgres or mariadb; did you mean postgres?");
+  EXPECT_EQ(error_of(kMinimal + "    enabled: maybe\n"),
+            "sources.pg.enabled: expected true or false, found 'maybe'");
   EXPECT_EQ(error_of(replaced(kMinimal, "sink:\n", "sink:\n  table: \"Meter Master\"\n")),
-            "sink.table: 'Meter Master' is not a plain SQL name; use letters, digits, _ (not first), at most 128");
-  EXPECT_EQ(error_of(replaced(kMinimal, "  bootstrap_servers: 127.0.0.1:9092", "  bootstrap_servers: [a, b]")),
+            "sink.table: 'Meter Master' is not a plain SQL name; use letters, digits, _ (not "
+            "first), at most 128");
+  EXPECT_EQ(error_of(replaced(kMinimal, "  bootstrap_servers: 127.0.0.1:9092",
+                              "  bootstrap_servers: [a, b]")),
             "kafka.bootstrap_servers: expected a single value, found a list");
   EXPECT_EQ(error_of(kMinimal + "    endpoint: { url: ftp://x }\n"),
             "sources.pg.endpoint.url: 'ftp://x' is not an http:// or https:// URL with a host");
@@ -189,15 +205,18 @@ TEST(Errors, WrongTypesAndRanges) {
 }
 
 TEST(Errors, RequiredKeysAndStructure) {
-  EXPECT_EQ(error_of(replaced(kMinimal, "  connection: DSN=mm\n", "  table: MM\n")),
-            "sink.connection is missing: ODBC connection string of the Meter Master database; keep the "
-            "password in the environment: `${SINK_ODBC}`");
-  EXPECT_EQ(error_of(replaced(kMinimal, "    connector: postgres\n", "")),
-            "sources.pg.connector is missing: the Debezium connector that writes the topic; decides how "
-            "positions compare");
+  EXPECT_EQ(
+      error_of(replaced(kMinimal, "  connection: DSN=mm\n", "  table: MM\n")),
+      "sink.connection is missing: ODBC connection string of the Meter Master database; keep the "
+      "password in the environment: `${SINK_ODBC}`");
+  EXPECT_EQ(
+      error_of(replaced(kMinimal, "    connector: postgres\n", "")),
+      "sources.pg.connector is missing: the Debezium connector that writes the topic; decides how "
+      "positions compare");
   EXPECT_EQ(error_of(replaced(kMinimal, "  pg:", "  Postgres-1:")).substr(0, 40),
             "sources.Postgres-1: source names are low");
-  EXPECT_NE(error_of(replaced(kMinimal, "  pg:", "  a_very_long_source_name:")).find("at most 16"), std::string::npos);
+  EXPECT_NE(error_of(replaced(kMinimal, "  pg:", "  a_very_long_source_name:")).find("at most 16"),
+            std::string::npos);
   EXPECT_EQ(error_of("kafka: { bootstrap_servers: x }\nsink: { connection: y }\nsources: {}\n"),
             "sources: no source is configured; add at least one");
   EXPECT_EQ(error_of(replaced(kMinimal, "sink:\n", "sink:\n  table: A\n  table: B\n")),
@@ -206,32 +225,48 @@ TEST(Errors, RequiredKeysAndStructure) {
   std::string two = kMinimal + kMinimal.substr(kMinimal.find("  pg:"));
   two = two.replace(two.rfind("  pg:"), 5, "  pg2:");
   EXPECT_EQ(error_of(two),
-            "sources.pg2.topic: 'pg.public.meter' is also the topic of sources.pg; each source has its own topic");
+            "sources.pg2.topic: 'pg.public.meter' is also the topic of sources.pg; each source has "
+            "its own topic");
 }
 
 TEST(Errors, BadMappingRules) {
-  EXPECT_EQ(error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { from: m, round: x }")),
-            "sources.pg.mapping.Multiplier.round: 'x' is not a number of decimal places from 0 to 18");
-  EXPECT_EQ(error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { from: m, rond: 3 }")),
-            "unknown key sources.pg.mapping.Multiplier.rond; did you mean round?");
-  EXPECT_EQ(error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { round: 3, from: m }")),
-            "sources.pg.mapping.Multiplier.round: the rule must start with from, value or cases before `round`");
-  EXPECT_EQ(error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { from: m, value: 1 }")),
-            "sources.pg.mapping.Multiplier.value: a rule has one start (from, value or cases), written first");
-  EXPECT_EQ(error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { from: m, truncate: hours }")),
-            "sources.pg.mapping.Multiplier.truncate: 'hours' is not one of seconds, milliseconds, microseconds");
+  EXPECT_EQ(
+      error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { from: m, round: x }")),
+      "sources.pg.mapping.Multiplier.round: 'x' is not a number of decimal places from 0 to 18");
+  EXPECT_EQ(
+      error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { from: m, rond: 3 }")),
+      "unknown key sources.pg.mapping.Multiplier.rond; did you mean round?");
+  EXPECT_EQ(
+      error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { round: 3, from: m }")),
+      "sources.pg.mapping.Multiplier.round: the rule must start with from, value or cases before "
+      "`round`");
+  EXPECT_EQ(
+      error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: { from: m, value: 1 }")),
+      "sources.pg.mapping.Multiplier.value: a rule has one start (from, value or cases), written "
+      "first");
+  EXPECT_EQ(error_of(replaced(kMinimal, "Multiplier: multiplier",
+                              "Multiplier: { from: m, truncate: hours }")),
+            "sources.pg.mapping.Multiplier.truncate: 'hours' is not one of seconds, milliseconds, "
+            "microseconds");
   EXPECT_EQ(error_of(replaced(kMinimal, "      Multiplier: multiplier\n", "")),
-            "sources.pg.mapping: no rule for Multiplier (DECIMAL(9,4) NOT NULL); add e.g. `Multiplier: <source column>`");
-  EXPECT_EQ(error_of(replaced(kMinimal, "Multiplier: multiplier", "Multiplier: multiplier\n      IsDeleted: gone")),
-            "sources.pg.mapping.IsDeleted: IsDeleted is set by metersync, not by a mapping rule; remove it");
+            "sources.pg.mapping: no rule for Multiplier (DECIMAL(9,4) NOT NULL); add e.g. "
+            "`Multiplier: <source column>`");
+  EXPECT_EQ(error_of(replaced(kMinimal, "Multiplier: multiplier",
+                              "Multiplier: multiplier\n      IsDeleted: gone")),
+            "sources.pg.mapping.IsDeleted: IsDeleted is set by metersync, not by a mapping rule; "
+            "remove it");
+  EXPECT_EQ(
+      error_of(replaced(
+          kMinimal, "Status: { value: active }",
+          "Status: { cases: [ { value: active }, { column: a, is: true, value: removed } ] }")),
+      "sources.pg.mapping.Status.cases[1]: follows a case without a test, so it can never apply; "
+      "put the case without `column` last");
+  EXPECT_EQ(
+      error_of(replaced(kMinimal, "Status: { value: active }",
+                        "Status: { cases: [ { column: a, is: maybe, value: x } ] }")),
+      "sources.pg.mapping.Status.cases[0].is: 'maybe' is not one of null, not_null, true, false");
   EXPECT_EQ(error_of(replaced(kMinimal, "Status: { value: active }",
-                              "Status: { cases: [ { value: active }, { column: a, is: true, value: removed } ] }")),
-            "sources.pg.mapping.Status.cases[1]: follows a case without a test, so it can never apply; "
-            "put the case without `column` last");
-  EXPECT_EQ(error_of(replaced(kMinimal, "Status: { value: active }",
-                              "Status: { cases: [ { column: a, is: maybe, value: x } ] }")),
-            "sources.pg.mapping.Status.cases[0].is: 'maybe' is not one of null, not_null, true, false");
-  EXPECT_EQ(error_of(replaced(kMinimal, "Status: { value: active }", "Status: { cases: [ { column: a, value: x } ] }")),
+                              "Status: { cases: [ { column: a, value: x } ] }")),
             "sources.pg.mapping.Status.cases[0]: `column:` without a test; add `is:` or `equals:`");
   EXPECT_EQ(error_of(replaced(kMinimal, "Status: { value: active }", "Status:")),
             "sources.pg.mapping.Status: expected a source column name or a map of steps such as "
@@ -287,22 +322,25 @@ TEST(Mapping, CasesParseIntoOrderedTests) {
 TEST(Docs, ConfigurationMarkdownIsGeneratedFromTheTables) {
   const std::string markdown = reference_markdown();
   // Every key of every table appears with its full dotted name.
-  for (const char* key : {"`kafka.bootstrap_servers`", "`sink.max_batch_wait_ms`", "`status_file`",
-                          "`sources.<name>.topic`", "`sources.<name>.columns`",
-                          "`sources.<name>.endpoint.signing_secret`", "`sources.<name>.endpoint.max_attempts`"})
+  for (const char* key :
+       {"`kafka.bootstrap_servers`", "`sink.max_batch_wait_ms`", "`status_file`",
+        "`sources.<name>.topic`", "`sources.<name>.columns`",
+        "`sources.<name>.endpoint.signing_secret`", "`sources.<name>.endpoint.max_attempts`"})
     EXPECT_NE(markdown.find(key), std::string::npos) << key;
-  for (const char* step : {"`from` (start)", "`cases` (start)", "`json_path`", "`round`", "`time_zone`", "`text`"})
+  for (const char* step :
+       {"`from` (start)", "`cases` (start)", "`json_path`", "`round`", "`time_zone`", "`text`"})
     EXPECT_NE(markdown.find(step), std::string::npos) << step;
   EXPECT_NE(markdown.find("| SerialNumber | NVARCHAR(64) | no |"), std::string::npos);
 
   const std::string path = kRoot + "/docs/configuration.md";
-  if (std::getenv("METERSYNC_UPDATE_DOCS") != nullptr) std::ofstream(path, std::ios::binary) << markdown;
+  if (std::getenv("METERSYNC_UPDATE_DOCS") != nullptr)
+    std::ofstream(path, std::ios::binary) << markdown;
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
-  EXPECT_EQ(text.str(), markdown)
-      << "docs/configuration.md is out of date: regenerate it with `metersync config-docs > docs/configuration.md` "
-         "(or run config_test with METERSYNC_UPDATE_DOCS=1)";
+  EXPECT_EQ(text.str(), markdown) << "docs/configuration.md is out of date: regenerate it with "
+                                     "`metersync config-docs > docs/configuration.md` "
+                                     "(or run config_test with METERSYNC_UPDATE_DOCS=1)";
 }
 
 }  // namespace

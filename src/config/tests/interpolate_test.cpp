@@ -1,7 +1,8 @@
+#include "config/interpolate.hpp"
+
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
-#include "config/interpolate.hpp"
 #include "config/suggest.hpp"
 #include "test_env.hpp"
 
@@ -18,7 +19,8 @@ TEST(Interpolate, SubstitutesVariablesAndDefaults) {
   EXPECT_EQ(interpolate("${MS_EMPTY:-fallback}", "k"), "fallback");  // as a shell's :-
   EXPECT_EQ(interpolate("${MS_EMPTY}", "k"), "");
   EXPECT_EQ(interpolate("${MS_A:-}${MS_UNSET:-}", "k"), "alpha");
-  EXPECT_EQ(interpolate("http://${MS_UNSET:-127.0.0.1:58080}/v1", "k"), "http://127.0.0.1:58080/v1");
+  EXPECT_EQ(interpolate("http://${MS_UNSET:-127.0.0.1:58080}/v1", "k"),
+            "http://127.0.0.1:58080/v1");
   EXPECT_EQ(interpolate("no variables, $ and $x stay", "k"), "no variables, $ and $x stay");
   EXPECT_EQ(interpolate("$${MS_A}", "k"), "${MS_A}");
 }
@@ -50,7 +52,8 @@ TEST(Interpolate, ErrorsNameTheKey) {
     FAIL() << "no error";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
-                 "sources.pg.endpoint.signing_secret: environment variable MS_UNSET is not set; export it, or give "
+                 "sources.pg.endpoint.signing_secret: environment variable MS_UNSET is not set; "
+                 "export it, or give "
                  "a default as ${MS_UNSET:-value}");
   }
   EXPECT_THROW(interpolate("${MS_UNSET", "k"), ConfigError);

@@ -67,7 +67,8 @@ TEST(FifthSource, MapsATableTheCodeHasNeverSeenFromYamlAlone) {
   expected.install_date = Date{20453};  // 2025-12-31: converted to UTC before the date part
   expected.multiplier = dec("1.0000");
   expected.last_reading_value = dec("123456.000");
-  expected.last_reading_at = ts(k2026_11_24T19_43, 123000000);  // 14:43 -05:00 = 19:43Z, to milliseconds
+  expected.last_reading_at =
+      ts(k2026_11_24T19_43, 123000000);  // 14:43 -05:00 = 19:43Z, to milliseconds
   expected.latitude = dec("52.370216");
   expected.longitude = dec("4.895168");
   expected.source_committed_at = ts(k2026_11_24T19_43, 123000000);
@@ -78,7 +79,8 @@ TEST(FifthSource, MapsATableTheCodeHasNeverSeenFromYamlAlone) {
 TEST(FifthSource, CasesAndCodesFollowTheYaml) {
   const SourceMapper mapper(config::load_string(kLegacyYaml).sources.at(0));
   auto status = [&](Value decommissioned, Value paused) {
-    auto change = mapper.map(upsert(with(with(legacy_row(), "decommissioned", decommissioned), "paused", paused)));
+    auto change = mapper.map(
+        upsert(with(with(legacy_row(), "decommissioned", decommissioned), "paused", paused)));
     EXPECT_TRUE(change) << change.error().reason;
     return change ? change->row.status : "";
   };
@@ -91,10 +93,12 @@ TEST(FifthSource, CasesAndCodesFollowTheYaml) {
   EXPECT_EQ(map_error(mapper, upsert(with(legacy_row(), "medium", int64_t{40}))),
             "MeterType: unknown code '40' (the map knows 10, 20, 30)");
   // Text with its own offset keeps it; the configured zone is for text without one.
-  auto zoned = mapper.map(upsert(with(legacy_row(), "read_at_local", std::string("2026-11-24T19:43:00Z"))));
+  auto zoned =
+      mapper.map(upsert(with(legacy_row(), "read_at_local", std::string("2026-11-24T19:43:00Z"))));
   ASSERT_TRUE(zoned);
   EXPECT_EQ(zoned->row.last_reading_at, ts(k2026_11_24T19_43));
-  auto no_geo = mapper.map(upsert(with(legacy_row(), "extra", std::string(R"({"note": "moved"})"))));
+  auto no_geo =
+      mapper.map(upsert(with(legacy_row(), "extra", std::string(R"({"note": "moved"})"))));
   ASSERT_TRUE(no_geo);
   EXPECT_EQ(no_geo->row.latitude, std::nullopt);
 }
@@ -107,7 +111,8 @@ TEST(FifthSource, ItsOwnErrorsNameItsOwnKeys) {
     FAIL() << "a misspelt meter type was accepted";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
-                 "sources.legacy_sqlite.mapping.MeterType.map.20: 'watr' is not a MeterType value (electric, water, gas)");
+                 "sources.legacy_sqlite.mapping.MeterType.map.20: 'watr' is not a MeterType value "
+                 "(electric, water, gas)");
   }
 }
 
@@ -136,7 +141,8 @@ TEST(ShippedExamples, LoadAndCompile) {
 
 TEST(ShippedExamples, TheFifthSourceExampleMapsLikeTheTest) {
   ::setenv("SINK_ODBC", "DSN=test", 0);
-  const config::Config example = config::load_file(std::string(METERSYNC_SOURCE_DIR) + "/config/examples/fifth-source.yaml");
+  const config::Config example =
+      config::load_file(std::string(METERSYNC_SOURCE_DIR) + "/config/examples/fifth-source.yaml");
   const SourceMapper from_file(example.sources.at(0));
   const SourceMapper inline_yaml(config::load_string(kLegacyYaml).sources.at(0));
   auto a = from_file.map(testing::upsert(legacy_row()));

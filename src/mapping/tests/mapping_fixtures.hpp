@@ -25,7 +25,8 @@ constexpr int64_t k2026_11_24T19_43 = 1795549380;
 constexpr int32_t kDay2026_11_24 = 20781;
 
 inline ChangeEvent event(Op op, std::optional<Row> before, std::optional<Row> after,
-                         std::string position = "00000000/01A2B3C8", int64_t committed_ms = 1795549380123) {
+                         std::string position = "00000000/01A2B3C8",
+                         int64_t committed_ms = 1795549380123) {
   ChangeEvent e{};
   e.connector = Connector::Postgres;
   e.op = op;

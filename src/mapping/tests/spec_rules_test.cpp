@@ -54,7 +54,8 @@ TEST(PostgresRules, MapsACompleteRow) {
 TEST(PostgresRules, StatusIsRemovedThenActiveThenInactive) {
   const SourceMapper mapper(shipped_source("postgres"));
   auto status = [&](Value active, Value removed_at) {
-    auto change = mapper.map(upsert(with(with(postgres_row(), "active", active), "removed_at", removed_at)));
+    auto change =
+        mapper.map(upsert(with(with(postgres_row(), "active", active), "removed_at", removed_at)));
     EXPECT_TRUE(change) << change.error().reason;
     return change ? change->row.status : "";
   };
@@ -76,7 +77,8 @@ TEST(PostgresRules, LocationFieldsAreNullWhenAbsent) {
   EXPECT_EQ(no_location->row.latitude, std::nullopt);
   EXPECT_EQ(no_location->row.longitude, std::nullopt);
 
-  auto json_null = mapper.map(upsert(with(postgres_row(), "location", Json{R"({"lat": null, "lon": 1})"})));
+  auto json_null =
+      mapper.map(upsert(with(postgres_row(), "location", Json{R"({"lat": null, "lon": 1})"})));
   ASSERT_TRUE(json_null);
   EXPECT_EQ(json_null->row.latitude, std::nullopt);
   EXPECT_EQ(json_null->row.longitude, dec("1.000000"));
@@ -100,7 +102,8 @@ TEST(PostgresRules, UnconstrainedNumericRoundsHalfAwayFromZero) {
 TEST(PostgresRules, DeletesAndTruncate) {
   const SourceMapper mapper(shipped_source("postgres"));
   // REPLICA IDENTITY FULL: the before image is complete, its values are kept.
-  auto full = mapper.map(event(Op::Delete, postgres_row(), std::nullopt, "00000000/0000FFFF", 1000));
+  auto full =
+      mapper.map(event(Op::Delete, postgres_row(), std::nullopt, "00000000/0000FFFF", 1000));
   ASSERT_TRUE(full) << full.error().reason;
   EXPECT_EQ(full->kind, MeterChange::Kind::Delete);
   EXPECT_TRUE(full->row.is_deleted);
@@ -118,10 +121,12 @@ TEST(PostgresRules, DeletesAndTruncate) {
   EXPECT_EQ(thin->row.serial_number, "");
 
   // A delete whose key cannot be mapped is an error, not a guess.
-  EXPECT_EQ(map_error(mapper, event(Op::Delete, Row{{{"serial_number", std::string("x")}}}, std::nullopt)),
+  EXPECT_EQ(map_error(mapper,
+                      event(Op::Delete, Row{{{"serial_number", std::string("x")}}}, std::nullopt)),
             "SourceMeterId: column meter_id is missing from the event");
 
-  auto truncate = mapper.map(event(Op::Truncate, std::nullopt, std::nullopt, "00000000/00000010", -1));
+  auto truncate =
+      mapper.map(event(Op::Truncate, std::nullopt, std::nullopt, "00000000/00000010", -1));
   ASSERT_TRUE(truncate);
   EXPECT_EQ(truncate->kind, MeterChange::Kind::Truncate);
   EXPECT_EQ(truncate->row.source_system, "postgres");
@@ -234,13 +239,15 @@ TEST(MssqlRules, MapsACompleteRow) {
 
 TEST(MssqlRules, CodeTables) {
   const SourceMapper mapper(shipped_source("mssql"));
-  const std::vector<std::pair<std::string, std::string>> types{{"E", "electric"}, {"W", "water"}, {"G", "gas"}};
+  const std::vector<std::pair<std::string, std::string>> types{
+      {"E", "electric"}, {"W", "water"}, {"G", "gas"}};
   for (const auto& [code, type] : types) {
     auto change = mapper.map(upsert(with(mssql_row(), "MeterTypeCode", code)));
     ASSERT_TRUE(change);
     EXPECT_EQ(change->row.meter_type, type);
   }
-  const std::vector<std::pair<int64_t, std::string>> statuses{{1, "active"}, {2, "inactive"}, {3, "removed"}};
+  const std::vector<std::pair<int64_t, std::string>> statuses{
+      {1, "active"}, {2, "inactive"}, {3, "removed"}};
   for (const auto& [code, status] : statuses) {
     auto change = mapper.map(upsert(with(mssql_row(), "StatusCode", code)));
     ASSERT_TRUE(change);
@@ -304,13 +311,15 @@ TEST(OracleRules, MapsACompleteRow) {
 
 TEST(OracleRules, CodeTablesAndDateParts) {
   const SourceMapper mapper(shipped_source("oracle"));
-  const std::vector<std::pair<std::string, std::string>> kinds{{"ELEC", "electric"}, {"WATER", "water"}, {"GAS", "gas"}};
+  const std::vector<std::pair<std::string, std::string>> kinds{
+      {"ELEC", "electric"}, {"WATER", "water"}, {"GAS", "gas"}};
   for (const auto& [code, kind] : kinds) {
     auto change = mapper.map(upsert(with(oracle_row(), "METER_KIND", code)));
     ASSERT_TRUE(change);
     EXPECT_EQ(change->row.meter_type, kind);
   }
-  const std::vector<std::pair<std::string, std::string>> statuses{{"A", "active"}, {"I", "inactive"}, {"R", "removed"}};
+  const std::vector<std::pair<std::string, std::string>> statuses{
+      {"A", "active"}, {"I", "inactive"}, {"R", "removed"}};
   for (const auto& [code, status] : statuses) {
     auto change = mapper.map(upsert(with(oracle_row(), "STATUS_CD", code)));
     ASSERT_TRUE(change);

@@ -13,7 +13,9 @@ namespace {
 
 using testing::dec;
 
-std::string rounded(std::string_view text, int places) { return round_half_away(dec(text), places).to_string(); }
+std::string rounded(std::string_view text, int places) {
+  return round_half_away(dec(text), places).to_string();
+}
 
 TEST(DecimalMath, RoundsHalfAwayFromZero) {
   EXPECT_EQ(rounded("2.0005", 3), "2.001");
@@ -25,7 +27,8 @@ TEST(DecimalMath, RoundsHalfAwayFromZero) {
   EXPECT_EQ(rounded("-0.5", 0), "-1");
   EXPECT_EQ(rounded("0.05", 0), "0");
   EXPECT_EQ(rounded("12", 2), "12.00");
-  EXPECT_EQ(rounded("0.000000000000000000000000000000015", 32), "0.00000000000000000000000000000002");
+  EXPECT_EQ(rounded("0.000000000000000000000000000000015", 32),
+            "0.00000000000000000000000000000002");
   EXPECT_EQ(rounded("123456789012345678901234567890.5", 0), "123456789012345678901234567891");
   Decimal negative_scale{false, "15", -2};  // 1500
   EXPECT_EQ(round_half_away(negative_scale, 1).to_string(), "1500.0");
@@ -60,7 +63,8 @@ TEST(DecimalMath, TextAndIntegers) {
   EXPECT_FALSE(decimal_from_text("1.2.3"));
   EXPECT_FALSE(decimal_from_text("e5"));
   EXPECT_FALSE(decimal_from_text("1e99999"));
-  EXPECT_EQ(decimal_from_int(std::numeric_limits<int64_t>::min()).to_string(), "-9223372036854775808");
+  EXPECT_EQ(decimal_from_int(std::numeric_limits<int64_t>::min()).to_string(),
+            "-9223372036854775808");
   EXPECT_EQ(canonical_text(dec("42.000")), "42");
   EXPECT_EQ(canonical_text(dec("-0.50")), "-0.5");
   EXPECT_EQ(canonical_text(dec("0.000")), "0");
@@ -79,9 +83,12 @@ TEST(ValueForms, Utf8LengthCountsCodePoints) {
 }
 
 TEST(ValueForms, CanonicalUuids) {
-  EXPECT_EQ(canonical_uuid(std::string("8F14E45F-CEEA-467F-A0E6-A3BD0BA1C1F4")), "8f14e45f-ceea-467f-a0e6-a3bd0ba1c1f4");
-  EXPECT_EQ(canonical_uuid(std::string("8F14E45FCEEA467FA0E6A3BD0BA1C1F4")), "8f14e45f-ceea-467f-a0e6-a3bd0ba1c1f4");
-  EXPECT_EQ(canonical_uuid(Bytes{std::string("\x8f\x14\xe4\x5f\xce\xea\x46\x7f\xa0\xe6\xa3\xbd\x0b\xa1\xc1\xf4", 16)}),
+  EXPECT_EQ(canonical_uuid(std::string("8F14E45F-CEEA-467F-A0E6-A3BD0BA1C1F4")),
+            "8f14e45f-ceea-467f-a0e6-a3bd0ba1c1f4");
+  EXPECT_EQ(canonical_uuid(std::string("8F14E45FCEEA467FA0E6A3BD0BA1C1F4")),
+            "8f14e45f-ceea-467f-a0e6-a3bd0ba1c1f4");
+  EXPECT_EQ(canonical_uuid(Bytes{std::string(
+                "\x8f\x14\xe4\x5f\xce\xea\x46\x7f\xa0\xe6\xa3\xbd\x0b\xa1\xc1\xf4", 16)}),
             "8f14e45f-ceea-467f-a0e6-a3bd0ba1c1f4");
   EXPECT_FALSE(canonical_uuid(std::string("8f14e45f-ceea-467f-a0e6-a3bd0ba1c1f")));
   EXPECT_FALSE(canonical_uuid(std::string("8f14e45f_ceea-467f-a0e6-a3bd0ba1c1f4")));
@@ -125,7 +132,8 @@ TEST(ValueForms, CodesCompareAsText) {
 }
 
 TEST(JsonField, ReadsFieldsExactly) {
-  const std::string json = R"({"lat": 51.50149999999999999999, "lon": -1e-3, "name": "a\"b", "ok": true,
+  const std::string json =
+      R"({"lat": 51.50149999999999999999, "lon": -1e-3, "name": "a\"b", "ok": true,
                                "none": null, "geo": {"alt": 12, "tags": [1, 2]}})";
   EXPECT_EQ(json_field(json, {"lat"}), Value{dec("51.50149999999999999999")});
   EXPECT_EQ(json_field(json, {"lon"}), Value{dec("-0.001")});
