@@ -124,6 +124,36 @@ TEST(Load, DefaultsComeFromTheKeyTable) {
   EXPECT_EQ(config.sources[0].dead_letter_topic, "pg.public.meter.dlq");
 }
 
+// The structs' own initial values (for code that builds them by hand) agree with the
+// key table's defaults, which are what a file without the key gets.
+TEST(Load, TableDefaultsMatchTheStructs) {
+  const Config config = load_string(kMinimal + "    endpoint: { url: http://h/x }\n");
+  const SinkConfig plain_sink;
+  EXPECT_EQ(config.sink.dialect, plain_sink.dialect);
+  EXPECT_EQ(config.sink.table, plain_sink.table);
+  EXPECT_EQ(config.sink.offsets_table, plain_sink.offsets_table);
+  EXPECT_EQ(config.sink.max_batch_events, plain_sink.max_batch_events);
+  EXPECT_EQ(config.sink.max_batch_wait, plain_sink.max_batch_wait);
+  EXPECT_EQ(config.sink.retry_initial, plain_sink.retry_initial);
+  EXPECT_EQ(config.sink.retry_max, plain_sink.retry_max);
+  EXPECT_EQ(config.kafka.group_prefix, KafkaConfig{}.group_prefix);
+  const EndpointConfig plain;
+  const EndpointConfig& loaded = *config.sources[0].endpoint;
+  EXPECT_EQ(loaded.max_batch_events, plain.max_batch_events);
+  EXPECT_EQ(loaded.max_batch_bytes, plain.max_batch_bytes);
+  EXPECT_EQ(loaded.linger, plain.linger);
+  EXPECT_EQ(loaded.connect_timeout, plain.connect_timeout);
+  EXPECT_EQ(loaded.request_timeout, plain.request_timeout);
+  EXPECT_EQ(loaded.retry_initial, plain.retry_initial);
+  EXPECT_EQ(loaded.retry_max, plain.retry_max);
+  EXPECT_EQ(loaded.max_attempts, plain.max_attempts);
+  EXPECT_EQ(loaded.tls_verify, plain.tls_verify);
+  EXPECT_EQ(loaded.auth_header, plain.auth_header);
+  EXPECT_EQ(loaded.signing_secret, plain.signing_secret);
+  EXPECT_EQ(loaded.ca_file, plain.ca_file);
+  EXPECT_EQ(config.sources[0].enabled, SourceConfig{}.enabled);
+}
+
 TEST(Load, ReadsEveryKindOfValue) {
   std::string yaml =
       replaced(kMinimal, "sink:\n", "sink:\n  max_batch_events: 250\n  dialect: mariadb\n");
