@@ -91,6 +91,7 @@ class Dispatcher::Loop {
         if (batch.due(limits_, now) && !settle(batch)) break;
       }
       commit();
+      log_summary(now);
     }
     // Unsettled batches are not committed: they are sent again after the restart.
     consumer_.close();
@@ -207,6 +208,22 @@ class Dispatcher::Loop {
     }
   }
 
+  // An info line every 10 s while something happens (the sink pipelines log theirs likewise).
+  void log_summary(Clock::time_point now) {
+    if (now - last_summary_ < 10s) return;
+    last_summary_ = now;
+    const DispatchStats& s = owner_.stats_;
+    const int64_t delivered = s.events_delivered.load();
+    if (delivered == summarized_delivered_ && s.failed_attempts.load() == summarized_failures_) return;
+    spdlog::info("dispatch [{}]: consumed {}, delivered {} (+{}) in {} batches, dead-lettered {} "
+                 "batches and {} records, failed attempts {}",
+                 source_.name, s.records.load(), delivered, delivered - summarized_delivered_,
+                 s.batches_delivered.load(), s.batches_dead_lettered.load(),
+                 s.records_dead_lettered.load(), s.failed_attempts.load());
+    summarized_delivered_ = delivered;
+    summarized_failures_ = s.failed_attempts.load();
+  }
+
   void revoke(const std::vector<int32_t>& partitions) {
     commit();
     for (int32_t p : partitions) {
@@ -227,6 +244,9 @@ class Dispatcher::Loop {
   kafka::DeadLetterProducer dead_letters_;
   std::map<int32_t, PendingBatch> batches_;
   std::map<int32_t, int64_t> settled_;  // next offsets to commit
+  Clock::time_point last_summary_ = Clock::now();
+  int64_t summarized_delivered_ = 0;
+  int64_t summarized_failures_ = 0;
   ProgressConsumer consumer_;           // last: its revoke hook uses the members above
 };
 
