@@ -30,7 +30,10 @@ enum class Connector { Postgres, MySql, MariaDb, SqlServer, Oracle };
 // Where in the source's log a change came from, encoded so that plain byte-wise string
 // comparison gives the source's own order (fixed-width hex / zero-padded decimals),
 // at most 100 characters (Meter Master's SourcePosition column). Formats:
-//   postgres   "<lsn hi 8 hex>/<lsn lo 8 hex>"                 e.g. "00000000/01A2B3C8"
+//   postgres   "<phase>/<lsn hi 8 hex>/<lsn lo 8 hex>"         e.g. "W/00000000/01A2B3C8"
+//              phase S for snapshot reads, W for changes streamed from the WAL: a
+//              streamed change is newer than any snapshot read even when its LSN is
+//              lower (it committed after the snapshot point but wrote before it)
 //   mysql/mariadb "<binlog file>/<pos 20 digits>/<row 10 digits>"
 //   sqlserver  "<commit_lsn>/<change_lsn>/<event_serial_no 10 digits>" (LSNs as Debezium
 //              prints them: "00000027:00000758:0003", fixed-width upper-case hex)

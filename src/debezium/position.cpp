@@ -73,12 +73,18 @@ std::expected<Position, std::string> encode_position(Connector connector,
   out.reserve(64);
   switch (connector) {
     case Connector::Postgres: {
+      // Snapshot reads sort before every streamed change ("S/..." < "W/..."). A change's
+      // LSN is where it was written, not where its transaction committed: a transaction
+      // that wrote before the slot's consistent point and committed after it is streamed
+      // with an LSN below the snapshot's, yet it is newer than the snapshot row. Debezium
+      // gives no commit LSN per event, so the phase carries that order.
+      out.append(source.snapshot || source.incremental_snapshot ? "S/" : "W/");
       if (!source.lsn) {
         // Incremental-snapshot reads carry no LSN (PostgresSourceInfoStructMaker): they
         // sort first, so they fill rows the stream has not written and never roll a
         // streamed row back.
         if (!source.incremental_snapshot) return missing("lsn");
-        out = "00000000/00000000";
+        out.append("00000000/00000000");
         break;
       }
       const auto lsn = static_cast<uint64_t>(*source.lsn);

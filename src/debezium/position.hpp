@@ -31,6 +31,7 @@ struct SourceCoordinates {
   std::optional<std::string_view> commit_scn;
   std::optional<std::string_view> scn;
   std::optional<int64_t> ssn;
+  bool snapshot = false;              // source.snapshot is anything but "false"
   bool incremental_snapshot = false;  // source.snapshot == "incremental"
 };
 

@@ -57,11 +57,13 @@ std::expected<SourceBlock, std::string> read_source_block(simdjson::ondemand::va
           return std::unexpected(json_fields::invalid("source.snapshot", error));
         }
         block.snapshot = flag;
+        at.snapshot = flag;
       } else {
         std::optional<std::string_view> text;
         done = string_into(text);
         if (done && text) {
           block.snapshot = *text != "false";
+          at.snapshot = block.snapshot;
           at.incremental_snapshot = *text == "incremental";
         }
       }

@@ -49,7 +49,7 @@ const Columns kPgCaptureUpdated =
                              {"last_reading_at", ts(1795770930, 1000)}});
 const Columns kPgCaptureRemoved = with(kPgCaptureUpdated, {{"removed_at", ts(1795773600, 0)}});
 
-const std::regex kLsnShape("[0-9A-F]{8}/[0-9A-F]{8}");
+const std::regex kLsnShape("[SW]/[0-9A-F]{8}/[0-9A-F]{8}");
 
 TEST(CapturedPostgres, CreateUpdateRemoveDelete) {
   REQUIRE_CAPTURED(create, Connector::Postgres, "postgres/create.json");

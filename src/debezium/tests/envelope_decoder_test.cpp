@@ -363,7 +363,7 @@ TEST(EnvelopeFields, FallsBackToThePayloadTimestampAndReadsSnapshotMarkers) {
   ASSERT_TRUE(e.has_value()) << e.error().reason;
   EXPECT_EQ(e->committed_at_ms, 5);
   EXPECT_TRUE(e->snapshot);
-  EXPECT_EQ(e->position.text, "00000000/00000000");
+  EXPECT_EQ(e->position.text, "S/00000000/00000000");
 
   e = decoder.decode(envelope(
       R"({"after":{"id":1},"source":{"ts_ms":5,"table":"t","lsn":1,"snapshot":true},"op":"r"})"));

@@ -65,7 +65,7 @@ const Columns kPgMeterAUpdated = with(kPgMeterA, {{"manufacturer", null()},
 TEST(PostgresFixtures, SnapshotRead) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/snapshot_read.json");
-  expect_meta(e, Connector::Postgres, Op::Read, "00000000/016E9378", 1764000000000, "meter", true);
+  expect_meta(e, Connector::Postgres, Op::Read, "S/00000000/016E9378", 1764000000000, "meter", true);
   EXPECT_FALSE(e.before.has_value());
   expect_row(e.after, kPgMeterA, "after");
 }
@@ -73,7 +73,7 @@ TEST(PostgresFixtures, SnapshotRead) {
 TEST(PostgresFixtures, CreateWithEdgeValues) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/create_edge_values.json");
-  expect_meta(e, Connector::Postgres, Op::Create, "00000000/FFFFFFFF", 1764000100123, "meter",
+  expect_meta(e, Connector::Postgres, Op::Create, "W/00000000/FFFFFFFF", 1764000100123, "meter",
               false);
   EXPECT_FALSE(e.before.has_value());
   expect_row(e.after, kPgMeterB, "after");
@@ -82,7 +82,7 @@ TEST(PostgresFixtures, CreateWithEdgeValues) {
 TEST(PostgresFixtures, UpdateChangesTheScaleOfAnUnconstrainedNumeric) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/update_scale_change.json");
-  expect_meta(e, Connector::Postgres, Op::Update, "00000001/00000000", 1764000200000, "meter",
+  expect_meta(e, Connector::Postgres, Op::Update, "W/00000001/00000000", 1764000200000, "meter",
               false);
   expect_row(e.before, kPgMeterA, "before");
   expect_row(e.after, kPgMeterAUpdated, "after");
@@ -93,7 +93,7 @@ TEST(PostgresFixtures, UpdateChangesTheScaleOfAnUnconstrainedNumeric) {
 TEST(PostgresFixtures, Delete) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/delete.json");
-  expect_meta(e, Connector::Postgres, Op::Delete, "00000001/00000068", 1764000300000, "meter",
+  expect_meta(e, Connector::Postgres, Op::Delete, "W/00000001/00000068", 1764000300000, "meter",
               false);
   expect_row(e.before, kPgMeterAUpdated, "before");
   EXPECT_FALSE(e.after.has_value());
@@ -102,7 +102,7 @@ TEST(PostgresFixtures, Delete) {
 TEST(PostgresFixtures, Truncate) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/truncate.json");
-  expect_meta(e, Connector::Postgres, Op::Truncate, "00000001/000000CC", 1764000400000, "meter",
+  expect_meta(e, Connector::Postgres, Op::Truncate, "W/00000001/000000CC", 1764000400000, "meter",
               false);
   EXPECT_FALSE(e.before.has_value());
   EXPECT_FALSE(e.after.has_value());
@@ -111,7 +111,7 @@ TEST(PostgresFixtures, Truncate) {
 TEST(PostgresFixtures, UnavailablePlaceholderIsNotData) {
   EnvelopeDecoder decoder(Connector::Postgres);
   const auto e = decode_ok(decoder, "postgres/update_unavailable.json");
-  expect_meta(e, Connector::Postgres, Op::Update, "00000001/00000130", 1764000500000, "meter",
+  expect_meta(e, Connector::Postgres, Op::Update, "W/00000001/00000130", 1764000500000, "meter",
               false);
   EXPECT_FALSE(e.before.has_value());
   expect_row(e.after, with(kPgMeterA, {{"location", Unavailable{}}, {"last_reading", dec("42")}}),
@@ -129,7 +129,7 @@ TEST(PostgresFixtures, SchemalessWithDeclaredColumns) {
   };
   EnvelopeDecoder decoder(Connector::Postgres, declared);
   const auto e = decode_ok(decoder, "postgres/schemaless_create.json");
-  expect_meta(e, Connector::Postgres, Op::Create, "00000000/FFFFFFFF", 1764000100123, "meter",
+  expect_meta(e, Connector::Postgres, Op::Create, "W/00000000/FFFFFFFF", 1764000100123, "meter",
               false);
   expect_row(e.after, kPgMeterB, "after");
 }

@@ -35,8 +35,8 @@ SourceCoordinates pg(int64_t lsn) {
 }
 
 TEST(PostgresPosition, FormatIsHighAndLowHalvesInFixedWidthHex) {
-  EXPECT_EQ(encode_ok(Connector::Postgres, pg(0x16E9378)), "00000000/016E9378");
-  EXPECT_EQ(encode_ok(Connector::Postgres, pg(0x1A2B3C4D5E6F7081)), "1A2B3C4D/5E6F7081");
+  EXPECT_EQ(encode_ok(Connector::Postgres, pg(0x16E9378)), "W/00000000/016E9378");
+  EXPECT_EQ(encode_ok(Connector::Postgres, pg(0x1A2B3C4D5E6F7081)), "W/1A2B3C4D/5E6F7081");
 }
 
 TEST(PostgresPosition, SortsInLsnOrder) {
@@ -49,13 +49,24 @@ TEST(PostgresPosition, SortsInLsnOrder) {
   expect_strictly_increasing(encoded);
 }
 
+// A transaction may write before the slot's consistent point and commit after it: it is
+// streamed with an LSN below the snapshot's and must still replace the snapshot row.
+TEST(PostgresPosition, AStreamedChangeIsNewerThanASnapshotReadWhateverTheLsn) {
+  SourceCoordinates snapshot = pg(0x2000);
+  snapshot.snapshot = true;
+  SourceCoordinates streamed_below = pg(0x1000);
+  EXPECT_LT(encode_ok(Connector::Postgres, snapshot),
+            encode_ok(Connector::Postgres, streamed_below));
+  EXPECT_EQ(encode_ok(Connector::Postgres, snapshot), "S/00000000/00002000");
+}
+
 TEST(PostgresPosition, MissingLsnIsAnErrorExceptForIncrementalSnapshots) {
   SourceCoordinates at;
   auto missing = encode_position(Connector::Postgres, at);
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error(), "source.lsn is missing");
   at.incremental_snapshot = true;
-  EXPECT_EQ(encode_ok(Connector::Postgres, at), "00000000/00000000");
+  EXPECT_EQ(encode_ok(Connector::Postgres, at), "S/00000000/00000000");
 }
 
 SourceCoordinates binlog(std::string_view file, int64_t pos, int64_t row) {
