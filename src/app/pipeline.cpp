@@ -242,7 +242,8 @@ class Pipeline::Worker {
     });
     const std::size_t dropped = before - batch_.size() - carry_.size();
     for (int32_t p : partitions) positions_.erase(p);
-    owner_.status_.forget_partitions(positions_);
+    // On shutdown the status keeps showing where the pipeline stopped.
+    if (!stopping()) owner_.status_.forget_partitions(positions_);
     if (dropped > 0) {
       spdlog::info("{}: partitions revoked, {} unwritten records left to their next owner",
                    source_.name, dropped);
@@ -302,13 +303,30 @@ class Pipeline::Worker {
     record.offset = message.offset();
     record.timestamp_ms = message.timestamp_ms();
     record.outcome = process(message);
-    if (const auto* rejected = std::get_if<Rejected>(&record.outcome)) {
-      spdlog::warn("{}: partition {} offset {} goes to the dead-letter topic ({}): {}", source_.name,
-                   record.partition, record.offset, kafka::stage_name(rejected->stage),
-                   rejected->reason);
-    }
+    if (const auto* rejected = std::get_if<Rejected>(&record.outcome)) log_rejection(record, *rejected);
     record.original = std::make_unique<kafka::Message>(std::move(message));
     batch_.add(std::move(record));
+  }
+
+  // A flood of bad records must not flood the log: ten lines per 10 s, then a count
+  // (the status file counts every one).
+  void log_rejection(const InFlightRecord& record, const Rejected& rejected) {
+    const auto now = Clock::now();
+    if (now - rejection_window_ >= 10s) {
+      if (rejections_unlogged_ > 0) {
+        spdlog::warn("{}: {} more records went to the dead-letter topic", source_.name, rejections_unlogged_);
+      }
+      rejection_window_ = now;
+      rejections_logged_ = 0;
+      rejections_unlogged_ = 0;
+    }
+    if (rejections_logged_ < 10) {
+      ++rejections_logged_;
+      spdlog::warn("{}: partition {} offset {} goes to the dead-letter topic ({}): {}", source_.name,
+                   record.partition, record.offset, kafka::stage_name(rejected.stage), rejected.reason);
+    } else {
+      ++rejections_unlogged_;
+    }
   }
 
   Outcome process(const kafka::Message& message) {
@@ -409,6 +427,9 @@ class Pipeline::Worker {
   kafka::Offsets positions_;            // next offset per assigned partition, when known
   Clock::time_point last_lag_{};
   Clock::time_point last_kafka_warning_{};
+  Clock::time_point rejection_window_{};
+  int rejections_logged_ = 0;
+  int64_t rejections_unlogged_ = 0;
   // Declared last: records (which hold librdkafka messages) go before their consumer.
   std::unique_ptr<kafka::Consumer> consumer_;
   InFlightBatch batch_;

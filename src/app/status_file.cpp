@@ -103,7 +103,8 @@ std::string StatusFile::describe_file(const std::string& path) {
                      doc.value("started_at", "?"), doc.value("updated_at", "?"));
   out << fmt::format("{:<12} {:<9} {:>10} {:>10} {:>8} {:>9}  {}\n", "SOURCE", "STATE", "CONSUMED",
                      "APPLIED", "DLQ", "LAG", "LAST ERROR");
-  for (const auto& [name, s] : doc.value("sources", nlohmann::json::object()).items()) {
+  const nlohmann::json sources = doc.value("sources", nlohmann::json::object());
+  for (const auto& [name, s] : sources.items()) {
     std::string lag = s.contains("lag") && !s["lag"].is_null() ? std::to_string(s["lag"].get<int64_t>()) : "-";
     std::string error = s.contains("last_error") && s["last_error"].is_string()
                             ? s["last_error"].get<std::string>()

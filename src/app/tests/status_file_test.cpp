@@ -1,0 +1,81 @@
+#include "app/status_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace metersync::app {
+namespace {
+
+PipelineSnapshot sample() {
+  PipelineStatus status("postgres", "postgres.public.meter", "metersync-postgres");
+  status.set_state(PipelineState::Running);
+  status.add_consumed(12);
+  status.add_commit(10, 7, 2, 1, {{0, 40}, {2, 9}});
+  status.set_lag(5);
+  status.set_error("sink: connection lost");
+  return status.snapshot();
+}
+
+TEST(PipelineStatus, CountsCommitsAndKeepsAFailureFinal) {
+  PipelineStatus status("mysql", "t", "g");
+  status.add_commit(5, 4, 1, 0, {{1, 6}});
+  status.add_commit(3, 3, 0, 0, {{1, 9}});
+  status.set_state(PipelineState::Failed);
+  status.set_state(PipelineState::Stopped);  // a later stop must not hide the failure
+  PipelineSnapshot s = status.snapshot();
+  EXPECT_EQ(s.records_applied, 8);
+  EXPECT_EQ(s.changes_written, 7);
+  EXPECT_EQ(s.records_dead_lettered, 1);
+  EXPECT_EQ(s.batches_committed, 2);
+  EXPECT_EQ(s.positions, (std::map<int32_t, int64_t>{{1, 9}}));
+  EXPECT_EQ(s.state, PipelineState::Failed);
+}
+
+TEST(StatusFile, RendersEverySourceWithCountsPositionsAndError) {
+  StatusFile file("", std::chrono::system_clock::now());
+  auto doc = nlohmann::json::parse(file.render({sample()}));
+  const auto& pg = doc["sources"]["postgres"];
+  EXPECT_EQ(pg["state"], "running");
+  EXPECT_EQ(pg["records_consumed"], 12);
+  EXPECT_EQ(pg["records_applied"], 10);
+  EXPECT_EQ(pg["changes_written"], 7);
+  EXPECT_EQ(pg["records_dead_lettered"], 2);
+  EXPECT_EQ(pg["tombstones_skipped"], 1);
+  EXPECT_EQ(pg["positions"]["0"], 40);
+  EXPECT_EQ(pg["positions"]["2"], 9);
+  EXPECT_EQ(pg["lag"], 5);
+  EXPECT_EQ(pg["last_error"], "sink: connection lost");
+  EXPECT_TRUE(pg["last_commit_at"].is_string());
+  EXPECT_TRUE(doc["pid"].is_number());
+}
+
+TEST(StatusFile, WritesAtomicallyAndDescribesWhatItWrote) {
+  auto dir = std::filesystem::temp_directory_path() / ("metersync-status-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "status.json").string();
+  StatusFile file(path, std::chrono::system_clock::now());
+  ASSERT_TRUE(file.write({sample()}));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  std::string table = StatusFile::describe_file(path);
+  EXPECT_NE(table.find("postgres"), std::string::npos);
+  EXPECT_NE(table.find("running"), std::string::npos);
+  EXPECT_NE(table.find("sink: connection lost"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StatusFile, DescribingAMissingFileNamesIt) {
+  try {
+    StatusFile::describe_file("/nonexistent/metersync-status.json");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/metersync-status.json"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace metersync::app
