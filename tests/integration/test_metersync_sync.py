@@ -66,21 +66,47 @@ def _differences(env, sink, names: Names, shadow: DeletedRowShadow) -> list[str]
             + compare(expected_mariadb(env, shadow), actual, "mysql"))
 
 
-def _wait_until_equal(env, sink, ms: MeterSync, shadow: DeletedRowShadow) -> None:
-    last: list[list[str]] = [[]]
+def _high_watermarks(env, topic: str) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": env["KAFKA_BOOTSTRAP"], "group.id": "it-watermarks"})
+    try:
+        partitions = c.list_topics(topic, timeout=30).topics[topic].partitions
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
+    finally:
+        c.close()
 
-    def equal():
+
+def _settle(env, sink, ms: MeterSync, shadow: DeletedRowShadow) -> list[str]:
+    """Waits until Meter Master equals the mapped source tables, or until metersync has covered
+    every record on both topics and the topics stopped growing (then the differences are final).
+    Returns the differences ([] when equal)."""
+    state = {"diffs": [], "watermarks": None, "quiet": 0}
+
+    def settled():
         if not ms.running():
             raise AssertionError(f"metersync exited; log:\n{ms.log_tail()}")
-        last[0] = _differences(env, sink, ms.names, shadow)
-        return not last[0]
+        state["diffs"] = _differences(env, sink, ms.names, shadow)
+        if not state["diffs"]:
+            return True
+        marks = {t: _high_watermarks(env, t) for t in TOPICS.values()}
+        stored = {(r["topic"], r["partition"]): r["next_offset"] for r in offsets(sink, ms.names)
+                  if r["pipeline"] in (ms.names.group(s) for s in TOPICS)}
+        covered = all(stored.get((t, p), 0) == high for t, m in marks.items() for p, high in m.items())
+        state["quiet"] = state["quiet"] + 1 if covered and marks == state["watermarks"] else 0
+        state["watermarks"] = marks
+        return state["quiet"] >= 3
 
     try:
-        wait_until(equal, CATCH_UP_S, "Meter Master to equal the mapped source tables", interval=3)
+        wait_until(settled, CATCH_UP_S, "Meter Master to equal the mapped source tables", interval=3)
     except AssertionError as e:
-        sample = "\n".join(last[0][:25])
-        raise AssertionError(f"{e}; {len(last[0])} differences, first ones:\n{sample}\n"
-                             f"metersync log:\n{ms.log_tail()}") from None
+        raise AssertionError(f"{e}; {len(state['diffs'])} differences, first ones:\n"
+                             + "\n".join(state["diffs"][:25]) + f"\nmetersync log:\n{ms.log_tail()}") from None
+    return state["diffs"]
+
+
+def _assert_no_differences(diffs: list[str], seed: int) -> None:
+    assert not diffs, (f"Meter Master differs from the spec's mapping of the source tables (workload seed {seed}) "
+                       f"in {len(diffs)} rows:\n" + "\n".join(diffs[:25]))
 
 
 def _workload(env, seed: int, count: int, rate: float, working_set: int):
@@ -105,7 +131,8 @@ def test_random_workload_lands_row_for_row(stack, shadow, sink, metersync):
         # Repeated updates to the same meters: far more updates than meters touched by them.
         assert c.updates > 2 * 150, c
 
-    _wait_until_equal(stack, sink, metersync, shadow)
+    diffs = _settle(stack, sink, metersync, shadow)
+    _assert_no_differences(diffs, seed)
 
     # Every key the workload touched is in Meter Master, deleted ones flagged.
     actual = meter_master(sink, metersync.names)
@@ -146,7 +173,7 @@ def test_sigkill_during_workload_loses_nothing_and_applies_nothing_twice(stack, 
     print(f"workload seed {seed}, {kills} SIGKILLs: " + "; ".join(str(r) for r in results))
     assert kills >= 4
 
-    _wait_until_equal(stack, sink, metersync, shadow)
+    diffs = _settle(stack, sink, metersync, shadow)
 
     # The offsets table counts every record of both topics once: records covered == records that
     # exist below the stored next offset of every partition.
@@ -159,5 +186,6 @@ def test_sigkill_during_workload_loses_nothing_and_applies_nothing_twice(stack, 
         on_topic = topic_record_counts(stack["KAFKA_BOOTSTRAP"], topic, upto)
         assert applied == on_topic, (f"{source}: records_applied {applied} but {on_topic} records on {topic} "
                                      f"below {upto} (seed {seed})")
+    _assert_no_differences(diffs, seed)
     _assert_healthy(metersync)
     assert metersync.stop() == 0, metersync.log_tail()
