@@ -5,6 +5,9 @@ Babelfish; the sink's real-server tests then run their `sqlserver` variants agai
 init, staged upserts with the stale-position guard, soft deletes, truncates, offsets in
 the same transaction, exact round-trips, concurrent writers. Without it this is skipped
 with the reason (CI has no SQL Server).
+
+The same variable enables the end-to-end part through the metersync binary
+(tests/integration/test_sqlserver_*.py); docs/sqlserver.md describes both.
 """
 import os
 import subprocess
