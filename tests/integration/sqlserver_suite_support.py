@@ -227,14 +227,27 @@ def delete_topics(bootstrap: str, topics: list[str]) -> None:
                 pass
 
 
-def delete_groups(bootstrap: str, groups: list[str]) -> None:
+def delete_groups(bootstrap: str, groups: list[str], patience_s: float = 60) -> None:
+    """Deletes the groups; a group still holding members of a SIGKILLed process (until the broker's
+    session timeout) is retried for up to `patience_s`."""
+    from confluent_kafka import KafkaError
     from confluent_kafka.admin import AdminClient
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for f in admin.delete_consumer_groups(groups, request_timeout=15).values():
-        try:
-            f.result()
-        except Exception:  # a group that never committed does not exist
-            pass
+    pending = list(groups)
+    deadline = time.monotonic() + patience_s
+    while pending:
+        busy = []
+        for group, f in admin.delete_consumer_groups(pending, request_timeout=15).items():
+            try:
+                f.result()
+            except Exception as e:  # a group that never committed does not exist: nothing to delete
+                error = e.args[0] if e.args else None
+                if getattr(error, "code", lambda: None)() == KafkaError.NON_EMPTY_GROUP:
+                    busy.append(group)
+        if not busy or time.monotonic() > deadline:
+            return
+        pending = busy
+        time.sleep(2)
 
 
 def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]]) -> list[tuple[int, int]]:
