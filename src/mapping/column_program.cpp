@@ -157,6 +157,11 @@ struct StepRunner {
       auto converted = decimal_from_double(*f);
       if (!converted) return fail(converted.error());
       exact = *converted;
+    } else if (const auto* text = std::get_if<std::string>(&value)) {
+      // Numbers kept as text, such as a JSON field written "48.8584": the spec's
+      // `location->>'lat'` is text too, and rounding it means reading it as a number.
+      if (!Decimal::parse(*text, exact))
+        return fail("round takes a number, got text '" + *text + "'");
     } else {
       return fail("round takes a number, got " + std::string(type_name(value)));
     }

@@ -101,8 +101,8 @@ TEST(MapErrors, MissingNullUnavailableAndWrongTypes) {
             "SerialNumber: got integer, the column takes text; add `text: decimal`");
   EXPECT_EQ(error_for("mysql", with(mysql_row(), "installed_at", std::string("yesterday"))),
             "InstallDate: date_part takes a timestamp, got text");
-  EXPECT_EQ(error_for("mysql", with(mysql_row(), "last_reading", std::string("12"))),
-            "LastReadingValue: round takes a number, got text");
+  EXPECT_EQ(error_for("mysql", with(mysql_row(), "last_reading", std::string("12 kWh"))),
+            "LastReadingValue: round takes a number, got text '12 kWh'");
   EXPECT_EQ(error_for("mysql", with(mysql_row(), "id", 1.5)),
             "SourceMeterId: text: decimal takes an integer or a decimal, got floating-point");
   EXPECT_EQ(error_for("mssql", Row{{{"MeterID", int64_t{1}},

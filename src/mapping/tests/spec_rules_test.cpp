@@ -84,6 +84,21 @@ TEST(PostgresRules, LocationFieldsAreNullWhenAbsent) {
   EXPECT_EQ(json_null->row.longitude, dec("1.000000"));
 }
 
+// location->>'lat' is text in PostgreSQL: a number written as a JSON string rounds too.
+TEST(PostgresRules, LocationNumbersWrittenAsStringsRound) {
+  const SourceMapper mapper(shipped_source("postgres"));
+  auto mapped = mapper.map(
+      upsert(with(postgres_row(), "location", Json{R"({"lat": "48.8584445", "lon": "2.2945"})"})));
+  ASSERT_TRUE(mapped) << mapped.error().reason;
+  EXPECT_EQ(mapped->row.latitude, dec("48.858445"));
+  EXPECT_EQ(mapped->row.longitude, dec("2.294500"));
+
+  auto not_a_number =
+      mapper.map(upsert(with(postgres_row(), "location", Json{R"({"lat": "north"})"})));
+  ASSERT_FALSE(not_a_number);
+  EXPECT_EQ(not_a_number.error().reason, "Latitude: round takes a number, got text 'north'");
+}
+
 TEST(PostgresRules, UnconstrainedNumericRoundsHalfAwayFromZero) {
   const SourceMapper mapper(shipped_source("postgres"));
   auto reading = [&](std::string_view text) {
