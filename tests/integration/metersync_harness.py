@@ -436,3 +436,86 @@ def topic_record_counts(bootstrap: str, topic: str, upto: dict[int, int]) -> int
         return count
     finally:
         c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# A TCP relay that can cut a connection path (the sink's) on demand
+
+class CuttableRelay:
+    """Relays 127.0.0.1:<port> to a target port. cut() drops every open connection and refuses new
+    ones (accepted, then closed at once) until restore(): the server looks unreachable to the
+    client while it keeps running for everyone else."""
+
+    def __init__(self, target_port: int):
+        import socket
+        self.target_port = target_port
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._open: list = []
+        self._cut = False
+        self._stopped = False
+        self._thread = threading.Thread(target=self._accept, name="relay", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        import socket
+        while not self._stopped:
+            try:
+                client, _ = self._listener.accept()
+            except (socket.timeout, OSError):
+                continue
+            with self._lock:
+                if self._cut:
+                    client.close()
+                    continue
+                try:
+                    server = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+                except OSError:
+                    client.close()
+                    continue
+                self._open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src, dst) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        import socket
+        with self._lock:
+            self._cut = True
+            for s in self._open:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self._open.clear()
+
+    def restore(self) -> None:
+        with self._lock:
+            self._cut = False
+
+    def close(self) -> None:
+        self.cut()
+        self._stopped = True
+        self._thread.join(timeout=5)
+        self._listener.close()
