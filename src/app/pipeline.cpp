@@ -189,7 +189,7 @@ class Pipeline::Worker {
         return;
       } catch (const sink::SinkError& e) {
         if (e.kind() != sink::SinkError::Kind::Transient) throw;
-        note_retry(std::string("sink connection: ") + e.what(), backoff);
+        note_retry(e.what(), backoff);
         sink_.disconnect();
         sleep_for(backoff.next());
       }
@@ -363,10 +363,11 @@ class Pipeline::Worker {
       } catch (const sink::SinkError& e) {
         // Fatal, and Data that bisection could not pin on a row, end this pipeline.
         if (e.kind() != sink::SinkError::Kind::Transient) {
-          throw PipelineFailure(std::string("sink (") + std::string(e.sqlstate()) + "): " + e.what());
+          throw PipelineFailure(std::string(e.what()) +
+                                (e.sqlstate().empty() ? "" : " [SQLSTATE " + e.sqlstate() + "]"));
         }
         sink_.disconnect();
-        retry_later(std::string("sink: ") + e.what());
+        retry_later(e.what());
       } catch (const DeadLetterError& e) {
         if (e.error().action == kafka::ErrorAction::Fatal) throw PipelineFailure(e.what());
         retry_later(e.what());

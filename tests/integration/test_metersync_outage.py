@@ -1,0 +1,91 @@
+"""The sink becomes unreachable while changes keep arriving: metersync pauses the sources, backs
+off and retries, never moves its stored offsets past unwritten rows, and once the database is
+reachable again writes everything exactly once.
+
+The sink's ODBC connection goes through a relay the test cuts (CuttableRelay), so the PostgreSQL
+server itself keeps running for the sources and for the test's own checks.
+"""
+from __future__ import annotations
+
+import random
+import re
+
+import loadgen
+from metersync_harness import (CuttableRelay, DeletedRowShadow, MeterSync, Names, compare, drop_sink_tables,
+                               expected_mariadb, expected_postgres, meter_master, offsets, sink_connect,
+                               topic_record_counts, wait_until, Expected)
+
+TOPICS = {"postgres": "postgres.public.meter", "mysql": "mysql.meterdb.meters"}
+WAIT_S = 600
+
+
+def _only(expected: Expected, keys: set) -> Expected:
+    return Expected({k: v for k, v in expected.live.items() if k in keys},
+                    {k: v for k, v in expected.deleted.items() if k in keys})
+
+
+def test_sink_outage_pauses_retries_and_resumes_without_loss(stack, tmp_path):
+    relay = CuttableRelay(int(stack["PG_PORT"]))
+    odbc = re.sub(r"(?i)\bPort=\d+", f"Port={relay.port}", stack["SINK_ODBC"])
+    assert odbc != stack["SINK_ODBC"], "SINK_ODBC names no Port= to redirect"
+    names = Names.fresh()
+    ms = MeterSync({**stack, "SINK_ODBC": odbc}, names, tmp_path)
+    sink = sink_connect(stack)  # the test's own path to the database, never cut
+    try:
+        ms.start()
+
+        def caught_up():
+            s = ms.status()
+            return s and all(s["sources"][x]["lag"] == 0 and s["sources"][x]["records_applied"] > 0
+                             for x in TOPICS)
+        wait_until(caught_up, WAIT_S, "metersync to catch up with both topics", interval=2)
+
+        relay.cut()
+        before = {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
+                  for r in offsets(sink, names)}
+        seed = random.randrange(1 << 30)
+        with DeletedRowShadow() as shadow:
+            counts = loadgen.run_many(["postgres", "mariadb"], stack, rate=0, count=400, seed=seed,
+                                      working_set=60)
+
+        def retrying():
+            s = ms.status()
+            return s and all(s["sources"][x]["retries"] > 0 and s["sources"][x]["state"] == "retrying"
+                             for x in TOPICS) and s
+        status = wait_until(retrying, WAIT_S, "both pipelines to report the sink outage and retry")
+        assert all(status["sources"][x]["last_error"] for x in TOPICS), status
+        # Nothing was committed while the sink was unreachable.
+        after = {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
+                 for r in offsets(sink, names)}
+        assert after == before
+
+        relay.restore()
+        touched = {("postgres" if c.target == "postgres" else "mysql", k) for c in counts for k in c.keys}
+        last = [[]]
+
+        def written():
+            mm = {k: v for k, v in meter_master(sink, names).items() if k in touched}
+            last[0] = (compare(_only(expected_postgres(stack, shadow), touched), mm, "postgres")
+                       + compare(_only(expected_mariadb(stack, shadow), touched), mm, "mysql"))
+            return not last[0]
+        try:
+            wait_until(written, WAIT_S, "the changes made during the outage to land", interval=3)
+        except AssertionError as e:
+            raise AssertionError(f"{e} (seed {seed}): " + "\n".join(last[0][:20]) + "\n" + ms.log_tail())
+
+        status = wait_until(lambda: (s := ms.status()) and all(s["sources"][x]["state"] == "running"
+                                                               for x in TOPICS) and s,
+                            WAIT_S, "both pipelines running again")
+        # Exactly once across the outage: the offsets table covers each record once.
+        rows = offsets(sink, names)
+        for source, topic in TOPICS.items():
+            mine = [r for r in rows if r["pipeline"] == names.group(source) and r["topic"] == topic]
+            upto = {r["partition"]: r["next_offset"] for r in mine}
+            applied = sum(r["records_applied"] for r in mine)
+            assert applied == topic_record_counts(stack["KAFKA_BOOTSTRAP"], topic, upto), source
+        assert ms.stop() == 0, ms.log_tail()
+    finally:
+        ms.close()
+        relay.close()
+        drop_sink_tables(sink, names)
+        sink.close()
