@@ -41,10 +41,11 @@ struct SinkConfig {
   std::string schema;                              // sink.schema (dbo / public / database name)
   std::string table = "MeterMaster";               // sink.table
   std::string offsets_table = "MeterSyncOffsets";  // sink.offsets_table
-  int max_batch_events = 5000;                     // sink.max_batch_events
-  std::chrono::milliseconds max_batch_wait{50};    // sink.max_batch_wait_ms
-  std::chrono::milliseconds retry_initial{200};    // sink.retry_initial_ms
-  std::chrono::milliseconds retry_max{10000};      // sink.retry_max_ms
+  std::string truncates_table = "MeterSyncTruncates";  // sink.truncates_table
+  int max_batch_events = 5000;                         // sink.max_batch_events
+  std::chrono::milliseconds max_batch_wait{50};        // sink.max_batch_wait_ms
+  std::chrono::milliseconds retry_initial{200};        // sink.retry_initial_ms
+  std::chrono::milliseconds retry_max{10000};          // sink.retry_max_ms
 };
 
 struct EndpointConfig {

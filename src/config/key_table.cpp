@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 14> kTopLevel{{
+const std::array<Key<Config>, 15> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -64,7 +64,8 @@ const std::array<Key<Config>, 14> kTopLevel{{
      .default_value = "dbo (sqlserver), public (postgres), the connection's database (mariadb)",
      .derived = true,
      .format = Format::Identifier,
-     .help = "schema (database on MariaDB) of Meter Master and the offsets table",
+     .help =
+         "schema (database on MariaDB) of Meter Master, the offsets table and the truncates table",
      .set = [](Config& c, const Setting& v) { c.sink.schema = text(v); }},
     {.name = "sink.table",
      .type = KeyType::String,
@@ -78,6 +79,13 @@ const std::array<Key<Config>, 14> kTopLevel{{
      .format = Format::Identifier,
      .help = "where Kafka offsets are stored in the same transaction as the rows",
      .set = [](Config& c, const Setting& v) { c.sink.offsets_table = text(v); }},
+    {.name = "sink.truncates_table",
+     .type = KeyType::String,
+     .default_value = "MeterSyncTruncates",
+     .format = Format::Identifier,
+     .help = "the position of each source's latest truncate, so changes from before it that "
+             "arrive later (from another partition) land deleted",
+     .set = [](Config& c, const Setting& v) { c.sink.truncates_table = text(v); }},
     {.name = "sink.max_batch_events",
      .type = KeyType::Integer,
      .default_value = "5000",

@@ -114,6 +114,7 @@ TEST(Load, DefaultsComeFromTheKeyTable) {
   EXPECT_EQ(config.kafka.group_prefix, "metersync");
   EXPECT_EQ(config.sink.table, "MeterMaster");
   EXPECT_EQ(config.sink.offsets_table, "MeterSyncOffsets");
+  EXPECT_EQ(config.sink.truncates_table, "MeterSyncTruncates");
   EXPECT_EQ(config.sink.max_batch_events, 5000);
   EXPECT_EQ(config.sink.max_batch_wait.count(), 50);
   EXPECT_EQ(config.sink.retry_max.count(), 10000);
@@ -132,6 +133,7 @@ TEST(Load, TableDefaultsMatchTheStructs) {
   EXPECT_EQ(config.sink.dialect, plain_sink.dialect);
   EXPECT_EQ(config.sink.table, plain_sink.table);
   EXPECT_EQ(config.sink.offsets_table, plain_sink.offsets_table);
+  EXPECT_EQ(config.sink.truncates_table, plain_sink.truncates_table);
   EXPECT_EQ(config.sink.max_batch_events, plain_sink.max_batch_events);
   EXPECT_EQ(config.sink.max_batch_wait, plain_sink.max_batch_wait);
   EXPECT_EQ(config.sink.retry_initial, plain_sink.retry_initial);
