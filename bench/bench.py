@@ -1,0 +1,180 @@
+"""`bench/run`: metersync against Debezium's JDBC sink connector and the database ceiling,
+end-to-end latency, resources; writes docs/benchmarks.md and docs/bench/*.png.
+
+Each part stores its figures in docs/bench/results.json under its own name, and the report is
+rendered from that file, so a part run on its own (`--parts latency`) updates only its section.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "cdcstack"))
+
+import stackenv  # noqa: E402
+import throughput  # noqa: E402
+from throughput import log  # noqa: E402
+
+PARTS = ("throughput", "latency", "startup")
+RESULTS = REPO / "docs" / "bench" / "results.json"
+
+
+def find_binary(name: str, explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    for d in ("build-bench", "build"):
+        p = REPO / d / "src" / ("app" if name == "metersync" else "endpoint") / name
+        if p.exists():
+            return p
+    raise SystemExit(f"{name} not built: cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && "
+                     f"cmake --build build -j2 (or pass --{name.replace('metersync-', '')}-bin)")
+
+
+def machine() -> dict:
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), "?")
+    mem = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")))
+    load = os.getloadavg()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / 1048576, 1),
+            "kernel": platform.release(), "os": out(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"]),
+            "loadavg_at_start": [round(x, 2) for x in load],
+            "postgres": out(["sh", "-c", "ls /usr/lib/postgresql | tail -1"]),
+            "java": out(["sh", "-c", "java -version 2>&1 | head -1"]),
+            "git": out(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    ap.add_argument("--events", type=int, default=1_000_000, help="change events for the throughput part")
+    ap.add_argument("--parts", default="throughput,latency", help=f"comma list of {', '.join(PARTS)}")
+    ap.add_argument("--rates", default="100,1000,5000", help="changes/s of the latency workloads")
+    ap.add_argument("--duration", type=float, default=30, help="seconds per latency workload")
+    ap.add_argument("--batch", type=int, default=5000, help="metersync sink.max_batch_events")
+    ap.add_argument("--jdbc-sweep", action="store_true",
+                    help="run the JDBC sink with each setting of the sweep (stored as the part jdbc_sweep)")
+    ap.add_argument("--no-profile", action="store_true", help="no perf sampling of metersync and its backend")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--metersync-bin")
+    ap.add_argument("--endpoint-bin")
+    ap.add_argument("--check", action="store_true",
+                    help="a quick run that proves the command works: writes under .local/bench/check, not docs/")
+    ap.add_argument("--keep", action="store_true", help="keep the bench topic and database")
+    ap.add_argument("--env-file", help="the stack's addresses (default .local/stack.env)")
+    ap.add_argument("--report-only", action="store_true", help="render docs/benchmarks.md from the stored results")
+    args = ap.parse_args(argv)
+    if args.report_only:
+        import report
+        report.write(json.loads(RESULTS.read_text()), REPO / "docs" / "benchmarks.md", REPO / "docs" / "bench")
+        return 0
+
+    env = stackenv.load(args.env_file) if args.env_file else stackenv.load()
+    parts = [p for p in args.parts.split(",") if p]
+    for p in parts:
+        if p not in PARTS:
+            raise SystemExit(f"--parts: unknown part {p!r} ({', '.join(PARTS)})")
+    run_id = dt.datetime.utcnow().strftime("%m%d%H%M%S") + uuid.uuid4().hex[:4]
+    workdir = REPO / ".local" / "bench" / run_id
+    workdir.mkdir(parents=True, exist_ok=True)
+    out_dir = (REPO / ".local" / "bench" / "check") if args.check else (REPO / "docs")
+    results_path = out_dir / "bench" / "results.json"
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    t_start = time.monotonic()
+
+    binary = find_binary("metersync", args.metersync_bin)
+    if "throughput" in parts:
+        res = run_throughput(env, run_id, workdir, binary, args)
+        res["machine"] = machine()
+        results["jdbc_sweep" if args.jdbc_sweep else "throughput"] = res
+    if "latency" in parts:
+        import latency
+        endpoint = find_binary("metersync-endpoint", args.endpoint_bin)
+        rates = [int(r) for r in args.rates.split(",") if r]
+        results["latency"] = latency.run(env, run_id, workdir, binary, endpoint, rates, args.duration)
+        results["latency"]["machine"] = machine()
+    if "startup" in parts:
+        import startup
+        results["startup"] = startup.run(env, workdir, binary)
+    results_path.write_text(json.dumps(results, indent=1, default=str))
+    import report
+    report.write(results, out_dir / "benchmarks.md", out_dir / "bench")
+    log(f"done in {time.monotonic() - t_start:.0f}s: {out_dir / 'benchmarks.md'}")
+    return 0
+
+
+# The JDBC sink's settings: the best of the sweep (`--jdbc-sweep`, results in docs/benchmarks.md).
+JDBC_FETCH = {"consumer.override.fetch.max.bytes": "104857600",
+              "consumer.override.max.partition.fetch.bytes": "10485760"}
+JDBC_SWEEP = [
+    {"batch.size": "500", "consumer.override.max.poll.records": "500"},  # the connector's defaults
+    {"batch.size": "2000", "consumer.override.max.poll.records": "2000", **JDBC_FETCH},
+    {"batch.size": "5000", "consumer.override.max.poll.records": "5000", **JDBC_FETCH},
+    {"batch.size": "10000", "consumer.override.max.poll.records": "10000", **JDBC_FETCH},
+    {"batch.size": "5000", "consumer.override.max.poll.records": "5000", **JDBC_FETCH, "tasks.max": "3"},
+]
+JDBC_BEST = JDBC_SWEEP[4]
+
+
+def run_throughput(env, run_id, workdir, binary, args) -> dict:
+    b = throughput.Bench(env, run_id, workdir, binary)
+    throughput.remove_leftovers(env["CONNECT_URL"])
+    res: dict = {"events_requested": args.events, "run_id": run_id,
+                 "date": dt.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")}
+    try:
+        b.create_database()
+        log(f"producing {args.events} events to {b.topic}")
+        summary, expect, t_prod = b.produce(args.events, args.seed)
+        res["workload"] = summary.__dict__
+        res["expect"] = expect
+        res["produce_s"] = t_prod
+        res["shape"] = shape_proof(b)
+        timeout = max(120, args.events / 200)
+        log(f"metersync draining {expect['records']} records")
+        res["metersync"] = b.run_metersync(expect, "main", args.batch, {}, timeout, profile=not args.no_profile)
+        log(f"  {res['metersync']['elapsed_s']:.1f}s {res['metersync']['check']}")
+        # A second drain with a smaller consumer prefetch and batch: what memory costs in throughput.
+        low = {"queued.max.messages.kbytes": "16384"}
+        log(f"metersync (low memory: batch 2000, {low}) draining again")
+        res["metersync_lowmem"] = b.run_metersync(expect, "lowmem", 2000, low, timeout, profile=False)
+        log(f"  {res['metersync_lowmem']['elapsed_s']:.1f}s {res['metersync_lowmem']['check']}")
+        log("database ceiling")
+        res["ceiling"] = b.run_ceiling(expect)
+        log(f"  {res['ceiling']['elapsed_s']:.1f}s")
+        res["jdbc"] = []
+        for i, settings in enumerate(JDBC_SWEEP if args.jdbc_sweep else [JDBC_BEST]):
+            name = f"bench-jdbc-{run_id}-{i}"
+            log(f"JDBC sink {name} {settings}")
+            r = b.run_jdbc(expect, name, settings, timeout=max(300, args.events / 50))
+            res["jdbc"].append(r)
+            log(f"  {r['elapsed_s']:.1f}s")
+    finally:
+        if not args.keep:
+            b.drop()
+    return res
+
+
+def shape_proof(b) -> dict:
+    """The generated messages against the captured ones: same decoder (json), schema blocks equal,
+    payload keys in the same order at every level, the same JSON types per field."""
+    import shape
+    return shape.compare(b.env["KAFKA_BOOTSTRAP"], b.topic, b.templates)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

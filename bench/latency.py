@@ -1,0 +1,423 @@
+"""Part 2: end-to-end latency on the real sources.
+
+For each rate and each source (PostgreSQL, MariaDB) the load generator (cdcstack/loadgen.py)
+runs alone for a fixed time, every change in its own transaction; the time each commit returned
+is recorded per key. One metersync process (both sources, sink into a Meter Master database of
+its own on the stack's PostgreSQL, endpoints on a metersync-endpoint of its own) syncs them.
+Per change:
+
+- commit → Kafka: the record's Kafka timestamp (CreateTime, set by the Connect worker's
+  producer) minus the commit time (Debezium's share);
+- Kafka → written: the Meter Master row's write time minus the Kafka timestamp (metersync's
+  sink share). The write time is clock_timestamp() in an AFTER trigger on Meter Master that
+  logs every row metersync writes, in metersync's own transaction (its commit follows);
+- Kafka → endpoint: the endpoint service's received_at (milliseconds) minus the Kafka timestamp.
+
+Changes are matched by key and order: the k-th commit of a key in a phase is the k-th Kafka
+record and the k-th endpoint event of that key in that phase (per-key order holds on every hop,
+and the endpoint gets every change). The sink folds the changes of one key within a batch into
+one row write, so a change counts as written by the first logged write of its key whose
+SourcePosition is at or past the change's position (taken from its endpoint event). All clocks
+are the same machine's clock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg
+from confluent_kafka import Consumer, TopicPartition
+
+from throughput import PG_MAPPING, log
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "cdcstack"))
+import loadgen  # noqa: E402
+import stackenv  # noqa: E402
+
+MARIADB_MAPPING = """\
+    mapping:
+      SourceMeterId:    { from: id, text: decimal }
+      SerialNumber:     serial
+      MeterType:        type
+      Manufacturer:     manufacturer
+      Status:           status
+      InstallDate:      { from: installed_at, date_part: true }
+      Multiplier:       multiplier
+      LastReadingValue: { from: last_reading, round: 3 }
+      LastReadingAt:    last_reading_at
+      Latitude:         { from: latitude, round: 6 }
+      Longitude:        { from: longitude, round: 6 }
+"""
+
+SOURCES = {"postgres": ("postgres", "PG_TOPIC", "meter_id"), "mariadb": ("mysql", "MARIADB_TOPIC", "id")}
+
+
+class Recorder(loadgen._Source):
+    """The load generator's source connection, noting when each change's commit returned."""
+    log: list[tuple[str, float]] = []
+
+    def __init__(self, target, env):
+        super().__init__(target, env)
+        self._pending: list[str] = []
+
+    def insert(self, rng):
+        key = super().insert(rng)
+        self._pending.append(key)
+        return key
+
+    def update(self, rng, key):
+        ok = super().update(rng, key)
+        if ok:
+            self._pending.append(key)
+        return ok
+
+    def delete(self, key):
+        ok = super().delete(key)
+        if ok:
+            self._pending.append(key)
+        return ok
+
+    def commit(self):
+        super().commit()
+        t = time.time()
+        Recorder.log.extend((k, t) for k in self._pending)
+        self._pending.clear()
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))]
+
+
+def summary(values: list[float]) -> dict:
+    return {"n": len(values), "p50": pct(values, 50), "p95": pct(values, 95), "p99": pct(values, 99),
+            "max": max(values) if values else float("nan"),
+            "mean": statistics.fmean(values) if values else float("nan")}
+
+
+class LatencyRun:
+    def __init__(self, env, run_id, workdir: Path, binary: Path, endpoint_bin: Path):
+        self.env, self.run_id, self.workdir = env, run_id, workdir
+        self.bin, self.endpoint_bin = binary, endpoint_bin
+        self.db = f"bench_{run_id}_lat"
+        self.ms = None
+        self.ep = None
+
+    def pg(self, db=None):
+        return psycopg.connect(**stackenv.pg_connect_kwargs(self.env, db or self.db), autocommit=True)
+
+    def start_endpoint(self):
+        self.ep_db = self.workdir / "endpoint.db"
+        envp = {**os.environ, "METERSYNC_ENDPOINT_TOKEN": "bench"}
+        self.ep_log = open(self.workdir / "endpoint.log", "w")
+        self.ep = subprocess.Popen([str(self.endpoint_bin), "--port", "0", "--db", str(self.ep_db)],
+                                   stdout=subprocess.PIPE, stderr=self.ep_log, text=True, env=envp)
+        line = self.ep.stdout.readline()
+        if not line.startswith("listening"):
+            raise RuntimeError(f"metersync-endpoint did not start: {line!r}")
+        self.ep_port = int(line.split()[1])
+        threading.Thread(target=lambda: [None for _ in self.ep.stdout], daemon=True).start()
+
+    def write_config(self, wait_ms: int, linger_ms: int) -> Path:
+        odbc = (f"Driver={{PostgreSQL Unicode}};Server={self.env['PG_HOST']};Port={self.env['PG_PORT']};"
+                f"Database={self.db};Uid={self.env['PG_USER']};Pwd={self.env['PG_PASSWORD']}")
+        url = f"http://127.0.0.1:{self.ep_port}/v1/sources"
+        path = self.workdir / f"latency-{wait_ms}.yaml"
+        path.write_text(f"""\
+kafka:
+  bootstrap_servers: {self.env['KAFKA_BOOTSTRAP']}
+  group_prefix: bench-{self.run_id}-lat
+sink:
+  dialect: postgres
+  connection: "{odbc}"
+  table: MeterMaster
+  offsets_table: MeterSyncOffsets
+  max_batch_events: 5000
+  max_batch_wait_ms: {wait_ms}
+status_file: {self.workdir / 'latency-status.json'}
+sources:
+  postgres:
+    connector: postgres
+    topic: {self.env['PG_TOPIC']}
+{PG_MAPPING}    endpoint:
+      url: {url}/postgres/changes
+      linger_ms: {linger_ms}
+  mysql:
+    connector: mariadb
+    topic: {self.env['MARIADB_TOPIC']}
+{MARIADB_MAPPING}    endpoint:
+      url: {url}/mysql/changes
+      linger_ms: {linger_ms}
+""")
+        return path
+
+    def start_metersync(self, wait_ms: int, linger_ms: int):
+        self.stop_metersync()
+        config = self.write_config(wait_ms, linger_ms)
+        self.ms_log = open(self.workdir / f"latency-metersync-{wait_ms}.log", "w")
+        self.ms = subprocess.Popen([str(self.bin), "--config", str(config), "run"],
+                                   stdout=self.ms_log, stderr=subprocess.STDOUT)
+        self.settings = {"sink.max_batch_wait_ms": wait_ms, "endpoint.linger_ms": linger_ms,
+                         "sink.max_batch_events": 5000}
+
+    def stop_metersync(self):
+        if self.ms is not None:
+            self.ms.send_signal(signal.SIGTERM)
+            try:
+                self.ms.wait(30)
+            except subprocess.TimeoutExpired:
+                self.ms.kill()
+                self.ms.wait()
+            self.ms = None
+
+    def stop(self):
+        self.stop_metersync()
+        if self.ep is not None:
+            self.ep.terminate()
+            try:
+                self.ep.wait(15)
+            except subprocess.TimeoutExpired:
+                self.ep.kill()
+                self.ep.wait()
+
+    def install_trigger(self):
+        """Waits for metersync's tables, then logs every row it writes."""
+        deadline = time.monotonic() + 60
+        while True:
+            with self.pg() as conn:
+                if conn.execute("SELECT to_regclass('public.\"MeterMaster\"')").fetchone()[0]:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("metersync did not create MeterMaster within 60 s")
+            time.sleep(0.5)
+        with self.pg() as conn:
+            conn.execute("""
+                CREATE TABLE sync_log (id bigserial PRIMARY KEY, source text, meter_id text,
+                                       position text COLLATE "C", synced_at timestamp, written_at timestamptz);
+                CREATE FUNCTION log_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  INSERT INTO sync_log (source, meter_id, position, synced_at, written_at)
+                  VALUES (NEW."SourceSystem", NEW."SourceMeterId", NEW."SourcePosition", NEW."SyncedAt", clock_timestamp());
+                  RETURN NULL;
+                END $$;
+                CREATE TRIGGER log_sync AFTER INSERT OR UPDATE ON "MeterMaster"
+                  FOR EACH ROW EXECUTE FUNCTION log_sync();""")
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        c = Consumer({"bootstrap.servers": self.env["KAFKA_BOOTSTRAP"], "group.id": "bench-lat-offsets"})
+        try:
+            parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+            return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+        finally:
+            c.close()
+
+    def wait_caught_up(self, timeout: float = 300):
+        """Until metersync's offsets reach the topics' ends (the history before a phase)."""
+        deadline = time.monotonic() + timeout
+        targets = {self.env[v]: self.end_offsets(self.env[v]) for _, v, _ in SOURCES.values()}
+        while time.monotonic() < deadline:
+            with self.pg() as conn:
+                try:
+                    rows = conn.execute('SELECT topic, "partition", next_offset FROM "MeterSyncOffsets"').fetchall()
+                except psycopg.errors.UndefinedTable:
+                    rows = []
+            got = {(t, p): o for t, p, o in rows}
+            if all(got.get((t, p), 0) >= o for t, offs in targets.items() for p, o in offs.items()):
+                return
+            time.sleep(0.5)
+        raise RuntimeError("metersync did not catch up with the change topics")
+
+    def kafka_records(self, topic: str, start: dict[int, int], end: dict[int, int], key_field: str) -> dict:
+        """Per key, the Kafka timestamps (s) of its non-tombstone records in [start, end)."""
+        c = Consumer({"bootstrap.servers": self.env["KAFKA_BOOTSTRAP"], "group.id": "bench-lat-reader",
+                      "enable.auto.commit": False})
+        out: dict[str, list[float]] = defaultdict(list)
+        todo = {p for p in end if end[p] > start.get(p, 0)}
+        c.assign([TopicPartition(topic, p, start.get(p, 0)) for p in todo])
+        deadline = time.monotonic() + 120
+        while todo and time.monotonic() < deadline:
+            m = c.poll(1.0)
+            if m is None or m.error():
+                continue
+            if m.offset() >= end[m.partition()]:
+                todo.discard(m.partition())
+                continue
+            if m.value() is not None and m.key() is not None:
+                try:
+                    key = str(json.loads(m.key())["payload"][key_field])
+                except (ValueError, KeyError, TypeError):
+                    key = None
+                if key is not None:
+                    out[key].append(m.timestamp()[1] / 1000)
+            if m.offset() + 1 >= end[m.partition()]:
+                todo.discard(m.partition())
+        c.close()
+        return out
+
+    def phase(self, target: str, rate: int, duration: float) -> dict:
+        source, topic_var, key_field = SOURCES[target]
+        topic = self.env[topic_var]
+        self.wait_caught_up()
+        with self.pg() as conn:
+            log_start = conn.execute("SELECT coalesce(max(id), 0) FROM sync_log").fetchone()[0]
+        ep_start = self.endpoint_max_seq()
+        k_start = self.end_offsets(topic)
+        Recorder.log = []
+        counts = loadgen.run(target, self.env, rate=rate, duration=duration, seed=int(time.time()))
+        commits = list(Recorder.log)
+        self.wait_caught_up()
+        k_end = self.end_offsets(topic)
+        kafka = self.kafka_records(topic, k_start, k_end, key_field)
+        # the endpoint lags the sink a little: wait until it holds every change of this phase
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.endpoint_count(source, ep_start) < len(commits):
+            time.sleep(0.5)
+        with self.pg() as conn:
+            rows = conn.execute("SELECT meter_id, position, extract(epoch FROM written_at)::float8 FROM sync_log "
+                                "WHERE id > %s AND source = %s ORDER BY id", (log_start, source)).fetchall()
+        written: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for k, position, t in rows:
+            written[k].append((position, t))
+        received = self.endpoint_events(source, ep_start)
+        pos: dict[str, int] = defaultdict(int)
+        d_share, s_share, e_share, total_w, total_e = [], [], [], [], []
+        unmatched = 0
+        for key, t_commit in commits:
+            i = pos[key]
+            pos[key] += 1
+            tk = kafka.get(key, [])
+            if i >= len(tk):
+                unmatched += 1
+                continue
+            d_share.append(1000 * (tk[i] - t_commit))
+            te = received.get(key, [])
+            if i >= len(te):
+                unmatched += 1
+                continue
+            t_recv, position = te[i]
+            e_share.append(1000 * (t_recv - tk[i]))
+            total_e.append(1000 * (t_recv - t_commit))
+            # positions sort byte-wise (core::Position); Python compares these ASCII strings the same way
+            tw = next((t for p, t in written.get(key, []) if p >= position), None)
+            if tw is None:
+                unmatched += 1
+                continue
+            s_share.append(1000 * (tw - tk[i]))
+            total_w.append(1000 * (tw - t_commit))
+        return {"target": target, "rate": rate, "achieved_rate": counts.ops / counts.elapsed_s if counts.elapsed_s else 0,
+                "changes": len(commits), "unmatched": unmatched, "settings": dict(self.settings),
+                "debezium": summary(d_share), "metersync_sink": summary(s_share),
+                "metersync_endpoint": summary(e_share), "commit_to_row": summary(total_w),
+                "commit_to_endpoint": summary(total_e)}
+
+    def endpoint_max_seq(self) -> int:
+        with sqlite3.connect(f"file:{self.ep_db}?mode=ro", uri=True) as db:
+            try:
+                return db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            except sqlite3.OperationalError:
+                return 0
+
+    def endpoint_count(self, source: str, after: int) -> int:
+        with sqlite3.connect(f"file:{self.ep_db}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM events WHERE seq > ? AND source = ?", (after, source)).fetchone()[0]
+
+    def endpoint_events(self, source: str, after: int) -> dict[str, list[tuple[float, str]]]:
+        """Per key, (received_at, position) of its events, in arrival order."""
+        out: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        with sqlite3.connect(f"file:{self.ep_db}?mode=ro", uri=True) as db:
+            for meter_id, received_at, position in db.execute(
+                    "SELECT meter_id, received_at, position FROM events WHERE seq > ? AND source = ? ORDER BY seq",
+                    (after, source)):
+                t = dt.datetime.fromisoformat(received_at.replace("Z", "+00:00"))
+                out[meter_id].append((t.timestamp(), position))
+        return out
+
+
+def run(env, run_id, workdir, binary, endpoint_bin, rates, duration) -> dict:
+    lr = LatencyRun(env, run_id, workdir, binary, endpoint_bin)
+    loadgen._Source = Recorder
+    with lr.pg(env["PG_SINK_DB"]) as conn:
+        conn.execute(f'CREATE DATABASE "{lr.db}"')
+    phases = []
+    try:
+        lr.start_endpoint()
+        configs = [(50, 50)]  # the shipped defaults
+        for wait_ms, linger_ms in configs + [(5, 5)]:
+            lr.start_metersync(wait_ms, linger_ms)
+            if not phases:
+                lr.install_trigger()
+            log(f"latency: metersync with max_batch_wait_ms={wait_ms}, linger_ms={linger_ms}; catching up")
+            lr.wait_caught_up()
+            for rate in (rates if wait_ms == 50 else [r for r in rates if r == 1000]):
+                for target in ("postgres", "mariadb"):
+                    log(f"latency: {target} at {rate}/s for {duration:.0f}s")
+                    p = lr.phase(target, rate, duration)
+                    phases.append(p)
+                    log(f"  {p['changes']} changes ({p['achieved_rate']:.0f}/s), row p99 "
+                        f"{p['commit_to_row']['p99']:.1f} ms, metersync sink p99 {p['metersync_sink']['p99']:.1f} ms")
+    finally:
+        lr.stop()
+        with lr.pg(env["PG_SINK_DB"]) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{lr.db}" WITH (FORCE)')
+    return {"phases": phases, "duration_s": duration,
+            "date": dt.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def section(lat: dict, plots: Path) -> list[str]:
+    import matplotlib.pyplot as plt
+    lines = ["## 2. End-to-end latency", "",
+             f"{lat['date']}. Each row: one source under the load generator alone for {lat['duration_s']:.0f} s, every "
+             "change its own transaction (insert 30%, update 60%, delete 10%, on a working set), one metersync "
+             "syncing both sources into a Meter Master database of its own and posting to a metersync-endpoint of its own. "
+             "Milliseconds. *Debezium* = commit returned → Kafka record timestamp; *metersync → row* = Kafka timestamp → "
+             "row written in metersync's transaction (logged by an AFTER trigger with `clock_timestamp()`; the commit "
+             "follows; the sink folds the changes of one key within a batch, so a change counts as written by the first write of "
+             "its key at or past its position); *metersync → endpoint* = Kafka timestamp → the endpoint service's `received_at` "
+             "(whole milliseconds, truncated); "
+             "*commit → row* and *commit → endpoint* are the totals.", "",
+             "| source | rate asked (done) | metersync settings | changes | Debezium p50 / p99 | metersync → row p50 / p95 / p99 / max | "
+             "metersync → endpoint p50 / p99 / max | commit → row p50 / p95 / p99 / max | commit → endpoint p50 / p99 / max |",
+             "|---|---|---|---:|---|---|---|---|---|"]
+    f = lambda s, keys: " / ".join(f"{s[k]:.0f}" if s[k] == s[k] else "–" for k in keys)  # noqa: E731
+    for p in lat["phases"]:
+        st = p["settings"]
+        lines.append(
+            f"| {p['target']} | {p['rate']:,} ({p['achieved_rate']:,.0f}) | wait {st['sink.max_batch_wait_ms']} ms, "
+            f"linger {st['endpoint.linger_ms']} ms | {p['changes']:,}{' (' + str(p['unmatched']) + ' unmatched)' if p['unmatched'] else ''} | "
+            f"{f(p['debezium'], ('p50', 'p99'))} | {f(p['metersync_sink'], ('p50', 'p95', 'p99', 'max'))} | "
+            f"{f(p['metersync_endpoint'], ('p50', 'p99', 'max'))} | {f(p['commit_to_row'], ('p50', 'p95', 'p99', 'max'))} | "
+            f"{f(p['commit_to_endpoint'], ('p50', 'p99', 'max'))} |")
+    lines.append("")
+    # plot: stacked p50 / p99 shares per phase
+    labels = [f"{p['target']}\n{p['rate']}/s\nwait {p['settings']['sink.max_batch_wait_ms']}" for p in lat["phases"]]
+    fig, axes = plt.subplots(1, 2, figsize=(max(8, len(labels) * 1.3), 4), sharey=True)
+    for ax, q in zip(axes, ("p50", "p99")):
+        deb = [p["debezium"][q] for p in lat["phases"]]
+        ms = [p["metersync_sink"][q] for p in lat["phases"]]
+        x = range(len(labels))
+        ax.bar(x, deb, label="Debezium (commit → Kafka)", color="#ff7f0e")
+        ax.bar(x, ms, bottom=deb, label="metersync (Kafka → row)", color="#1f77b4")
+        ax.set_xticks(list(x), labels, fontsize=7)
+        ax.set_title(f"{q} of each share")
+        ax.set_ylabel("ms")
+        ax.axhline(20, color="grey", lw=0.8, ls="--")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Source commit → row in Meter Master (dashed: 20 ms)")
+    fig.tight_layout()
+    fig.savefig(plots / "latency.png", dpi=110)
+    plt.close(fig)
+    lines += ["![latency](bench/latency.png)", ""]
+    return lines

@@ -1,0 +1,419 @@
+"""Part 1 and 3: drain one topic of Debezium events into Meter Master on PostgreSQL with metersync,
+with Debezium's JDBC sink connector, and with COPY + one set-based upsert (the database ceiling);
+CPU and resident memory of metersync and of the Connect worker while they drain."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+import events
+import procstat
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "cdcstack"))
+import stackenv  # noqa: E402
+
+# The shipped PostgreSQL mapping (config/metersync.yaml, sources.postgres.mapping).
+PG_MAPPING = """\
+    mapping:
+      SourceMeterId:    { from: meter_id, text: uuid }
+      SerialNumber:     serial_number
+      MeterType:        kind
+      Manufacturer:     manufacturer
+      Status:
+        cases:
+          - { column: removed_at, is: not_null, value: removed }
+          - { column: active, is: true, value: active }
+          - { value: inactive }
+      InstallDate:      installed_on
+      Multiplier:       multiplier
+      LastReadingValue: { from: last_reading, round: 3 }
+      LastReadingAt:    { from: last_reading_at, time_zone: UTC }
+      Latitude:         { from: location, json_path: lat, round: 6 }
+      Longitude:        { from: location, json_path: lon, round: 6 }
+"""
+
+# Debezium JDBC sink settings that every run uses (its documented upsert/delete setup).
+JDBC_BASE = {
+    "connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector",
+    "insert.mode": "upsert",
+    "delete.enabled": "true",
+    "primary.key.mode": "record_key",
+    "primary.key.fields": "meter_id",
+    "schema.evolution": "basic",
+    "use.time.zone": "UTC",
+    "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "key.converter.schemas.enable": "true",
+    "value.converter.schemas.enable": "true",
+    "consumer.override.auto.offset.reset": "earliest",
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class Bench:
+    def __init__(self, env: dict, run_id: str, workdir: Path, metersync_bin: Path):
+        self.env = env
+        self.run_id = run_id
+        self.workdir = workdir
+        self.bin = metersync_bin
+        self.topic = f"bench.{run_id}.meter"
+        self.db = f"bench_{run_id}"
+        self.admin = AdminClient({"bootstrap.servers": env["KAFKA_BOOTSTRAP"]})
+
+    # --- setup ---------------------------------------------------------------------------
+    def pg(self, db: str | None = None, autocommit: bool = True) -> psycopg.Connection:
+        return psycopg.connect(**stackenv.pg_connect_kwargs(self.env, db or self.db), autocommit=autocommit)
+
+    def create_database(self) -> None:
+        with self.pg(self.env["PG_SINK_DB"]) as conn:
+            conn.execute(f'CREATE DATABASE "{self.db}"')
+
+    def drop(self) -> None:
+        with self.pg(self.env["PG_SINK_DB"]) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+        self.admin.delete_topics([self.topic, self.topic + ".dlq"], operation_timeout=30)
+
+    def produce(self, events_n: int, seed: int) -> tuple[events.Summary, dict, float]:
+        """Creates the bench topic (3 partitions, like the source topic) and writes the workload,
+        keyed and partitioned as Kafka Connect's producer does (murmur2 of the key bytes)."""
+        meta = self.admin.list_topics(self.env["PG_TOPIC"], timeout=10)
+        partitions = len(meta.topics[self.env["PG_TOPIC"]].partitions)
+        self.admin.create_topics([NewTopic(self.topic, partitions, 1)])[self.topic].result()
+        templates = events.capture_templates(self.env["KAFKA_BOOTSTRAP"], self.env["PG_TOPIC"])
+        for t in templates.values():
+            t.check_roundtrip()
+        workload = events.Workload(templates, events_n, seed=seed)
+        # The Meter Master row of every event, for the ceiling (COPY text format).
+        self.rows_path = self.workdir / "ceiling-rows.tsv"
+        rows_file = open(self.rows_path, "w", buffering=1 << 20)
+        seq = iter(range(1, 1 << 62))
+
+        def on_change(row, deleted, ts_ms, lsn):
+            fields = [str(next(seq))] + events.meter_master_row(row, deleted, ts_ms, lsn)
+            rows_file.write("\t".join("\\N" if f is None else f for f in fields) + "\n")
+        workload.on_change = on_change
+        producer = Producer({"bootstrap.servers": self.env["KAFKA_BOOTSTRAP"], "partitioner": "murmur2_random",
+                             "linger.ms": 20, "batch.size": 1_000_000, "queue.buffering.max.kbytes": 1_048_576,
+                             "acks": "all", "compression.type": "none"})
+        t0 = time.monotonic()
+        records = size = 0
+        for key, value in workload:
+            while True:
+                try:
+                    producer.produce(self.topic, value=value, key=key)
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+            records += 1
+            size += len(value or b"") + len(key)
+            if records % 10000 == 0:
+                producer.poll(0)
+            if records % 200000 == 0:
+                log(f"  produced {records} records")
+        producer.flush()
+        elapsed = time.monotonic() - t0
+        rows_file.close()
+        s = workload.summary
+        s.bytes = size
+        # The expected final state, for checking every drain.
+        expect = {
+            "records": records,
+            "live": s.live,
+            "meters": s.meters,
+            "deleted": s.meters - s.live,
+            "live_reading_at_us": sum(_epoch_us(r["last_reading_at"]) for r in workload.live.values()),
+        }
+        self.templates = templates
+        return s, expect, elapsed
+
+    # --- metersync -----------------------------------------------------------------------
+    def metersync_config(self, label: str, batch: int, kafka_props: dict) -> Path:
+        path = self.workdir / f"metersync-{label}.yaml"
+        odbc = (f"Driver={{PostgreSQL Unicode}};Server={self.env['PG_HOST']};Port={self.env['PG_PORT']};"
+                f"Database={self.db};Uid={self.env['PG_USER']};Pwd={self.env['PG_PASSWORD']}")
+        props = ("  properties:\n" + "".join(f'    {k}: "{v}"\n' for k, v in kafka_props.items())
+                 if kafka_props else "")
+        path.write_text(f"""\
+kafka:
+  bootstrap_servers: {self.env['KAFKA_BOOTSTRAP']}
+  group_prefix: bench-{self.run_id}-{label}
+{props}sink:
+  dialect: postgres
+  connection: "{odbc}"
+  table: {self.table(label)}
+  offsets_table: {self.offsets(label)}
+  max_batch_events: {batch}
+  max_batch_wait_ms: 50
+status_file: {self.workdir / f'metersync-status-{label}.json'}
+sources:
+  postgres:
+    connector: postgres
+    topic: {self.topic}
+{PG_MAPPING}""")
+        return path
+
+    @staticmethod
+    def table(label: str) -> str:
+        return "MeterMaster" if label == "main" else f"MeterMaster_{label}"
+
+    @staticmethod
+    def offsets(label: str) -> str:
+        return "MeterSyncOffsets" if label == "main" else f"MeterSyncOffsets_{label}"
+
+    def run_metersync(self, expect: dict, label: str, batch: int, kafka_props: dict, timeout: float,
+                      profile: bool) -> dict:
+        config = self.metersync_config(label, batch, kafka_props)
+        logf = open(self.workdir / f"metersync-{label}.log", "w")
+        t0 = time.monotonic()
+        proc = subprocess.Popen([str(self.bin), "--config", str(config), "run"], stdout=logf, stderr=subprocess.STDOUT)
+        sampler = procstat.Sampler(proc.pid)
+        perf = []
+        profile = profile and shutil.which("perf") is not None  # Debian: linux-perf
+        backends: dict[int, float] = {}  # PostgreSQL backends of metersync's session: pid -> CPU at first sight
+        applied = 0
+        try:
+            conn = None
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"metersync exited with {proc.returncode}; see {logf.name}")
+                if time.monotonic() - t0 > timeout:
+                    raise RuntimeError(f"metersync did not drain {expect['records']} records in {timeout:.0f}s "
+                                       f"({applied} applied)")
+                try:
+                    conn = conn or self.pg()
+                    for (bpid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s "
+                                                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                                                (self.db,)).fetchall():
+                        if bpid not in backends:
+                            backends[bpid] = procstat.cpu_seconds(bpid)
+                            if profile:
+                                # attached once metersync is connected: well after its exec
+                                if not perf:
+                                    perf.append(self.perf(proc.pid, f"metersync-{label}"))
+                                perf.append(self.perf(bpid, f"postgres-backend-{label}-{bpid}"))
+                    row = conn.execute(f'SELECT coalesce(sum(records_applied), 0) FROM "{self.offsets(label)}"').fetchone()
+                    applied = int(row[0])
+                except psycopg.errors.UndefinedTable:
+                    pass
+                except psycopg.OperationalError:
+                    conn = None
+                if applied >= expect["records"]:
+                    break
+                time.sleep(0.1)
+            elapsed = time.monotonic() - t0
+            res = sampler.stop()
+            res["hwm"] = procstat.hwm_bytes(proc.pid)
+            backend_cpu = 0.0
+            for bpid, cpu0 in backends.items():
+                try:
+                    backend_cpu += procstat.cpu_seconds(bpid) - cpu0
+                except OSError:
+                    pass
+            res["postgres_backend_cpu_s"] = backend_cpu
+        finally:
+            profiles = [p() for p in perf]
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            logf.close()
+        check = self.check_metersync(expect, self.table(label))
+        return {"label": label, "elapsed_s": elapsed, **res, "check": check, "batch": batch,
+                "kafka_properties": kafka_props, "profiles": profiles}
+
+    def perf(self, pid: int, name: str):
+        """Starts `perf record` (cpu-clock sampling, 499 Hz) on a process; the returned function
+        stops it and gives the top symbols by self time."""
+        data = self.workdir / f"perf-{name}.data"
+        p = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "499", "-o", str(data), "-p", str(pid)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def stop() -> dict:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                return {"name": name, "error": "perf did not stop"}
+            rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children",
+                                  "--sort", "dso,sym", "--percent-limit", "1.5"],
+                                 capture_output=True, text=True).stdout
+            dsos = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children", "--sort", "dso"],
+                                  capture_output=True, text=True).stdout
+            samples = next((l.split()[2] for l in rep.splitlines() if l.startswith("# Samples:")), "?")
+            return {"name": name, "top": _perf_rows(rep, 14), "dso": _perf_rows(dsos, 8), "samples": samples}
+        return stop
+
+    def check_metersync(self, expect: dict, table: str = "MeterMaster") -> dict:
+        with self.pg() as conn:
+            total, deleted, live_us = conn.execute(
+                'SELECT count(*), count(*) FILTER (WHERE "IsDeleted"), '
+                'coalesce(sum((extract(epoch FROM "LastReadingAt") * 1000000)::bigint) '
+                f'FILTER (WHERE NOT "IsDeleted"), 0) FROM "{table}"').fetchone()
+        ok = total == expect["meters"] and deleted == expect["deleted"] and int(live_us) == expect["live_reading_at_us"]
+        return {"rows": total, "soft_deleted": deleted, "final_state_matches": ok}
+
+    # --- Debezium JDBC sink --------------------------------------------------------------
+    def run_jdbc(self, expect: dict, name: str, settings: dict, timeout: float, limit_records: int | None = None) -> dict:
+        connect = self.env["CONNECT_URL"]
+        table = name.replace("-", "_")
+        config = {**JDBC_BASE, **settings, "topics": self.topic,
+                  "connection.url": f"jdbc:postgresql://{self.env['PG_HOST']}:{self.env['PG_PORT']}/{self.db}",
+                  "connection.username": self.env["PG_USER"], "connection.password": self.env["PG_PASSWORD"],
+                  "collection.name.format": table}
+        pid = int((REPO / ".local/stack/connect/connect.pid").read_text().strip())
+        sampler = procstat.Sampler(pid)
+        t0 = time.monotonic()
+        r = requests.put(f"{connect}/connectors/{name}/config", json=config, timeout=30)
+        r.raise_for_status()
+        state = None
+        try:
+            with self.pg() as conn:
+                while True:
+                    if time.monotonic() - t0 > timeout:
+                        raise RuntimeError(f"JDBC sink {name} did not drain in {timeout:.0f}s: {state}")
+                    st = requests.get(f"{connect}/connectors/{name}/status", timeout=10).json()
+                    tasks = st.get("tasks", [])
+                    if any(t.get("state") == "FAILED" for t in tasks):
+                        raise RuntimeError(f"JDBC sink {name} failed: {tasks[0].get('trace', '')[:2000]}")
+                    try:
+                        state = conn.execute(
+                            f'SELECT count(*), coalesce(sum((extract(epoch FROM last_reading_at::timestamptz) '
+                            f'* 1000000)::bigint), 0) FROM "{table}"').fetchone()
+                    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+                        state = None
+                    if state and state[0] == expect["live"] and int(state[1]) == expect["live_reading_at_us"]:
+                        break
+                    time.sleep(0.25)
+            elapsed = time.monotonic() - t0
+        finally:
+            res = sampler.stop()
+            remove_connector(connect, name)
+        column_types = self.column_types(table)
+        return {"elapsed_s": elapsed, **res, "rows": state[0], "final_state_matches": True,
+                "settings": {k: v for k, v in config.items() if k not in ("connection.password",)},
+                "column_types": column_types, "worker_pid": pid}
+
+    def column_types(self, table: str) -> dict:
+        with self.pg() as conn:
+            rows = conn.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                "WHERE table_name = %s ORDER BY ordinal_position", (table,)).fetchall()
+        return dict(rows)
+
+    # --- database ceiling ----------------------------------------------------------------
+    def run_ceiling(self, expect: dict) -> dict:
+        """What PostgreSQL itself takes: the Meter Master row of every event (mapped in Python,
+        `events.meter_master_row`) COPYed into a staging table, then one set-based upsert of the
+        latest row per meter (DISTINCT ON, the same newer-position guard as metersync), in one
+        transaction. Also, as an aside, the final rows alone (COPY of metersync's result + upsert)."""
+        cols = [r[0] for r in self.pg().execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'MeterMaster' "
+            "ORDER BY ordinal_position").fetchall()]
+        data = [c for c in cols if c != "SyncedAt"]
+        q = lambda names: ", ".join(f'"{c}"' for c in names)  # noqa: E731
+        key = ("SourceSystem", "SourceMeterId")
+        updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c not in key)
+        with self.pg() as conn:
+            conn.execute('CREATE TABLE "MeterMasterCeiling" (LIKE "MeterMaster" INCLUDING ALL)')
+            conn.execute('CREATE TABLE "MeterMasterFinalOnly" (LIKE "MeterMaster" INCLUDING ALL)')
+        res = {}
+        with self.pg(autocommit=False) as conn:
+            t0 = time.monotonic()
+            conn.execute(f'CREATE TEMP TABLE stage (seq bigint, LIKE "MeterMaster") ON COMMIT DROP')
+            conn.execute('ALTER TABLE stage DROP COLUMN "SyncedAt"')
+            with conn.cursor() as cur, open(self.rows_path, "rb") as f:
+                with cur.copy(f'COPY stage (seq, {q(data)}) FROM STDIN') as copy:
+                    while chunk := f.read(1 << 20):
+                        copy.write(chunk)
+            res["copy_s"] = time.monotonic() - t0
+            res["rows_copied"] = conn.execute("SELECT count(*) FROM stage").fetchone()[0]
+            res["rows"] = conn.execute(
+                f'INSERT INTO "MeterMasterCeiling" AS t ({q(cols)}) '
+                f'SELECT DISTINCT ON ("SourceSystem", "SourceMeterId") {q(data)}, now() FROM stage '
+                f'ORDER BY "SourceSystem", "SourceMeterId", seq DESC '
+                f'ON CONFLICT ("SourceSystem", "SourceMeterId") DO UPDATE SET {updates} '
+                f'WHERE t."SourcePosition" < EXCLUDED."SourcePosition"').rowcount
+            conn.commit()
+            res["elapsed_s"] = time.monotonic() - t0
+        with self.pg() as conn:
+            total, deleted, live_us = conn.execute(
+                'SELECT count(*), count(*) FILTER (WHERE "IsDeleted"), '
+                'coalesce(sum((extract(epoch FROM "LastReadingAt") * 1000000)::bigint) '
+                'FILTER (WHERE NOT "IsDeleted"), 0) FROM "MeterMasterCeiling"').fetchone()
+            res["final_state_matches"] = (total == expect["meters"] and deleted == expect["deleted"]
+                                          and int(live_us) == expect["live_reading_at_us"])
+            # Same values as metersync wrote? (every mapped column, bookkeeping aside)
+            mapped = [c for c in data if c not in ("SourceCommittedAt", "SourcePosition")]
+            res["rows_differing_from_metersync"] = conn.execute(
+                f'SELECT count(*) FROM (SELECT {q(mapped)} FROM "MeterMasterCeiling" EXCEPT '
+                f'SELECT {q(mapped)} FROM "MeterMaster") d').fetchone()[0]
+            with conn.cursor() as cur:
+                buf = bytearray()
+                with cur.copy('COPY "MeterMaster" TO STDOUT (FORMAT binary)') as copy:
+                    for chunk in copy:
+                        buf += chunk
+        with self.pg(autocommit=False) as conn:
+            t0 = time.monotonic()
+            conn.execute('CREATE TEMP TABLE stage (LIKE "MeterMaster") ON COMMIT DROP')
+            with conn.cursor() as cur:
+                with cur.copy("COPY stage FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(bytes(buf))
+            conn.execute(f'INSERT INTO "MeterMasterFinalOnly" ({q(cols)}) SELECT {q(cols)} FROM stage '
+                         f'ON CONFLICT ("SourceSystem", "SourceMeterId") DO UPDATE SET {updates}')
+            conn.commit()
+            res["final_only_s"] = time.monotonic() - t0
+        return res
+
+
+def _perf_rows(report: str, n: int) -> list[str]:
+    rows = [l.strip() for l in report.splitlines() if l.strip() and not l.startswith("#") and "%" in l]
+    return [" ".join(r.split()) for r in rows[:n]]
+
+
+def remove_connector(connect: str, name: str, attempts: int = 20) -> None:
+    """Deletes a bench connector, retrying while the worker is unreachable: a FAILED leftover
+    would make the shared stack report itself unhealthy."""
+    for _ in range(attempts):
+        try:
+            r = requests.delete(f"{connect}/connectors/{name}", timeout=30)
+            if r.status_code in (204, 404):
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(3)
+    log(f"could not delete connector {name}: remove it with curl -X DELETE {connect}/connectors/{name}")
+
+
+def remove_leftovers(connect: str) -> None:
+    """Connectors of earlier bench runs that ended without cleaning up (bench-jdbc-*)."""
+    try:
+        names = requests.get(f"{connect}/connectors", timeout=10).json()
+    except requests.RequestException:
+        return
+    for name in names:
+        if name.startswith("bench-jdbc-"):
+            log(f"removing leftover connector {name}")
+            remove_connector(connect, name)
+
+
+def _epoch_us(text: str) -> int:
+    import datetime as dt
+    t = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    return int(t.timestamp()) * 1_000_000 + t.microsecond
