@@ -62,6 +62,14 @@ constexpr std::array kOffsetsColumns{
     Column{"updated_at", T::Timestamp, 0, 0, 6, false},
 };
 
+// Meter Master's types for the columns it shares, so comparisons need no conversion.
+constexpr std::array kTruncatesColumns{
+    Column{"SourceSystem", T::Varchar, 16, 0, 0, false},
+    Column{"SourcePosition", T::Varchar, 100, 0, 0, false},
+    Column{"SourceCommittedAt", T::Timestamp, 0, 0, 3, false},
+    Column{"updated_at", T::Timestamp, 0, 0, 6, false},
+};
+
 bool identifier_char(char c, bool first) {
   if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_') return true;
   return !first && c >= '0' && c <= '9';
@@ -72,6 +80,7 @@ bool identifier_char(char c, bool first) {
 std::span<const Column> meter_columns() { return kMeterColumns; }
 std::span<const Column> stage_columns() { return kStageColumns; }
 std::span<const Column> offsets_columns() { return kOffsetsColumns; }
+std::span<const Column> truncates_columns() { return kTruncatesColumns; }
 
 void validate_identifier(std::string_view key, std::string_view name, bool allow_empty) {
   if (name.empty()) {
@@ -91,6 +100,7 @@ std::unique_ptr<Dialect> Dialect::create(config::Dialect dialect, TableNames nam
   validate_identifier("sink.schema", names.schema, /*allow_empty=*/true);
   validate_identifier("sink.table", names.table);
   validate_identifier("sink.offsets_table", names.offsets_table);
+  validate_identifier("sink.truncates_table", names.truncates_table);
   switch (dialect) {
     case config::Dialect::SqlServer:
       return std::make_unique<SqlServerDialect>(std::move(names));
@@ -109,6 +119,7 @@ std::string Dialect::qualified(std::string_view table) const {
 
 std::string Dialect::meter_table() const { return qualified(names_.table); }
 std::string Dialect::offsets_table() const { return qualified(names_.offsets_table); }
+std::string Dialect::truncates_table() const { return qualified(names_.truncates_table); }
 
 std::string Dialect::column_list(std::span<const Column> columns, std::string_view alias) const {
   std::string out;

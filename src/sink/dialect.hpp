@@ -38,12 +38,16 @@ std::span<const Column> meter_columns();
 std::span<const Column> stage_columns();
 // The offsets table: pipeline, topic, partition, next_offset, records_applied, updated_at.
 std::span<const Column> offsets_columns();
+// The truncates table, one row per source system: SourceSystem, SourcePosition and
+// SourceCommittedAt of its latest truncate, updated_at.
+std::span<const Column> truncates_columns();
 
 // Identifiers as configured, validated by Dialect::create.
 struct TableNames {
   std::string schema;  // may be empty: the connection's default schema/database
   std::string table = "MeterMaster";
   std::string offsets_table = "MeterSyncOffsets";
+  std::string truncates_table = "MeterSyncTruncates";
 };
 
 // Throws metersync::ConfigError naming the key when `name` is not a plain identifier.
@@ -62,6 +66,7 @@ class Dialect {
   virtual std::string quote(std::string_view identifier) const = 0;
   std::string meter_table() const;
   std::string offsets_table() const;
+  std::string truncates_table() const;
   // The type as this dialect writes it in DDL ("DATETIME2(6)", "TIMESTAMP(6)", ...).
   virtual std::string type_sql(const Column& column) const = 0;
 
@@ -99,8 +104,16 @@ class Dialect {
   // Set-based statements applying the staged segment (no params): full rows with the
   // stale-position guard, new keys, key-only deletes.
   virtual std::vector<std::string> apply_stage() const = 0;
+  // After the stage is filled, before apply_stage() (no params): a staged full row older
+  // than its source's latest truncate gets IsDeleted = 1, values kept. A truncate event
+  // has no Kafka key, so it may be read before changes committed ahead of it at the
+  // source that sit on other partitions; they must not come back live.
+  virtual std::string stage_truncated_sql() const = 0;
   // A source truncate; params: position, committed_at, source_system, position.
   virtual std::string truncate_sql() const = 0;
+  // Raises the source's truncate watermark, never lowers it; in the truncate's
+  // transaction. Params: source_system, position, committed_at.
+  virtual std::string truncate_watermark_sql() const = 0;
   // Params: pipeline, topic, partition, next_offset, records_delta.
   virtual std::string offsets_upsert_sql() const = 0;
   // Params: pipeline, topic. Result: partition, next_offset.

@@ -62,7 +62,11 @@ std::vector<std::string> MariaDbDialect::create_tables() const {
                         quote("PK_" + names().offsets_table) + " PRIMARY KEY (" +
                         quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") +
                         ")\n)" + std::string(kTableOptions);
-  return {meter, offsets};
+  std::string truncates = "CREATE TABLE IF NOT EXISTS " + truncates_table() + " (\n" +
+                          column_definitions(truncates_columns(), false) + "  CONSTRAINT " +
+                          quote("PK_" + names().truncates_table) + " PRIMARY KEY (" +
+                          quote("SourceSystem") + ")\n)" + std::string(kTableOptions);
+  return {meter, offsets, truncates};
 }
 
 std::string MariaDbDialect::information_schema_type(ColumnType type) const {
@@ -154,6 +158,28 @@ std::vector<std::string> MariaDbDialect::apply_stage() const {
                      quote("SourcePosition") + "\nWHERE s." + quote("ChangeKind") + " = 'K' AND " +
                      newer("t." + quote("SourcePosition"), "s." + quote("SourcePosition"));
   return {upsert, flag};
+}
+
+std::string MariaDbDialect::stage_truncated_sql() const {
+  return "UPDATE " + stage_table() + " AS s INNER JOIN " + truncates_table() + " AS w ON w." +
+         quote("SourceSystem") + " = s." + quote("SourceSystem") + "\nSET s." + quote("IsDeleted") +
+         " = 1\nWHERE s." + quote("ChangeKind") + " = 'U' AND " +
+         newer("s." + quote("SourcePosition"), "w." + quote("SourcePosition"));
+}
+
+std::string MariaDbDialect::truncate_watermark_sql() const {
+  // Assignments run left to right and see earlier ones, so SourcePosition, which the
+  // guard reads, is assigned last.
+  const std::string guard =
+      newer(quote("SourcePosition"), "VALUES(" + quote("SourcePosition") + ")");
+  std::string assignments;
+  for (const std::string_view column : {"SourceCommittedAt", "updated_at", "SourcePosition"}) {
+    if (!assignments.empty()) assignments += ", ";
+    assignments += quote(column) + " = IF(" + guard + ", VALUES(" + quote(column) + "), " +
+                   quote(column) + ")";
+  }
+  return "INSERT INTO " + truncates_table() + " (" + column_list(truncates_columns()) +
+         ")\nVALUES (?, ?, ?, UTC_TIMESTAMP(6))\nON DUPLICATE KEY UPDATE " + assignments;
 }
 
 std::string MariaDbDialect::truncate_sql() const {

@@ -27,7 +27,9 @@ class MariaDbDialect final : public Dialect {
   std::vector<std::string> prepare_stage() const override;
   std::string stage_insert(std::size_t rows) const override;
   std::vector<std::string> apply_stage() const override;
+  std::string stage_truncated_sql() const override;
   std::string truncate_sql() const override;
+  std::string truncate_watermark_sql() const override;
   std::string offsets_upsert_sql() const override;
   bool bind_wide(const Column&) const override { return true; }
 

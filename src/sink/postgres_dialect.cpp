@@ -57,7 +57,11 @@ std::vector<std::string> PostgresDialect::create_tables() const {
                         quote("PK_" + names().offsets_table) + " PRIMARY KEY (" +
                         quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") +
                         ")\n)";
-  return {meter, offsets};
+  std::string truncates = "CREATE TABLE IF NOT EXISTS " + truncates_table() + " (\n" +
+                          column_definitions(truncates_columns(), false) + "  CONSTRAINT " +
+                          quote("PK_" + names().truncates_table) + " PRIMARY KEY (" +
+                          quote("SourceSystem") + ")\n)";
+  return {meter, offsets, truncates};
 }
 
 std::string PostgresDialect::information_schema_type(ColumnType type) const {
@@ -143,6 +147,25 @@ std::vector<std::string> PostgresDialect::apply_stage() const {
                      quote("ChangeKind") + " = 'K' AND t." + position + " COLLATE \"C\" < s." +
                      position + " COLLATE \"C\"";
   return {upsert, flag};
+}
+
+std::string PostgresDialect::stage_truncated_sql() const {
+  const std::string position = quote("SourcePosition");
+  return "UPDATE " + std::string(kStage) + " AS s SET " + quote("IsDeleted") + " = TRUE\nFROM " +
+         truncates_table() + " AS w\nWHERE w." + quote("SourceSystem") + " = s." +
+         quote("SourceSystem") + " AND s." + quote("ChangeKind") + " = 'U' AND s." + position +
+         " COLLATE \"C\" < w." + position + " COLLATE \"C\"";
+}
+
+std::string PostgresDialect::truncate_watermark_sql() const {
+  const std::string position = quote("SourcePosition");
+  const std::string committed = quote("SourceCommittedAt");
+  return "INSERT INTO " + truncates_table() + " AS w (" + column_list(truncates_columns()) +
+         ")\nVALUES (?, ?, CAST(? AS TIMESTAMP(3)), " + std::string(kNow) + ")\nON CONFLICT (" +
+         quote("SourceSystem") + ") DO UPDATE SET " + position + " = EXCLUDED." + position + ", " +
+         committed + " = EXCLUDED." + committed + ", " + quote("updated_at") + " = EXCLUDED." +
+         quote("updated_at") + "\nWHERE w." + position + " COLLATE \"C\" < EXCLUDED." + position +
+         " COLLATE \"C\"";
 }
 
 std::string PostgresDialect::truncate_sql() const {

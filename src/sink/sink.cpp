@@ -46,8 +46,8 @@ struct Sink::Impl {
 
   explicit Impl(const config::SinkConfig& sink_config) : config(sink_config) {
     try {
-      dialect =
-          Dialect::create(config.dialect, {config.schema, config.table, config.offsets_table});
+      dialect = Dialect::create(config.dialect, {config.schema, config.table, config.offsets_table,
+                                                 config.truncates_table});
     } catch (const ConfigError& error) {
       throw fatal(error.what());
     }
@@ -213,13 +213,22 @@ struct Sink::Impl {
         append_stage_params(*dialect, rows[i], params);
       connection->execute(dialect->stage_insert(count), params, "staging rows");
     }
+    connection->execute(dialect->stage_truncated_sql(), {},
+                        "flagging staged rows older than their source's last truncate");
     for (const std::string& statement : dialect->apply_stage()) {
       connection->execute(statement, {}, "applying staged rows to " + dialect->meter_table());
     }
   }
 
+  // The watermark first: rows staged later in this transaction or in later batches
+  // compare against it; then the rows already there.
   void truncate(const MeterRow& row) {
     const std::string committed = timestamp_sql_text(row.source_committed_at, 3);
+    connection->execute(
+        dialect->truncate_watermark_sql(),
+        {SqlParam::ascii(row.source_system, 16), SqlParam::ascii(row.source_position.text, 100),
+         SqlParam::ascii(committed, 27)},
+        "recording a truncate of source " + row.source_system);
     connection->execute(
         dialect->truncate_sql(),
         {SqlParam::ascii(row.source_position.text, 100), SqlParam::ascii(committed, 27),
@@ -288,6 +297,7 @@ void Sink::init() {
     impl_->finish_read();
     impl_->check_table(impl_->dialect->names().table, meter_columns());
     impl_->check_table(impl_->dialect->names().offsets_table, offsets_columns());
+    impl_->check_table(impl_->dialect->names().truncates_table, truncates_columns());
   });
 }
 

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   }
   const std::string schema =
       argc > 2 ? argv[2] : (id == metersync::config::Dialect::SqlServer ? "dbo" : "public");
-  const auto dialect = Dialect::create(id, {schema, "MeterMaster", "MeterSyncOffsets"});
+  const auto dialect =
+      Dialect::create(id, {schema, "MeterMaster", "MeterSyncOffsets", "MeterSyncTruncates"});
 
   // (name, sql, bound parameter count)
   std::vector<std::tuple<std::string, std::string, std::size_t>> statements;
@@ -76,9 +77,11 @@ int main(int argc, char** argv) {
   add("stage_insert_1", dialect->stage_insert(1), row);
   add("stage_insert_max", dialect->stage_insert(dialect->max_stage_rows()),
       row * dialect->max_stage_rows());
+  add("stage_truncated", dialect->stage_truncated_sql(), 0);
   index = 0;
   for (const auto& sql : dialect->apply_stage())
     add("apply_stage_" + std::to_string(index++), sql, 0);
+  add("truncate_watermark", dialect->truncate_watermark_sql(), 3);
   add("truncate", dialect->truncate_sql(), 4);
   add("offsets_upsert", dialect->offsets_upsert_sql(), 5);
   add("offsets_select", dialect->offsets_select_sql(), 2);

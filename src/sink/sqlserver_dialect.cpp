@@ -77,7 +77,15 @@ std::vector<std::string> SqlServerDialect::create_tables() const {
   }
   offsets += "  CONSTRAINT " + quote("PK_" + names().offsets_table) + " PRIMARY KEY (" +
              quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") + ")\n);";
-  return {meter, offsets};
+
+  std::string truncates =
+      guarded_object_id(names().truncates_table) + "CREATE TABLE " + truncates_table() + " (\n";
+  for (const Column& column : truncates_columns()) {
+    truncates += "  " + quote(column.name) + " " + type_sql(column) + " NOT NULL,\n";
+  }
+  truncates += "  CONSTRAINT " + quote("PK_" + names().truncates_table) + " PRIMARY KEY (" +
+               quote("SourceSystem") + ")\n);";
+  return {meter, offsets, truncates};
 }
 
 std::string SqlServerDialect::default_schema_sql() const { return "SELECT SCHEMA_NAME();"; }
@@ -180,6 +188,35 @@ std::vector<std::string> SqlServerDialect::apply_stage() const {
       table + join + "WHERE s.[ChangeKind] = 'K' AND " +
       newer("t.[SourcePosition]", "s.[SourcePosition]") + ";";
   return {update, insert, flag};
+}
+
+std::string SqlServerDialect::stage_truncated_sql() const {
+  return "UPDATE s SET [IsDeleted] = 1\nFROM " + std::string(kStage) + " AS s\nINNER JOIN " +
+         truncates_table() +
+         " AS w ON w.[SourceSystem] = s.[SourceSystem]\nWHERE s.[ChangeKind] = 'U' AND " +
+         newer("s.[SourcePosition]", "w.[SourcePosition]") + ";";
+}
+
+std::string SqlServerDialect::truncate_watermark_sql() const {
+  // The UPDATE; IF NOT EXISTS INSERT pair (no MERGE) is safe because the row of a source
+  // is only written under that source's applock, taken at the start of the transaction.
+  const std::string table = truncates_table();
+  return "DECLARE @system VARCHAR(16) = ?, @position VARCHAR(100) = ?, @committed DATETIME2(3) = "
+         "?;\n"
+         "UPDATE " +
+         table +
+         " SET [SourcePosition] = @position, [SourceCommittedAt] = @committed, [updated_at] = "
+         "SYSUTCDATETIME()\n"
+         "WHERE [SourceSystem] = @system AND " +
+         newer("[SourcePosition]", "@position") +
+         ";\n"
+         "IF NOT EXISTS (SELECT 1 FROM " +
+         table +
+         " WHERE [SourceSystem] = @system)\n"
+         "  INSERT INTO " +
+         table +
+         " ([SourceSystem], [SourcePosition], [SourceCommittedAt], [updated_at])\n"
+         "  VALUES (@system, @position, @committed, SYSUTCDATETIME());";
 }
 
 std::string SqlServerDialect::truncate_sql() const {

@@ -51,10 +51,10 @@ def markers(sql):
 
 def test_dump_has_every_statement_kind():
     names = set(BY_NAME)
-    for expected in ["begin", "commit", "rollback", "create_table_0", "create_table_1", "columns_query",
-                     "lock", "prepare_stage_0", "prepare_stage_1", "stage_insert_1", "stage_insert_max",
-                     "apply_stage_0", "apply_stage_1", "apply_stage_2", "truncate", "offsets_upsert",
-                     "offsets_select", "records_applied"]:
+    for expected in ["begin", "commit", "rollback", "create_table_0", "create_table_1", "create_table_2",
+                     "columns_query", "lock", "prepare_stage_0", "prepare_stage_1", "stage_insert_1",
+                     "stage_insert_max", "stage_truncated", "apply_stage_0", "apply_stage_1", "apply_stage_2",
+                     "truncate_watermark", "truncate", "offsets_upsert", "offsets_select", "records_applied"]:
         assert expected in names
 
 
@@ -99,6 +99,13 @@ def test_ddl_is_guarded_and_matches_spec_types():
     }
     assert columns == {name: exp.DataType.build(t, dialect="tsql") for name, t in expected.items()}
     assert BY_NAME["create_table_1"]["sql"].startswith("IF OBJECT_ID(N'dbo.MeterSyncOffsets', N'U') IS NULL")
+    truncates = BY_NAME["create_table_2"]["sql"]
+    assert truncates.startswith("IF OBJECT_ID(N'dbo.MeterSyncTruncates', N'U') IS NULL")
+    create = sqlglot.parse(truncates, read="tsql")[0]
+    columns = {c.name: c.args["kind"] for c in create.find_all(exp.ColumnDef)}
+    assert columns == {name: exp.DataType.build(t, dialect="tsql") for name, t in {
+        "SourceSystem": "VARCHAR(16)", "SourcePosition": "VARCHAR(100)", "SourceCommittedAt": "DATETIME2(3)",
+        "updated_at": "DATETIME2(6)"}.items()}
 
 
 def test_stage_insert_uses_the_most_rows_sql_server_allows():
@@ -114,6 +121,18 @@ def test_updates_carry_the_stale_position_guard():
         assert re.search(r"\[SourcePosition\] COLLATE Latin1_General_BIN2 < (s\.\[SourcePosition\]|\?) "
                          r"COLLATE Latin1_General_BIN2", sql), name
     assert "NOT EXISTS" in BY_NAME["apply_stage_1"]["sql"]
+
+
+def test_truncate_watermark_only_moves_forward_and_older_staged_rows_are_flagged():
+    watermark = BY_NAME["truncate_watermark"]["sql"]
+    assert BY_NAME["truncate_watermark"]["params"] == 3
+    assert re.search(r"WHERE \[SourceSystem\] = @system AND \[SourcePosition\] COLLATE Latin1_General_BIN2 < "
+                     r"@position COLLATE Latin1_General_BIN2;", watermark)
+    assert "IF NOT EXISTS (SELECT 1 FROM [dbo].[MeterSyncTruncates] WHERE [SourceSystem] = @system)" in watermark
+    stage = BY_NAME["stage_truncated"]["sql"]
+    assert stage.startswith("UPDATE s SET [IsDeleted] = 1")
+    assert re.search(r"s\.\[SourcePosition\] COLLATE Latin1_General_BIN2 < w\.\[SourcePosition\] "
+                     r"COLLATE Latin1_General_BIN2", stage)
 
 
 def test_transaction_shape():

@@ -29,8 +29,9 @@ std::vector<std::string> all_statements(const sink::Dialect& d) {
   for (auto list : {d.create_tables(), d.prepare_stage(), d.apply_stage()})
     out.insert(out.end(), list.begin(), list.end());
   for (auto s : {d.begin_sql(), d.commit_sql(), d.rollback_sql(), d.lock_sql(), d.stage_insert(3),
-                 d.truncate_sql(), d.offsets_upsert_sql(), d.offsets_select_sql(),
-                 d.records_applied_sql(), d.columns_query()}) {
+                 d.stage_truncated_sql(), d.truncate_watermark_sql(), d.truncate_sql(),
+                 d.offsets_upsert_sql(), d.offsets_select_sql(), d.records_applied_sql(),
+                 d.columns_query()}) {
     if (!s.empty()) out.push_back(s);
   }
   return out;
@@ -50,12 +51,18 @@ TEST(Identifiers, ConfiguredNamesAreValidated) {
   EXPECT_THROW(sink::Dialect::create(Dialect::MariaDb, {"db", "t", ""}), ConfigError);
   EXPECT_THROW(sink::Dialect::create(Dialect::MariaDb, {"db", "t", std::string(65, 'a')}),
                ConfigError);
+  try {
+    sink::Dialect::create(Dialect::Postgres, {"", "t", "o", "trunc-1"});
+    ADD_FAILURE() << "trunc-1 accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_TRUE(contains(error.what(), "sink.truncates_table")) << error.what();
+  }
 }
 
 TEST(SqlServerDialect, DdlIsGuardedAndNamesAreQuoted) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"meters", "MM", "Offs"});
   const auto ddl = d->create_tables();
-  ASSERT_EQ(ddl.size(), 2u);
+  ASSERT_EQ(ddl.size(), 3u);
   EXPECT_EQ(
       ddl[0].rfind("IF OBJECT_ID(N'meters.MM', N'U') IS NULL\nCREATE TABLE [meters].[MM] (", 0), 0u)
       << ddl[0];
@@ -66,6 +73,38 @@ TEST(SqlServerDialect, DdlIsGuardedAndNamesAreQuoted) {
       ddl[1].rfind("IF OBJECT_ID(N'meters.Offs', N'U') IS NULL\nCREATE TABLE [meters].[Offs]", 0),
       0u);
   EXPECT_TRUE(contains(ddl[1], "[records_applied] BIGINT NOT NULL DEFAULT 0"));
+  EXPECT_EQ(ddl[2].rfind("IF OBJECT_ID(N'meters.MeterSyncTruncates', N'U') IS NULL\n"
+                         "CREATE TABLE [meters].[MeterSyncTruncates]",
+                         0),
+            0u)
+      << ddl[2];
+  EXPECT_TRUE(contains(ddl[2], "[SourcePosition] VARCHAR(100) NOT NULL"));
+  EXPECT_TRUE(contains(ddl[2], "[SourceCommittedAt] DATETIME2(3) NOT NULL"));
+  EXPECT_TRUE(contains(ddl[2], "CONSTRAINT [PK_MeterSyncTruncates] PRIMARY KEY ([SourceSystem])"));
+}
+
+TEST(SqlServerDialect, TruncateWatermarkOnlyMovesForwardAndFlagsOlderStagedRows) {
+  const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo", "MM", "Offs", "Trunc"});
+  const std::string watermark = d->truncate_watermark_sql();
+  EXPECT_EQ(markers(watermark), 3u);
+  EXPECT_TRUE(contains(watermark,
+                       "DECLARE @system VARCHAR(16) = ?, @position VARCHAR(100) = ?, "
+                       "@committed DATETIME2(3) = ?;"));
+  EXPECT_TRUE(contains(watermark, "UPDATE [dbo].[Trunc] SET [SourcePosition] = @position"));
+  EXPECT_TRUE(contains(watermark,
+                       "WHERE [SourceSystem] = @system AND [SourcePosition] COLLATE "
+                       "Latin1_General_BIN2 < @position COLLATE Latin1_General_BIN2;"));
+  EXPECT_TRUE(contains(watermark,
+                       "IF NOT EXISTS (SELECT 1 FROM [dbo].[Trunc] WHERE [SourceSystem] = "
+                       "@system)\n  INSERT INTO [dbo].[Trunc]"));
+  EXPECT_FALSE(contains(watermark, "MERGE"));
+  const std::string stage = d->stage_truncated_sql();
+  EXPECT_EQ(markers(stage), 0u);
+  EXPECT_EQ(stage,
+            "UPDATE s SET [IsDeleted] = 1\nFROM #MeterSyncStage AS s\nINNER JOIN [dbo].[Trunc] "
+            "AS w ON w.[SourceSystem] = s.[SourceSystem]\nWHERE s.[ChangeKind] = 'U' AND "
+            "s.[SourcePosition] COLLATE Latin1_General_BIN2 < w.[SourcePosition] COLLATE "
+            "Latin1_General_BIN2;");
 }
 
 TEST(SqlServerDialect, ApplyIsUpdateJoinThenInsertWhereNotExists) {
@@ -142,6 +181,20 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(
       contains(d->offsets_upsert_sql(),
                "\"records_applied\" = o.\"records_applied\" + EXCLUDED.\"records_applied\""));
+  ASSERT_EQ(ddl.size(), 3u);
+  EXPECT_TRUE(contains(ddl[2], "CREATE TABLE IF NOT EXISTS \"public\".\"MeterSyncTruncates\""));
+  EXPECT_TRUE(contains(ddl[2], "\"SourcePosition\" VARCHAR(100) COLLATE \"C\" NOT NULL"));
+  const std::string watermark = d->truncate_watermark_sql();
+  EXPECT_EQ(markers(watermark), 3u);
+  EXPECT_TRUE(contains(watermark,
+                       "ON CONFLICT (\"SourceSystem\") DO UPDATE SET \"SourcePosition\" = "
+                       "EXCLUDED.\"SourcePosition\""));
+  EXPECT_TRUE(contains(watermark,
+                       "WHERE w.\"SourcePosition\" COLLATE \"C\" < EXCLUDED.\"SourcePosition\" "
+                       "COLLATE \"C\""));
+  EXPECT_TRUE(contains(d->stage_truncated_sql(),
+                       "s.\"ChangeKind\" = 'U' AND s.\"SourcePosition\" COLLATE \"C\" < "
+                       "w.\"SourcePosition\" COLLATE \"C\""));
 }
 
 TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
@@ -168,6 +221,20 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
   EXPECT_TRUE(contains(d->prepare_stage()[0],
                        "CREATE TEMPORARY TABLE IF NOT EXISTS `metersync`.`metersync_stage`"));
   EXPECT_TRUE(contains(d->truncate_sql(), "UTC_TIMESTAMP(6)"));
+  ASSERT_EQ(ddl.size(), 3u);
+  EXPECT_TRUE(contains(ddl[2], "CREATE TABLE IF NOT EXISTS `metersync`.`MeterSyncTruncates`"));
+  const std::string watermark = d->truncate_watermark_sql();
+  EXPECT_EQ(markers(watermark), 3u);
+  // The guard reads the stored position, so the position is assigned last.
+  EXPECT_TRUE(contains(watermark,
+                       ", `SourcePosition` = IF(CAST(`SourcePosition` AS BINARY) < "
+                       "CAST(VALUES(`SourcePosition`) AS BINARY), VALUES(`SourcePosition`), "
+                       "`SourcePosition`)"));
+  EXPECT_EQ(watermark.rfind("`SourcePosition` = IF("),
+            watermark.find(", `SourcePosition` = IF(") + 2);
+  EXPECT_TRUE(contains(d->stage_truncated_sql(),
+                       "UPDATE `metersync`.`metersync_stage` AS s INNER JOIN "
+                       "`metersync`.`MeterSyncTruncates` AS w"));
 }
 
 TEST(AllDialects, NoMergeNoCreateOrAlterAndOnlyBoundValues) {
@@ -179,6 +246,9 @@ TEST(AllDialects, NoMergeNoCreateOrAlterAndOnlyBoundValues) {
       EXPECT_FALSE(contains(sql, "SERIALIZABLE")) << sql;
     }
     EXPECT_EQ(markers(d->truncate_sql()), 4u) << d->name();
+    EXPECT_EQ(markers(d->truncate_watermark_sql()), 3u) << d->name();
+    EXPECT_EQ(markers(d->stage_truncated_sql()), 0u) << d->name();
+    EXPECT_TRUE(contains(d->truncates_table(), "MeterSyncTruncates")) << d->name();
     EXPECT_EQ(markers(d->offsets_upsert_sql()), 5u) << d->name();
     EXPECT_EQ(markers(d->stage_insert(1)), stage_columns().size()) << d->name();
     EXPECT_TRUE(contains(d->meter_table(), "T1")) << d->name();
