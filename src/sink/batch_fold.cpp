@@ -19,7 +19,8 @@ bool newer_or_same(const Position& incoming, const Position& held) { return !(in
 
 class Segment {
  public:
-  void add(const MeterChange& change) {
+  // `truncated`: a truncate of the row's source at a later position is already known.
+  void add(const MeterChange& change, bool truncated) {
     KeyState& state = state_for(change.row);
     const Position& position = change.row.source_position;
     if (change.kind == MeterChange::Kind::DeleteKeyOnly) {
@@ -37,7 +38,7 @@ class Segment {
     }
     if (state.full && !newer_or_same(position, state.full->source_position)) return;
     state.full = change.row;
-    state.full->is_deleted = change.kind == MeterChange::Kind::Delete;
+    state.full->is_deleted = change.kind == MeterChange::Kind::Delete || truncated;
     // A full row at or after the held delete supersedes it (a re-create).
     if (state.key_only && newer_or_same(position, state.key_only->source_position))
       state.key_only.reset();
@@ -75,13 +76,23 @@ class Segment {
 std::vector<BatchStep> fold_changes(const std::vector<MeterChange>& changes) {
   std::vector<BatchStep> steps;
   Segment segment;
+  // Per source system, the highest truncate position read so far in this batch.
+  std::map<std::string, Position> watermarks;
   for (const MeterChange& change : changes) {
     if (change.kind == MeterChange::Kind::Truncate) {
       if (!segment.empty()) steps.push_back({segment.take(), std::nullopt});
       steps.push_back({{}, change.row});
+      auto [it, inserted] =
+          watermarks.try_emplace(change.row.source_system, change.row.source_position);
+      if (!inserted && it->second < change.row.source_position)
+        it->second = change.row.source_position;
       continue;
     }
-    segment.add(change);
+    // Read after the truncate but older than it: from another partition, committed
+    // before the truncate at the source, so it is already gone there.
+    const auto watermark = watermarks.find(change.row.source_system);
+    segment.add(change,
+                watermark != watermarks.end() && change.row.source_position < watermark->second);
   }
   if (!segment.empty()) steps.push_back({segment.take(), std::nullopt});
   return steps;

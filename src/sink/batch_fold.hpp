@@ -13,7 +13,13 @@
 // (if newer than the stored one) and then flagged; otherwise the stored row is flagged.
 //
 // A truncate splits the batch: what precedes it is applied, then the truncate, then the
-// rest, so a row created after a truncate survives it.
+// rest. What a truncate covers is decided by position, not by where it sits in the
+// batch: a truncate event has no Kafka key, so it lands on any partition and the batch
+// interleaves it with other partitions' changes in poll order. A change before it in the
+// batch but newer by position survives it (the truncate flags only older rows); a full
+// row after it in the batch but older by position is kept with IsDeleted = 1 (the
+// source dropped it). The database applies the same rule across batches through each
+// source's truncate watermark (Dialect::stage_truncated_sql).
 #pragma once
 
 #include <optional>

@@ -119,6 +119,57 @@ TEST(BatchFold, TruncateSplitsTheBatch) {
   EXPECT_TRUE(steps[2].rows[1].key_only);
 }
 
+// A truncate has no Kafka key, so a batch interleaves it with other partitions' changes
+// in poll order; positions decide what it covers.
+TEST(BatchFold, RowsOlderThanATruncateReadBeforeThemLandDeleted) {
+  const auto steps = fold_changes({change(Kind::Truncate, "", "p5"),
+                                   change(Kind::Upsert, "1", "p3", "older"),  // other partition
+                                   change(Kind::Upsert, "2", "p7", "newer"),  // after the truncate
+                                   change(Kind::Delete, "3", "p4", "gone"),   // older full delete
+                                   change(Kind::Upsert, "1", "m1", "x", "mysql")});  // other source
+  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_TRUE(steps[0].truncate);
+  ASSERT_EQ(steps[1].rows.size(), 4u);
+  EXPECT_EQ(steps[1].rows[0].row.serial_number, "older");
+  EXPECT_TRUE(steps[1].rows[0].row.is_deleted) << "committed before the truncate at the source";
+  EXPECT_EQ(steps[1].rows[0].row.source_position.text, "p3") << "its own position and values";
+  EXPECT_FALSE(steps[1].rows[1].row.is_deleted);
+  EXPECT_TRUE(steps[1].rows[2].row.is_deleted);
+  EXPECT_FALSE(steps[1].rows[3].row.is_deleted) << "a truncate of postgres leaves mysql alone";
+}
+
+TEST(BatchFold, AKeyOlderThenNewerThanTheTruncateEndsLive) {
+  const auto steps =
+      fold_changes({change(Kind::Truncate, "", "p5"), change(Kind::Upsert, "1", "p3", "before"),
+                    change(Kind::Upsert, "1", "p6", "after")});
+  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_EQ(steps[1].rows.size(), 1u);
+  EXPECT_EQ(steps[1].rows[0].row.serial_number, "after");
+  EXPECT_FALSE(steps[1].rows[0].row.is_deleted);
+}
+
+TEST(BatchFold, TheHighestTruncateOfASourceCountsWhateverTheOrder) {
+  const auto steps =
+      fold_changes({change(Kind::Truncate, "", "p8"), change(Kind::Truncate, "", "p2"),
+                    change(Kind::Upsert, "1", "p5", "a"), change(Kind::Upsert, "2", "p9", "b")});
+  ASSERT_EQ(steps.size(), 3u);
+  ASSERT_EQ(steps[2].rows.size(), 2u);
+  EXPECT_TRUE(steps[2].rows[0].row.is_deleted) << "p5 is older than the p8 truncate";
+  EXPECT_FALSE(steps[2].rows[1].row.is_deleted);
+}
+
+TEST(BatchFold, ARowBeforeATruncateInTheBatchButNewerByPositionIsNotFlagged) {
+  // The truncate step flags only stored rows older than its position (the database
+  // compares), so the fold leaves the newer row live and ahead of the truncate.
+  const auto steps =
+      fold_changes({change(Kind::Upsert, "1", "p9", "new"), change(Kind::Truncate, "", "p5")});
+  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_EQ(steps[0].rows.size(), 1u);
+  EXPECT_FALSE(steps[0].rows[0].row.is_deleted);
+  ASSERT_TRUE(steps[1].truncate);
+  EXPECT_EQ(steps[1].truncate->source_position.text, "p5");
+}
+
 TEST(BatchFold, EmptyBatchHasNoSteps) { EXPECT_TRUE(fold_changes({}).empty()); }
 
 }  // namespace
