@@ -58,13 +58,16 @@ class SinkServerTest : public ::testing::TestWithParam<std::string> {
     config_.connection = target_.connection;
     config_.table = "MM_" + suffix;
     config_.offsets_table = "OFF_" + suffix;
-    dialect_ = Dialect::create(target_.dialect, {"", config_.table, config_.offsets_table});
+    config_.truncates_table = "TR_" + suffix;
+    dialect_ = Dialect::create(target_.dialect,
+                               {"", config_.table, config_.offsets_table, config_.truncates_table});
     raw_ = std::make_unique<OdbcConnection>(environment_, target_.connection, target_.dialect);
   }
 
   void TearDown() override {
     if (!raw_) return;
-    for (const std::string& table : {config_.table, config_.offsets_table}) {
+    for (const std::string& table :
+         {config_.table, config_.offsets_table, config_.truncates_table}) {
       try {
         raw_->execute("DROP TABLE " + dialect_->quote(table));
       } catch (const SinkError&) {
@@ -135,6 +138,23 @@ class SinkServerTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
+  // The truncates table as "source: position @ committed_at", one entry per source.
+  std::vector<std::string> watermarks() {
+    const Column committed = truncates_columns()[2];
+    std::vector<std::string> out;
+    for (const SqlRow& raw :
+         raw_->query("SELECT " + dialect_->quote("SourceSystem") + ", " +
+                     dialect_->quote("SourcePosition") + ", " + text_of(committed) + " FROM " +
+                     dialect_->quote(config_.truncates_table) + " ORDER BY " +
+                     dialect_->quote("SourceSystem"))) {
+      std::string at = raw[2].value_or("NULL");
+      pad_fraction(at);
+      out.push_back(raw[0].value_or("NULL") + ": " + raw[1].value_or("NULL") + " @ " + at);
+    }
+    if (target_.dialect != config::Dialect::SqlServer) raw_->end_transaction(true);
+    return out;
+  }
+
   static MeterChange upsert(const std::string& id, const std::string& position,
                             const std::string& serial, const std::string& source = "postgres") {
     MeterChange change{Kind::Upsert, {}};
@@ -175,11 +195,12 @@ class SinkServerTest : public ::testing::TestWithParam<std::string> {
     return earlier;
   }
 
-  static MeterChange truncate(const std::string& source, const std::string& position) {
+  static MeterChange truncate(const std::string& source, const std::string& position,
+                              Timestamp committed_at = Timestamp{1'700'000'300, 0}) {
     MeterChange change{Kind::Truncate, {}};
     change.row.source_system = source;
     change.row.source_position = Position{position};
-    change.row.source_committed_at = Timestamp{1'700'000'300, 0};
+    change.row.source_committed_at = committed_at;
     return change;
   }
 
@@ -357,6 +378,119 @@ TEST_P(SinkServerTest, TruncateFlagsEveryRowOfOnlyThatSource) {
   EXPECT_EQ(all.at("postgres/2").at("SerialNumber"), "b2");
   EXPECT_EQ(all.at("mysql/1").at("IsDeleted"), "0");
   EXPECT_EQ(all.at("mysql/1").at("SourcePosition"), "m0001");
+}
+
+// A truncate event has no Kafka key: it lands on any partition of the topic, so changes
+// committed before it at the source may be read after it, from other partitions, in
+// later batches. They land as the source left them: deleted.
+TEST_P(SinkServerTest, ChangesOlderThanATruncateReadAfterItLandDeleted) {
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0001", "a"), upsert("1", "m0001", "m", "mysql")}, {{0, 2}}, 2));
+  sink->apply(batch({truncate("postgres", "p0005")}, {{1, 1}}, 1));
+  EXPECT_EQ(watermarks(), std::vector<std::string>{"postgres: p0005 @ 2023-11-14 22:18:20.000000"});
+
+  // Read later from partition 2: a create of a new key and an update of the truncated
+  // key, both committed before the truncate; a create after it; another source's row.
+  sink->apply(batch({upsert("2", "p0003", "b"), upsert("1", "p0004", "a2"),
+                     upsert("3", "p0006", "c"), upsert("2", "m0002", "n", "mysql")},
+                    {{2, 4}}, 4));
+  auto all = rows();
+  EXPECT_EQ(all.at("postgres/2").at("IsDeleted"), "1") << "an older create lands deleted";
+  EXPECT_EQ(all.at("postgres/2").at("SerialNumber"), "b") << "with its values";
+  EXPECT_EQ(all.at("postgres/2").at("SourcePosition"), "p0003");
+  EXPECT_EQ(all.at("postgres/1").at("IsDeleted"), "1") << "an older update keeps it deleted";
+  EXPECT_EQ(all.at("postgres/1").at("SourcePosition"), "p0005");
+  EXPECT_EQ(all.at("postgres/3").at("IsDeleted"), "0") << "a newer create lands live";
+  EXPECT_EQ(all.at("postgres/3").at("SerialNumber"), "c");
+  EXPECT_EQ(all.at("mysql/1").at("IsDeleted"), "0");
+  EXPECT_EQ(all.at("mysql/2").at("IsDeleted"), "0");
+
+  // An older update of the key that landed deleted: newer than its row, so it is
+  // written, and still deleted; a change after the truncate brings the key back.
+  sink->apply(batch({upsert("2", "p0004", "b2")}, {{2, 5}}, 1));
+  all = rows();
+  EXPECT_EQ(all.at("postgres/2").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/2").at("SerialNumber"), "b2");
+  EXPECT_EQ(all.at("postgres/2").at("SourcePosition"), "p0004");
+  sink->apply(batch({upsert("2", "p0007", "b3")}, {{2, 6}}, 1));
+  all = rows();
+  EXPECT_EQ(all.at("postgres/2").at("IsDeleted"), "0");
+  EXPECT_EQ(all.at("postgres/2").at("SerialNumber"), "b3");
+
+  // A key-only delete older than the truncate changes nothing more.
+  sink->apply(batch({key_only_delete("3", "p0002")}, {{2, 7}}, 1));
+  EXPECT_EQ(rows().at("postgres/3").at("IsDeleted"), "0");
+}
+
+TEST_P(SinkServerTest, TruncateInterleavedWithOtherPartitionsInOneBatch) {
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 1}}, 1));
+  // Poll order: partition 0's truncate, then partition 1's older and newer changes, and a
+  // row of partition 2 read before the truncate but committed after it.
+  sink->apply(batch({upsert("4", "p0009", "d"), truncate("postgres", "p0005"),
+                     upsert("2", "p0002", "b"), upsert("3", "p0006", "c")},
+                    {{0, 2}, {1, 2}, {2, 1}}, 4));
+  const auto all = rows();
+  EXPECT_EQ(all.at("postgres/1").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/2").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/2").at("SerialNumber"), "b");
+  EXPECT_EQ(all.at("postgres/3").at("IsDeleted"), "0");
+  EXPECT_EQ(all.at("postgres/4").at("IsDeleted"), "0");
+  EXPECT_EQ(all.at("postgres/4").at("SourcePosition"), "p0009");
+  EXPECT_EQ(watermarks(), std::vector<std::string>{"postgres: p0005 @ 2023-11-14 22:18:20.000000"});
+}
+
+TEST_P(SinkServerTest, TheTruncateWatermarkOnlyMovesForward) {
+  auto sink = make_sink();
+  sink->apply(
+      batch({truncate("postgres", "p0005", Timestamp{1'700'000'500, 250'000'000})}, {{0, 1}}, 1));
+  // An older truncate read later (another partition) lowers nothing.
+  sink->apply(batch({truncate("postgres", "p0003", Timestamp{1'700'000'300, 0}),
+                     truncate("mysql", "m0002", Timestamp{1'700'000'600, 0})},
+                    {{1, 2}}, 2));
+  EXPECT_EQ(watermarks(), (std::vector<std::string>{
+                              "mysql: m0002 @ 2023-11-14 22:23:20.000000",
+                              "postgres: p0005 @ 2023-11-14 22:21:40.250000",
+                          }));
+  sink->apply(batch({upsert("1", "p0004", "a")}, {{2, 1}}, 1));
+  EXPECT_EQ(rows().at("postgres/1").at("IsDeleted"), "1") << "p0005 still holds";
+  sink->apply(batch({truncate("postgres", "p0010", Timestamp{1'700'000'900, 0})}, {{0, 2}}, 1));
+  EXPECT_EQ(watermarks(), (std::vector<std::string>{
+                              "mysql: m0002 @ 2023-11-14 22:23:20.000000",
+                              "postgres: p0010 @ 2023-11-14 22:28:20.000000",
+                          }));
+  sink->apply(batch({upsert("2", "p0008", "b"), upsert("3", "p0011", "c")}, {{2, 3}}, 2));
+  const auto all = rows();
+  EXPECT_EQ(all.at("postgres/2").at("IsDeleted"), "1");
+  EXPECT_EQ(all.at("postgres/3").at("IsDeleted"), "0");
+}
+
+TEST_P(SinkServerTest, AFailedBatchLeavesTheWatermarkRowsAndOffsetsUntouched) {
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 1}}, 1));
+  const auto before = rows();
+  // The truncate runs first; the over-long serial staged after it fails the batch.
+  Batch bad = batch({truncate("postgres", "p0005"), upsert("2", "p0006", std::string(65, 'x'))},
+                    {{0, 1}, {1, 2}}, 2);
+  try {
+    sink->apply(bad);
+    FAIL() << "a 65-character serial was accepted";
+  } catch (const SinkError& error) {
+    EXPECT_EQ(error.kind(), SinkError::Kind::Data) << error.what();
+  }
+  EXPECT_EQ(rows(), before);
+  EXPECT_TRUE(watermarks().empty());
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 1}}));
+  EXPECT_EQ(sink->records_applied("metersync-test"), 1);
+
+  bad.changes.back() = upsert("2", "p0006", "b");
+  sink->apply(bad);
+  EXPECT_EQ(watermarks(), std::vector<std::string>{"postgres: p0005 @ 2023-11-14 22:18:20.000000"});
+  EXPECT_EQ(rows().at("postgres/1").at("IsDeleted"), "1");
+  EXPECT_EQ(rows().at("postgres/2").at("IsDeleted"), "0");
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
+            (Offsets{{0, 1}, {1, 2}}));
+  EXPECT_EQ(sink->records_applied("metersync-test"), 3);
 }
 
 TEST_P(SinkServerTest, OffsetsAdvanceWithTheRowsAndAFailedBatchLeavesBothUntouched) {
