@@ -76,6 +76,10 @@ class Names:
         return f"MSO_it_{self.suffix}"
 
     @property
+    def truncates_table(self) -> str:
+        return f"MST_it_{self.suffix}"
+
+    @property
     def group_prefix(self) -> str:
         return f"it-{self.suffix}"
 
@@ -96,6 +100,7 @@ def write_config(names: Names, directory: Path) -> Path:
     text = _replace_once(text, r"^(\s+group_prefix:\s*)\S+", rf"\g<1>{names.group_prefix}")
     text = _replace_once(text, r"^(\s+table:\s*)MeterMaster\b", rf"\g<1>{names.table}")
     text = _replace_once(text, r"^(\s+offsets_table:\s*)\S+", rf"\g<1>{names.offsets_table}")
+    text = _replace_once(text, r"^(\s+truncates_table:\s*)\S+", rf"\g<1>{names.truncates_table}")
     path = directory / "metersync.yaml"
     path.write_text(text)
     return path
@@ -209,6 +214,7 @@ def offsets(conn, names: Names) -> list[dict]:
 def drop_sink_tables(conn, names: Names) -> None:
     conn.execute(f'DROP TABLE IF EXISTS public."{names.table}"')
     conn.execute(f'DROP TABLE IF EXISTS public."{names.offsets_table}"')
+    conn.execute(f'DROP TABLE IF EXISTS public."{names.truncates_table}"')
 
 
 # ---------------------------------------------------------------------------------------------

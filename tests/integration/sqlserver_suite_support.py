@@ -85,6 +85,7 @@ def _without_endpoint(lines: list[str]) -> list[str]:
 
 
 def write_suite_config(path: Path, *, dialect: str, connection_var: str, table: str, offsets_table: str,
+                       truncates_table: str,
                        group_prefix: str, topics: dict[str, str], dead_letter_topics: dict[str, str]) -> Path:
     """Writes the shipped configuration with this run's sink and Kafka names.
 
@@ -97,6 +98,7 @@ def write_suite_config(path: Path, *, dialect: str, connection_var: str, table: 
     text = _sub_once(text, r"^  connection:.*$", f"  connection: ${{{connection_var}}}")
     text = _sub_once(text, r"^  table:.*$", f"  table: {table}")
     text = _sub_once(text, r"^  offsets_table:.*$", f"  offsets_table: {offsets_table}")
+    text = _sub_once(text, r"^  truncates_table:.*$", f"  truncates_table: {truncates_table}")
     head, blocks = _source_blocks(text)
     names = [name for name, _ in blocks]
     missing = set(topics) - set(names)

@@ -75,11 +75,12 @@ class Suite:
         ms = MeterSync({**self.env, CONNECTION_VAR: connection}, names, directory)
         ms.config = write_suite_config(directory / "suite.yaml", dialect=dialect, connection_var=CONNECTION_VAR,
                                        table=names.table, offsets_table=names.offsets_table,
+                                       truncates_table=names.truncates_table,
                                        group_prefix=names.group_prefix, topics=topics,
                                        dead_letter_topics=dead_letters)
         ms.dead_letters = dead_letters
         if dialect == "sqlserver":
-            self.tds_tables += [names.table, names.offsets_table]
+            self.tds_tables += [names.table, names.offsets_table, names.truncates_table]
         else:
             self.pg_names.append(names)
         self.processes.append(ms)
