@@ -44,10 +44,14 @@ case "$kind:$action" in
     command -v mariadb-install-db >/dev/null 2>&1 || { echo "mariadb-install-db not found" >&2; exit 77; }
     mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
     user_opt=()
+    # A private tmpdir: the bootstrap's temporary tables in a shared /tmp were seen to collide
+    # with other servers starting at the same moment ("Unknown table 'mysql.tmp_user_sys'").
+    mkdir -p "$dir/tmp"
     if [[ $EUID -eq 0 ]]; then chown -R mysql: "$dir"; user_opt=(--user=mysql); fi
-    mariadb-install-db --no-defaults --datadir="$dir/data" "${user_opt[@]}" --auth-root-authentication-method=normal \
-      --skip-test-db >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; exit 1; }
-    setsid "$mariadbd" --no-defaults --datadir="$dir/data" "${user_opt[@]}" --port="$port" --bind-address=127.0.0.1 \
+    mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" "${user_opt[@]}" \
+      --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 \
+      || { cat "$dir/install.log" >&2; exit 1; }
+    setsid "$mariadbd" --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" "${user_opt[@]}" --port="$port" --bind-address=127.0.0.1 \
       --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" --skip-name-resolve \
       --skip-log-bin --innodb-buffer-pool-size=32M --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=0 \
       </dev/null >/dev/null 2>&1 &
