@@ -36,7 +36,8 @@ def mariadb_start(ports: dict) -> bool:
         chown_tree(base, user)
         check_user_can_reach(base, user)
         argv = [str(MARIADB_INSTALL_DB), "--no-defaults", f"--datadir={data}",
-                "--auth-root-authentication-method=normal", "--skip-test-db"]
+                # Its own tmpdir: bootstraps sharing /tmp were seen to collide.
+                f"--tmpdir={base}", "--auth-root-authentication-method=normal", "--skip-test-db"]
         if user:
             argv.append(f"--user={user}")
         r = subprocess.run(argv, cwd=base, capture_output=True, text=True)
