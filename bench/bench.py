@@ -62,7 +62,7 @@ def machine() -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     ap.add_argument("--events", type=int, default=1_000_000, help="change events for the throughput part")
-    ap.add_argument("--parts", default="throughput,latency", help=f"comma list of {', '.join(PARTS)}")
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)} (default: all)")
     ap.add_argument("--rates", default="100,1000,5000", help="changes/s of the latency workloads")
     ap.add_argument("--duration", type=float, default=30, help="seconds per latency workload")
     ap.add_argument("--batch", type=int, default=5000, help="metersync sink.max_batch_events")
@@ -99,18 +99,26 @@ def main(argv=None) -> int:
 
     binary = find_binary("metersync", args.metersync_bin)
     if "throughput" in parts:
+        t0 = time.monotonic()
+        m = machine()
         res = run_throughput(env, run_id, workdir, binary, args)
-        res["machine"] = machine()
+        res["machine"] = m
+        res["part_s"] = time.monotonic() - t0
         results["jdbc_sweep" if args.jdbc_sweep else "throughput"] = res
     if "latency" in parts:
         import latency
         endpoint = find_binary("metersync-endpoint", args.endpoint_bin)
         rates = [int(r) for r in args.rates.split(",") if r]
+        t0 = time.monotonic()
+        m = machine()
         results["latency"] = latency.run(env, run_id, workdir, binary, endpoint, rates, args.duration)
-        results["latency"]["machine"] = machine()
+        results["latency"]["machine"] = m
+        results["latency"]["part_s"] = time.monotonic() - t0
     if "startup" in parts:
         import startup
+        t0 = time.monotonic()
         results["startup"] = startup.run(env, workdir, binary)
+        results["startup"]["part_s"] = time.monotonic() - t0
     results_path.write_text(json.dumps(results, indent=1, default=str))
     import report
     report.write(results, out_dir / "benchmarks.md", out_dir / "bench")

@@ -22,6 +22,7 @@ are the same machine's clock.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -95,6 +96,51 @@ class Recorder(loadgen._Source):
         self._pending.clear()
 
 
+def record_key(raw: bytes, field: str) -> str | None:
+    """The source key of a Debezium key record as text: a UUID as is, a BIGINT UNSIGNED
+    (Kafka Connect Decimal, base64 two's complement) as its decimal digits."""
+    try:
+        key = json.loads(raw)
+        value = key["payload"][field]
+        schema = next(f for f in key["schema"]["fields"] if f["field"] == field)
+    except (ValueError, KeyError, TypeError, StopIteration):
+        return None
+    if schema.get("name") == "org.apache.kafka.connect.data.Decimal":
+        return str(int.from_bytes(base64.b64decode(value), "big", signed=True))
+    return str(value)
+
+
+class Observer:
+    """A bare consumer reading the topic from the phase's start offsets while the phase runs:
+    when each record became readable, a reference for the Kafka timestamps."""
+
+    def __init__(self, bootstrap: str, topic: str, start: dict[int, int], key_field: str):
+        self.seen: dict[str, list[float]] = defaultdict(list)
+        self._stop = threading.Event()
+        self._c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-lat-observer",
+                            "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        self._c.assign([TopicPartition(topic, p, o) for p, o in start.items()])
+        self._field = key_field
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            m = self._c.poll(0.1)
+            if m is None or m.error() or m.value() is None or m.key() is None:
+                continue
+            now = time.time()
+            key = record_key(m.key(), self._field)
+            if key is not None:
+                self.seen[key].append(now)
+
+    def stop(self):
+        self._stop.set()
+        self._t.join()
+        self._c.close()
+        return self.seen
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -125,9 +171,14 @@ class LatencyRun:
         self.ep_log = open(self.workdir / "endpoint.log", "w")
         self.ep = subprocess.Popen([str(self.endpoint_bin), "--port", "0", "--db", str(self.ep_db)],
                                    stdout=subprocess.PIPE, stderr=self.ep_log, text=True, env=envp)
-        line = self.ep.stdout.readline()
-        if not line.startswith("listening"):
-            raise RuntimeError(f"metersync-endpoint did not start: {line!r}")
+        seen = []
+        while True:  # its log goes to stdout too; the port comes on a line of its own
+            line = self.ep.stdout.readline()
+            if not line:
+                raise RuntimeError(f"metersync-endpoint did not start: {''.join(seen)[-2000:]}")
+            if line.startswith("listening "):
+                break
+            seen.append(line)
         self.ep_port = int(line.split()[1])
         threading.Thread(target=lambda: [None for _ in self.ep.stdout], daemon=True).start()
 
@@ -256,10 +307,7 @@ sources:
                 todo.discard(m.partition())
                 continue
             if m.value() is not None and m.key() is not None:
-                try:
-                    key = str(json.loads(m.key())["payload"][key_field])
-                except (ValueError, KeyError, TypeError):
-                    key = None
+                key = record_key(m.key(), key_field)
                 if key is not None:
                     out[key].append(m.timestamp()[1] / 1000)
             if m.offset() + 1 >= end[m.partition()]:
@@ -275,11 +323,21 @@ sources:
             log_start = conn.execute("SELECT coalesce(max(id), 0) FROM sync_log").fetchone()[0]
         ep_start = self.endpoint_max_seq()
         k_start = self.end_offsets(topic)
+        observer = Observer(self.env["KAFKA_BOOTSTRAP"], topic, k_start, key_field)
         Recorder.log = []
         counts = loadgen.run(target, self.env, rate=rate, duration=duration, seed=int(time.time()))
         commits = list(Recorder.log)
+        # Debezium lags the commits: wait until the topic holds every change (and each delete's tombstone)
+        deadline = time.monotonic() + 120
+        while True:
+            k_end = self.end_offsets(topic)
+            if sum(k_end.values()) - sum(k_start.values()) >= len(commits) + counts.deletes:
+                break
+            if time.monotonic() > deadline:
+                break  # the unmatched count in the results shows it
+            time.sleep(0.5)
         self.wait_caught_up()
-        k_end = self.end_offsets(topic)
+        observed = observer.stop()
         kafka = self.kafka_records(topic, k_start, k_end, key_field)
         # the endpoint lags the sink a little: wait until it holds every change of this phase
         deadline = time.monotonic() + 60
@@ -293,7 +351,8 @@ sources:
             written[k].append((position, t))
         received = self.endpoint_events(source, ep_start)
         pos: dict[str, int] = defaultdict(int)
-        d_share, s_share, e_share, total_w, total_e = [], [], [], [], []
+        d_share, s_share, e_share, total_w, total_e, readable = [], [], [], [], [], []
+        s_after_read, e_after_read = [], []
         unmatched = 0
         for key, t_commit in commits:
             i = pos[key]
@@ -303,12 +362,18 @@ sources:
                 unmatched += 1
                 continue
             d_share.append(1000 * (tk[i] - t_commit))
+            to = observed.get(key, [])
+            t_read = to[i] if i < len(to) else None
+            if t_read is not None:
+                readable.append(1000 * (t_read - tk[i]))
             te = received.get(key, [])
             if i >= len(te):
                 unmatched += 1
                 continue
             t_recv, position = te[i]
             e_share.append(1000 * (t_recv - tk[i]))
+            if t_read is not None:
+                e_after_read.append(1000 * (t_recv - t_read))
             total_e.append(1000 * (t_recv - t_commit))
             # positions sort byte-wise (core::Position); Python compares these ASCII strings the same way
             tw = next((t for p, t in written.get(key, []) if p >= position), None)
@@ -316,10 +381,14 @@ sources:
                 unmatched += 1
                 continue
             s_share.append(1000 * (tw - tk[i]))
+            if t_read is not None:
+                s_after_read.append(1000 * (tw - t_read))
             total_w.append(1000 * (tw - t_commit))
         return {"target": target, "rate": rate, "achieved_rate": counts.ops / counts.elapsed_s if counts.elapsed_s else 0,
                 "changes": len(commits), "unmatched": unmatched, "settings": dict(self.settings),
-                "debezium": summary(d_share), "metersync_sink": summary(s_share),
+                "debezium": summary(d_share), "kafka_to_bare_consumer": summary(readable),
+                "metersync_sink": summary(s_share), "metersync_sink_after_readable": summary(s_after_read),
+                "metersync_endpoint_after_readable": summary(e_after_read),
                 "metersync_endpoint": summary(e_share), "commit_to_row": summary(total_w),
                 "commit_to_endpoint": summary(total_e)}
 
@@ -387,17 +456,23 @@ def section(lat: dict, plots: Path) -> list[str]:
              "follows; the sink folds the changes of one key within a batch, so a change counts as written by the first write of "
              "its key at or past its position); *metersync → endpoint* = Kafka timestamp → the endpoint service's `received_at` "
              "(whole milliseconds, truncated); "
-             "*commit → row* and *commit → endpoint* are the totals.", "",
-             "| source | rate asked (done) | metersync settings | changes | Debezium p50 / p99 | metersync → row p50 / p95 / p99 / max | "
+             "*commit → row* and *commit → endpoint* are the totals; ",
+             "*bare consumer* = Kafka timestamp → the same record read by a plain consumer polling alongside (a reference: "
+             "what any consumer on this loaded machine sees); *readable → row* and *readable → endpoint* = from that read to "
+             "metersync's write or the endpoint's receipt: metersync's share without the time the record was stamped but not "
+             "yet readable.", "",
+             "| source | rate asked (done) | metersync settings | changes | Debezium p50 / p99 | bare consumer p50 / p99 | metersync → row p50 / p95 / p99 / max | "
+             "readable → row p50 / p99 | readable → endpoint p50 / p99 | "
              "metersync → endpoint p50 / p99 / max | commit → row p50 / p95 / p99 / max | commit → endpoint p50 / p99 / max |",
-             "|---|---|---|---:|---|---|---|---|---|"]
+             "|---|---|---|---:|---|---|---|---|---|---|---|---|"]
     f = lambda s, keys: " / ".join(f"{s[k]:.0f}" if s[k] == s[k] else "–" for k in keys)  # noqa: E731
     for p in lat["phases"]:
         st = p["settings"]
         lines.append(
             f"| {p['target']} | {p['rate']:,} ({p['achieved_rate']:,.0f}) | wait {st['sink.max_batch_wait_ms']} ms, "
             f"linger {st['endpoint.linger_ms']} ms | {p['changes']:,}{' (' + str(p['unmatched']) + ' unmatched)' if p['unmatched'] else ''} | "
-            f"{f(p['debezium'], ('p50', 'p99'))} | {f(p['metersync_sink'], ('p50', 'p95', 'p99', 'max'))} | "
+            f"{f(p['debezium'], ('p50', 'p99'))} | {f(p['kafka_to_bare_consumer'], ('p50', 'p99'))} | {f(p['metersync_sink'], ('p50', 'p95', 'p99', 'max'))} | "
+            f"{f(p['metersync_sink_after_readable'], ('p50', 'p99'))} | {f(p['metersync_endpoint_after_readable'], ('p50', 'p99'))} | "
             f"{f(p['metersync_endpoint'], ('p50', 'p99', 'max'))} | {f(p['commit_to_row'], ('p50', 'p95', 'p99', 'max'))} | "
             f"{f(p['commit_to_endpoint'], ('p50', 'p99', 'max'))} |")
     lines.append("")
