@@ -76,6 +76,9 @@ def main(argv=None) -> int:
                     help="a quick run that proves the command works: writes under .local/bench/check, not docs/")
     ap.add_argument("--keep", action="store_true", help="keep the bench topic and database")
     ap.add_argument("--env-file", help="the stack's addresses (default .local/stack.env)")
+    ap.add_argument("--scratch-stack", action="store_true",
+                    help="run the latency part on a private copy of the stack (own ports, see bench/startup.py), "
+                         "leaving the shared stack's source tables alone")
     ap.add_argument("--report-only", action="store_true", help="render docs/benchmarks.md from the stored results")
     args = ap.parse_args(argv)
     if args.report_only:
@@ -111,7 +114,20 @@ def main(argv=None) -> int:
         rates = [int(r) for r in args.rates.split(",") if r]
         t0 = time.monotonic()
         m = machine()
-        results["latency"] = latency.run(env, run_id, workdir, binary, endpoint, rates, args.duration)
+        if args.scratch_stack:
+            import startup
+            scratch = startup.Scratch(workdir)
+            try:
+                log(f"latency: private stack copy in {scratch.dir}")
+                scratch.stack("up")
+                results["latency"] = latency.run(scratch.stackenv(), run_id, workdir, binary, endpoint, rates, args.duration)
+                results["latency"]["stack"] = "a private copy of the stack (bench/startup.py's scratch copy, own ports)"
+            finally:
+                scratch.stack("reset", timeout=240)
+                scratch.remove()
+        else:
+            results["latency"] = latency.run(env, run_id, workdir, binary, endpoint, rates, args.duration)
+            results["latency"]["stack"] = "the shared local stack (./stack up)"
         results["latency"]["machine"] = m
         results["latency"]["part_s"] = time.monotonic() - t0
     if "startup" in parts:
