@@ -41,6 +41,21 @@ def find_binary(name: str, explicit: str | None) -> Path:
                      f"cmake --build build -j2 (or pass --{name.replace('metersync-', '')}-bin)")
 
 
+def history_entry(tp: dict) -> dict:
+    """One line per throughput run: how much the figures move with the machine's load."""
+    n = tp["workload"]["events"]
+    best = min(tp["jdbc"], key=lambda r: r["elapsed_s"]) if tp.get("jdbc") else None
+    return {"run_id": tp["run_id"], "date": tp["date"], "events": n,
+            "loadavg_at_start": tp["machine"]["loadavg_at_start"],
+            "metersync": n / tp["metersync"]["elapsed_s"], "jdbc": n / best["elapsed_s"] if best else None,
+            "ceiling": n / tp["ceiling"]["elapsed_s"], "metersync_peak_rss": tp["metersync"]["peak_rss"]}
+
+
+def save(path: Path, results: dict) -> None:
+    """After each part: a later part failing keeps the earlier parts' figures."""
+    path.write_text(json.dumps(results, indent=1, default=str))
+
+
 def machine() -> dict:
     def out(cmd):
         try:
@@ -108,6 +123,9 @@ def main(argv=None) -> int:
         res["machine"] = m
         res["part_s"] = time.monotonic() - t0
         results["jdbc_sweep" if args.jdbc_sweep else "throughput"] = res
+        if not args.jdbc_sweep:
+            results.setdefault("history", []).append(history_entry(res))
+        save(results_path, results)
     if "latency" in parts:
         import latency
         endpoint = find_binary("metersync-endpoint", args.endpoint_bin)
@@ -130,12 +148,13 @@ def main(argv=None) -> int:
             results["latency"]["stack"] = "the shared local stack (./stack up)"
         results["latency"]["machine"] = m
         results["latency"]["part_s"] = time.monotonic() - t0
+        save(results_path, results)
     if "startup" in parts:
         import startup
         t0 = time.monotonic()
         results["startup"] = startup.run(env, workdir, binary)
         results["startup"]["part_s"] = time.monotonic() - t0
-    results_path.write_text(json.dumps(results, indent=1, default=str))
+    save(results_path, results)
     import report
     report.write(results, out_dir / "benchmarks.md", out_dir / "bench")
     log(f"done in {time.monotonic() - t_start:.0f}s: {out_dir / 'benchmarks.md'}")

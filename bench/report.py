@@ -185,6 +185,18 @@ def write(results: dict, md: Path, plots: Path) -> None:
     if st:
         import startup
         out += startup.section(st)
+    hist = results.get("history", [])
+    if len(hist) > 1:
+        out += ["## Earlier runs", "",
+                "The throughput part of each run stored here (same command, same machine); the spread is the shared "
+                "machine's load, which moves all systems but not equally (the JDBC sink's three tasks gain most from idle cores).", "",
+                "| run | date | events | load average (1, 5, 15 min) | metersync | JDBC sink | ratio | ceiling | metersync peak RSS |",
+                "|---|---|---:|---|---:|---:|---:|---:|---:|"]
+        for h in hist:
+            ratio = f"{h['metersync'] / h['jdbc']:.1f}×" if h.get("jdbc") else "–"
+            out.append(f"| `{h['run_id']}` | {h['date']} | {h['events']:,} | {h['loadavg_at_start']} | {h['metersync']:,.0f}/s | "
+                       f"{(h['jdbc'] or 0):,.0f}/s | {ratio} | {h['ceiling']:,.0f}/s | {h['metersync_peak_rss'] / MB:.0f} MiB |")
+        out.append("")
     times = [(name, results[name]["part_s"]) for name in ("throughput", "latency", "startup")
              if results.get(name, {}).get("part_s")]
     if times:
