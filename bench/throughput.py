@@ -86,7 +86,14 @@ class Bench:
     def drop(self) -> None:
         with self.pg(self.env["PG_SINK_DB"]) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
-        self.admin.delete_topics([self.topic, self.topic + ".dlq"], operation_timeout=30)
+        existing = self.admin.list_topics(timeout=10).topics
+        doomed = [t for t in (self.topic, self.topic + ".dlq") if t in existing]
+        # the request goes out asynchronously: wait for it, or the process may end first
+        for topic, future in (self.admin.delete_topics(doomed, operation_timeout=30).items() if doomed else []):
+            try:
+                future.result()
+            except Exception as e:  # noqa: BLE001 - report and go on: cleanup must not hide the results
+                log(f"could not delete topic {topic}: {e}")
 
     def produce(self, events_n: int, seed: int) -> tuple[events.Summary, dict, float]:
         """Creates the bench topic (3 partitions, like the source topic) and writes the workload,
