@@ -1,28 +1,22 @@
 """`bench/run --check` end to end on a tiny workload: proves the command works against the running
-stack (./stack up) and that every system reached the expected final state. Not a benchmark: no
-timing is asserted."""
+stack (the `stack` fixture brings it up) and that every system reached the expected final state.
+Not a benchmark: no timing is asserted."""
 from __future__ import annotations
 
 import json
 import subprocess
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def stack_healthy() -> bool:
-    return subprocess.run([str(REPO / "stack"), "status"], capture_output=True).returncode == 0
 
 
 def metersync_built() -> bool:
     return any((REPO / d / "src" / "app" / "metersync").exists() for d in ("build-bench", "build"))
 
 
-@pytest.mark.skipif(not stack_healthy(), reason="the local stack is not up (./stack up)")
-@pytest.mark.skipif(not metersync_built(), reason="metersync is not built (build/ or build-bench/)")
-def test_bench_run_check_mode_reaches_the_final_state_everywhere():
+def test_bench_run_check_mode_reaches_the_final_state_everywhere(stack):
+    assert metersync_built(), "metersync is not built: cmake --build build"
     out = REPO / ".local" / "bench" / "check"
     results = out / "bench" / "results.json"
     results.unlink(missing_ok=True)
