@@ -69,7 +69,8 @@ int init_sink(const config::Config& config) {
   sink::Sink sink(config.sink);
   sink.init();
   std::cout << "sink ready: " << (config.sink.schema.empty() ? "" : config.sink.schema + ".")
-            << config.sink.table << " and " << config.sink.offsets_table << "\n";
+            << config.sink.table << ", " << config.sink.offsets_table << " and "
+            << config.sink.truncates_table << "\n";
   return 0;
 }
 
