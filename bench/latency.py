@@ -39,7 +39,7 @@ from pathlib import Path
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
-from throughput import PG_MAPPING, log
+from throughput import log, shipped_pg_mapping
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "cdcstack"))
@@ -203,7 +203,7 @@ sources:
   postgres:
     connector: postgres
     topic: {self.env['PG_TOPIC']}
-{PG_MAPPING}    endpoint:
+{shipped_pg_mapping()}    endpoint:
       url: {url}/postgres/changes
       linger_ms: {linger_ms}
   mysql:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psycopg
 
-from throughput import PG_MAPPING, log
+from throughput import log, shipped_pg_mapping
 
 REPO = Path(__file__).resolve().parents[1]
 PORTS = {"STACK_PG_PORT": 56432, "STACK_MARIADB_PORT": 56306, "STACK_KAFKA_PORT": 56092,
@@ -88,7 +88,7 @@ sources:
   postgres:
     connector: postgres
     topic: {env['PG_TOPIC']}
-{PG_MAPPING}""")
+{shipped_pg_mapping()}""")
     sys.path.insert(0, str(REPO / "cdcstack"))
     import stackenv
     proc = subprocess.Popen([str(binary), "--config", str(cfg), "run"],

@@ -24,25 +24,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "cdcstack"))
 import stackenv  # noqa: E402
 
-# The shipped PostgreSQL mapping (config/metersync.yaml, sources.postgres.mapping).
-PG_MAPPING = """\
-    mapping:
-      SourceMeterId:    { from: meter_id, text: uuid }
-      SerialNumber:     serial_number
-      MeterType:        kind
-      Manufacturer:     manufacturer
-      Status:
-        cases:
-          - { column: removed_at, is: not_null, value: removed }
-          - { column: active, is: true, value: active }
-          - { value: inactive }
-      InstallDate:      installed_on
-      Multiplier:       multiplier
-      LastReadingValue: { from: last_reading, round: 3 }
-      LastReadingAt:    { from: last_reading_at, time_zone: UTC }
-      Latitude:         { from: location, json_path: lat, round: 6 }
-      Longitude:        { from: location, json_path: lon, round: 6 }
-"""
+def shipped_pg_mapping() -> str:
+    """The `mapping:` block of sources.postgres in config/metersync.yaml, as written there, so the
+    bench drains with exactly the rules the product ships."""
+    lines = (REPO / "config" / "metersync.yaml").read_text().splitlines()
+    start = lines.index("  postgres:")
+    begin = next(i for i in range(start + 1, len(lines)) if lines[i] == "    mapping:")
+    end = next(i for i in range(begin + 1, len(lines))
+               if lines[i].strip() and not lines[i].startswith("      "))
+    return "\n".join(lines[begin:end]).rstrip() + "\n"
+
 
 # Debezium JDBC sink settings that every run uses (its documented upsert/delete setup).
 JDBC_BASE = {
@@ -171,7 +162,7 @@ sources:
   postgres:
     connector: postgres
     topic: {self.topic}
-{PG_MAPPING}""")
+{shipped_pg_mapping()}""")
         return path
 
     @staticmethod
