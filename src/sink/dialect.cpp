@@ -79,6 +79,9 @@ bool identifier_char(char c, bool first) {
 
 std::span<const Column> meter_columns() { return kMeterColumns; }
 std::span<const Column> stage_columns() { return kStageColumns; }
+std::span<const Column> document_columns() {
+  return std::span<const Column>(kStageColumns).first(kStageColumns.size() - 1);
+}
 std::span<const Column> offsets_columns() { return kOffsetsColumns; }
 std::span<const Column> truncates_columns() { return kTruncatesColumns; }
 

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -36,6 +37,9 @@ std::span<const Column> meter_columns();
 // ('U' full row, 'K' key-only delete). Sixteen, so 131 rows fit SQL Server's 2,100
 // parameters per statement.
 std::span<const Column> stage_columns();
+// The columns of a row in a stage document (stage_document.hpp): stage_columns()
+// without ChangeKind (full rows and key-only deletes travel in separate documents).
+std::span<const Column> document_columns();
 // The offsets table: pipeline, topic, partition, next_offset, records_applied, updated_at.
 std::span<const Column> offsets_columns();
 // The truncates table, one row per source system: SourceSystem, SourcePosition and
@@ -70,6 +74,9 @@ class Dialect {
   // The type as this dialect writes it in DDL ("DATETIME2(6)", "TIMESTAMP(6)", ...).
   virtual std::string type_sql(const Column& column) const = 0;
 
+  // Driver keywords the sink appends to sink.connection when it does not set them
+  // itself (case-insensitive), as "Key=value" pairs.
+  virtual std::vector<std::pair<std::string, std::string>> driver_defaults() const { return {}; }
   // Run once after connecting.
   virtual std::vector<std::string> session_setup() const = 0;
   // True: the sink sends begin/commit/rollback statements with autocommit on (SQL
@@ -96,19 +103,34 @@ class Dialect {
   // resource name; result: one row, the lock status, negative when not granted);
   // empty when row locks already make the statements safe.
   virtual std::string lock_sql() const { return {}; }
-  // Before each staged segment: create or empty the stage.
-  virtual std::vector<std::string> prepare_stage() const = 0;
+  // How a segment of folded rows reaches the table. SQL Server: through a stage table
+  // filled by multi-row INSERTs of bound parameters (prepare_stage, stage_insert,
+  // stage_truncated_sql, apply_stage). PostgreSQL and MariaDB: straight from one JSON
+  // document bound as one parameter (upsert_document_sql, flag_document_sql), no stage.
+  virtual bool applies_documents() const { return false; }
+
+  // Stage table path. Before each staged segment: create or empty the stage.
+  virtual std::vector<std::string> prepare_stage() const { return {}; }
   // A multi-row INSERT into the stage; params: stage_columns() per row, row by row.
-  virtual std::string stage_insert(std::size_t rows) const = 0;
+  virtual std::string stage_insert(std::size_t /*rows*/) const { return {}; }
   virtual std::size_t max_stage_rows() const;
   // Set-based statements applying the staged segment (no params): full rows with the
   // stale-position guard, new keys, key-only deletes.
-  virtual std::vector<std::string> apply_stage() const = 0;
+  virtual std::vector<std::string> apply_stage() const { return {}; }
   // After the stage is filled, before apply_stage() (no params): a staged full row older
   // than its source's latest truncate gets IsDeleted = 1, values kept. A truncate event
   // has no Kafka key, so it may be read before changes committed ahead of it at the
   // source that sit on other partitions; they must not come back live.
-  virtual std::string stage_truncated_sql() const = 0;
+  virtual std::string stage_truncated_sql() const { return {}; }
+
+  // Document path. Param: one document of full rows. One statement: each row older than
+  // its source's latest truncate gets IsDeleted = 1 (values kept, as stage_truncated_sql),
+  // new keys are inserted, existing keys updated only when the row's position is newer.
+  virtual std::string upsert_document_sql() const { return {}; }
+  // Param: one document of key-only deletes. Flags the stored rows older than the
+  // delete; an unknown key gets nothing. Runs after the segment's full rows.
+  virtual std::string flag_document_sql() const { return {}; }
+
   // A source truncate; params: position, committed_at, source_system, position.
   virtual std::string truncate_sql() const = 0;
   // Raises the source's truncate watermark, never lowers it; in the truncate's
@@ -116,6 +138,9 @@ class Dialect {
   virtual std::string truncate_watermark_sql() const = 0;
   // Params: pipeline, topic, partition, next_offset, records_delta.
   virtual std::string offsets_upsert_sql() const = 0;
+  // The offsets of `partitions` partitions in one statement: the five params above per
+  // partition, partition by partition. Empty: one offsets_upsert_sql() per partition.
+  virtual std::string offsets_upsert_all_sql(std::size_t /*partitions*/) const { return {}; }
   // Params: pipeline, topic. Result: partition, next_offset.
   std::string offsets_select_sql() const;
   // Params: pipeline. Result: one row, the sum of records_applied (0 when none).

@@ -40,13 +40,13 @@ std::vector<std::string> MariaDbDialect::session_setup() const {
       "SET SESSION time_zone = '+00:00'"};
 }
 
-std::string MariaDbDialect::column_definitions(std::span<const Column> columns, bool stage) const {
+std::string MariaDbDialect::column_definitions(std::span<const Column> columns) const {
   std::string out;
   for (const Column& column : columns) {
     out += "  " + quote(column.name) + " " + type_sql(column);
     out += column.nullable ? " NULL" : " NOT NULL";
-    if (!stage && column.type == ColumnType::Bit) out += " DEFAULT 0";
-    if (!stage && column.name == "records_applied") out += " DEFAULT 0";
+    if (column.type == ColumnType::Bit) out += " DEFAULT 0";
+    if (column.name == "records_applied") out += " DEFAULT 0";
     out += ",\n";
   }
   return out;
@@ -54,16 +54,16 @@ std::string MariaDbDialect::column_definitions(std::span<const Column> columns, 
 
 std::vector<std::string> MariaDbDialect::create_tables() const {
   std::string meter = "CREATE TABLE IF NOT EXISTS " + meter_table() + " (\n" +
-                      column_definitions(meter_columns(), false) + "  CONSTRAINT " +
+                      column_definitions(meter_columns()) + "  CONSTRAINT " +
                       quote("PK_" + names().table) + " PRIMARY KEY (" + quote("SourceSystem") +
                       ", " + quote("SourceMeterId") + ")\n)" + std::string(kTableOptions);
   std::string offsets = "CREATE TABLE IF NOT EXISTS " + offsets_table() + " (\n" +
-                        column_definitions(offsets_columns(), false) + "  CONSTRAINT " +
+                        column_definitions(offsets_columns()) + "  CONSTRAINT " +
                         quote("PK_" + names().offsets_table) + " PRIMARY KEY (" +
                         quote("pipeline") + ", " + quote("topic") + ", " + quote("partition") +
                         ")\n)" + std::string(kTableOptions);
   std::string truncates = "CREATE TABLE IF NOT EXISTS " + truncates_table() + " (\n" +
-                          column_definitions(truncates_columns(), false) + "  CONSTRAINT " +
+                          column_definitions(truncates_columns()) + "  CONSTRAINT " +
                           quote("PK_" + names().truncates_table) + " PRIMARY KEY (" +
                           quote("SourceSystem") + ")\n)" + std::string(kTableOptions);
   return {meter, offsets, truncates};
@@ -92,25 +92,27 @@ std::string MariaDbDialect::information_schema_type(ColumnType type) const {
   return {};
 }
 
-std::string MariaDbDialect::stage_table() const {
-  // Qualified, so it works when the connection has no default database.
-  return names().schema.empty() ? quote("metersync_stage")
-                                : quote(names().schema) + "." + quote("metersync_stage");
-}
-
-std::vector<std::string> MariaDbDialect::prepare_stage() const {
-  // A TEMPORARY table neither commits the open transaction nor is seen by other
-  // sessions; it lives as long as the connection.
-  return {"CREATE TEMPORARY TABLE IF NOT EXISTS " + stage_table() + " (\n" +
-              column_definitions(stage_columns(), true) + "  PRIMARY KEY (" +
-              quote("SourceSystem") + ", " + quote("SourceMeterId") + ", " + quote("ChangeKind") +
-              ")\n)" + std::string(kTableOptions),
-          "DELETE FROM " + stage_table()};
-}
-
-std::string MariaDbDialect::stage_insert(std::size_t rows) const {
-  return "INSERT INTO " + stage_table() + " (" + column_list(stage_columns()) + ") VALUES\n" +
-         values_rows(rows);
+std::string MariaDbDialect::document_rows() const {
+  // JSON_TABLE's columns take the server's default character set unless told, and it
+  // clips or nulls a value that does not fit with only a warning, even in strict mode.
+  // So every column is utf8mb4 text one character longer than its table column (an
+  // over-long value stays over-long), and the strict INSERT/UPDATE converts it into the
+  // table's types: a value that does not fit is refused there (1406, 1264, 1292: Data).
+  std::string out = "JSON_TABLE(?, '$[*]' COLUMNS (";
+  std::size_t index = 0;
+  for (const Column& column : document_columns()) {
+    if (index > 0) out += ",";
+    out += "\n  " + quote(column.name) + " ";
+    if (column.type == ColumnType::Bit) {
+      out += "INT";
+    } else {
+      const int length = column.length > 0 ? column.length + 1 : 40;
+      out += "VARCHAR(" + std::to_string(length) + ") CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
+    }
+    out += " PATH '$[" + std::to_string(index++) + "]'";
+  }
+  out += "))";
+  return out;
 }
 
 std::string MariaDbDialect::newer(std::string_view stored, std::string_view incoming) {
@@ -118,18 +120,25 @@ std::string MariaDbDialect::newer(std::string_view stored, std::string_view inco
          " AS BINARY)";
 }
 
-std::vector<std::string> MariaDbDialect::apply_stage() const {
+std::string MariaDbDialect::upsert_document_sql() const {
   const std::string table = meter_table();
-  const std::string stage = stage_table();
-  // Target columns are qualified: the SELECT's stage columns carry the same names.
+  // Target columns are qualified: the SELECT's columns carry the same names.
   const auto target = [&](std::string_view column) { return table + "." + quote(column); };
   const std::string guard =
       newer(target("SourcePosition"), "VALUES(" + quote("SourcePosition") + ")");
 
-  std::string staged_values;
+  std::string values;
   for (const Column& column : meter_columns()) {
-    if (!staged_values.empty()) staged_values += ", ";
-    staged_values += column.name == "SyncedAt" ? "UTC_TIMESTAMP(6)" : "s." + quote(column.name);
+    if (!values.empty()) values += ", ";
+    if (column.name == "SyncedAt") {
+      values += "UTC_TIMESTAMP(6)";
+    } else if (column.name == "IsDeleted") {
+      // Older than its source's latest truncate: the source dropped it (values kept).
+      values += "s." + quote(column.name) + " OR COALESCE(" +
+                newer("s." + quote("SourcePosition"), "w." + quote("SourcePosition")) + ", 0)";
+    } else {
+      values += "s." + quote(column.name);
+    }
   }
   // ON DUPLICATE KEY UPDATE assigns left to right and later expressions see earlier
   // assignments, so SourcePosition, which every guard reads, is assigned last.
@@ -144,27 +153,21 @@ std::vector<std::string> MariaDbDialect::apply_stage() const {
   }
   assignments += "  " + target("SourcePosition") + " = IF(" + guard + ", VALUES(" +
                  quote("SourcePosition") + "), " + target("SourcePosition") + ")";
-  std::string upsert = "INSERT INTO " + table + " (" + column_list(meter_columns()) + ")\nSELECT " +
-                       staged_values + "\nFROM " + stage + " AS s WHERE s." + quote("ChangeKind") +
-                       " = 'U'\nON DUPLICATE KEY UPDATE\n" + assignments;
-
-  // Key-only deletes flag the stored row; an unknown key gets nothing.
-  std::string flag = "UPDATE " + table + " AS t INNER JOIN " + stage + " AS s ON t." +
-                     quote("SourceSystem") + " = s." + quote("SourceSystem") + " AND t." +
-                     quote("SourceMeterId") + " = s." + quote("SourceMeterId") + "\nSET t." +
-                     quote("IsDeleted") + " = 1, t." + quote("SourceCommittedAt") + " = s." +
-                     quote("SourceCommittedAt") + ", t." + quote("SyncedAt") +
-                     " = UTC_TIMESTAMP(6), t." + quote("SourcePosition") + " = s." +
-                     quote("SourcePosition") + "\nWHERE s." + quote("ChangeKind") + " = 'K' AND " +
-                     newer("t." + quote("SourcePosition"), "s." + quote("SourcePosition"));
-  return {upsert, flag};
+  return "INSERT INTO " + table + " (" + column_list(meter_columns()) + ")\nSELECT " + values +
+         "\nFROM " + document_rows() + " AS s\nLEFT JOIN " + truncates_table() + " AS w ON w." +
+         quote("SourceSystem") + " = s." + quote("SourceSystem") + "\nON DUPLICATE KEY UPDATE\n" +
+         assignments;
 }
 
-std::string MariaDbDialect::stage_truncated_sql() const {
-  return "UPDATE " + stage_table() + " AS s INNER JOIN " + truncates_table() + " AS w ON w." +
-         quote("SourceSystem") + " = s." + quote("SourceSystem") + "\nSET s." + quote("IsDeleted") +
-         " = 1\nWHERE s." + quote("ChangeKind") + " = 'U' AND " +
-         newer("s." + quote("SourcePosition"), "w." + quote("SourcePosition"));
+std::string MariaDbDialect::flag_document_sql() const {
+  // Key-only deletes flag the stored row; an unknown key gets nothing.
+  return "UPDATE " + meter_table() + " AS t INNER JOIN " + document_rows() + " AS s ON t." +
+         quote("SourceSystem") + " = s." + quote("SourceSystem") + " AND t." +
+         quote("SourceMeterId") + " = s." + quote("SourceMeterId") + "\nSET t." +
+         quote("IsDeleted") + " = 1, t." + quote("SourceCommittedAt") + " = s." +
+         quote("SourceCommittedAt") + ", t." + quote("SyncedAt") + " = UTC_TIMESTAMP(6), t." +
+         quote("SourcePosition") + " = s." + quote("SourcePosition") + "\nWHERE " +
+         newer("t." + quote("SourcePosition"), "s." + quote("SourcePosition"));
 }
 
 std::string MariaDbDialect::truncate_watermark_sql() const {
@@ -189,13 +192,19 @@ std::string MariaDbDialect::truncate_sql() const {
          newer(quote("SourcePosition"), "?");
 }
 
-std::string MariaDbDialect::offsets_upsert_sql() const {
-  return "INSERT INTO " + offsets_table() + " (" + column_list(offsets_columns()) +
-         ")\nVALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))\nON DUPLICATE KEY UPDATE " +
-         quote("next_offset") + " = VALUES(" + quote("next_offset") + "), " +
-         quote("records_applied") + " = " + quote("records_applied") + " + VALUES(" +
-         quote("records_applied") + "), " + quote("updated_at") + " = VALUES(" +
-         quote("updated_at") + ")";
+std::string MariaDbDialect::offsets_upsert_sql() const { return offsets_upsert_all_sql(1); }
+
+std::string MariaDbDialect::offsets_upsert_all_sql(std::size_t partitions) const {
+  std::string rows;
+  for (std::size_t i = 0; i < partitions; ++i) {
+    if (i > 0) rows += ", ";
+    rows += "(?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+  }
+  return "INSERT INTO " + offsets_table() + " (" + column_list(offsets_columns()) + ")\nVALUES " +
+         rows + "\nON DUPLICATE KEY UPDATE " + quote("next_offset") + " = VALUES(" +
+         quote("next_offset") + "), " + quote("records_applied") + " = " +
+         quote("records_applied") + " + VALUES(" + quote("records_applied") + "), " +
+         quote("updated_at") + " = VALUES(" + quote("updated_at") + ")";
 }
 
 std::string MariaDbDialect::alter_column_sql(std::string_view table, const Column& column) const {

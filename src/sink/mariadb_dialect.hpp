@@ -24,21 +24,22 @@ class MariaDbDialect final : public Dialect {
   std::string information_schema_type(ColumnType type) const override;
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
-  std::vector<std::string> prepare_stage() const override;
-  std::string stage_insert(std::size_t rows) const override;
-  std::vector<std::string> apply_stage() const override;
-  std::string stage_truncated_sql() const override;
+  bool applies_documents() const override { return true; }
+  std::string upsert_document_sql() const override;
+  std::string flag_document_sql() const override;
   std::string truncate_sql() const override;
   std::string truncate_watermark_sql() const override;
   std::string offsets_upsert_sql() const override;
+  std::string offsets_upsert_all_sql(std::size_t partitions) const override;
   bool bind_wide(const Column&) const override { return true; }
 
   static constexpr std::string_view kTableOptions =
       " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
  private:
-  std::string stage_table() const;
-  std::string column_definitions(std::span<const Column> columns, bool stage) const;
+  std::string column_definitions(std::span<const Column> columns) const;
+  // The rows of the bound document as JSON_TABLE(?, ...) with document_columns()' names.
+  std::string document_rows() const;
   // Byte-wise comparison whatever the column's collation.
   static std::string newer(std::string_view stored, std::string_view incoming);
 };

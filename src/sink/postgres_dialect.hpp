@@ -17,6 +17,13 @@ class PostgresDialect final : public Dialect {
   std::string quote(std::string_view identifier) const override;
   std::string type_sql(const Column& column) const override;
 
+  // psqlODBC's default rolls back only the failed statement, which it implements with a
+  // SAVEPOINT sent before every statement of a transaction: one more round trip each.
+  // The sink rolls the whole transaction back after any error anyway, so it asks for
+  // transaction-level rollback (7.4-1) unless sink.connection chooses.
+  std::vector<std::pair<std::string, std::string>> driver_defaults() const override {
+    return {{"Protocol", "7.4-1"}};
+  }
   std::vector<std::string> session_setup() const override { return {}; }
   bool explicit_transactions() const override { return false; }
 
@@ -25,26 +32,22 @@ class PostgresDialect final : public Dialect {
   std::string information_schema_type(ColumnType type) const override;
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
-  std::vector<std::string> prepare_stage() const override;
-  std::string stage_insert(std::size_t rows) const override;
-  std::vector<std::string> apply_stage() const override;
-  std::string stage_truncated_sql() const override;
+  bool applies_documents() const override { return true; }
+  std::string upsert_document_sql() const override;
+  std::string flag_document_sql() const override;
   std::string truncate_sql() const override;
   std::string truncate_watermark_sql() const override;
   std::string offsets_upsert_sql() const override;
+  std::string offsets_upsert_all_sql(std::size_t partitions) const override;
   bool bind_wide(const Column&) const override { return true; }
 
-  static constexpr std::string_view kStage = "pg_temp.metersync_stage";
   // The database's current UTC time, as timestamp without time zone.
   static constexpr std::string_view kNow = "(clock_timestamp() AT TIME ZONE 'UTC')";
 
- protected:
-  // psqlODBC sends text parameters as varchar; PostgreSQL has no implicit cast from
-  // varchar to numeric/date/timestamp/boolean, so those are cast in the statement.
-  std::string param_marker(const Column& column) const override;
-
  private:
-  std::string column_definitions(std::span<const Column> columns, bool stage) const;
+  std::string column_definitions(std::span<const Column> columns) const;
+  // The rows of the bound document as a derived table with document_columns()' names.
+  std::string document_rows() const;
 };
 
 }  // namespace metersync::sink

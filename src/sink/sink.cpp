@@ -10,6 +10,7 @@
 #include "sink/dialect.hpp"
 #include "sink/odbc_connection.hpp"
 #include "sink/odbc_environment.hpp"
+#include "sink/stage_document.hpp"
 #include "sink/stage_params.hpp"
 
 namespace metersync::sink {
@@ -32,6 +33,30 @@ std::optional<int64_t> to_int(const std::optional<std::string>& text) {
   return value;
 }
 
+// A document is cut at about this size: MariaDB refuses a packet over max_allowed_packet
+// (16 MiB by default), and each cut is just one more statement.
+constexpr std::size_t kMaxDocumentBytes = 4 << 20;
+
+// sink.connection with the dialect's driver defaults appended where it does not name
+// the keyword itself.
+std::string with_driver_defaults(std::string connection, const Dialect& dialect) {
+  const std::string configured = lower(connection);
+  for (const auto& [key, value] : dialect.driver_defaults()) {
+    const std::string needle = lower(key) + "=";
+    bool named = false;
+    for (std::size_t at = configured.find(needle); at != std::string::npos;
+         at = configured.find(needle, at + 1)) {
+      std::size_t before = at;
+      while (before > 0 && configured[before - 1] == ' ') --before;
+      if (before == 0 || configured[before - 1] == ';') named = true;
+    }
+    if (named) continue;
+    if (!connection.empty() && connection.back() != ';') connection += ';';
+    connection += key + "=" + value;
+  }
+  return connection;
+}
+
 SinkError fatal(std::string message) {
   return SinkError(SinkError::Kind::Fatal, "", std::move(message));
 }
@@ -43,6 +68,7 @@ struct Sink::Impl {
   std::unique_ptr<Dialect> dialect;
   OdbcEnvironment environment;
   std::unique_ptr<OdbcConnection> connection;  // null after a failure that broke it
+  StageDocument document;                      // reused between segments
 
   explicit Impl(const config::SinkConfig& sink_config) : config(sink_config) {
     try {
@@ -55,7 +81,8 @@ struct Sink::Impl {
 
   OdbcConnection& connected() {
     if (connection) return *connection;
-    auto fresh = std::make_unique<OdbcConnection>(environment, config.connection, dialect->id());
+    auto fresh = std::make_unique<OdbcConnection>(
+        environment, with_driver_defaults(config.connection, *dialect), dialect->id());
     for (const std::string& statement : dialect->session_setup()) {
       fresh->execute(statement, {}, "setting up the session");
     }
@@ -200,6 +227,10 @@ struct Sink::Impl {
   }
 
   void stage_and_apply(const std::vector<StagedChange>& rows) {
+    if (dialect->applies_documents()) {
+      apply_documents(rows);
+      return;
+    }
     for (const std::string& statement : dialect->prepare_stage()) {
       connection->execute(statement, {}, "preparing the stage table");
     }
@@ -217,6 +248,33 @@ struct Sink::Impl {
                         "flagging staged rows older than their source's last truncate");
     for (const std::string& statement : dialect->apply_stage()) {
       connection->execute(statement, {}, "applying staged rows to " + dialect->meter_table());
+    }
+  }
+
+  // PostgreSQL, MariaDB: the segment's full rows in one statement per document, then its
+  // key-only deletes (which must see the full rows written before them).
+  void apply_documents(const std::vector<StagedChange>& rows) {
+    for (const bool key_only : {false, true}) {
+      document.clear();
+      for (const StagedChange& change : rows) {
+        if (change.key_only != key_only) continue;
+        document.add(change);
+        if (document.bytes() >= kMaxDocumentBytes) send_document(key_only);
+      }
+      if (!document.empty()) send_document(key_only);
+    }
+  }
+
+  void send_document(bool key_only) {
+    std::vector<SqlParam> params;
+    params.push_back(SqlParam::national(document.finish()));
+    document.clear();
+    if (key_only) {
+      connection->execute(dialect->flag_document_sql(), params,
+                          "flagging key-only deletes in " + dialect->meter_table());
+    } else {
+      connection->execute(dialect->upsert_document_sql(), params,
+                          "applying rows to " + dialect->meter_table());
     }
   }
 
@@ -267,6 +325,24 @@ struct Sink::Impl {
   }
 
   void write_offsets(const Batch& batch) {
+    if (batch.next_offsets.empty()) return;
+    const std::string all = dialect->offsets_upsert_all_sql(batch.next_offsets.size());
+    if (!all.empty()) {
+      std::vector<SqlParam> params;
+      params.reserve(batch.next_offsets.size() * 5);
+      bool first = true;
+      for (const auto& [partition, next_offset] : batch.next_offsets) {
+        // As below: the record count goes to the lowest partition.
+        params.push_back(SqlParam::ascii(batch.pipeline, 200));
+        params.push_back(SqlParam::ascii(batch.topic, 249));
+        params.push_back(SqlParam::integer(partition));
+        params.push_back(SqlParam::integer(next_offset));
+        params.push_back(SqlParam::integer(first ? batch.record_count : 0));
+        first = false;
+      }
+      connection->execute(all, params, "advancing the offsets of " + batch.pipeline);
+      return;
+    }
     bool first = true;
     for (const auto& [partition, next_offset] : batch.next_offsets) {
       // The batch's record count is credited to its lowest partition; sums per pipeline

@@ -78,12 +78,15 @@ int main(int argc, char** argv) {
   add("stage_insert_max", dialect->stage_insert(dialect->max_stage_rows()),
       row * dialect->max_stage_rows());
   add("stage_truncated", dialect->stage_truncated_sql(), 0);
+  add("upsert_document", dialect->upsert_document_sql(), 1);
+  add("flag_document", dialect->flag_document_sql(), 1);
   index = 0;
   for (const auto& sql : dialect->apply_stage())
     add("apply_stage_" + std::to_string(index++), sql, 0);
   add("truncate_watermark", dialect->truncate_watermark_sql(), 3);
   add("truncate", dialect->truncate_sql(), 4);
   add("offsets_upsert", dialect->offsets_upsert_sql(), 5);
+  add("offsets_upsert_all_3", dialect->offsets_upsert_all_sql(3), 15);
   add("offsets_select", dialect->offsets_select_sql(), 2);
   add("records_applied", dialect->records_applied_sql(), 1);
 

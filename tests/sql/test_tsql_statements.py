@@ -146,5 +146,10 @@ def test_other_dialects_parse_too(dialect, read):
     for statement in statements(dialect):
         sql = statement["sql"]
         assert markers(sql) == statement["params"], statement["name"]
+        if dialect == "mariadb":
+            # sqlglot's MySQL grammar has no character set on JSON_TABLE columns (MariaDB
+            # needs it: they would take the server's default, often latin1); the statements
+            # themselves run on MariaDB in the sink's real-server suite.
+            sql = sql.replace(" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH", " PATH")
         parsed = sqlglot.parse(sql, read=read, error_level=sqlglot.ErrorLevel.RAISE)
         assert parsed and all(p is not None for p in parsed), statement["name"]

@@ -29,7 +29,8 @@ std::vector<std::string> all_statements(const sink::Dialect& d) {
   for (auto list : {d.create_tables(), d.prepare_stage(), d.apply_stage()})
     out.insert(out.end(), list.begin(), list.end());
   for (auto s : {d.begin_sql(), d.commit_sql(), d.rollback_sql(), d.lock_sql(), d.stage_insert(3),
-                 d.stage_truncated_sql(), d.truncate_watermark_sql(), d.truncate_sql(),
+                 d.stage_truncated_sql(), d.upsert_document_sql(), d.flag_document_sql(),
+                 d.offsets_upsert_all_sql(2), d.truncate_watermark_sql(), d.truncate_sql(),
                  d.offsets_upsert_sql(), d.offsets_select_sql(), d.records_applied_sql(),
                  d.columns_query()}) {
     if (!s.empty()) out.push_back(s);
@@ -164,20 +165,35 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(contains(ddl[0], "\"LastReadingAt\" TIMESTAMP(6) NULL"));
   EXPECT_TRUE(contains(ddl[0], "\"IsDeleted\" BOOLEAN NOT NULL DEFAULT FALSE"));
   EXPECT_TRUE(contains(ddl[0], "\"SourcePosition\" VARCHAR(100) COLLATE \"C\" NOT NULL"));
-  const auto apply = d->apply_stage();
-  ASSERT_EQ(apply.size(), 2u);
-  EXPECT_TRUE(
-      contains(apply[0], "ON CONFLICT (\"SourceSystem\", \"SourceMeterId\") DO UPDATE SET"));
+  // No stage table: one statement per document of full rows, one per document of
+  // key-only deletes, each reading the one bound JSON document.
+  EXPECT_TRUE(d->applies_documents());
+  EXPECT_TRUE(d->prepare_stage().empty());
+  const std::string upsert = d->upsert_document_sql();
+  EXPECT_EQ(markers(upsert), 1u);
+  EXPECT_TRUE(contains(upsert, "FROM jsonb_array_elements(CAST(? AS jsonb)) AS e"));
+  EXPECT_TRUE(contains(upsert, "ON CONFLICT (\"SourceSystem\", \"SourceMeterId\") DO UPDATE SET"));
   EXPECT_TRUE(contains(
-      apply[0],
+      upsert,
       "WHERE t.\"SourcePosition\" COLLATE \"C\" < EXCLUDED.\"SourcePosition\" COLLATE \"C\""));
-  EXPECT_TRUE(contains(apply[0], "clock_timestamp() AT TIME ZONE 'UTC'"));
-  EXPECT_TRUE(contains(apply[1], "s.\"ChangeKind\" = 'K'"));
-  const std::string stage = d->stage_insert(2);
-  EXPECT_TRUE(contains(stage, "CAST(? AS NUMERIC(18,3))"));
-  EXPECT_TRUE(contains(stage, "CAST(? AS TIMESTAMP(6))"));
-  EXPECT_TRUE(contains(stage, "CAST(? AS BOOLEAN)"));
-  EXPECT_EQ(markers(stage), 32u);
+  EXPECT_TRUE(contains(upsert, "clock_timestamp() AT TIME ZONE 'UTC'"));
+  // Exact types from text; text itself is never CAST to VARCHAR(n), which would cut it.
+  EXPECT_TRUE(contains(upsert, "CAST(e ->> 8 AS NUMERIC(18,3)) AS \"LastReadingValue\""));
+  EXPECT_TRUE(contains(upsert, "CAST(e ->> 9 AS TIMESTAMP(6)) AS \"LastReadingAt\""));
+  EXPECT_TRUE(contains(upsert, "e ->> 2 AS \"SerialNumber\""));
+  EXPECT_FALSE(contains(upsert, "AS VARCHAR("));
+  // The truncate watermark is read in the same statement.
+  EXPECT_TRUE(contains(upsert, "LEFT JOIN \"public\".\"MeterSyncTruncates\" AS w ON"));
+  EXPECT_TRUE(contains(upsert,
+                       "s.\"IsDeleted\" OR COALESCE(s.\"SourcePosition\" COLLATE \"C\" < "
+                       "w.\"SourcePosition\" COLLATE \"C\", FALSE)"));
+  const std::string flag = d->flag_document_sql();
+  EXPECT_EQ(markers(flag), 1u);
+  EXPECT_TRUE(contains(flag, "\"IsDeleted\" = TRUE"));
+  EXPECT_TRUE(
+      contains(flag, "t.\"SourcePosition\" COLLATE \"C\" < s.\"SourcePosition\" COLLATE \"C\""));
+  EXPECT_EQ(markers(d->offsets_upsert_all_sql(3)), 15u);
+  EXPECT_EQ(d->driver_defaults().at(0).first, "Protocol");
   EXPECT_TRUE(
       contains(d->offsets_upsert_sql(),
                "\"records_applied\" = o.\"records_applied\" + EXCLUDED.\"records_applied\""));
@@ -192,9 +208,6 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(contains(watermark,
                        "WHERE w.\"SourcePosition\" COLLATE \"C\" < EXCLUDED.\"SourcePosition\" "
                        "COLLATE \"C\""));
-  EXPECT_TRUE(contains(d->stage_truncated_sql(),
-                       "s.\"ChangeKind\" = 'U' AND s.\"SourcePosition\" COLLATE \"C\" < "
-                       "w.\"SourcePosition\" COLLATE \"C\""));
 }
 
 TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
@@ -203,9 +216,19 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
   EXPECT_TRUE(contains(ddl[0], "CREATE TABLE IF NOT EXISTS `metersync`.`MeterMaster`"));
   EXPECT_TRUE(contains(ddl[0], "`LastReadingAt` DATETIME(6) NULL"));
   EXPECT_TRUE(contains(ddl[0], "COLLATE=utf8mb4_bin"));
-  const auto apply = d->apply_stage();
-  ASSERT_EQ(apply.size(), 2u);
-  const std::string& upsert = apply[0];
+  EXPECT_TRUE(d->applies_documents());
+  const std::string upsert = d->upsert_document_sql();
+  EXPECT_EQ(markers(upsert), 1u);
+  // JSON_TABLE columns are utf8mb4 text one character longer than the table's, so the
+  // strict INSERT, not JSON_TABLE, refuses a value that does not fit.
+  EXPECT_TRUE(contains(upsert, "FROM JSON_TABLE(?, '$[*]' COLUMNS ("));
+  EXPECT_TRUE(contains(
+      upsert, "`SourceMeterId` VARCHAR(65) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[1]'"));
+  EXPECT_TRUE(contains(upsert, "`IsDeleted` INT PATH '$[12]'"));
+  EXPECT_TRUE(contains(upsert, "LEFT JOIN `metersync`.`MeterSyncTruncates` AS w ON"));
+  EXPECT_TRUE(contains(upsert,
+                       "s.`IsDeleted` OR COALESCE(CAST(s.`SourcePosition` AS BINARY) < "
+                       "CAST(w.`SourcePosition` AS BINARY), 0)"));
   const auto odku = upsert.find("ON DUPLICATE KEY UPDATE");
   ASSERT_NE(odku, std::string::npos);
   // Every assignment reads the stored position, so it must be the last one written.
@@ -215,11 +238,11 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
   EXPECT_TRUE(contains(upsert,
                        "CAST(`metersync`.`MeterMaster`.`SourcePosition` AS BINARY) < "
                        "CAST(VALUES(`SourcePosition`) AS BINARY)"));
-  EXPECT_TRUE(contains(
-      apply[1],
-      "UPDATE `metersync`.`MeterMaster` AS t INNER JOIN `metersync`.`metersync_stage` AS s"));
-  EXPECT_TRUE(contains(d->prepare_stage()[0],
-                       "CREATE TEMPORARY TABLE IF NOT EXISTS `metersync`.`metersync_stage`"));
+  EXPECT_TRUE(contains(d->flag_document_sql(),
+                       "UPDATE `metersync`.`MeterMaster` AS t INNER JOIN JSON_TABLE(?, '$[*]'"));
+  EXPECT_EQ(markers(d->flag_document_sql()), 1u);
+  EXPECT_EQ(markers(d->offsets_upsert_all_sql(2)), 10u);
+  EXPECT_TRUE(d->driver_defaults().empty());
   EXPECT_TRUE(contains(d->truncate_sql(), "UTC_TIMESTAMP(6)"));
   ASSERT_EQ(ddl.size(), 3u);
   EXPECT_TRUE(contains(ddl[2], "CREATE TABLE IF NOT EXISTS `metersync`.`MeterSyncTruncates`"));
@@ -232,9 +255,6 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
                        "`SourcePosition`)"));
   EXPECT_EQ(watermark.rfind("`SourcePosition` = IF("),
             watermark.find(", `SourcePosition` = IF(") + 2);
-  EXPECT_TRUE(contains(d->stage_truncated_sql(),
-                       "UPDATE `metersync`.`metersync_stage` AS s INNER JOIN "
-                       "`metersync`.`MeterSyncTruncates` AS w"));
 }
 
 TEST(AllDialects, NoMergeNoCreateOrAlterAndOnlyBoundValues) {
@@ -247,10 +267,20 @@ TEST(AllDialects, NoMergeNoCreateOrAlterAndOnlyBoundValues) {
     }
     EXPECT_EQ(markers(d->truncate_sql()), 4u) << d->name();
     EXPECT_EQ(markers(d->truncate_watermark_sql()), 3u) << d->name();
-    EXPECT_EQ(markers(d->stage_truncated_sql()), 0u) << d->name();
+    if (d->applies_documents()) {
+      EXPECT_EQ(markers(d->upsert_document_sql()), 1u) << d->name();
+      EXPECT_EQ(markers(d->flag_document_sql()), 1u) << d->name();
+      EXPECT_TRUE(d->stage_insert(1).empty()) << d->name();
+      EXPECT_EQ(markers(d->offsets_upsert_all_sql(4)), 20u) << d->name();
+    } else {
+      // SQL Server keeps its stage table and one offsets statement per partition.
+      EXPECT_TRUE(d->upsert_document_sql().empty());
+      EXPECT_TRUE(d->offsets_upsert_all_sql(4).empty());
+      EXPECT_EQ(markers(d->stage_truncated_sql()), 0u) << d->name();
+      EXPECT_EQ(markers(d->stage_insert(1)), stage_columns().size()) << d->name();
+    }
     EXPECT_TRUE(contains(d->truncates_table(), "MeterSyncTruncates")) << d->name();
     EXPECT_EQ(markers(d->offsets_upsert_sql()), 5u) << d->name();
-    EXPECT_EQ(markers(d->stage_insert(1)), stage_columns().size()) << d->name();
     EXPECT_TRUE(contains(d->meter_table(), "T1")) << d->name();
   }
 }

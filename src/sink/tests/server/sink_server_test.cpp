@@ -703,6 +703,84 @@ TEST_P(SinkServerTest, ConcurrentWritersOfTheSameKeysConverge) {
             (Offsets{{0, 15}, {1, 15}}));
 }
 
+TEST_P(SinkServerTest, TextNeedingJsonEscapesRoundTripsExactly) {
+  auto sink = make_sink();
+  // PostgreSQL and MariaDB receive rows inside one JSON document: quotes, backslashes
+  // and control characters must come back byte for byte, in keys and positions too.
+  const std::string id = "id \"q\" \\ b\\\\s /x";
+  MeterChange change = upsert(id, "p\"0001\\", "tab\tnl\ncr\r\x01\x1f-\x7f-end");
+  change.row.manufacturer = "\\u0041 is not A; \"quoted\" 😀";
+  sink->apply(batch({change, key_only_delete("k\"\\", "p0009")}, {{0, 2}}, 2));
+  const auto all = rows();
+  ASSERT_EQ(all.size(), 1u);
+  const Row& row = all.at("postgres/" + id);
+  EXPECT_EQ(row.at("SerialNumber"), "tab\tnl\ncr\r\x01\x1f-\x7f-end");
+  EXPECT_EQ(row.at("Manufacturer"), "\\u0041 is not A; \"quoted\" 😀");
+  EXPECT_EQ(row.at("SourcePosition"), "p\"0001\\");
+  // A key-only delete whose key needs escapes finds its row.
+  sink->apply(batch({key_only_delete(id, "p\"0002")}, {{0, 3}}, 1));
+  EXPECT_EQ(rows().at("postgres/" + id).at("IsDeleted"), "1");
+  EXPECT_EQ(rows().at("postgres/" + id).at("SourcePosition"), "p\"0002");
+}
+
+TEST_P(SinkServerTest, EveryValueTheServerRefusesIsADataError) {
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 1}}, 1));
+  const auto before = rows();
+  MeterChange too_large = upsert("2", "p0002", "b");
+  too_large.row.last_reading_value = Decimal{false, "1000000000000000000", 3};  // 10^15
+  MeterChange multiplier = upsert("3", "p0003", "c");
+  multiplier.row.multiplier = Decimal{true, "1000000000", 4};  // -10^5 in DECIMAL(9,4)
+  MeterChange long_id = upsert(std::string(64, 'i') + "Ω", "p0004", "d");
+  MeterChange long_manufacturer = upsert("5", "p0005", "e");
+  long_manufacturer.row.manufacturer = std::string(100, 'm') + "😀";
+  MeterChange long_type = upsert("6", "p0006", "f");
+  long_type.row.meter_type = std::string(17, 't');
+  for (const MeterChange& bad : {too_large, multiplier, long_id, long_manufacturer, long_type}) {
+    try {
+      sink->apply(batch({upsert("1", "p0010", "changed"), bad}, {{0, 5}}, 2));
+      FAIL() << "accepted " << bad.row.source_meter_id;
+    } catch (const SinkError& error) {
+      EXPECT_EQ(error.kind(), SinkError::Kind::Data) << error.what();
+    }
+    EXPECT_EQ(rows(), before) << bad.row.source_meter_id;
+    EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 1}}));
+  }
+}
+
+TEST_P(SinkServerTest, BatchesLargerThanOneDocumentApplyEveryRow) {
+  auto sink = make_sink();
+  // About 500 bytes a row: 10,000 rows are more than one 4 MiB document, so full rows
+  // go in several statements and the key-only deletes after all of them.
+  std::vector<MeterChange> changes;
+  const std::string manufacturer = [] {
+    std::string text;
+    for (int i = 0; i < 50; ++i) text += "Ωä";
+    return text;
+  }();
+  for (int i = 0; i < 10'000; ++i) {
+    MeterChange change = upsert(std::string(50, 'k') + std::to_string(i),
+                                "p1" + std::to_string(100000 + i), std::string(60, 's'));
+    change.row.manufacturer = manufacturer;
+    changes.push_back(change);
+  }
+  for (int i = 0; i < 10'000; i += 1000) {
+    changes.push_back(key_only_delete(std::string(50, 'k') + std::to_string(i),
+                                      "p2" + std::to_string(100000 + i)));
+  }
+  sink->apply(batch(changes, {{0, 10'010}}, 10'010));
+  const auto all = rows();
+  ASSERT_EQ(all.size(), 10'000u);
+  int deleted = 0;
+  for (const auto& [key, row] : all) {
+    EXPECT_EQ(row.at("Manufacturer"), manufacturer) << key;
+    if (row.at("IsDeleted") == "1") ++deleted;
+  }
+  EXPECT_EQ(deleted, 10);
+  EXPECT_EQ(all.at("postgres/" + std::string(50, 'k') + "9000").at("SourcePosition"), "p2109000");
+  EXPECT_EQ(sink->records_applied("metersync-test"), 10'010);
+}
+
 INSTANTIATE_TEST_SUITE_P(Servers, SinkServerTest,
                          ::testing::Values("postgres", "mariadb", "sqlserver"),
                          [](const ::testing::TestParamInfo<std::string>& info) {

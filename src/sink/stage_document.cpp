@@ -1,0 +1,152 @@
+#include "sink/stage_document.hpp"
+
+#include <cstdint>
+
+#include "sink/sink.hpp"
+#include "sink/stage_params.hpp"
+
+namespace metersync::sink {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at text[i], 0 when it is not one (bad
+// lead byte, truncated, overlong, surrogate or beyond U+10FFFF): the same rule as
+// utf8_to_utf16, which the bound parameters went through.
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  uint32_t code = 0;
+  std::size_t length = 0;
+  uint32_t minimum = 0;
+  if ((lead & 0xE0) == 0xC0) {
+    code = lead & 0x1F, length = 2, minimum = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    code = lead & 0x0F, length = 3, minimum = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    code = lead & 0x07, length = 4, minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (next & 0x3F);
+  }
+  if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
+
+}  // namespace
+
+void StageDocument::clear() {
+  text_.clear();
+  rows_ = 0;
+  first_in_row_ = true;
+  finished_ = false;
+}
+
+const std::string& StageDocument::finish() {
+  if (!finished_) {
+    if (rows_ == 0) text_ = "[";
+    text_ += ']';
+    finished_ = true;
+  }
+  return text_;
+}
+
+void StageDocument::separator() {
+  if (!first_in_row_) text_ += ',';
+  first_in_row_ = false;
+}
+
+void StageDocument::null() {
+  separator();
+  text_ += "null";
+}
+
+void StageDocument::ascii(std::string_view value) {
+  separator();
+  text_ += '"';
+  text_ += value;
+  text_ += '"';
+}
+
+void StageDocument::text(std::string_view column, std::string_view value) {
+  separator();
+  static constexpr char kHex[] = "0123456789abcdef";
+  text_ += '"';
+  std::size_t run = 0;  // start of the pending stretch copied as is
+  std::size_t i = 0;
+  while (i < value.size()) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      const std::size_t length = utf8_sequence(value, i);
+      if (length == 0) {
+        throw SinkError(
+            SinkError::Kind::Data, "22021",
+            "sink: staging rows: column " + std::string(column) + " is not valid UTF-8");
+      }
+      i += length;
+      continue;
+    }
+    text_.append(value.data() + run, i - run);
+    if (c == '"' || c == '\\') {
+      text_ += '\\';
+      text_ += static_cast<char>(c);
+    } else if (c == '\n') {
+      text_ += "\\n";
+    } else if (c == '\t') {
+      text_ += "\\t";
+    } else if (c == '\r') {
+      text_ += "\\r";
+    } else {
+      text_ += "\\u00";
+      text_ += kHex[c >> 4];
+      text_ += kHex[c & 0xF];
+    }
+    run = ++i;
+  }
+  text_.append(value.data() + run, value.size() - run);
+  text_ += '"';
+}
+
+void StageDocument::add(const StagedChange& change) {
+  if (finished_) clear();
+  const MeterRow& row = change.row;
+  const bool full = !change.key_only;
+  if (rows_ == 0) {
+    text_.reserve(512);
+    text_ = "[[";
+  } else {
+    text_ += ",[";
+  }
+  first_in_row_ = true;
+  // document_columns() order.
+  text("SourceSystem", row.source_system);
+  text("SourceMeterId", row.source_meter_id);
+  if (full) {
+    text("SerialNumber", row.serial_number);
+    text("MeterType", row.meter_type);
+    row.manufacturer ? text("Manufacturer", *row.manufacturer) : null();
+    text("Status", row.status);
+    row.install_date ? ascii(row.install_date->to_iso()) : null();
+    ascii(row.multiplier.to_string());
+    row.last_reading_value ? ascii(row.last_reading_value->to_string()) : null();
+    row.last_reading_at ? ascii(timestamp_sql_text(*row.last_reading_at, 6)) : null();
+    row.latitude ? ascii(row.latitude->to_string()) : null();
+    row.longitude ? ascii(row.longitude->to_string()) : null();
+  } else {
+    for (int k = 0; k < 10; ++k) null();
+  }
+  separator();
+  text_ += row.is_deleted || !full ? '1' : '0';
+  ascii(timestamp_sql_text(row.source_committed_at, 3));
+  text("SourcePosition", row.source_position.text);
+  text_ += ']';
+  ++rows_;
+}
+
+}  // namespace metersync::sink
