@@ -171,6 +171,10 @@ def cmd_down(args: list[str]) -> int:
     if not running:
         say("nothing is running (no stack process found); nothing to stop")
         return 0
+    # Reverse start order: Connect first (its tasks store the offsets of everything the broker
+    # acknowledged while the broker is still up), then the broker, then the databases. Changes
+    # committed after Connect stopped stay in the binlog/WAL (the PostgreSQL slot holds the WAL)
+    # and are read on the next up.
     for s in reversed(SERVICES):
         if running_pid(s):
             say(f"stopping {s}")
