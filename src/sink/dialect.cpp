@@ -134,6 +134,29 @@ std::string Dialect::column_list(std::span<const Column> columns, std::string_vi
   return out;
 }
 
+std::string Dialect::type_sql(const Column& column) const {
+  const TypeSpelling& spelling = types()[static_cast<std::size_t>(column.type)];
+  std::string out(spelling.ddl);
+  switch (spelling.suffix) {
+    case TypeSpelling::Suffix::None:
+      break;
+    case TypeSpelling::Suffix::Length:
+      out += "(" + std::to_string(column.length) + ")";
+      break;
+    case TypeSpelling::Suffix::PrecisionScale:
+      out += "(" + std::to_string(column.precision) + "," + std::to_string(column.scale) + ")";
+      break;
+    case TypeSpelling::Suffix::Scale:
+      out += "(" + std::to_string(column.scale) + ")";
+      break;
+  }
+  return out;
+}
+
+std::string Dialect::information_schema_type(ColumnType type) const {
+  return std::string(types()[static_cast<std::size_t>(type)].information_schema);
+}
+
 std::string Dialect::param_marker(const Column&) const { return "?"; }
 
 std::string Dialect::values_rows(std::size_t rows) const {

@@ -7,6 +7,7 @@
 // [A-Za-z_][A-Za-z0-9_]* when the Dialect is made and quoted in the dialect's way.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -46,6 +47,25 @@ std::span<const Column> offsets_columns();
 // SourceCommittedAt of its latest truncate, updated_at.
 std::span<const Column> truncates_columns();
 
+// How one dialect spells one ColumnType: the DDL name, what follows it, and what
+// INFORMATION_SCHEMA.COLUMNS.DATA_TYPE reports for such a column.
+struct TypeSpelling {
+  enum class Suffix {
+    None,            // DATE
+    Length,          // VARCHAR(64): Column::length
+    PrecisionScale,  // DECIMAL(18,3): Column::precision, Column::scale
+    Scale,           // DATETIME2(6): Column::scale (fractional digits)
+  };
+  std::string_view ddl;
+  Suffix suffix = Suffix::None;
+  std::string_view information_schema;
+};
+// One spelling per ColumnType, in the enum's order.
+inline constexpr std::size_t kColumnTypes = 9;
+using TypeSpellings = std::array<TypeSpelling, kColumnTypes>;
+static_assert(static_cast<std::size_t>(ColumnType::Char) + 1 == kColumnTypes,
+              "a new ColumnType needs a spelling in every dialect's types()");
+
 // Identifiers as configured, validated by Dialect::create.
 struct TableNames {
   std::string schema;  // may be empty: the connection's default schema/database
@@ -72,7 +92,7 @@ class Dialect {
   std::string offsets_table() const;
   std::string truncates_table() const;
   // The type as this dialect writes it in DDL ("DATETIME2(6)", "TIMESTAMP(6)", ...).
-  virtual std::string type_sql(const Column& column) const = 0;
+  std::string type_sql(const Column& column) const;
 
   // Driver keywords the sink appends to sink.connection when it does not set them
   // itself (case-insensitive), as "Key=value" pairs.
@@ -95,7 +115,7 @@ class Dialect {
   // The schema name to look up in INFORMATION_SCHEMA when sink.schema is empty.
   virtual std::string default_schema_sql() const = 0;
   // What INFORMATION_SCHEMA.COLUMNS.DATA_TYPE says for a column of this type.
-  virtual std::string information_schema_type(ColumnType type) const = 0;
+  std::string information_schema_type(ColumnType type) const;
   // The statement that gives an existing column this column's type (for error messages).
   virtual std::string alter_column_sql(std::string_view table, const Column& column) const = 0;
 
@@ -150,6 +170,8 @@ class Dialect {
 
  protected:
   explicit Dialect(TableNames names) : names_(std::move(names)) {}
+  // This dialect's spelling of every ColumnType (type_sql, information_schema_type).
+  virtual const TypeSpellings& types() const = 0;
   std::string qualified(std::string_view table) const;
   // Column list "a, b, c" quoted, optionally prefixed by an alias ("s.a, s.b").
   std::string column_list(std::span<const Column> columns, std::string_view alias = {}) const;

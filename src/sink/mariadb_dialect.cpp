@@ -6,30 +6,21 @@ std::string MariaDbDialect::quote(std::string_view identifier) const {
   return "`" + std::string(identifier) + "`";
 }
 
-std::string MariaDbDialect::type_sql(const Column& column) const {
-  switch (column.type) {
-    // utf8mb4 VARCHAR(n) holds n characters: NVARCHAR's equivalent.
-    case ColumnType::Varchar:
-    case ColumnType::NVarchar:
-      return "VARCHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Char:
-      return "CHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Date:
-      return "DATE";
-    case ColumnType::Decimal:
-      return "DECIMAL(" + std::to_string(column.precision) + "," + std::to_string(column.scale) +
-             ")";
-    // DATETIME, not TIMESTAMP: no session time-zone conversion, years 1000..9999.
-    case ColumnType::Timestamp:
-      return "DATETIME(" + std::to_string(column.scale) + ")";
-    case ColumnType::Bit:
-      return "BOOLEAN";
-    case ColumnType::Int:
-      return "INT";
-    case ColumnType::BigInt:
-      return "BIGINT";
-  }
-  return {};
+const TypeSpellings& MariaDbDialect::types() const {
+  // utf8mb4 VARCHAR(n) holds n characters: NVARCHAR's equivalent. DATETIME, not
+  // TIMESTAMP: no session time-zone conversion, years 1000..9999. BOOLEAN is TINYINT(1).
+  static constexpr TypeSpellings kTypes{{
+      TypeSpelling{"VARCHAR", TypeSpelling::Suffix::Length, "varchar"},          // Varchar
+      TypeSpelling{"VARCHAR", TypeSpelling::Suffix::Length, "varchar"},          // NVarchar
+      TypeSpelling{"DATE", TypeSpelling::Suffix::None, "date"},                  // Date
+      TypeSpelling{"DECIMAL", TypeSpelling::Suffix::PrecisionScale, "decimal"},  // Decimal
+      TypeSpelling{"DATETIME", TypeSpelling::Suffix::Scale, "datetime"},         // Timestamp
+      TypeSpelling{"BOOLEAN", TypeSpelling::Suffix::None, "tinyint"},            // Bit
+      TypeSpelling{"INT", TypeSpelling::Suffix::None, "int"},                    // Int
+      TypeSpelling{"BIGINT", TypeSpelling::Suffix::None, "bigint"},              // BigInt
+      TypeSpelling{"CHAR", TypeSpelling::Suffix::Length, "char"},                // Char
+  }};
+  return kTypes;
 }
 
 std::vector<std::string> MariaDbDialect::session_setup() const {
@@ -67,29 +58,6 @@ std::vector<std::string> MariaDbDialect::create_tables() const {
                           quote("PK_" + names().truncates_table) + " PRIMARY KEY (" +
                           quote("SourceSystem") + ")\n)" + std::string(kTableOptions);
   return {meter, offsets, truncates};
-}
-
-std::string MariaDbDialect::information_schema_type(ColumnType type) const {
-  switch (type) {
-    case ColumnType::Varchar:
-    case ColumnType::NVarchar:
-      return "varchar";
-    case ColumnType::Char:
-      return "char";
-    case ColumnType::Date:
-      return "date";
-    case ColumnType::Decimal:
-      return "decimal";
-    case ColumnType::Timestamp:
-      return "datetime";
-    case ColumnType::Bit:
-      return "tinyint";
-    case ColumnType::Int:
-      return "int";
-    case ColumnType::BigInt:
-      return "bigint";
-  }
-  return {};
 }
 
 std::string MariaDbDialect::document_rows() const {

@@ -14,14 +14,12 @@ class MariaDbDialect final : public Dialect {
   config::Dialect id() const override { return config::Dialect::MariaDb; }
   std::string_view name() const override { return "mariadb"; }
   std::string quote(std::string_view identifier) const override;
-  std::string type_sql(const Column& column) const override;
 
   std::vector<std::string> session_setup() const override;
   bool explicit_transactions() const override { return false; }
 
   std::vector<std::string> create_tables() const override;
   std::string default_schema_sql() const override { return "SELECT DATABASE()"; }
-  std::string information_schema_type(ColumnType type) const override;
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
   bool applies_documents() const override { return true; }
@@ -35,6 +33,9 @@ class MariaDbDialect final : public Dialect {
 
   static constexpr std::string_view kTableOptions =
       " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+
+ protected:
+  const TypeSpellings& types() const override;
 
  private:
   std::string column_definitions(std::span<const Column> columns) const;

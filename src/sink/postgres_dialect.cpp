@@ -6,31 +6,22 @@ std::string PostgresDialect::quote(std::string_view identifier) const {
   return "\"" + std::string(identifier) + "\"";
 }
 
-std::string PostgresDialect::type_sql(const Column& column) const {
-  switch (column.type) {
-    // The database encoding is UTF-8, so VARCHAR(n) holds n Unicode characters:
-    // NVARCHAR's equivalent.
-    case ColumnType::Varchar:
-    case ColumnType::NVarchar:
-      return "VARCHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Char:
-      return "CHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Date:
-      return "DATE";
-    case ColumnType::Decimal:
-      return "NUMERIC(" + std::to_string(column.precision) + "," + std::to_string(column.scale) +
-             ")";
-    // Zone-less like DATETIME2; values are UTC by contract.
-    case ColumnType::Timestamp:
-      return "TIMESTAMP(" + std::to_string(column.scale) + ")";
-    case ColumnType::Bit:
-      return "BOOLEAN";
-    case ColumnType::Int:
-      return "INTEGER";
-    case ColumnType::BigInt:
-      return "BIGINT";
-  }
-  return {};
+const TypeSpellings& PostgresDialect::types() const {
+  // The database encoding is UTF-8, so VARCHAR(n) holds n Unicode characters: NVARCHAR's
+  // equivalent. TIMESTAMP is zone-less like DATETIME2; values are UTC by contract.
+  static constexpr TypeSpellings kTypes{{
+      TypeSpelling{"VARCHAR", TypeSpelling::Suffix::Length, "character varying"},  // Varchar
+      TypeSpelling{"VARCHAR", TypeSpelling::Suffix::Length, "character varying"},  // NVarchar
+      TypeSpelling{"DATE", TypeSpelling::Suffix::None, "date"},                    // Date
+      TypeSpelling{"NUMERIC", TypeSpelling::Suffix::PrecisionScale, "numeric"},    // Decimal
+      TypeSpelling{"TIMESTAMP", TypeSpelling::Suffix::Scale,
+                   "timestamp without time zone"},                      // Timestamp
+      TypeSpelling{"BOOLEAN", TypeSpelling::Suffix::None, "boolean"},   // Bit
+      TypeSpelling{"INTEGER", TypeSpelling::Suffix::None, "integer"},   // Int
+      TypeSpelling{"BIGINT", TypeSpelling::Suffix::None, "bigint"},     // BigInt
+      TypeSpelling{"CHAR", TypeSpelling::Suffix::Length, "character"},  // Char
+  }};
+  return kTypes;
 }
 
 std::string PostgresDialect::column_definitions(std::span<const Column> columns) const {
@@ -62,29 +53,6 @@ std::vector<std::string> PostgresDialect::create_tables() const {
                           quote("PK_" + names().truncates_table) + " PRIMARY KEY (" +
                           quote("SourceSystem") + ")\n)";
   return {meter, offsets, truncates};
-}
-
-std::string PostgresDialect::information_schema_type(ColumnType type) const {
-  switch (type) {
-    case ColumnType::Varchar:
-    case ColumnType::NVarchar:
-      return "character varying";
-    case ColumnType::Char:
-      return "character";
-    case ColumnType::Date:
-      return "date";
-    case ColumnType::Decimal:
-      return "numeric";
-    case ColumnType::Timestamp:
-      return "timestamp without time zone";
-    case ColumnType::Bit:
-      return "boolean";
-    case ColumnType::Int:
-      return "integer";
-    case ColumnType::BigInt:
-      return "bigint";
-  }
-  return {};
 }
 
 std::string PostgresDialect::document_rows() const {

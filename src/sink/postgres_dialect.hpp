@@ -15,7 +15,6 @@ class PostgresDialect final : public Dialect {
   config::Dialect id() const override { return config::Dialect::Postgres; }
   std::string_view name() const override { return "postgres"; }
   std::string quote(std::string_view identifier) const override;
-  std::string type_sql(const Column& column) const override;
 
   // psqlODBC's default rolls back only the failed statement, which it implements with a
   // SAVEPOINT sent before every statement of a transaction: one more round trip each.
@@ -29,7 +28,6 @@ class PostgresDialect final : public Dialect {
 
   std::vector<std::string> create_tables() const override;
   std::string default_schema_sql() const override { return "SELECT current_schema()"; }
-  std::string information_schema_type(ColumnType type) const override;
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
   bool applies_documents() const override { return true; }
@@ -43,6 +41,9 @@ class PostgresDialect final : public Dialect {
 
   // The database's current UTC time, as timestamp without time zone.
   static constexpr std::string_view kNow = "(clock_timestamp() AT TIME ZONE 'UTC')";
+
+ protected:
+  const TypeSpellings& types() const override;
 
  private:
   std::string column_definitions(std::span<const Column> columns) const;

@@ -6,29 +6,20 @@ std::string SqlServerDialect::quote(std::string_view identifier) const {
   return "[" + std::string(identifier) + "]";
 }
 
-std::string SqlServerDialect::type_sql(const Column& column) const {
-  switch (column.type) {
-    case ColumnType::Varchar:
-      return "VARCHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::NVarchar:
-      return "NVARCHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Char:
-      return "CHAR(" + std::to_string(column.length) + ")";
-    case ColumnType::Date:
-      return "DATE";
-    case ColumnType::Decimal:
-      return "DECIMAL(" + std::to_string(column.precision) + "," + std::to_string(column.scale) +
-             ")";
-    case ColumnType::Timestamp:
-      return "DATETIME2(" + std::to_string(column.scale) + ")";
-    case ColumnType::Bit:
-      return "BIT";
-    case ColumnType::Int:
-      return "INT";
-    case ColumnType::BigInt:
-      return "BIGINT";
-  }
-  return {};
+const TypeSpellings& SqlServerDialect::types() const {
+  // The spec's types.
+  static constexpr TypeSpellings kTypes{{
+      TypeSpelling{"VARCHAR", TypeSpelling::Suffix::Length, "varchar"},          // Varchar
+      TypeSpelling{"NVARCHAR", TypeSpelling::Suffix::Length, "nvarchar"},        // NVarchar
+      TypeSpelling{"DATE", TypeSpelling::Suffix::None, "date"},                  // Date
+      TypeSpelling{"DECIMAL", TypeSpelling::Suffix::PrecisionScale, "decimal"},  // Decimal
+      TypeSpelling{"DATETIME2", TypeSpelling::Suffix::Scale, "datetime2"},       // Timestamp
+      TypeSpelling{"BIT", TypeSpelling::Suffix::None, "bit"},                    // Bit
+      TypeSpelling{"INT", TypeSpelling::Suffix::None, "int"},                    // Int
+      TypeSpelling{"BIGINT", TypeSpelling::Suffix::None, "bigint"},              // BigInt
+      TypeSpelling{"CHAR", TypeSpelling::Suffix::Length, "char"},                // Char
+  }};
+  return kTypes;
 }
 
 std::vector<std::string> SqlServerDialect::session_setup() const {
@@ -89,30 +80,6 @@ std::vector<std::string> SqlServerDialect::create_tables() const {
 }
 
 std::string SqlServerDialect::default_schema_sql() const { return "SELECT SCHEMA_NAME();"; }
-
-std::string SqlServerDialect::information_schema_type(ColumnType type) const {
-  switch (type) {
-    case ColumnType::Varchar:
-      return "varchar";
-    case ColumnType::NVarchar:
-      return "nvarchar";
-    case ColumnType::Char:
-      return "char";
-    case ColumnType::Date:
-      return "date";
-    case ColumnType::Decimal:
-      return "decimal";
-    case ColumnType::Timestamp:
-      return "datetime2";
-    case ColumnType::Bit:
-      return "bit";
-    case ColumnType::Int:
-      return "int";
-    case ColumnType::BigInt:
-      return "bigint";
-  }
-  return {};
-}
 
 std::string SqlServerDialect::lock_sql() const {
   // Two writers of the same keys (a consumer-group hand-over, a second process) would

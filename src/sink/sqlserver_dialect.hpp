@@ -14,7 +14,6 @@ class SqlServerDialect final : public Dialect {
   config::Dialect id() const override { return config::Dialect::SqlServer; }
   std::string_view name() const override { return "sqlserver"; }
   std::string quote(std::string_view identifier) const override;
-  std::string type_sql(const Column& column) const override;
 
   std::vector<std::string> session_setup() const override;
   bool explicit_transactions() const override { return true; }
@@ -24,7 +23,6 @@ class SqlServerDialect final : public Dialect {
 
   std::vector<std::string> create_tables() const override;
   std::string default_schema_sql() const override;
-  std::string information_schema_type(ColumnType type) const override;
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
   std::string lock_sql() const override;
@@ -40,6 +38,9 @@ class SqlServerDialect final : public Dialect {
   // The stage: a session temp table, collated like the database so joins with
   // Meter Master never meet a tempdb collation conflict.
   static constexpr std::string_view kStage = "#MeterSyncStage";
+
+ protected:
+  const TypeSpellings& types() const override;
 
  private:
   // Byte-order comparison of positions whatever the database's collation.
