@@ -75,7 +75,34 @@ bool identifier_char(char c, bool first) {
   return !first && c >= '0' && c <= '9';
 }
 
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string with_driver_defaults(std::string connection, const Dialect& dialect) {
+  const std::string configured = lower(connection);
+  for (const auto& [key, value] : dialect.driver_defaults()) {
+    const std::string needle = lower(key) + "=";
+    bool named = false;
+    for (std::size_t at = configured.find(needle); at != std::string::npos;
+         at = configured.find(needle, at + 1)) {
+      // A keyword starts the string or follows a ';' (spaces allowed between).
+      std::size_t before = at;
+      while (before > 0 && configured[before - 1] == ' ') --before;
+      if (before == 0 || configured[before - 1] == ';') named = true;
+    }
+    if (named) continue;
+    if (!connection.empty() && connection.back() != ';') connection += ';';
+    connection += key + "=" + value;
+  }
+  return connection;
+}
 
 std::span<const Column> meter_columns() { return kMeterColumns; }
 std::span<const Column> stage_columns() { return kStageColumns; }

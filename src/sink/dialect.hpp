@@ -77,6 +77,12 @@ struct TableNames {
 // Throws metersync::ConfigError naming the key when `name` is not a plain identifier.
 void validate_identifier(std::string_view key, std::string_view name, bool allow_empty = false);
 
+class Dialect;
+
+// `connection` (sink.connection) with the dialect's driver_defaults() appended where it
+// does not name the keyword itself (compared case-insensitively, as drivers do).
+std::string with_driver_defaults(std::string connection, const Dialect& dialect);
+
 class Dialect {
  public:
   static std::unique_ptr<Dialect> create(config::Dialect dialect, TableNames names);

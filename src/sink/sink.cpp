@@ -37,26 +37,6 @@ std::optional<int64_t> to_int(const std::optional<std::string>& text) {
 // (16 MiB by default), and each cut is just one more statement.
 constexpr std::size_t kMaxDocumentBytes = 4 << 20;
 
-// sink.connection with the dialect's driver defaults appended where it does not name
-// the keyword itself.
-std::string with_driver_defaults(std::string connection, const Dialect& dialect) {
-  const std::string configured = lower(connection);
-  for (const auto& [key, value] : dialect.driver_defaults()) {
-    const std::string needle = lower(key) + "=";
-    bool named = false;
-    for (std::size_t at = configured.find(needle); at != std::string::npos;
-         at = configured.find(needle, at + 1)) {
-      std::size_t before = at;
-      while (before > 0 && configured[before - 1] == ' ') --before;
-      if (before == 0 || configured[before - 1] == ';') named = true;
-    }
-    if (named) continue;
-    if (!connection.empty() && connection.back() != ';') connection += ';';
-    connection += key + "=" + value;
-  }
-  return connection;
-}
-
 SinkError fatal(std::string message) {
   return SinkError(SinkError::Kind::Fatal, "", std::move(message));
 }

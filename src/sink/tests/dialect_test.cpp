@@ -257,6 +257,25 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
             watermark.find(", `SourcePosition` = IF(") + 2);
 }
 
+TEST(DriverDefaults, PsqlOdbcGetsTransactionLevelRollbackUnlessConfigured) {
+  const auto pg = sink::Dialect::create(Dialect::Postgres, {"public"});
+  EXPECT_EQ(with_driver_defaults("Driver={PostgreSQL Unicode};Server=h;Port=5432", *pg),
+            "Driver={PostgreSQL Unicode};Server=h;Port=5432;Protocol=7.4-1");
+  EXPECT_EQ(with_driver_defaults("Driver={PostgreSQL Unicode};Server=h;", *pg),
+            "Driver={PostgreSQL Unicode};Server=h;Protocol=7.4-1");
+  // Named by the configuration (any case, spaces after ';'): left as it is.
+  EXPECT_EQ(with_driver_defaults("Driver={PostgreSQL Unicode}; protocol=7.4-2", *pg),
+            "Driver={PostgreSQL Unicode}; protocol=7.4-2");
+  EXPECT_EQ(with_driver_defaults("PROTOCOL=7.4-0;Driver=x", *pg), "PROTOCOL=7.4-0;Driver=x");
+  // Only a whole keyword counts: "MyProtocol=" is another one.
+  EXPECT_EQ(with_driver_defaults("Driver=x;MyProtocol=1", *pg),
+            "Driver=x;MyProtocol=1;Protocol=7.4-1");
+  for (const Dialect id : {Dialect::SqlServer, Dialect::MariaDb}) {
+    const auto d = sink::Dialect::create(id, {"s"});
+    EXPECT_EQ(with_driver_defaults("Driver=x;Server=h", *d), "Driver=x;Server=h") << d->name();
+  }
+}
+
 TEST(AllDialects, NoMergeNoCreateOrAlterAndOnlyBoundValues) {
   for (const Dialect id : {Dialect::SqlServer, Dialect::Postgres, Dialect::MariaDb}) {
     const auto d = sink::Dialect::create(id, {"s1", "T1", "O1"});
