@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include <spdlog/spdlog.h>
 
 #include "app/backoff.hpp"
 #include "app/batch_committer.hpp"
+#include "app/batch_writer.hpp"
 #include "app/in_flight_batch.hpp"
 #include "debezium/column_types.hpp"
 #include "debezium/envelope_decoder.hpp"
@@ -131,9 +133,9 @@ class Pipeline::Worker {
         dead_letters_(kafka_settings(owner.config_, group_ + "-dlq"), source_.topic,
                       source_.dead_letter_topic.empty() ? source_.topic + ".dlq"
                                                         : source_.dead_letter_topic),
-        backoff_(sink_config_.retry_initial, sink_config_.retry_max),
         committer_(sink_, dead_letters_, group_, source_.topic,
-                   [this](const CommitSummary& summary) { on_committed(summary); }) {}
+                   [this](const CommitSummary& summary) { on_committed(summary); }),
+        writer_(committer_, writer_settings(sink_config_), writer_hooks()) {}
 
   ~Worker() { shutdown(); }
   Worker(const Worker&) = delete;
@@ -142,6 +144,7 @@ class Pipeline::Worker {
   void run() {
     connect_sink();
     if (stopping()) return;
+    writer_.start();
     consumer_ = std::make_unique<kafka::Consumer>(
         kafka_settings(owner_.config_, group_), group_, source_.topic,
         kafka::Consumer::Hooks{
@@ -150,26 +153,55 @@ class Pipeline::Worker {
     spdlog::info("{}: consuming {} as group {}, dead letters to {}", source_.name, source_.topic,
                  group_, dead_letters_.topic());
     owner_.status_.set_state(PipelineState::Running);
-    while (!stopping()) {
-      collect();
-      commit();
-      refresh_lag();
-    }
+    while (!stopping()) step();
   }
 
   // Unwritten records are abandoned: the sink's offsets make the next run read them again.
   // Runs while every member is alive: closing the consumer calls revoking().
   void shutdown() {
-    if (!batch_.empty()) {
+    const std::size_t unwritten = writer_.unwritten() + carry_.size();
+    writer_.stop();  // a transaction in progress ends first
+    if (unwritten > 0) {
       spdlog::info("{}: abandoning {} unwritten records; they are read again on restart",
-                   source_.name, batch_.size());
+                   source_.name, unwritten);
     }
-    batch_.clear();
     carry_.clear();
     if (consumer_) consumer_->close();
   }
 
  private:
+  static BatchWriter::Settings writer_settings(const config::SinkConfig& config) {
+    BatchWriter::Settings settings;
+    settings.max_batch_events = static_cast<std::size_t>(std::max(1, config.max_batch_events));
+    settings.max_batch_wait = config.max_batch_wait;
+    settings.retry_initial = config.retry_initial;
+    settings.retry_max = config.retry_max;
+    return settings;
+  }
+
+  // Run on the writer thread.
+  BatchWriter::Hooks writer_hooks() {
+    BatchWriter::Hooks hooks;
+    hooks.transient_failure = [this](const std::string& message) {
+      sink_.disconnect();  // the next attempt reconnects
+      owner_.status_.add_retry();
+      owner_.status_.set_error(message);
+      owner_.status_.set_state(PipelineState::Retrying);
+      spdlog::warn("{}: {} (retrying)", source_.name, message);
+    };
+    hooks.recovered = [this] {
+      owner_.status_.set_state(PipelineState::Running);
+      spdlog::info("{}: sink writes again", source_.name);
+    };
+    hooks.written = [this](std::size_t records, BatchWriter::Clock::duration queued,
+                           BatchWriter::Clock::duration writing) {
+      spdlog::debug("{}: batch of {} records written in {} ms after waiting {} ms", source_.name, records,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(writing).count(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(queued).count());
+    };
+    return hooks;
+  }
+
   bool stopping() const { return owner_.stop_.load(); }
 
   void sleep_for(std::chrono::milliseconds delay) {
@@ -179,18 +211,20 @@ class Pipeline::Worker {
 
   void raise_if_failed() {
     if (failure_) throw PipelineFailure(*failure_);
+    if (auto failed = writer_.failure()) throw PipelineFailure(*failed);
   }
 
+  // Waits for the sink before joining the group; the connection serves the first
+  // assignment's offsets.
   void connect_sink() {
     Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
     while (!stopping()) {
       try {
-        sink_.connection();
+        if (!offsets_sink_) offsets_sink_ = std::make_unique<sink::Sink>(sink_config_);
         return;
       } catch (const sink::SinkError& e) {
         if (e.kind() != sink::SinkError::Kind::Transient) throw;
         note_retry(e.what(), backoff);
-        sink_.disconnect();
         sleep_for(backoff.next());
       }
     }
@@ -203,12 +237,17 @@ class Pipeline::Worker {
     spdlog::warn("{}: {} (attempt {}, retrying)", source_.name, message, backoff.attempts() + 1);
   }
 
-  // Runs inside poll(): the sink's offsets decide where each partition starts.
+  // Runs inside poll(): the sink's offsets decide where each partition starts. They are
+  // read on a connection of this thread's own (the writer's is busy writing); the
+  // writer holds no record of these partitions (revoking() dropped them), so nothing it
+  // commits later can move them.
   std::optional<kafka::Offsets> starting_offsets(const std::vector<int32_t>& partitions) {
     Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
     while (!stopping()) {
       try {
-        sink::Offsets stored = sink_.load_offsets(group_, source_.topic);
+        if (!offsets_sink_) offsets_sink_ = std::make_unique<sink::Sink>(sink_config_);
+        sink::Offsets stored = offsets_sink_->load_offsets(group_, source_.topic);
+        offsets_sink_.reset();  // assignments are rare: no idle connection in between
         for (int32_t p : partitions) {
           auto found = stored.find(p);
           if (found != stored.end()) {
@@ -220,12 +259,12 @@ class Pipeline::Worker {
         owner_.status_.forget_partitions(positions_);
         return stored;
       } catch (const sink::SinkError& e) {
+        offsets_sink_.reset();
         if (e.kind() != sink::SinkError::Kind::Transient) {
           failure_ = std::string("loading stored offsets: ") + e.what();
           return std::nullopt;
         }
         note_retry(std::string("loading stored offsets: ") + e.what(), backoff);
-        sink_.disconnect();
         sleep_for(backoff.next());
       }
     }
@@ -233,14 +272,17 @@ class Pipeline::Worker {
   }
 
   // Runs inside poll()/close(): records of revoked partitions that were not written are
-  // dropped; the partitions' next owner reads them again from the sink's offsets.
+  // dropped; the partitions' next owner reads them again from the sink's offsets. A
+  // write in progress ends first (BatchWriter::revoke), so none covering them commits
+  // after this returns.
   void revoking(const std::vector<int32_t>& partitions) {
-    const std::size_t before = batch_.size() + carry_.size();
-    batch_.drop_partitions(partitions);
+    std::size_t dropped = writer_.revoke(partitions);
+    const std::size_t carried = carry_.size();
     std::erase_if(carry_, [&](const kafka::Message& m) {
       return std::find(partitions.begin(), partitions.end(), m.partition()) != partitions.end();
     });
-    const std::size_t dropped = before - batch_.size() - carry_.size();
+    dropped += carried - carry_.size();
+    publish_commits();
     for (int32_t p : partitions) positions_.erase(p);
     // On shutdown the status keeps showing where the pipeline stopped.
     if (!stopping()) owner_.status_.forget_partitions(positions_);
@@ -250,38 +292,61 @@ class Pipeline::Worker {
     }
   }
 
-  void collect() {
-    const auto max_events = static_cast<std::size_t>(std::max(1, sink_config_.max_batch_events));
-    std::optional<Clock::time_point> deadline;
-    int64_t consumed = 0;
-    while (!carry_.empty() && batch_.size() < max_events) {
+  // One turn of the pipeline thread: hand over a record, or wait for room.
+  void step() {
+    raise_if_failed();
+    publish_commits();
+    refresh_lag();
+    if (!writer_.has_room()) {
+      flush_consumed();
+      if (writer_.retrying()) {
+        // The sink is down and the next batch is full: stop fetching, keep polling so
+        // the group keeps us (records already fetched wait in carry_).
+        if (!consumer_->paused()) consumer_->pause();
+        poll_into_carry(100ms);
+      } else {
+        writer_.wait_for_room(100ms);
+      }
+      return;
+    }
+    if (!carry_.empty()) {
       add(std::move(carry_.front()));
       carry_.pop_front();
-      if (!deadline) deadline = Clock::now() + sink_config_.max_batch_wait;
+      return;
     }
-    while (batch_.size() < max_events && !stopping()) {
-      const auto now = Clock::now();
-      if (deadline && now >= *deadline) break;
-      auto timeout = 100ms;
-      if (deadline) {
-        timeout = std::min<std::chrono::milliseconds>(
-            timeout, std::chrono::ceil<std::chrono::milliseconds>(*deadline - now));
-      }
-      auto polled = consumer_->poll(timeout);
-      raise_if_failed();
-      if (!polled) {
-        handle_kafka_error(polled.error());
-        continue;
-      }
-      if (!*polled) {
-        if (batch_.empty()) refresh_lag();
-        continue;
-      }
-      add(std::move(**polled));
-      ++consumed;
-      if (!deadline) deadline = Clock::now() + sink_config_.max_batch_wait;
+    if (consumer_->paused() && !writer_.retrying()) {
+      consumer_->resume();
+      spdlog::info("{}: partitions resumed", source_.name);
     }
-    owner_.status_.add_consumed(consumed);
+    auto polled = consumer_->poll(100ms);  // returns as soon as a record is there
+    raise_if_failed();
+    if (!polled) {
+      handle_kafka_error(polled.error());
+      return;
+    }
+    if (!*polled) {
+      flush_consumed();
+      return;
+    }
+    add(std::move(**polled));
+    if (++consumed_ >= 1000) flush_consumed();
+  }
+
+  void poll_into_carry(std::chrono::milliseconds timeout) {
+    auto polled = consumer_->poll(timeout);
+    raise_if_failed();
+    if (!polled) {
+      handle_kafka_error(polled.error());
+    } else if (*polled) {
+      carry_.push_back(std::move(**polled));  // read ahead of the paused fetch
+      ++consumed_;
+    }
+  }
+
+  void flush_consumed() {
+    if (consumed_ == 0) return;
+    owner_.status_.add_consumed(consumed_);
+    consumed_ = 0;
   }
 
   void handle_kafka_error(const kafka::KafkaError& error) {
@@ -305,7 +370,7 @@ class Pipeline::Worker {
     record.outcome = process(message);
     if (const auto* rejected = std::get_if<Rejected>(&record.outcome)) log_rejection(record, *rejected);
     record.original = std::make_unique<kafka::Message>(std::move(message));
-    batch_.add(std::move(record));
+    writer_.add(std::move(record));
   }
 
   // A flood of bad records must not flood the log: ten lines per 10 s, then a count
@@ -343,69 +408,38 @@ class Pipeline::Worker {
     return std::move(*change);
   }
 
-  void commit() {
-    if (batch_.empty()) return;
-    backoff_.reset();
-    while (!batch_.empty()) {
-      if (stopping()) return;  // shutdown() abandons what is left
-      const auto started = Clock::now();
-      const std::size_t records = batch_.size();
-      try {
-        committer_.commit(batch_);
-        spdlog::debug("{}: batch of {} records committed in {} ms", source_.name, records,
-                      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
-        if (consumer_->paused()) {
-          consumer_->resume();
-          spdlog::info("{}: sink writes again, partitions resumed", source_.name);
-        }
-        owner_.status_.set_state(PipelineState::Running);
-        return;
-      } catch (const sink::SinkError& e) {
-        // Fatal, and Data that bisection could not pin on a row, end this pipeline.
-        if (e.kind() != sink::SinkError::Kind::Transient) {
-          throw PipelineFailure(std::string(e.what()) +
-                                (e.sqlstate().empty() ? "" : " [SQLSTATE " + e.sqlstate() + "]"));
-        }
-        sink_.disconnect();
-        retry_later(e.what());
-      } catch (const DeadLetterError& e) {
-        if (e.error().action == kafka::ErrorAction::Fatal) throw PipelineFailure(e.what());
-        retry_later(e.what());
-      }
-    }
-  }
-
-  // Back off with the partitions paused, still polling so the group keeps us.
-  void retry_later(const std::string& message) {
-    note_retry(message, backoff_);
-    consumer_->pause();
-    const auto until = Clock::now() + backoff_.next();
-    while (!stopping()) {
-      const auto now = Clock::now();
-      if (now >= until) break;
-      auto polled = consumer_->poll(
-          std::min<std::chrono::milliseconds>(100ms, std::chrono::ceil<std::chrono::milliseconds>(until - now)));
-      raise_if_failed();
-      if (!polled) {
-        handle_kafka_error(polled.error());
-      } else if (*polled) {
-        carry_.push_back(std::move(**polled));  // read ahead of a paused fetch: next batch
-      }
-    }
-  }
-
+  // Writer thread: the status counts the transaction; its offsets wait for the
+  // pipeline thread (publish_commits), which owns the consumer.
   void on_committed(const CommitSummary& summary) {
     const sink::Batch& batch = summary.batch;
     owner_.status_.add_commit(batch.record_count, static_cast<int64_t>(batch.changes.size()),
                               static_cast<int64_t>(summary.dead_lettered),
                               static_cast<int64_t>(summary.tombstones), batch.next_offsets);
-    for (const auto& [partition, offset] : batch.next_offsets) positions_[partition] = offset;
-    consumer_->commit_async(batch.next_offsets);  // for lag tools; the sink holds the truth
+    {
+      std::lock_guard lock(committed_mutex_);
+      for (const auto& [partition, offset] : batch.next_offsets) committed_[partition] = offset;
+    }
     spdlog::debug("{}: committed {} records ({} changes, {} dead-lettered, {} tombstones)",
                   source_.name, batch.record_count, batch.changes.size(), summary.dead_lettered,
                   summary.tombstones);
   }
 
+  // Pipeline thread: positions for the lag, and Kafka's committed offsets for lag tools
+  // (the sink holds the truth).
+  void publish_commits() {
+    kafka::Offsets committed;
+    {
+      std::lock_guard lock(committed_mutex_);
+      if (committed_.empty()) return;
+      committed.swap(committed_);
+    }
+    for (const auto& [partition, offset] : committed) {
+      if (consumer_->assignment().contains(partition)) positions_[partition] = offset;
+    }
+    consumer_->commit_async(committed);
+  }
+
+  // From librdkafka's cached watermarks: no broker round trip on this thread.
   void refresh_lag() {
     const auto now = Clock::now();
     if (now - last_lag_ < 1s) return;
@@ -420,20 +454,24 @@ class Pipeline::Worker {
   debezium::EnvelopeDecoder decoder_;
   mapping::SourceMapper mapper_;
   std::optional<std::string> expected_table_;
-  SinkWriter sink_;
+  SinkWriter sink_;                            // the writer thread's connection
+  std::unique_ptr<sink::Sink> offsets_sink_;  // this thread's, for starting offsets
   KafkaDeadLetters dead_letters_;
-  Backoff backoff_;
   BatchCommitter committer_;
   std::optional<std::string> failure_;  // set inside consumer hooks, raised after poll()
   kafka::Offsets positions_;            // next offset per assigned partition, when known
+  std::mutex committed_mutex_;
+  kafka::Offsets committed_;            // written by the writer thread, not yet published
+  int64_t consumed_ = 0;                // read since the last status update
   Clock::time_point last_lag_{};
   Clock::time_point last_kafka_warning_{};
   Clock::time_point rejection_window_{};
   int rejections_logged_ = 0;
   int64_t rejections_unlogged_ = 0;
-  // Declared last: records (which hold librdkafka messages) go before their consumer.
+  // Declared after what its thread uses; shutdown() stops it (its records hold
+  // librdkafka messages) before the consumer closes.
+  BatchWriter writer_;
   std::unique_ptr<kafka::Consumer> consumer_;
-  InFlightBatch batch_;
   std::deque<kafka::Message> carry_;
 };
 

@@ -1,24 +1,27 @@
-// One source's pipeline: its own thread, Kafka consumer (group <group_prefix>-<source>),
+// One source's pipeline: its own threads, Kafka consumer (group <group_prefix>-<source>),
 // decoder, mapper, sink connection and dead-letter producer. Nothing is shared with
 // other pipelines, so a lagging, failing or poisoned source never holds back another.
 //
-// Loop: read up to sink.max_batch_events records or until sink.max_batch_wait after the
-// first; tombstones are counted and covered; decode -> map, failures become dead
-// letters with their reason (stage decode / map); the batch is committed by
-// BatchCommitter (dead letters acknowledged first, rows + offsets in one transaction,
-// rows the sink rejects isolated by bisection and dead-lettered with stage sink).
+// The pipeline thread reads, decodes and maps; tombstones are counted and covered;
+// failures become dead letters with their reason (stage decode / map). Records go to
+// the queued batch of the writer thread (BatchWriter), which commits the batch before
+// it meanwhile through BatchCommitter (dead letters acknowledged first, rows + offsets
+// in one transaction, rows the sink rejects isolated by bisection and dead-lettered
+// with stage sink).
 //
 // Events of another table than the topic's (by Debezium's default topic naming
 // `<source>.<...>.<table>`) are dead-lettered at stage map, never written or dropped.
 //
-// Failures: a transient sink or dead-letter error pauses the partitions, backs off
-// (sink.retry_initial_ms .. sink.retry_max_ms, with jitter), reconnects and retries the
-// same unwritten records: the stored offsets never pass an unwritten row. A fatal error
+// Failures: a transient sink or dead-letter error makes the writer back off
+// (sink.retry_initial_ms .. sink.retry_max_ms, with jitter), reconnect and retry the
+// same unwritten records (the partitions are paused once the next batch is full): the
+// stored offsets never pass an unwritten row. A fatal error
 // (schema, permissions, configuration, records deleted from Kafka unread) stops this
 // pipeline with the message in its status; the others go on.
 //
-// Stop: request_stop() abandons an unwritten batch (it is read again after restart:
-// offsets live with the rows), leaves the consumer group and ends the thread.
+// Stop: request_stop() abandons the unwritten batches once a transaction in progress
+// ends (they are read again after restart: offsets live with the rows), leaves the
+// consumer group and ends the threads.
 #pragma once
 
 #include <atomic>
@@ -50,7 +53,7 @@ class Pipeline {
   PipelineSnapshot snapshot() const { return status_.snapshot(); }
 
  private:
-  class Worker;  // the thread's state: consumer, decoder, mapper, sink, batch
+  class Worker;  // the threads' state: consumer, decoder, mapper, writer (sink, batches)
   void run();
 
   const config::Config& config_;
