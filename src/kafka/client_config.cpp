@@ -27,10 +27,14 @@ bool is_secret_property(const std::string& name) {
 }
 
 std::unique_ptr<RdKafka::Conf> make_conf(const ClientSettings& settings,
-                                         const std::map<std::string, std::string>& required) {
+                                         const std::map<std::string, std::string>& required,
+                                         const std::map<std::string, std::string>& defaults) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   if (settings.bootstrap_servers.empty()) {
     throw ClientConfigError("kafka.bootstrap_servers: empty (set it to host:port of a broker)");
+  }
+  for (const auto& [name, value] : defaults) {
+    if (!settings.properties.contains(name)) set_or_throw(*conf, name, value);
   }
   for (const auto& [name, value] : settings.properties) {
     auto fixed = required.find(name);

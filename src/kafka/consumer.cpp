@@ -5,6 +5,16 @@
 namespace metersync::kafka {
 namespace {
 
+using SteadyClock = std::chrono::steady_clock;
+
+// How long poll() waits for a record before it checks for a stalled fetch: a fetch
+// answered by a local broker takes a few ms.
+constexpr std::chrono::milliseconds kStallCheck{10};
+// Restarts of one partition's fetch that brought nothing new back off from the first
+// gap to the last (a partition ending in an aborted transaction looks stalled forever).
+constexpr std::chrono::milliseconds kRestartGap{20};
+constexpr std::chrono::milliseconds kRestartGapMax{1000};
+
 // Owns the TopicPartition objects librdkafka's C++ API hands out as raw pointers.
 struct PartitionList {
   std::vector<RdKafka::TopicPartition*> items;
@@ -66,6 +76,18 @@ class Consumer::EventLogger : public RdKafka::EventCb {
   std::string topic_;
 };
 
+const std::map<std::string, std::string>& Consumer::default_properties() {
+  static const std::map<std::string, std::string> kDefaults{
+      // The prefetch queue is most of the memory at full speed: librdkafka's 64 MiB
+      // default alone is two thirds of the 100 MB budget. Small is cheap since poll()
+      // restarts a stalled fetch (see consumer.hpp).
+      {"queued.max.messages.kbytes", "12288"},
+      // Small requests (fetches, heartbeats) must not wait for delayed ACKs.
+      {"socket.nagle.disable", "true"},
+  };
+  return kDefaults;
+}
+
 Consumer::Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
                    Hooks hooks)
     : topic_(std::move(topic)),
@@ -82,7 +104,8 @@ Consumer::Consumer(const ClientSettings& settings, const std::string& group_id, 
                                       // A stored offset that is no longer on the topic means
                                       // records were deleted unread: stop, never skip.
                                       {"auto.offset.reset", "error"},
-                                  });
+                                  },
+                        default_properties());
   std::string error;
   if (conf->set("rebalance_cb", rebalancer_.get(), error) != RdKafka::Conf::CONF_OK ||
       conf->set("event_cb", events_.get(), error) != RdKafka::Conf::CONF_OK) {
@@ -118,6 +141,12 @@ void Consumer::on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     for (auto* p : partitions) {
       auto found = start->find(p->partition());
       p->set_offset(found != start->end() ? found->second : RdKafka::Topic::OFFSET_BEGINNING);
+      if (found != start->end()) {
+        next_[p->partition()] = found->second;
+      } else {
+        next_.erase(p->partition());
+      }
+      restarts_.erase(p->partition());
       spdlog::info("kafka [{}] partition {} assigned, starting at {}", topic_, p->partition(),
                    found != start->end() ? std::to_string(found->second) : "the beginning");
     }
@@ -149,10 +178,20 @@ void Consumer::on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     consumer->unassign();
     assigned_.clear();
   }
+  std::erase_if(next_, [&](const auto& entry) { return !assigned_.contains(entry.first); });
+  std::erase_if(restarts_, [&](const auto& entry) { return !assigned_.contains(entry.first); });
   for (int32_t id : ids) spdlog::info("kafka [{}] partition {} revoked", topic_, id);
 }
 
 std::expected<std::optional<Message>, KafkaError> Consumer::poll(std::chrono::milliseconds timeout) {
+  const auto first = std::min(timeout, kStallCheck);
+  auto polled = poll_once(first);
+  if (!polled || *polled || timeout <= first) return polled;
+  restart_stalled_fetches();
+  return poll_once(timeout - first);
+}
+
+std::expected<std::optional<Message>, KafkaError> Consumer::poll_once(std::chrono::milliseconds timeout) {
   if (closed_) return std::unexpected(KafkaError::from(RdKafka::ERR__STATE, "consumer is closed"));
   std::unique_ptr<RdKafka::Message> raw(consumer_->consume(static_cast<int>(timeout.count())));
   if (events_->fatal) {
@@ -161,10 +200,45 @@ std::expected<std::optional<Message>, KafkaError> Consumer::poll(std::chrono::mi
     return std::unexpected(KafkaError::from(code, reason, true));
   }
   RdKafka::ErrorCode err = raw->err();
-  if (err == RdKafka::ERR_NO_ERROR) return std::optional<Message>(Message(std::move(raw)));
+  if (err == RdKafka::ERR_NO_ERROR) {
+    const int32_t partition = raw->partition();
+    auto next = next_.find(partition);
+    if (next != next_.end() && raw->offset() < next->second) {
+      return std::optional<Message>();  // returned before: a restarted fetch's overlap
+    }
+    next_[partition] = raw->offset() + 1;
+    return std::optional<Message>(Message(std::move(raw)));
+  }
   KafkaError error = KafkaError::from(err, raw->errstr());
   if (error.action == ErrorAction::Ignore) return std::optional<Message>();
   return std::unexpected(std::move(error));
+}
+
+void Consumer::restart_stalled_fetches() {
+  if (paused_ || closed_) return;
+  const auto now = SteadyClock::now();
+  for (int32_t partition : assigned_) {
+    auto next = next_.find(partition);
+    if (next == next_.end()) continue;  // no concrete position yet
+    int64_t low = -1;
+    int64_t high = -1;
+    if (consumer_->get_watermark_offsets(topic_, partition, &low, &high) != RdKafka::ERR_NO_ERROR) continue;
+    // One offset short of the watermark is the usual transaction marker, not a record.
+    if (high - next->second < 2) continue;
+    Restart& restart = restarts_[partition];
+    if (restart.gap.count() > 0 && now - restart.last < restart.gap) continue;
+    restart.gap = restart.at == next->second ? std::min(kRestartGapMax, std::max(kRestartGap, restart.gap * 2))
+                                             : kRestartGap;
+    restart.at = next->second;
+    restart.last = now;
+    std::unique_ptr<RdKafka::TopicPartition> position(
+        RdKafka::TopicPartition::create(topic_, partition, next->second));
+    RdKafka::ErrorCode err = consumer_->seek(*position, 0);
+    if (err != RdKafka::ERR_NO_ERROR) {
+      spdlog::debug("kafka [{}]: restarting the fetch of partition {}: {}", topic_, partition,
+                    RdKafka::err2str(err));
+    }
+  }
 }
 
 void Consumer::pause() {
@@ -229,6 +303,8 @@ void Consumer::close() {
   }
   consumer_.reset();
   assigned_.clear();
+  next_.clear();
+  restarts_.clear();
 }
 
 }  // namespace metersync::kafka

@@ -44,6 +44,10 @@ class Consumer {
     std::function<void(const std::vector<int32_t>& partitions)> revoking;
   };
 
+  // librdkafka properties metersync sets unless kafka.properties names them (memory
+  // bound and latency; docs/configuration.md gives the reasons).
+  static const std::map<std::string, std::string>& default_properties();
+
   // Subscribes at once; throws ClientConfigError on a broken configuration.
   Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
            Hooks hooks);
@@ -52,7 +56,15 @@ class Consumer {
   Consumer& operator=(const Consumer&) = delete;
 
   // One record, nothing within `timeout` (nullopt), or an error to act on. Rebalance
-  // hooks run inside this call.
+  // hooks run inside this call. A record at an offset poll() already returned (a
+  // refetch) is never returned twice.
+  //
+  // Stalled prefetch: librdkafka 2.0 stops fetching a partition once its prefetch queue
+  // is over queued.max.messages.kbytes and looks again only when its broker thread
+  // wakes, up to a second later. With a small queue that second is most of the time, so
+  // when nothing came for a moment although the broker holds more (cached high
+  // watermark), poll() restarts the fetch at the next unread offset (an asynchronous
+  // seek, which wakes that thread). Repeated restarts without progress back off.
   std::expected<std::optional<Message>, KafkaError> poll(std::chrono::milliseconds timeout);
 
   // Stops / restarts fetching of every assigned partition (also of partitions assigned
@@ -80,6 +92,15 @@ class Consumer {
 
   void on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions);
+  std::expected<std::optional<Message>, KafkaError> poll_once(std::chrono::milliseconds timeout);
+  void restart_stalled_fetches();
+
+  // Per assigned partition: where the fetch is restarted, and how often.
+  struct Restart {
+    int64_t at = -1;  // next offset when last restarted
+    std::chrono::steady_clock::time_point last{};
+    std::chrono::milliseconds gap{0};
+  };
 
   std::string topic_;
   Hooks hooks_;
@@ -87,6 +108,8 @@ class Consumer {
   std::unique_ptr<EventLogger> events_;     // must outlive consumer_
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::set<int32_t> assigned_;
+  Offsets next_;                       // offset after the last record returned, per partition
+  std::map<int32_t, Restart> restarts_;
   bool paused_ = false;
   bool closed_ = false;
 };

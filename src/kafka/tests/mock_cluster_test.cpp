@@ -189,6 +189,42 @@ TEST(DeadLetterProducer, TombstoneKeepsItsNullValue) {
   EXPECT_EQ(records.front().header(dlq_header::kStage), "decode");
 }
 
+TEST(ConsumerOnMockCluster, ATinyPrefetchQueueStillDeliversEveryRecordOnceInOrder) {
+  MockCluster cluster;
+  cluster.create_topic("src", 1);
+  cluster.produce("src", 3000);
+  ClientSettings settings = settings_for(cluster);
+  // The queue fills after a handful of records: fetches stall and poll() restarts them
+  // again and again, each restart refetching from the next unread offset.
+  settings.properties["queued.max.messages.kbytes"] = "1";
+  settings.properties["queued.min.messages"] = "20";
+  Consumer consumer(settings, "g-tiny", "src",
+                    {[](const std::vector<int32_t>&) { return std::optional<Offsets>(Offsets{}); },
+                     [](const std::vector<int32_t>&) {}});
+  std::vector<int64_t> offsets;
+  for (int i = 0; i < 30000 && offsets.size() < 3000; ++i) {
+    auto polled = consumer.poll(100ms);
+    ASSERT_TRUE(polled) << polled.error().describe();
+    if (*polled) offsets.push_back((*polled)->offset());
+  }
+  ASSERT_EQ(offsets.size(), 3000u);
+  for (std::size_t i = 0; i < offsets.size(); ++i) ASSERT_EQ(offsets[i], static_cast<int64_t>(i));
+}
+
+TEST(ClientConfig, MetersyncDefaultsApplyUnlessKafkaPropertiesNameThem) {
+  ClientSettings settings;
+  settings.bootstrap_servers = "127.0.0.1:1";
+  const std::map<std::string, std::string> defaults{{"queued.max.messages.kbytes", "12288"},
+                                                    {"fetch.wait.max.ms", "100"}};
+  settings.properties = {{"queued.max.messages.kbytes", "65536"}};
+  auto conf = make_conf(settings, {}, defaults);
+  std::string value;
+  ASSERT_EQ(conf->get("queued.max.messages.kbytes", value), RdKafka::Conf::CONF_OK);
+  EXPECT_EQ(value, "65536");
+  ASSERT_EQ(conf->get("fetch.wait.max.ms", value), RdKafka::Conf::CONF_OK);
+  EXPECT_EQ(value, "100");
+}
+
 TEST(ClientConfig, RefusesAPropertyThatContradictsOurGuarantees) {
   ClientSettings settings;
   settings.bootstrap_servers = "127.0.0.1:1";
