@@ -39,6 +39,7 @@ struct InFlightRecord {
   int32_t partition = 0;
   int64_t offset = 0;
   int64_t timestamp_ms = -1;
+  std::size_t kafka_bytes = 0;  // key + value size as consumed: what the batch's memory bound counts
   // The record as consumed, kept for dead-lettering it unchanged; null only in tests.
   std::unique_ptr<kafka::Message> original;
   Outcome outcome;

@@ -367,6 +367,7 @@ class Pipeline::Worker {
     record.partition = message.partition();
     record.offset = message.offset();
     record.timestamp_ms = message.timestamp_ms();
+    record.kafka_bytes = message.key().value_or("").size() + message.value().value_or("").size();
     record.outcome = process(message);
     if (const auto* rejected = std::get_if<Rejected>(&record.outcome)) log_rejection(record, *rejected);
     record.original = std::make_unique<kafka::Message>(std::move(message));

@@ -140,6 +140,31 @@ TEST(BatchWriter, FillsTheNextBatchWhileOneIsBeingWritten) {
   EXPECT_EQ(h.sink.inner.committed[1].next_offsets.at(0), 11);
 }
 
+TEST(BatchWriter, TheQueuedBatchIsAlsoBoundedByItsKafkaBytes) {
+  Harness h(100);
+  h.settings.max_batch_bytes = 1000;
+  BatchWriter writer(h.committer, h.settings, h.hooks());
+  writer.start();
+  h.sink.close();
+  auto sized = [](int64_t offset) {
+    InFlightRecord r = record(0, offset, change_for("m" + std::to_string(offset)));
+    r.kafka_bytes = 400;
+    return r;
+  };
+  writer.add(sized(0));
+  h.sink.wait_entered(1);  // written alone; the next batch fills beside it
+  writer.add(sized(1));
+  writer.add(sized(2));
+  EXPECT_TRUE(writer.has_room());  // 800 bytes queued
+  writer.add(sized(3));
+  EXPECT_FALSE(writer.has_room());  // 1200: full long before 100 records
+  h.sink.open();
+  ASSERT_TRUE(writer.wait_until_idle(1h));
+  writer.stop();
+  ASSERT_EQ(h.sink.inner.committed.size(), 2u);
+  EXPECT_EQ(h.sink.inner.committed[1].record_count, 3);
+}
+
 TEST(BatchWriter, RevokeWaitsForTheWriteInProgressAndDropsThePartitionsRecords) {
   Harness h(100);
   BatchWriter writer(h.committer, h.settings, h.hooks());
