@@ -36,7 +36,9 @@ const std::array<Key<Config>, 15> kTopLevel{{
     {.name = "kafka.properties",
      .type = KeyType::StringMap,
      .default_value = "{}",
-     .help = "extra librdkafka settings for every client (security.protocol, sasl.*, ...)",
+     .help = "extra librdkafka settings for every client (security.protocol, sasl.*, ...); "
+             "they override the consumer defaults metersync sets (kafka::Consumer::default_properties, "
+             "listed in docs/design.md)",
      .set =
          [](Config& c, const Setting& v) {
            c.kafka.properties = std::get<std::map<std::string, std::string>>(v);
@@ -96,9 +98,11 @@ const std::array<Key<Config>, 15> kTopLevel{{
                const Setting& v) { c.sink.max_batch_events = static_cast<int>(integer(v)); }},
     {.name = "sink.max_batch_wait_ms",
      .type = KeyType::Integer,
-     .default_value = "50",
+     .default_value = "5",
      .min = 0,
      .max = 60'000,
+     // Short: while one batch is being written the next fills by itself, so a longer wait
+     // adds latency without making batches bigger under load.
      .help = "how long a batch waits to fill once it holds a change",
      .set = [](Config& c, const Setting& v) { c.sink.max_batch_wait = millis(v); }},
     {.name = "sink.retry_initial_ms",

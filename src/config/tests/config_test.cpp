@@ -116,7 +116,7 @@ TEST(Load, DefaultsComeFromTheKeyTable) {
   EXPECT_EQ(config.sink.offsets_table, "MeterSyncOffsets");
   EXPECT_EQ(config.sink.truncates_table, "MeterSyncTruncates");
   EXPECT_EQ(config.sink.max_batch_events, 5000);
-  EXPECT_EQ(config.sink.max_batch_wait.count(), 50);
+  EXPECT_EQ(config.sink.max_batch_wait.count(), 5);
   EXPECT_EQ(config.sink.retry_max.count(), 10000);
   EXPECT_EQ(config.status_file, "");
   ASSERT_EQ(config.sources.size(), 1u);
