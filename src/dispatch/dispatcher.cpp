@@ -19,6 +19,9 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kIdlePoll = 100ms;
+// Progress is sent to Kafka at most this often while running (and at once, waited for, at
+// a revoke and at stop): a crash meanwhile re-sends at most this much, with the same ids.
+constexpr auto kCommitEvery = 100ms;
 
 kafka::ClientSettings client_settings(const config::Config& config, const std::string& client_id) {
   return kafka::ClientSettings{config.kafka.bootstrap_servers, config.kafka.properties, client_id};
@@ -90,10 +93,12 @@ class Dispatcher::Loop {
       for (auto& [partition, batch] : batches_) {
         if (batch.due(limits_, now) && !settle(batch)) break;
       }
-      commit();
+      commit_soon(now);
       log_summary(now);
     }
-    // Unsettled batches are not committed: they are sent again after the restart.
+    // Settled progress is committed; unsettled batches are not: they are sent again after
+    // the restart.
+    commit();
     consumer_.close();
   }
 
@@ -175,7 +180,7 @@ class Dispatcher::Loop {
     }
     settled_[batch.partition()] = batch.next_offset();
     batch.clear();
-    commit();
+    commit_soon(Clock::now());
     return true;
   }
 
@@ -197,7 +202,23 @@ class Dispatcher::Loop {
     return false;
   }
 
+  // Progress off the delivery path: a synchronous commit is a broker round trip that every
+  // batch (and, with nothing pending, every tombstone) used to wait for before the next
+  // post. Sent without waiting, at most every kCommitEvery; a lost commit is covered by the
+  // next one of its partition, or by the waited-for commit at revoke and stop.
+  void commit_soon(Clock::time_point now) {
+    if (settled_.empty() || now - last_commit_ < kCommitEvery) return;
+    consumer_.commit_async(settled_);
+    for (const auto& [partition, next] : settled_) sent_[partition] = next;
+    settled_.clear();
+    last_commit_ = now;
+  }
+
+  // Commits and waits for the broker (revoke, stop), again with the progress sent without
+  // waiting since the last such commit, in case one of those was lost.
   void commit() {
+    for (const auto& [partition, next] : sent_) settled_.try_emplace(partition, next);
+    sent_.clear();
     if (settled_.empty()) return;
     auto committed = consumer_.commit(settled_);
     if (committed) {
@@ -229,6 +250,7 @@ class Dispatcher::Loop {
     for (int32_t p : partitions) {
       batches_.erase(p);
       settled_.erase(p);
+      sent_.erase(p);
     }
   }
 
@@ -244,7 +266,9 @@ class Dispatcher::Loop {
   kafka::DeadLetterProducer dead_letters_;
   std::map<int32_t, PendingBatch> batches_;
   std::map<int32_t, int64_t> settled_;  // next offsets to commit
+  std::map<int32_t, int64_t> sent_;     // next offsets committed without waiting
   Clock::time_point last_summary_ = Clock::now();
+  Clock::time_point last_commit_{};
   int64_t summarized_delivered_ = 0;
   int64_t summarized_failures_ = 0;
   ProgressConsumer consumer_;           // last: its revoke hook uses the members above

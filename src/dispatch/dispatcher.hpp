@@ -8,7 +8,8 @@
 // Order and progress: records are batched per partition in Kafka order; a batch is
 // posted only after the previous batch of its partition was delivered or dead-lettered
 // (posting is synchronous on this thread). Offsets are committed only for settled
-// batches: at-least-once, and a receiver drops repeats by event id.
+// batches, without waiting (at most every 100 ms) while running and waited for at a
+// revoke and at stop: at-least-once, and a receiver drops repeats by event id.
 #pragma once
 
 #include <atomic>

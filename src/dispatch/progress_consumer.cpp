@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kafka/consumer.hpp"
+
 namespace metersync::dispatch {
 namespace {
 
@@ -9,6 +11,27 @@ std::vector<int32_t> ids_of(const std::vector<RdKafka::TopicPartition*>& partiti
   std::vector<int32_t> ids;
   for (const auto* p : partitions) ids.push_back(p->partition());
   return ids;
+}
+
+std::vector<RdKafka::TopicPartition*> partition_list(const std::string& topic,
+                                                     const std::map<int32_t, int64_t>& next_offsets) {
+  std::vector<RdKafka::TopicPartition*> list;
+  for (const auto& [partition, offset] : next_offsets) {
+    list.push_back(RdKafka::TopicPartition::create(topic, partition, offset));
+  }
+  return list;
+}
+
+// metersync's consumer defaults (kafka::Consumer), unless kafka.properties names them:
+// socket.nagle.disable sends fetch requests, heartbeats and commits at once instead of
+// after the broker's delayed ACK. All but the prefetch bound: a queue over
+// queued.max.messages.kbytes stops librdkafka 2.0's fetch for up to a second, which
+// kafka::Consumer undoes by restarting the fetch and this consumer does not, so it keeps
+// librdkafka's own bound (docs/endpoints.md).
+std::map<std::string, std::string> consumer_defaults() {
+  std::map<std::string, std::string> defaults = kafka::Consumer::default_properties();
+  defaults.erase("queued.max.messages.kbytes");
+  return defaults;
 }
 
 }  // namespace
@@ -64,7 +87,8 @@ ProgressConsumer::ProgressConsumer(const kafka::ClientSettings& settings, const 
                                              // A new group sends the whole topic.
                                              {"auto.offset.reset", "earliest"},
                                              {"enable.partition.eof", stop_at_end ? "true" : "false"},
-                                         });
+                                         },
+                               consumer_defaults());
   std::string error;
   if (conf->set("rebalance_cb", rebalancer_.get(), error) != RdKafka::Conf::CONF_OK) {
     throw kafka::ClientConfigError("kafka consumer callbacks: " + error);
@@ -100,10 +124,7 @@ std::expected<ProgressConsumer::Polled, kafka::KafkaError> ProgressConsumer::pol
 std::expected<void, kafka::KafkaError> ProgressConsumer::commit(
     const std::map<int32_t, int64_t>& next_offsets) {
   if (next_offsets.empty()) return {};
-  std::vector<RdKafka::TopicPartition*> list;
-  for (const auto& [partition, offset] : next_offsets) {
-    list.push_back(RdKafka::TopicPartition::create(topic_, partition, offset));
-  }
+  std::vector<RdKafka::TopicPartition*> list = partition_list(topic_, next_offsets);
   const RdKafka::ErrorCode err = consumer_->commitSync(list);
   std::optional<kafka::KafkaError> failed;
   if (err != RdKafka::ERR_NO_ERROR) {
@@ -119,6 +140,16 @@ std::expected<void, kafka::KafkaError> ProgressConsumer::commit(
   RdKafka::TopicPartition::destroy(list);
   if (failed) return std::unexpected(*failed);
   return {};
+}
+
+void ProgressConsumer::commit_async(const std::map<int32_t, int64_t>& next_offsets) {
+  if (next_offsets.empty()) return;
+  std::vector<RdKafka::TopicPartition*> list = partition_list(topic_, next_offsets);
+  const RdKafka::ErrorCode err = consumer_->commitAsync(list);  // copies the list
+  RdKafka::TopicPartition::destroy(list);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    spdlog::warn("kafka [{}]: commit not sent: {}", topic_, RdKafka::err2str(err));
+  }
 }
 
 int ProgressConsumer::partition_count(std::chrono::milliseconds timeout) {

@@ -1,6 +1,7 @@
 // The dispatcher's Kafka consumer: one topic, its own consumer group, progress kept as
-// the group's committed offsets, committed synchronously and only for settled batches
-// (delivered or dead-lettered), so a crash re-sends at most the unsettled changes.
+// the group's committed offsets, committed only for settled batches (delivered or
+// dead-lettered), so a crash re-sends at most the unsettled changes and the changes whose
+// commit was still in flight (the endpoint drops repeats by event id).
 //
 // (kafka::Consumer positions itself from offsets the Meter Master sink stores with its
 // rows; the endpoint has no such store, so its progress lives in Kafka.)
@@ -48,6 +49,9 @@ class ProgressConsumer {
 
   // Commits next offsets and waits for the broker's answer.
   std::expected<void, kafka::KafkaError> commit(const std::map<int32_t, int64_t>& next_offsets);
+  // Sends the commit without waiting for it (a broker round trip kept off the delivery
+  // path); a lost one is covered by the next commit of the partition.
+  void commit_async(const std::map<int32_t, int64_t>& next_offsets);
 
   // Partitions of the topic per the broker's metadata; 0 when the topic does not exist.
   int partition_count(std::chrono::milliseconds timeout);
