@@ -54,7 +54,7 @@ struct EndpointConfig {
   std::optional<std::string> signing_secret;         // ...endpoint.signing_secret
   int max_batch_events = 500;                        // ...endpoint.max_batch_events
   std::size_t max_batch_bytes = 1 << 20;             // ...endpoint.max_batch_bytes
-  std::chrono::milliseconds linger{50};              // ...endpoint.linger_ms
+  std::chrono::milliseconds linger{5};              // ...endpoint.linger_ms
   std::chrono::milliseconds connect_timeout{2000};   // ...endpoint.connect_timeout_ms
   std::chrono::milliseconds request_timeout{10000};  // ...endpoint.request_timeout_ms
   std::chrono::milliseconds retry_initial{200};      // ...endpoint.retry_initial_ms

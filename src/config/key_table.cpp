@@ -211,7 +211,7 @@ const std::array<Key<EndpointConfig>, 14> kEndpoint{{
                const Setting& v) { e.max_batch_bytes = static_cast<size_t>(integer(v)); }},
     {.name = "linger_ms",
      .type = KeyType::Integer,
-     .default_value = "50",
+     .default_value = "5",
      .min = 0,
      .max = 60'000,
      .help = "how long a batch waits to fill once it holds a change",
