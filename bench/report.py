@@ -144,7 +144,8 @@ def settings_section(tp: dict) -> list[str]:
     lines = ["### Exact settings", "",
              f"metersync (`bench/throughput.py`, `Bench.metersync_config`): `kafka.bootstrap_servers`, "
              f"`sink.dialect: postgres` over psqlODBC (`Driver={{PostgreSQL Unicode}}`), `sink.max_batch_events: {ms['batch']}`, "
-             "`sink.max_batch_wait_ms: 50`, no `kafka.properties` (librdkafka defaults), the shipped PostgreSQL mapping of "
+             "`sink.max_batch_wait_ms: 5` (the default), no `kafka.properties` (metersync's consumer defaults over librdkafka's, "
+             "listed in docs/design.md), the shipped PostgreSQL mapping of "
              "`config/metersync.yaml`, one pipeline (the source), no endpoint.", ""]
     if jd:
         shown = {k: v for k, v in jd["settings"].items() if k not in ("connection.password",)}

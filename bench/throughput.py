@@ -156,7 +156,7 @@ kafka:
   table: {self.table(label)}
   offsets_table: {self.offsets(label)}
   max_batch_events: {batch}
-  max_batch_wait_ms: 50
+  max_batch_wait_ms: 5
 status_file: {self.workdir / f'metersync-status-{label}.json'}
 sources:
   postgres:
