@@ -33,10 +33,10 @@ RESULTS = REPO / "docs" / "bench" / "results.json"
 def find_binary(name: str, explicit: str | None) -> Path:
     if explicit:
         return Path(explicit)
-    for d in ("build-bench", "build"):
-        p = REPO / d / "src" / ("app" if name == "metersync" else "endpoint") / name
-        if p.exists():
-            return p
+    # build/ is what ./test and the README build; another build directory may hold older code.
+    p = REPO / "build" / "src" / ("app" if name == "metersync" else "endpoint") / name
+    if p.exists():
+        return p
     raise SystemExit(f"{name} not built: cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && "
                      f"cmake --build build -j2 (or pass --{name.replace('metersync-', '')}-bin)")
 

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def metersync_built() -> bool:
-    return any((REPO / d / "src" / "app" / "metersync").exists() for d in ("build-bench", "build"))
+    return (REPO / "build" / "src" / "app" / "metersync").exists()
 
 
 def test_bench_run_check_mode_reaches_the_final_state_everywhere(stack):
