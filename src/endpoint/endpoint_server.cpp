@@ -81,13 +81,12 @@ EndpointServer::EndpointServer(ServerOptions options)
   const int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(options_.max_body_bytes);
-  http_->set_keep_alive_timeout(30);
+  // An idle keep-alive connection holds a worker until this runs out, and stop() waits for
+  // it: short, so SIGTERM ends the service within seconds. A dispatcher simply reconnects.
+  http_->set_keep_alive_timeout(5);
   // The reply's headers and body go out in separate writes: with Nagle on, the body waits
   // for the client's delayed ACK (40 ms on Linux) on every request after a connection's first.
   http_->set_tcp_nodelay(true);
-  // A dispatcher posts batch after batch on one connection; cpp-httplib closes it after 5
-  // requests by default, costing a new TCP handshake every fifth batch.
-  http_->set_keep_alive_max_count(10000);
   install_routes();
   if (options_.port == 0) {
     port_ = http_->bind_to_any_port(options_.bind);
