@@ -168,6 +168,12 @@ class MeterSync:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
+    def wait_for_status(self, holds, timeout: float, what: str) -> dict:
+        """The first status file for which holds(status) is true. The file is rewritten once a
+        second and its counters move only when a batch commits, so a count checked right after
+        the rows or dead letters are seen may still be the previous one."""
+        return wait_until(lambda: (s := self.status()) and holds(s) and s, timeout, what)
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text().splitlines()[-lines:])

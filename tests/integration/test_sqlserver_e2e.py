@@ -358,7 +358,8 @@ def test_row_the_server_rejects_goes_to_the_dead_letter_topic(suite):
     assert headers["metersync.original.topic"] == own
     assert (int(headers["metersync.original.partition"]), int(headers["metersync.original.offset"])) == where[16]
     assert "check" in headers["metersync.error.reason"].lower(), headers
-    status = wait_until(ms.status, 30, "the status file")
+    status = ms.wait_for_status(lambda s: s["sources"]["mssql"]["records_dead_lettered"] >= 1, 60,
+                                "the refused row counted as dead-lettered in the status file")
     assert status["sources"]["mssql"]["records_dead_lettered"] == 1, status
     assert status["sources"]["mssql"]["state"] == "running", status
     assert ms.stop() == 0, ms.log_tail()
