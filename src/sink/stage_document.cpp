@@ -4,38 +4,9 @@
 
 #include "sink/sink.hpp"
 #include "sink/stage_params.hpp"
+#include "sink/utf16.hpp"
 
 namespace metersync::sink {
-namespace {
-
-// Length of the valid UTF-8 sequence starting at text[i], 0 when it is not one (bad
-// lead byte, truncated, overlong, surrogate or beyond U+10FFFF): the same rule as
-// utf8_to_utf16, which the bound parameters went through.
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  uint32_t code = 0;
-  std::size_t length = 0;
-  uint32_t minimum = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    code = lead & 0x1F, length = 2, minimum = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    code = lead & 0x0F, length = 3, minimum = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    code = lead & 0x07, length = 4, minimum = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    const auto next = static_cast<unsigned char>(text[i + k]);
-    if ((next & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (next & 0x3F);
-  }
-  if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
-  return length;
-}
-
-}  // namespace
 
 void StageDocument::clear() {
   text_.clear();
@@ -83,7 +54,8 @@ void StageDocument::text(std::string_view column, std::string_view value) {
       continue;
     }
     if (c >= 0x80) {
-      const std::size_t length = utf8_sequence(value, i);
+      uint32_t code = 0;
+      const std::size_t length = utf8_sequence(value, i, code);
       if (length == 0) {
         throw SinkError(
             SinkError::Kind::Data, "22021",

@@ -1,38 +1,41 @@
 #include "sink/utf16.hpp"
 
-#include <cstdint>
-
 namespace metersync::sink {
+
+std::size_t utf8_sequence(std::string_view text, std::size_t i, uint32_t& code) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  std::size_t length = 0;
+  uint32_t minimum = 0;
+  if (lead < 0x80) {
+    code = lead;
+    return 1;
+  } else if ((lead & 0xE0) == 0xC0) {
+    code = lead & 0x1F, length = 2, minimum = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    code = lead & 0x0F, length = 3, minimum = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    code = lead & 0x07, length = 4, minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (next & 0x3F);
+  }
+  if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
 
 std::optional<std::u16string> utf8_to_utf16(std::string_view utf8) {
   std::u16string out;
   out.reserve(utf8.size());
-  size_t i = 0;
+  std::size_t i = 0;
   while (i < utf8.size()) {
-    const auto lead = static_cast<unsigned char>(utf8[i]);
     uint32_t code = 0;
-    size_t length = 0;
-    uint32_t minimum = 0;
-    if (lead < 0x80) {
-      code = lead, length = 1, minimum = 0;
-    } else if ((lead & 0xE0) == 0xC0) {
-      code = lead & 0x1F, length = 2, minimum = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      code = lead & 0x0F, length = 3, minimum = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      code = lead & 0x07, length = 4, minimum = 0x10000;
-    } else {
-      return std::nullopt;
-    }
-    if (i + length > utf8.size()) return std::nullopt;
-    for (size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(utf8[i + k]);
-      if ((next & 0xC0) != 0x80) return std::nullopt;
-      code = (code << 6) | (next & 0x3F);
-    }
-    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-      return std::nullopt;
-    }
+    const std::size_t length = utf8_sequence(utf8, i, code);
+    if (length == 0) return std::nullopt;
     if (code >= 0x10000) {
       code -= 0x10000;
       out.push_back(static_cast<char16_t>(0xD800 + (code >> 10)));
