@@ -26,7 +26,6 @@ import base64
 import datetime as dt
 import json
 import os
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ from pathlib import Path
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
+import procstat
 from throughput import log, shipped_pg_mapping
 
 REPO = Path(__file__).resolve().parents[1]
@@ -254,23 +254,13 @@ sources:
 
     def stop_metersync(self):
         if self.ms is not None:
-            self.ms.send_signal(signal.SIGTERM)
-            try:
-                self.ms.wait(30)
-            except subprocess.TimeoutExpired:
-                self.ms.kill()
-                self.ms.wait()
+            procstat.stop(self.ms)
             self.ms = None
 
     def stop(self):
         self.stop_metersync()
         if self.ep is not None:
-            self.ep.terminate()
-            try:
-                self.ep.wait(15)
-            except subprocess.TimeoutExpired:
-                self.ep.kill()
-                self.ep.wait()
+            procstat.stop(self.ep, 15)
 
     def install_trigger(self):
         """Waits for metersync's tables, then logs every row it writes."""

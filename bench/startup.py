@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,21 +22,16 @@ from pathlib import Path
 
 import psycopg
 
+import procstat
 from throughput import log, shipped_pg_mapping
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "cdcstack"))
+import stackenv  # noqa: E402
+
 PORTS = {"STACK_PG_PORT": 56432, "STACK_MARIADB_PORT": 56306, "STACK_KAFKA_PORT": 56092,
          "STACK_KAFKA_CONTROLLER_PORT": 56093, "STACK_CONNECT_PORT": 56083, "STACK_ENDPOINT_PORT": 56080}
 
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 class Scratch:
@@ -62,8 +55,6 @@ class Scratch:
         return time.monotonic() - t0
 
     def stackenv(self) -> dict:
-        sys.path.insert(0, str(REPO / "cdcstack"))
-        import stackenv
         return stackenv.load(self.dir / ".local" / "stack.env")
 
     def remove(self):
@@ -89,8 +80,6 @@ sources:
     connector: postgres
     topic: {env['PG_TOPIC']}
 {shipped_pg_mapping()}""")
-    sys.path.insert(0, str(REPO / "cdcstack"))
-    import stackenv
     proc = subprocess.Popen([str(binary), "--config", str(cfg), "run"],
                             stdout=open(workdir / f"startup-metersync-{label}.log", "w"), stderr=subprocess.STDOUT)
     res = {}
@@ -122,17 +111,12 @@ sources:
         src.close()
         sink.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        procstat.stop(proc)
     return res
 
 
 def run(env, workdir: Path, binary: Path) -> dict:
-    busy = [f"{k}={p}" for k, p in PORTS.items() if not _free(p)]
+    busy = [f"{k}={p}" for k, p in PORTS.items() if not stackenv.port_free(p)]
     if busy:
         raise RuntimeError(f"start-up part: ports in use ({', '.join(busy)}); another bench start-up run?")
     scratch = Scratch(workdir)

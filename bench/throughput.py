@@ -225,12 +225,7 @@ sources:
             res["postgres_backend_cpu_s"] = backend_cpu
         finally:
             profiles = [p() for p in perf]
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            procstat.stop(proc)
             logf.close()
         check = self.check_metersync(expect, self.table(label))
         return {"label": label, "elapsed_s": elapsed, **res, "check": check, "batch": batch,

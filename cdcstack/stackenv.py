@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shlex
+import socket
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,3 +48,14 @@ def mariadb_connect_kwargs(env: dict[str, str], database: str | None = None) -> 
         # TIMESTAMP columns are UTC in the spec: make the session agree.
         "init_command": "SET time_zone = '+00:00'",
     }
+
+
+def port_free(port: int) -> bool:
+    """True when nothing holds `port` on 127.0.0.1, so a private stack can take it."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False

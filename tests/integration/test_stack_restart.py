@@ -58,16 +58,6 @@ STOP_WAIT_S = 90.0     # bound for a stopped Connect JVM to exit
 CHECK_SLOT = "restart_check"
 
 
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 def listening(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -361,7 +351,7 @@ def mariadb_source_rows(env, keys) -> dict:
 
 @pytest.fixture(scope="module")
 def private_stack():
-    busy = [f"{k}={p}" for k, p in PORTS.items() if not port_free(p)]
+    busy = [f"{k}={p}" for k, p in PORTS.items() if not stackenv.port_free(p)]
     if busy:
         pytest.fail(f"the private stack's ports are taken ({', '.join(busy)}): another run of this test?")
     if not (REPO / ".local" / "venv").exists():
