@@ -73,6 +73,9 @@ TEST(Utf16, RoundTripsAndRejectsMalformed) {
   const auto wide = utf8_to_utf16(text);
   ASSERT_TRUE(wide);
   EXPECT_EQ(wide->size(), 5u);  // the emoji is a surrogate pair
+  EXPECT_EQ(*wide, u"aß€😀");
+  EXPECT_EQ(utf8_to_utf16("😀😀"), std::u16string(u"😀😀"));  // 8 bytes in, 4 units out
+  EXPECT_EQ(utf8_to_utf16(""), std::u16string());
   EXPECT_EQ(utf16_to_utf8(*wide), text);
   EXPECT_FALSE(utf8_to_utf16("\xC0\xAF"));      // overlong '/'
   EXPECT_FALSE(utf8_to_utf16("\xED\xA0\x80"));  // encoded surrogate
