@@ -30,7 +30,7 @@ void BatchWriter::stop() {
   current_.clear();
 }
 
-std::size_t BatchWriter::bytes_of(const InFlightRecord& record) { return record.kafka_bytes; }
+std::size_t BatchWriter::bytes_of(const InFlightRecord& record) { return record.held_bytes; }
 
 bool BatchWriter::full() const {
   return queued_.size() >= settings_.max_batch_events || queued_bytes_ >= settings_.max_batch_bytes;

@@ -3,7 +3,7 @@
 // the current ones are written (the two costs overlap instead of adding up).
 //
 // Hand-over: the pipeline thread add()s records to the queued batch while it has room
-// (sink.max_batch_events records, and max_batch_bytes of Kafka keys and values). The
+// (sink.max_batch_events records, and max_batch_bytes of held records). The
 // writer takes the whole queued batch as soon as it is free and the batch is ready:
 // full, or sink.max_batch_wait old. A busy writer thus makes the next batch larger,
 // never later than needed; memory stays bounded by two batches whatever the events'
@@ -45,9 +45,8 @@ class BatchWriter {
 
   struct Settings {
     std::size_t max_batch_events = 5000;
-    // Kafka bytes (keys + values) per batch. Each record costs about twice its Kafka
-    // size while held (the message, kept for dead-lettering, plus its decoded change),
-    // and two batches are held: 10 MiB keeps them near 40 MB.
+    // Bytes held per batch (in_flight_batch.hpp's held_bytes(): the record, its retained
+    // key and value, its change). Two batches are held: 10 MiB keeps them near 20 MiB.
     std::size_t max_batch_bytes = 10u << 20;
     std::chrono::milliseconds max_batch_wait{0};
     std::chrono::milliseconds retry_initial{200};
@@ -106,7 +105,7 @@ class BatchWriter {
   std::condition_variable changed_;       // the pipeline: room, a write ended, failure
   InFlightBatch queued_;                  // being filled by the pipeline thread
   Clock::time_point queued_since_{};      // when queued_'s first record came
-  std::size_t queued_bytes_ = 0;          // Kafka bytes in queued_
+  std::size_t queued_bytes_ = 0;          // held bytes of queued_
   InFlightBatch current_;                 // being written (touched unlocked while writing_)
   Clock::time_point current_since_{};
   bool writing_ = false;

@@ -4,6 +4,31 @@
 
 namespace metersync::app {
 
+namespace {
+
+std::size_t heap_text(const std::string& s) {
+  // Short strings live inside the object (libstdc++ keeps up to 15 characters there).
+  return s.capacity() > 15 ? s.capacity() : 0;
+}
+
+std::size_t heap_text(const std::optional<std::string>& s) { return s ? heap_text(*s) : 0; }
+
+}  // namespace
+
+std::size_t held_bytes(const InFlightRecord& record) {
+  std::size_t bytes = sizeof(InFlightRecord) + record.original.held_bytes();
+  if (const auto* change = std::get_if<MeterChange>(&record.outcome)) {
+    const MeterRow& row = change->row;
+    bytes += heap_text(row.source_system) + heap_text(row.source_meter_id) +
+             heap_text(row.serial_number) + heap_text(row.meter_type) +
+             heap_text(row.manufacturer) + heap_text(row.status) +
+             heap_text(row.source_position.text);
+  } else if (const auto* rejected = std::get_if<Rejected>(&record.outcome)) {
+    bytes += heap_text(rejected->reason);
+  }
+  return bytes;
+}
+
 sink::Batch InFlightBatch::slice(std::size_t begin, std::size_t end, const std::string& pipeline,
                                  const std::string& topic) const {
   sink::Batch batch;

@@ -16,9 +16,9 @@
 #include <variant>
 #include <vector>
 
+#include "app/retained_record.hpp"
 #include "core/meter_row.hpp"
 #include "kafka/dead_letter_producer.hpp"
-#include "kafka/message.hpp"
 #include "sink/sink.hpp"
 
 namespace metersync::app {
@@ -39,11 +39,16 @@ struct InFlightRecord {
   int32_t partition = 0;
   int64_t offset = 0;
   int64_t timestamp_ms = -1;
-  std::size_t kafka_bytes = 0;  // key + value size as consumed: what the batch's memory bound counts
-  // The record as consumed, kept for dead-lettering it unchanged; null only in tests.
-  std::unique_ptr<kafka::Message> original;
+  // What holding the record costs: the batch's memory bound counts it (held_bytes()).
+  std::size_t held_bytes = 0;
+  // The key and value as consumed, kept for dead-lettering the record unchanged.
+  RetainedRecord original;
   Outcome outcome;
 };
+
+// sizeof the record, its retained key and value, and the heap text of its change or
+// rejection: an estimate that follows the record's real size (strings' capacities).
+std::size_t held_bytes(const InFlightRecord& record);
 
 class InFlightBatch {
  public:

@@ -102,10 +102,9 @@ class KafkaDeadLetters : public DeadLetterWriter {
                                               const Rejected& rejection) override {
     kafka::DeadLetter letter{rejection.stage, rejection.reason, source_topic_, record.partition,
                              record.offset, record.timestamp_ms, std::nullopt, std::nullopt};
-    if (record.original) {
-      letter.key = record.original->key();
-      letter.value = record.original->value();
-    }
+    const std::optional<std::string> value = record.original.value();  // outlives send()
+    if (record.original.key()) letter.key = *record.original.key();
+    if (value) letter.value = *value;
     return producer_.send(dlq_topic_, letter);
   }
   std::expected<void, kafka::KafkaError> flush() override { return producer_.flush(30s); }
@@ -362,15 +361,16 @@ class Pipeline::Worker {
     }
   }
 
-  void add(kafka::Message message) {
+  void add(kafka::Message message) {  // by value: the message ends with this call
     InFlightRecord record;
     record.partition = message.partition();
     record.offset = message.offset();
     record.timestamp_ms = message.timestamp_ms();
-    record.kafka_bytes = message.key().value_or("").size() + message.value().value_or("").size();
     record.outcome = process(message);
     if (const auto* rejected = std::get_if<Rejected>(&record.outcome)) log_rejection(record, *rejected);
-    record.original = std::make_unique<kafka::Message>(std::move(message));
+    // Copied out, so the librdkafka message (and the fetch buffer it pins) goes now.
+    record.original = RetainedRecord(message.key(), message.value(), decoder_.schema_prefix());
+    record.held_bytes = held_bytes(record);
     writer_.add(std::move(record));
   }
 

@@ -61,6 +61,7 @@ class EnvelopeDecoder::Impl {
       : connector_(connector), declared_layout_(RowLayout::from_declared(declared)) {}
 
   std::expected<ChangeEvent, DecodeError> decode(std::string_view message);
+  std::shared_ptr<const std::string> schema_prefix() const { return schema_prefix_; }
 
  private:
   // Message: a whole Kafka message value. EnvelopeOnly: just the payload of a message
@@ -91,7 +92,13 @@ class EnvelopeDecoder::Impl {
   std::string schema_text_;
   RowLayout schema_layout_;
   simdjson::dom::parser schema_parser_;  // only runs when the schema text changes
+  std::shared_ptr<const std::string> schema_prefix_;  // kHead + schema_text_ + kJoin
 };
+
+namespace {
+constexpr std::string_view kHead = R"({"schema":)";
+constexpr std::string_view kJoin = R"(,"payload":)";
+}  // namespace
 
 std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode(std::string_view message) {
   // Fast path: a JsonConverter message whose schema is byte-for-byte the cached one.
@@ -105,8 +112,6 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode(std::strin
 }
 
 std::string_view EnvelopeDecoder::Impl::cached_schema_payload(std::string_view message) const {
-  constexpr std::string_view kHead = R"({"schema":)";
-  constexpr std::string_view kJoin = R"(,"payload":)";
   if (schema_text_.empty() || !message.starts_with(kHead)) return {};
   message.remove_prefix(kHead.size());
   if (!message.starts_with(schema_text_)) return {};
@@ -198,6 +203,8 @@ std::expected<void, DecodeError> EnvelopeDecoder::Impl::schema(simdjson::ondeman
     if (!compiled) return fail(std::move(compiled.error()));
     schema_layout_ = std::move(*compiled);
     schema_text_.assign(text);
+    schema_prefix_ =
+        std::make_shared<const std::string>(std::string(kHead) + schema_text_ + std::string(kJoin));
   }
   layout = &schema_layout_;
   return {};
@@ -326,6 +333,10 @@ EnvelopeDecoder& EnvelopeDecoder::operator=(EnvelopeDecoder&&) noexcept = defaul
 
 std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::decode(std::string_view value) {
   return impl_->decode(value);
+}
+
+std::shared_ptr<const std::string> EnvelopeDecoder::schema_prefix() const {
+  return impl_->schema_prefix();
 }
 
 }  // namespace metersync::debezium

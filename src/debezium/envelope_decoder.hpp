@@ -32,6 +32,12 @@ class EnvelopeDecoder {
   // `value` is a non-null Kafka message value (tombstones never reach the decoder).
   std::expected<ChangeEvent, DecodeError> decode(std::string_view value);
 
+  // The bytes every value with the current schema begins with: {"schema":<the schema
+  // block>,"payload": as the JSON converter writes it. Null until a value with a schema
+  // was decoded; replaced (never changed in place) when the schema changes, so a holder
+  // of the old one keeps it.
+  std::shared_ptr<const std::string> schema_prefix() const;
+
  private:
   class Impl;  // keeps simdjson out of this header
   std::unique_ptr<Impl> impl_;

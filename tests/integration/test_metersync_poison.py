@@ -1,10 +1,12 @@
 """A poison event on a source topic goes to that source's dead-letter topic with headers naming the
 error and where it came from; the pipeline goes on, and the other source keeps flowing.
 
-Two poisons are produced onto postgres.public.meter: a value that is not a Debezium envelope
-(stage decode) and a well-formed envelope whose `kind` is outside Meter Master's MeterType domain
-(stage map). Both stay on the topic, so every later consumer of the topic meets them too, as in
-production.
+Three poisons are produced onto postgres.public.meter: a value that is not a Debezium envelope
+(stage decode), and twice a well-formed envelope whose `kind` is outside Meter Master's MeterType
+domain (stage map): once re-serialised by Python, once as Debezium's own bytes with only the
+payload's values edited, so its schema block is byte-for-byte the topic's (metersync keeps such a
+record without that block while it is in flight, and must still dead-letter it unchanged). All
+stay on the topic, so every later consumer of the topic meets them too, as in production.
 """
 from __future__ import annotations
 
@@ -51,8 +53,9 @@ def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> tuple[int,
     return delivered["partition"], delivered["offset"]
 
 
-def _real_envelope(bootstrap: str) -> dict:
-    """One create/snapshot event value from the topic, as Debezium wrote it (schemas included)."""
+def _real_envelope(bootstrap: str) -> tuple[dict, bytes]:
+    """One create/snapshot event value from the topic, parsed and as Debezium wrote it (schemas
+    included)."""
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"it-{uuid.uuid4()}", "enable.auto.commit": False})
     try:
@@ -77,7 +80,17 @@ def _next_create(consumer):
         return None
     if payload["after"].get("kind") not in ("electric", "water", "gas"):
         return None
-    return value
+    if not msg.value().startswith(b'{"schema":'):
+        return None  # an earlier run's re-serialised poison
+    return value, msg.value()
+
+
+def _edited_bytes(raw: bytes, after: dict, meter_id: str, kind: str) -> bytes:
+    """Debezium's value with the after image's meter_id and kind replaced in place: every other
+    byte, the schema block included, stays as the connector wrote it."""
+    old_id, old_kind = after["meter_id"].encode(), f'"kind":"{after["kind"]}"'.encode()
+    assert raw.count(old_id) == 1 and raw.count(old_kind) == 1, "the after image's values appear once"
+    return raw.replace(old_id, meter_id.encode()).replace(old_kind, f'"kind":"{kind}"'.encode())
 
 
 def _dead_letters(bootstrap: str, topic: str, wanted: dict[tuple[int, int], str]):
@@ -142,7 +155,8 @@ def test_poison_events_go_to_the_dead_letter_topic_and_nothing_stops(stack, sink
     garbage_at = _produce(bootstrap, PG_TOPIC, garbage_key, garbage_value)
 
     # Stage map: a faithful envelope of a meter that never existed, with a kind no rule maps.
-    envelope = copy.deepcopy(_real_envelope(bootstrap))
+    real, real_bytes = _real_envelope(bootstrap)
+    envelope = copy.deepcopy(real)
     bogus_id = str(uuid.uuid4())
     envelope["payload"]["after"]["meter_id"] = bogus_id
     envelope["payload"]["after"]["kind"] = "steam"
@@ -150,6 +164,12 @@ def test_poison_events_go_to_the_dead_letter_topic_and_nothing_stops(stack, sink
     unmappable_key = json.dumps({"payload": {"meter_id": bogus_id}}).encode()
     unmappable_value = json.dumps(envelope).encode()
     unmappable_at = _produce(bootstrap, PG_TOPIC, unmappable_key, unmappable_value)
+
+    # Stage map again, in Debezium's own bytes.
+    verbatim_id = str(uuid.uuid4())
+    verbatim_key = json.dumps({"payload": {"meter_id": verbatim_id}}).encode()
+    verbatim_value = _edited_bytes(real_bytes, real["payload"]["after"], verbatim_id, "steam")
+    verbatim_at = _produce(bootstrap, PG_TOPIC, verbatim_key, verbatim_value)
 
     metersync.start()
     # Changes made after the poisons, on both sources.
@@ -165,26 +185,29 @@ def test_poison_events_go_to_the_dead_letter_topic_and_nothing_stops(stack, sink
     wait_until(both_arrived, WAIT_S, "the changes made after the poison, on both sources", interval=2)
     mm = meter_master(sink, metersync.names)
     assert ("postgres", bogus_id) not in mm, "the unmappable poison was written"
+    assert ("postgres", verbatim_id) not in mm, "the unmappable poison in Debezium's bytes was written"
     assert mm[("postgres", pg_after)]["MeterType"] == "gas"
     assert mm[("mysql", mysql_after)]["MeterType"] == "water"
 
-    letters = _dead_letters(bootstrap, DLQ_TOPIC, {garbage_at: "decode", unmappable_at: "map"})
+    letters = _dead_letters(bootstrap, DLQ_TOPIC, {garbage_at: "decode", unmappable_at: "map", verbatim_at: "map"})
     for where, (stage, key, value) in {garbage_at: ("decode", garbage_key, garbage_value),
-                                       unmappable_at: ("map", unmappable_key, unmappable_value)}.items():
+                                       unmappable_at: ("map", unmappable_key, unmappable_value),
+                                       verbatim_at: ("map", verbatim_key, verbatim_value)}.items():
         msg, headers = letters[where]
         assert msg.key() == key and msg.value() == value, "the dead letter must carry the original record"
         assert headers["metersync.error.stage"] == stage, headers
         assert headers["metersync.error.reason"].strip(), headers
         assert headers["metersync.original.topic"] == PG_TOPIC
         assert int(headers["metersync.original.timestamp"]) > 0
-    assert "steam" in letters[unmappable_at][1]["metersync.error.reason"] or \
-        "MeterType" in letters[unmappable_at][1]["metersync.error.reason"], letters[unmappable_at][1]
+    for where in (unmappable_at, verbatim_at):
+        reason = letters[where][1]["metersync.error.reason"]
+        assert "steam" in reason or "MeterType" in reason, letters[where][1]
 
     # Status: both pipelines running; the poisons counted on postgres; mysql untouched by them.
     # The dead letters are acknowledged before the batch holding them commits, and the postgres
     # topic's other partitions may still be catching up, so the count is waited for.
-    status = metersync.wait_for_status(lambda s: s["sources"]["postgres"]["records_dead_lettered"] >= 2,
-                                       WAIT_S, "the two poisons counted as dead-lettered in the status file")
+    status = metersync.wait_for_status(lambda s: s["sources"]["postgres"]["records_dead_lettered"] >= 3,
+                                       WAIT_S, "the three poisons counted as dead-lettered in the status file")
     pg, my = status["sources"]["postgres"], status["sources"]["mysql"]
     assert pg["state"] == "running" and my["state"] == "running", status
     assert my["records_applied"] > 0, my

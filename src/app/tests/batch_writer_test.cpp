@@ -140,7 +140,7 @@ TEST(BatchWriter, FillsTheNextBatchWhileOneIsBeingWritten) {
   EXPECT_EQ(h.sink.inner.committed[1].next_offsets.at(0), 11);
 }
 
-TEST(BatchWriter, TheQueuedBatchIsAlsoBoundedByItsKafkaBytes) {
+TEST(BatchWriter, TheQueuedBatchIsAlsoBoundedByItsHeldBytes) {
   Harness h(100);
   h.settings.max_batch_bytes = 1000;
   BatchWriter writer(h.committer, h.settings, h.hooks());
@@ -148,7 +148,7 @@ TEST(BatchWriter, TheQueuedBatchIsAlsoBoundedByItsKafkaBytes) {
   h.sink.close();
   auto sized = [](int64_t offset) {
     InFlightRecord r = record(0, offset, change_for("m" + std::to_string(offset)));
-    r.kafka_bytes = 400;
+    r.held_bytes = 400;
     return r;
   };
   writer.add(sized(0));

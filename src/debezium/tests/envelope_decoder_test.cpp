@@ -515,6 +515,29 @@ TEST(RepeatedSchema, ASecondDecodeWithTheCachedSchemaGivesTheSameEvent) {
   }
 }
 
+TEST(RepeatedSchema, TheSchemaPrefixIsTheBytesBeforeThePayload) {
+  const std::string text = fixture("postgres/snapshot_read.json");
+  EnvelopeDecoder decoder(Connector::Postgres);
+  EXPECT_EQ(decoder.schema_prefix(), nullptr);
+  ASSERT_TRUE(decoder.decode(text).has_value());
+  const auto prefix = decoder.schema_prefix();
+  ASSERT_NE(prefix, nullptr);
+  EXPECT_EQ(*prefix, text.substr(0, text.find(R"(,"payload":)") + 11));
+  // The same schema again: the very same prefix object, so held records share it.
+  ASSERT_TRUE(decoder.decode(text).has_value());
+  EXPECT_EQ(decoder.schema_prefix(), prefix);
+  // Another schema (here: another envelope name) replaces it; the old one is left as it
+  // was for whoever holds it.
+  std::string other = text;
+  const std::string name = R"("name":"postgres.public.meter.Envelope")";
+  ASSERT_NE(other.find(name), std::string::npos);
+  other.replace(other.find(name), name.size(), R"("name":"postgres.public.meter2.Envelope")");
+  ASSERT_TRUE(decoder.decode(other).has_value());
+  ASSERT_NE(decoder.schema_prefix(), prefix);
+  EXPECT_EQ(*decoder.schema_prefix(), other.substr(0, other.find(R"(,"payload":)") + 11));
+  EXPECT_EQ(*prefix, text.substr(0, text.find(R"(,"payload":)") + 11));
+}
+
 TEST(RepeatedSchema, BrokenPayloadsReadTheSameWithACachedSchema) {
   const std::string good = fixture("postgres/snapshot_read.json");
   const auto payload_at = good.find(R"(,"payload":)");
