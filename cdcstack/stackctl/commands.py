@@ -289,6 +289,15 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help") or argv[0] not in COMMANDS:
         print(USAGE.strip())
         return 0 if argv and argv[0] in ("-h", "--help", "help") else 2
+    # `./stack reset --help` must explain, not delete the data; and a word a command does not
+    # take is refused rather than ignored.
+    if any(a in ("-h", "--help") for a in argv[1:]):
+        print(USAGE.strip())
+        return 0
+    if argv[0] != "logs" and argv[1:]:
+        print(f"stack: error: {argv[0]} takes no arguments (got: {' '.join(argv[1:])})", file=sys.stderr)
+        print(USAGE.strip(), file=sys.stderr)
+        return 2
     try:
         with command_lock(argv[0]):
             return COMMANDS[argv[0]](argv[1:])
