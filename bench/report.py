@@ -170,8 +170,9 @@ def write(results: dict, md: Path, plots: Path) -> None:
         out += ["## Machine", "",
                 f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, kernel {m['kernel']}; "
                 f"PostgreSQL {m['postgres']}, {m['java']}, Kafka 4.3, Debezium 3.6 (JDBC sink 3.6.0); metersync at `{m['git']}`. "
-                f"Load average at the start: {m['loadavg_at_start']}. The machine is shared: other work "
-                "(builds, tests against the same stack) ran at the same time, so figures are conservative for all systems alike.", ""]
+                f"Load average at the start (1, 5, 15 min): {m['loadavg_at_start']}: what else the machine was doing "
+                "shows there; the stack's own services run beside every system measured, and the systems of a part run "
+                "one after the other on the same stack.", ""]
         out += targets_section(results)
         out += throughput_section(tp, plots) + shape_section(tp)
         if results.get("jdbc_sweep"):
