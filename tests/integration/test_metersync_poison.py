@@ -206,8 +206,9 @@ def test_poison_events_go_to_the_dead_letter_topic_and_nothing_stops(stack, sink
     # Status: both pipelines running; the poisons counted on postgres; mysql untouched by them.
     # The dead letters are acknowledged before the batch holding them commits, and the postgres
     # topic's other partitions may still be catching up, so the count is waited for.
-    status = metersync.wait_for_status(lambda s: s["sources"]["postgres"]["records_dead_lettered"] >= 3,
-                                       WAIT_S, "the three poisons counted as dead-lettered in the status file")
+    status = metersync.wait_for_status(lambda s: s["sources"]["postgres"]["records_dead_lettered"] >= 3
+                                       and s["sources"]["mysql"]["records_applied"] > 0, WAIT_S,
+                                       "the three poisons and mysql's applied records counted in the status file")
     pg, my = status["sources"]["postgres"], status["sources"]["mysql"]
     assert pg["state"] == "running" and my["state"] == "running", status
     assert my["records_applied"] > 0, my
