@@ -501,16 +501,43 @@ void Pipeline::join() {
 }
 
 void Pipeline::run() {
-  try {
-    Worker worker(*this);
-    worker.run();
-    status_.set_state(PipelineState::Stopped);
-    spdlog::info("{}: stopped", source_.name);
-  } catch (const std::exception& e) {
-    // Worker's destructor has closed the consumer (leaving the group) by now.
-    status_.set_error(e.what());
-    status_.set_state(PipelineState::Failed);
-    spdlog::error("{}: pipeline stopped by a fatal error: {}", source_.name, e.what());
+  // An error the writer cannot retry in place (a Fatal sink error: permissions, a
+  // table's columns, a Data error bisection could not pin on a row; records deleted
+  // from Kafka unread) ends the Worker, not the pipeline: after a back-off a new Worker
+  // reconnects and resumes from the sink's offsets, so an operator's fix (a grant, an
+  // ALTER TABLE) is picked up without a restart, and the process never sits up with a
+  // source that silently stopped. Each attempt is logged at error level and counted as a
+  // retry in the status. Only a configuration error, which no retry can change, ends
+  // the pipeline; the supervisor then exits non-zero.
+  Backoff restarts(config_.sink.retry_initial, config_.sink.retry_max);
+  while (!stop_.load()) {
+    const auto started = Clock::now();
+    try {
+      Worker worker(*this);
+      worker.run();
+      status_.set_state(PipelineState::Stopped);
+      spdlog::info("{}: stopped", source_.name);
+      break;
+    } catch (const ConfigError& e) {
+      status_.set_error(e.what());
+      status_.set_state(PipelineState::Failed);
+      spdlog::error("{}: pipeline stopped by a configuration error: {}", source_.name, e.what());
+      failed_for_good_ = true;
+      break;
+    } catch (const std::exception& e) {
+      // Worker's destructor has closed the consumer (leaving the group) by now.
+      if (Clock::now() - started > 60s) restarts.reset();  // it had been running
+      const auto delay = restarts.next();
+      status_.set_error(e.what());
+      status_.set_state(PipelineState::Failed);
+      status_.add_retry();
+      spdlog::error("{}: pipeline failed: {}; starting it again in {} ms (attempt {})", source_.name,
+                    e.what(), delay.count(), restarts.attempts());
+      std::unique_lock lock(wake_mutex_);
+      if (wake_.wait_for(lock, delay, [this] { return stop_.load(); })) break;
+      lock.unlock();
+      status_.restarting();
+    }
   }
   finished_ = true;
 }

@@ -15,9 +15,11 @@
 // Failures: a transient sink or dead-letter error makes the writer back off
 // (sink.retry_initial_ms .. sink.retry_max_ms, with jitter), reconnect and retry the
 // same unwritten records (the partitions are paused once the next batch is full): the
-// stored offsets never pass an unwritten row. A fatal error
-// (schema, permissions, configuration, records deleted from Kafka unread) stops this
-// pipeline with the message in its status; the others go on.
+// stored offsets never pass an unwritten row. A fatal error (schema, permissions,
+// records deleted from Kafka unread) puts this pipeline in `failed` with the message in
+// its status and starts it again after a back-off (sink.retry_initial_ms ..
+// sink.retry_max_ms), resuming from the sink's offsets; the others go on. Only a
+// configuration error ends it for good (failed_for_good()).
 //
 // Stop: request_stop() abandons the unwritten batches once a transaction in progress
 // ends (they are read again after restart: offsets live with the rows), leaves the
@@ -46,8 +48,10 @@ class Pipeline {
   void start();
   void request_stop();
   void join();
-  // The thread has ended (stopped or failed).
+  // The thread has ended (stopped, or failed for good).
   bool finished() const { return finished_; }
+  // Ended by an error no restart can clear (configuration); the process should exit.
+  bool failed_for_good() const { return failed_for_good_; }
 
   const std::string& source() const { return source_.name; }
   PipelineSnapshot snapshot() const { return status_.snapshot(); }
@@ -61,6 +65,7 @@ class Pipeline {
   PipelineStatus status_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> finished_{false};
+  std::atomic<bool> failed_for_good_{false};
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   std::thread thread_;

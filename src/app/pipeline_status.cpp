@@ -31,6 +31,11 @@ void PipelineStatus::set_state(PipelineState state) {
   data_.state = state;
 }
 
+void PipelineStatus::restarting() {
+  std::lock_guard lock(mutex_);
+  data_.state = PipelineState::Starting;
+}
+
 void PipelineStatus::set_error(std::string message) {
   std::lock_guard lock(mutex_);
   data_.last_error = std::move(message);

@@ -18,7 +18,8 @@ enum class PipelineState {
   Starting,  // connecting to the sink and Kafka, waiting for partitions
   Running,
   Retrying,  // the last batch failed transiently; partitions paused, backing off
-  Failed,    // stopped by a fatal error (last_error says which); others go on
+  Failed,    // ended by an error that retrying in place cannot clear (last_error says
+             // which); the pipeline starts again after a back-off; others go on
   Stopped,   // shut down on request
 };
 
@@ -49,7 +50,9 @@ class PipelineStatus {
 
   PipelineSnapshot snapshot() const;
 
+  // Failed stays until restarting(): a later "stopped" must not hide a failure.
   void set_state(PipelineState state);
+  void restarting();  // Failed (or any) -> Starting: the pipeline starts again
   void set_error(std::string message);
   void add_consumed(int64_t records);
   void add_retry();

@@ -64,12 +64,17 @@ Supervisor::Supervisor(const config::Config& config, const std::vector<std::stri
   }
 }
 
-bool Supervisor::prepare_sink() {
+bool Supervisor::prepare_sink(StatusFile& status) {
   Backoff backoff(config_.sink.retry_initial, config_.sink.retry_max);
   for (;;) {
     try {
       sink::Sink sink(config_.sink);
       sink.init();
+      const std::string dialect = config::dialect_name(config_.sink.dialect);
+      spdlog::info("{} stage: {}: {}", dialect, sink::stage_name(sink.stage()),
+                   sink.stage_description());
+      status.set_sink(dialect, std::string(sink::stage_name(sink.stage())),
+                      sink.stage_description());
       return true;
     } catch (const sink::SinkError& e) {
       if (e.kind() != sink::SinkError::Kind::Transient) throw;
@@ -86,7 +91,7 @@ int Supervisor::run() {
   // wait for the sink (dispatch/dispatcher_threads.hpp); stopped when this returns.
   dispatch::DispatcherThreads dispatchers(config_, selected_);
   dispatchers.start();
-  if (!prepare_sink()) return 0;
+  if (!prepare_sink(status)) return 0;
 
   for (const auto* source : selected_) {
     pipelines_.push_back(std::make_unique<Pipeline>(config_, *source));
@@ -109,8 +114,12 @@ int Supervisor::run() {
       log_summary();
       last_summary = Clock::now();
     }
-    if (std::all_of(pipelines_.begin(), pipelines_.end(), [](const auto& p) { return p->finished(); })) {
-      spdlog::error("every pipeline has stopped; exiting");
+    // A pipeline restarts itself after any error a retry might clear; one that ended for
+    // good will not run again in this process, so the process ends (non-zero) and a
+    // service manager can restart it and alert, rather than stay up with a source stopped.
+    if (std::any_of(pipelines_.begin(), pipelines_.end(),
+                    [](const auto& p) { return p->failed_for_good(); })) {
+      spdlog::error("a pipeline stopped for good; exiting");
       exit_code = 1;
       break;
     }

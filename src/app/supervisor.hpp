@@ -22,14 +22,16 @@ class Supervisor {
   // ConfigError for an unknown or disabled name.
   Supervisor(const config::Config& config, const std::vector<std::string>& only_sources);
 
-  // Blocks until a signal (exit code 0) or until every pipeline has failed (1).
+  // Blocks until a signal (exit code 0) or until a pipeline has stopped for good (1): a
+  // configuration error; every other failure restarts the pipeline after a back-off.
   int run();
 
   // Must run before any thread is created.
   static void block_stop_signals();
 
  private:
-  bool prepare_sink();         // false when a signal arrived while waiting for the sink
+  // false when a signal arrived while waiting for the sink; records its stage in `status`
+  bool prepare_sink(class StatusFile& status);
   void log_summary();
 
   const config::Config& config_;

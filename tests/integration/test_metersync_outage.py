@@ -89,3 +89,69 @@ def test_sink_outage_pauses_retries_and_resumes_without_loss(stack, tmp_path):
         relay.close()
         drop_sink_tables(sink, names)
         sink.close()
+
+
+def test_a_fatal_sink_error_restarts_the_pipeline_which_resumes_once_fixed(stack, tmp_path):
+    """An error no retry in place can clear (here: Meter Master renamed away, 42P01) puts the
+    pipelines in `failed` with the reason; the process stays up and starts each pipeline again
+    after a back-off, so once the table is back every change lands, exactly once."""
+    names = Names.fresh()
+    ms = MeterSync(stack, names, tmp_path)
+    sink = sink_connect(stack)
+    away = f"{names.table}_away"
+    try:
+        ms.start()
+
+        def caught_up():
+            s = ms.status()
+            return s and all(s["sources"][x]["lag"] == 0 and s["sources"][x]["records_applied"] > 0
+                             for x in TOPICS)
+        wait_until(caught_up, WAIT_S, "metersync to catch up with both topics", interval=2)
+        before = {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
+                  for r in offsets(sink, names)}
+
+        sink.execute(f'ALTER TABLE public."{names.table}" RENAME TO "{away}"')
+        seed = random.randrange(1 << 30)
+        with DeletedRowShadow() as shadow:
+            counts = loadgen.run_many(["postgres", "mariadb"], stack, rate=0, count=200, seed=seed,
+                                      working_set=40)
+
+        for x in TOPICS:
+            # `failed` between attempts; each restart counts as a retry.
+            status = ms.wait_for_status(
+                lambda s: s["sources"][x]["state"] == "failed" and s["sources"][x]["retries"] >= 2
+                and "does not exist" in (s["sources"][x]["last_error"] or ""),
+                WAIT_S, f"{x} to fail, restart and fail again")
+        assert ms.running(), "the process must stay up while its pipelines restart\n" + ms.log_tail()
+        after = {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
+                 for r in offsets(sink, names)}
+        assert after == before, "nothing may be committed while Meter Master is missing"
+
+        sink.execute(f'ALTER TABLE public."{away}" RENAME TO "{names.table}"')
+        touched = {("postgres" if c.target == "postgres" else "mysql", k) for c in counts for k in c.keys}
+        last = [[]]
+
+        def written():
+            mm = {k: v for k, v in meter_master(sink, names).items() if k in touched}
+            last[0] = (compare(_only(expected_postgres(stack, shadow), touched), mm, "postgres")
+                       + compare(_only(expected_mariadb(stack, shadow), touched), mm, "mysql"))
+            return not last[0]
+        try:
+            wait_until(written, WAIT_S, "the changes made while the table was away to land", interval=3)
+        except AssertionError as e:
+            raise AssertionError(f"{e} (seed {seed}): " + "\n".join(last[0][:20]) + "\n" + ms.log_tail())
+        ms.wait_for_status(lambda s: all(s["sources"][x]["state"] == "running" for x in TOPICS),
+                           WAIT_S, "both pipelines running again")
+        rows = offsets(sink, names)
+        for source, topic in TOPICS.items():
+            mine = [r for r in rows if r["pipeline"] == names.group(source) and r["topic"] == topic]
+            upto = {r["partition"]: r["next_offset"] for r in mine}
+            applied = sum(r["records_applied"] for r in mine)
+            assert applied == topic_record_counts(stack["KAFKA_BOOTSTRAP"], topic, upto), source
+        assert "starting it again" in ms.log_path.read_text()
+        assert ms.stop() == 0, ms.log_tail()
+    finally:
+        ms.close()
+        sink.execute(f'DROP TABLE IF EXISTS public."{away}"')
+        drop_sink_tables(sink, names)
+        sink.close()
