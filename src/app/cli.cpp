@@ -33,15 +33,6 @@ void setup_logging(const std::string& level) {
   spdlog::flush_on(spdlog::level::info);
 }
 
-const char* dialect_name(config::Dialect dialect) {
-  switch (dialect) {
-    case config::Dialect::SqlServer: return "sqlserver";
-    case config::Dialect::Postgres: return "postgres";
-    case config::Dialect::MariaDb: return "mariadb";
-  }
-  return "?";
-}
-
 int check_config(const config::Config& config) {
   // Compiling every mapping catches rule errors the YAML parse cannot see.
   for (const auto& source : config.sources) mapping::SourceMapper mapper(source);
@@ -51,7 +42,7 @@ int check_config(const config::Config& config) {
   for (const auto& [name, value] : config.kafka.properties) {
     std::cout << "  " << name << " = " << (kafka::is_secret_property(name) ? "***" : value) << "\n";
   }
-  std::cout << "sink: " << dialect_name(config.sink.dialect) << " "
+  std::cout << "sink: " << config::dialect_name(config.sink.dialect) << " "
             << redact_connection_string(config.sink.connection) << " table "
             << (config.sink.schema.empty() ? "" : config.sink.schema + ".") << config.sink.table
             << ", offsets " << config.sink.offsets_table << "\n";

@@ -61,7 +61,18 @@ std::string StatusFile::render(const std::vector<PipelineSnapshot>& pipelines) c
                         {"started_at", iso_utc(started_at_)},
                         {"updated_at", iso_utc(std::chrono::system_clock::now())},
                         {"sources", sources}};
+  if (!sink_stage_.empty()) {
+    doc["sink"] = {{"dialect", sink_dialect_},
+                   {"stage", sink_stage_},
+                   {"stage_reason", sink_stage_reason_}};
+  }
   return doc.dump(2) + "\n";
+}
+
+void StatusFile::set_sink(std::string dialect, std::string stage, std::string stage_reason) {
+  sink_dialect_ = std::move(dialect);
+  sink_stage_ = std::move(stage);
+  sink_stage_reason_ = std::move(stage_reason);
 }
 
 bool StatusFile::write(const std::vector<PipelineSnapshot>& pipelines) {

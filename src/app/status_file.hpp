@@ -7,7 +7,8 @@
 //        "records_consumed": 0, "records_applied": 0, "changes_written": 0,
 //        "records_dead_lettered": 0, "tombstones_skipped": 0, "batches_committed": 0,
 //        "retries": 0, "positions": { "0": 42 }, "lag": 0, "last_error": null,
-//        "last_error_at": null, "last_commit_at": "...Z" } } }
+//        "last_error_at": null, "last_commit_at": "...Z" } },
+//     "sink": { "dialect": "sqlserver", "stage": "json", "stage_reason": "..." } }
 #pragma once
 
 #include <chrono>
@@ -23,6 +24,8 @@ class StatusFile {
   StatusFile(std::string path, std::chrono::system_clock::time_point started_at);
 
   std::string render(const std::vector<PipelineSnapshot>& pipelines) const;
+  // How the sink writes (sink::SinkStage), once `run` has connected to it.
+  void set_sink(std::string dialect, std::string stage, std::string stage_reason);
   // Writes atomically; returns false (and logs once) when the file cannot be written.
   bool write(const std::vector<PipelineSnapshot>& pipelines);
 
@@ -34,6 +37,9 @@ class StatusFile {
   std::string path_;
   std::chrono::system_clock::time_point started_at_;
   bool warned_ = false;
+  std::string sink_dialect_;
+  std::string sink_stage_;
+  std::string sink_stage_reason_;
 };
 
 std::string iso_utc(std::chrono::system_clock::time_point at);

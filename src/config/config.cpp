@@ -279,4 +279,16 @@ Config load_file(const std::string& path) {
   }
 }
 
+std::string dialect_name(Dialect dialect) {
+  switch (dialect) {
+    case Dialect::SqlServer:
+      return "sqlserver";
+    case Dialect::Postgres:
+      return "postgres";
+    case Dialect::MariaDb:
+      return "mariadb";
+  }
+  return "?";
+}
+
 }  // namespace metersync::config

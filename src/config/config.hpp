@@ -34,6 +34,15 @@ struct KafkaConfig {
 };
 
 enum class Dialect { SqlServer, Postgres, MariaDb };
+// sink.dialect's spelling: "sqlserver", "postgres", "mariadb".
+std::string dialect_name(Dialect dialect);
+
+// How the SQL Server dialect brings a batch's rows to the server (docs/sqlserver.md).
+enum class SqlServerStage {
+  Auto,  // Json where the server answers OPENJSON (SQL Server 2016+, compatibility level 130+)
+  Json,  // one bound NVARCHAR(MAX) JSON document per segment, read with OPENJSON ... WITH
+  Rows,  // multi-row INSERTs of bound parameters, 131 rows each (any SQL Server)
+};
 
 struct SinkConfig {
   Dialect dialect = Dialect::Postgres;             // sink.dialect: sqlserver | postgres | mariadb
@@ -46,6 +55,7 @@ struct SinkConfig {
   std::chrono::milliseconds max_batch_wait{5};        // sink.max_batch_wait_ms
   std::chrono::milliseconds retry_initial{200};        // sink.retry_initial_ms
   std::chrono::milliseconds retry_max{10000};          // sink.retry_max_ms
+  SqlServerStage sqlserver_stage = SqlServerStage::Auto;  // sink.sqlserver_stage
 };
 
 struct EndpointConfig {

@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 15> kTopLevel{{
+const std::array<Key<Config>, 16> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -88,6 +88,21 @@ const std::array<Key<Config>, 15> kTopLevel{{
      .help = "the position of each source's latest truncate, so changes from before it that "
              "arrive later (from another partition) land deleted",
      .set = [](Config& c, const Setting& v) { c.sink.truncates_table = text(v); }},
+    {.name = "sink.sqlserver_stage",
+     .type = KeyType::Choice,
+     .default_value = "auto",
+     .choices = "auto|json|rows",
+     .help = "sqlserver only: how a batch's rows reach the server. json: one bound JSON document "
+             "per batch read with OPENJSON (needs SQL Server 2016+ and database compatibility "
+             "level 130+); rows: multi-row INSERTs of bound parameters (any version, slower); "
+             "auto: json when the server answers OPENJSON, else rows (the log and the status "
+             "file say which)",
+     .set =
+         [](Config& c, const Setting& v) {
+           c.sink.sqlserver_stage = text(v) == "json"   ? SqlServerStage::Json
+                                    : text(v) == "rows" ? SqlServerStage::Rows
+                                                        : SqlServerStage::Auto;
+         }},
     {.name = "sink.max_batch_events",
      .type = KeyType::Integer,
      .default_value = "5000",

@@ -162,11 +162,10 @@ class Dialect {
   // Raises the source's truncate watermark, never lowers it; in the truncate's
   // transaction. Params: source_system, position, committed_at.
   virtual std::string truncate_watermark_sql() const = 0;
-  // Params: pipeline, topic, partition, next_offset, records_delta.
-  virtual std::string offsets_upsert_sql() const = 0;
-  // The offsets of `partitions` partitions in one statement: the five params above per
-  // partition, partition by partition. Empty: one offsets_upsert_sql() per partition.
-  virtual std::string offsets_upsert_all_sql(std::size_t /*partitions*/) const { return {}; }
+  // The offsets of `partitions` partitions in one statement (SQL Server: one piece of the
+  // transaction's batch). Params per partition, partition by partition: pipeline, topic,
+  // partition, next_offset, records_delta.
+  virtual std::string offsets_upsert_all_sql(std::size_t partitions) const = 0;
   // Params: pipeline, topic. Result: partition, next_offset.
   std::string offsets_select_sql() const;
   // Params: pipeline. Result: one row, the sum of records_applied (0 when none).

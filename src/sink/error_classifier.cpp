@@ -30,6 +30,8 @@ constexpr std::array kNativeRules{
     NativeRule{Dialect::SqlServer, 40197, Kind::Transient},  // Azure SQL: service error, retry
     NativeRule{Dialect::SqlServer, 40501, Kind::Transient},  // Azure SQL: service busy
     NativeRule{Dialect::SqlServer, 40613, Kind::Transient},  // Azure SQL: database unavailable
+    // metersync's own: sp_getapplock not granted in time (SqlServerDialect::kLockNotGranted)
+    NativeRule{Dialect::SqlServer, 51001, Kind::Transient},
     NativeRule{Dialect::SqlServer, 2627, Kind::Data},        // PRIMARY KEY / UNIQUE violation
     NativeRule{Dialect::SqlServer, 2601, Kind::Data},        // duplicate key in unique index
     NativeRule{Dialect::SqlServer, 515, Kind::Data},         // NULL into NOT NULL column

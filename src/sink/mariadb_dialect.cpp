@@ -160,8 +160,6 @@ std::string MariaDbDialect::truncate_sql() const {
          newer(quote("SourcePosition"), "?");
 }
 
-std::string MariaDbDialect::offsets_upsert_sql() const { return offsets_upsert_all_sql(1); }
-
 std::string MariaDbDialect::offsets_upsert_all_sql(std::size_t partitions) const {
   std::string rows;
   for (std::size_t i = 0; i < partitions; ++i) {

@@ -45,6 +45,14 @@ SinkError make_odbc_error(config::Dialect dialect, SQLSMALLINT handle_type, SQLH
     message += " [" + record.sqlstate + "/" + std::to_string(record.native) + "] " + record.message;
   }
   const DiagnosticRecord& first = records[decisive];
+  // Every record is read, not only the first: a driver may put a generic error first and
+  // the lost link (08xxx) after it. A connection error anywhere means the statement's
+  // fate is unknown, so the batch is retried on a new connection.
+  for (const DiagnosticRecord& record : records) {
+    if (record.sqlstate.rfind("08", 0) == 0) {
+      return SinkError(SinkError::Kind::Transient, record.sqlstate, message, record.native);
+    }
+  }
   return SinkError(classify(dialect, first.sqlstate, first.native), first.sqlstate, message,
                    first.native);
 }

@@ -145,8 +145,6 @@ std::string PostgresDialect::truncate_sql() const {
          " = ? AND " + position + " COLLATE \"C\" < CAST(? AS VARCHAR(100)) COLLATE \"C\"";
 }
 
-std::string PostgresDialect::offsets_upsert_sql() const { return offsets_upsert_all_sql(1); }
-
 std::string PostgresDialect::offsets_upsert_all_sql(std::size_t partitions) const {
   std::string rows;
   for (std::size_t i = 0; i < partitions; ++i) {

@@ -35,7 +35,6 @@ class PostgresDialect final : public Dialect {
   std::string flag_document_sql() const override;
   std::string truncate_sql() const override;
   std::string truncate_watermark_sql() const override;
-  std::string offsets_upsert_sql() const override;
   std::string offsets_upsert_all_sql(std::size_t partitions) const override;
   bool bind_wide(const Column&) const override { return true; }
 

@@ -12,6 +12,8 @@
 #include "sink/odbc_environment.hpp"
 #include "sink/stage_document.hpp"
 #include "sink/stage_params.hpp"
+#include "sink/sqlserver_dialect.hpp"
+#include "sink/statement_batch.hpp"
 
 namespace metersync::sink {
 namespace {
@@ -41,6 +43,10 @@ SinkError fatal(std::string message) {
   return SinkError(SinkError::Kind::Fatal, "", std::move(message));
 }
 
+// SQL Server takes at most 2,100 parameters per request; a little room is left for the
+// driver (FreeTDS sends none of its own, but other drivers may).
+constexpr std::size_t kMaxBatchParams = 2000;
+
 }  // namespace
 
 struct Sink::Impl {
@@ -49,6 +55,8 @@ struct Sink::Impl {
   OdbcEnvironment environment;
   std::unique_ptr<OdbcConnection> connection;  // null after a failure that broke it
   StageDocument document;                      // reused between segments
+  SinkStage stage = SinkStage::Documents;      // decided on connecting
+  std::string stage_reason;                    // why, for the log and the status
 
   explicit Impl(const config::SinkConfig& sink_config) : config(sink_config) {
     try {
@@ -69,7 +77,66 @@ struct Sink::Impl {
     fresh->set_autocommit(dialect->explicit_transactions());
     connection = std::move(fresh);
     if (dialect->names().schema.empty()) resolve_schema();
+    choose_stage();
     return *connection;
+  }
+
+  // PostgreSQL and MariaDB always apply documents. SQL Server: the JSON stage where the
+  // server answers OPENJSON (SQL Server 2016+ at database compatibility level 130+; a
+  // lower level makes OPENJSON an unknown name), else multi-row INSERTs;
+  // sink.sqlserver_stage can force either. The facts are read on every connect: a
+  // database's compatibility level can change while metersync runs.
+  void choose_stage() {
+    if (config.dialect != config::Dialect::SqlServer) {
+      stage = SinkStage::Documents;
+      stage_reason = "one JSON document per segment";
+      return;
+    }
+    const auto facts = connection->query(SqlServerDialect::server_facts_sql(), {},
+                                         "reading the server's version and compatibility level");
+    std::string described = "server ";
+    if (!facts.empty()) {
+      const SqlRow& row = facts[0];
+      std::string version = row[2].value_or("?");
+      if (const auto eol = version.find_first_of("\r\n"); eol != std::string::npos)
+        version.resize(eol);
+      described += row[0].value_or("?") + ", database compatibility level " +
+                   row[1].value_or("?") + " (" + version + ")";
+    }
+    if (config.sqlserver_stage == config::SqlServerStage::Rows) {
+      stage = SinkStage::Rows;
+      stage_reason = "multi-row INSERTs, as sink.sqlserver_stage says; " + described;
+      return;
+    }
+    std::string refusal;
+    try {
+      connection->query(SqlServerDialect::json_probe_sql(), {}, "probing OPENJSON");
+    } catch (const SinkError& error) {
+      if (error.sqlstate().starts_with("08") || connection->dead()) throw;
+      refusal = error.what();
+    }
+    if (refusal.empty()) {
+      stage = SinkStage::Json;
+      stage_reason = std::string("one JSON document per segment (OPENJSON answered") +
+                     (config.sqlserver_stage == config::SqlServerStage::Json
+                          ? ", sink.sqlserver_stage json); "
+                          : "; sink.sqlserver_stage auto); ") +
+                     described;
+      return;
+    }
+    if (config.sqlserver_stage == config::SqlServerStage::Json) {
+      throw fatal(
+          "sink: sink.sqlserver_stage is json but the server does not answer OPENJSON (it needs "
+          "SQL Server 2016 or later and database compatibility level 130 or more; " +
+          described +
+          "). Fix: ALTER DATABASE <db> SET COMPATIBILITY_LEVEL = 130 (or higher), or set "
+          "sink.sqlserver_stage: rows. The probe said: " +
+          refusal);
+    }
+    stage = SinkStage::Rows;
+    stage_reason = "multi-row INSERTs (OPENJSON unavailable: needs SQL Server 2016+ and database "
+                   "compatibility level 130+; " +
+                   described + ")";
   }
 
   // With sink.schema empty the tables live in the connection's default schema; name it
@@ -112,10 +179,10 @@ struct Sink::Impl {
   }
 
   // After any failure: roll back, and drop a connection that is gone so the next call
-  // reconnects (a pipeline retries Transient errors on the same Sink). Never throws:
-  // the error that led here is the one to report.
-  void recover(std::string_view sqlstate) noexcept {
-    if (!connection) return;
+  // reconnects (a pipeline retries Transient errors on the same Sink). Returns true when
+  // the connection was lost. Never throws: the error that led here is the one to report.
+  bool recover(std::string_view sqlstate) noexcept {
+    if (!connection) return true;
     try {
       if (dialect->explicit_transactions()) {
         connection->execute(dialect->rollback_sql(), {}, "rolling back the batch");
@@ -124,19 +191,34 @@ struct Sink::Impl {
       }
     } catch (...) {
       connection.reset();
-      return;
+      return true;
     }
     // Some drivers "roll back" a dead link without complaint; ask them.
-    if (sqlstate.substr(0, 2) == "08" || connection->dead()) connection.reset();
+    if (sqlstate.substr(0, 2) == "08" || connection->dead()) {
+      connection.reset();
+      return true;
+    }
+    return false;
   }
 
-  // Runs `work`, recovering the connection on any exception before it propagates.
+  // Runs `work`, recovering the connection on any exception before it propagates. An
+  // error met on a connection that turns out to be gone is Transient whatever its
+  // SQLSTATE said: FreeTDS reports the first call after the link went as HY000 "Unknown
+  // error" and only the next one as 08S01, and a server that ended the session mid-batch
+  // may say anything. Retrying on a new connection is then the only sensible thing; an
+  // error that is still there after reconnecting is classified afresh.
   template <typename Work>
   auto guarded(Work&& work) {
     try {
       return work();
     } catch (const SinkError& error) {
-      recover(error.sqlstate());
+      if (recover(error.sqlstate()) && error.kind() != SinkError::Kind::Transient) {
+        throw SinkError(SinkError::Kind::Transient,
+                        error.sqlstate().empty() ? "08S01" : error.sqlstate(),
+                        std::string(error.what()) +
+                            " (the connection to the server was lost; retrying on a new one)",
+                        error.native_error());
+      }
       throw;
     } catch (...) {
       recover({});
@@ -206,29 +288,41 @@ struct Sink::Impl {
     }
   }
 
-  void stage_and_apply(const std::vector<StagedChange>& rows) {
-    if (dialect->applies_documents()) {
-      apply_documents(rows);
-      return;
+  // SQL Server: a segment through the stage table, its statements added to the
+  // transaction's batch: the stage filled from JSON documents (one piece per document) or
+  // by multi-row INSERTs of bound parameters (131 rows each, a request of their own
+  // because of the parameter limit), then the set-based statements.
+  void stage_segment(const std::vector<StagedChange>& rows, StatementBatch& batch) {
+    for (const std::string& statement : dialect->prepare_stage()) batch.add(statement);
+    if (stage == SinkStage::Json) {
+      const auto& sqlserver = static_cast<const SqlServerDialect&>(*dialect);
+      for (const bool key_only : {false, true}) {
+        document.clear();
+        for (const StagedChange& change : rows) {
+          if (change.key_only != key_only) continue;
+          document.add(change);
+          if (document.bytes() >= kMaxDocumentBytes) {
+            batch.add(sqlserver.stage_json_sql(key_only), {SqlParam::national(document.finish())});
+            document.clear();
+          }
+        }
+        if (!document.empty())
+          batch.add(sqlserver.stage_json_sql(key_only), {SqlParam::national(document.finish())});
+      }
+      document.clear();
+    } else {
+      const std::size_t chunk = dialect->max_stage_rows();
+      for (std::size_t first = 0; first < rows.size(); first += chunk) {
+        const std::size_t count = std::min(chunk, rows.size() - first);
+        std::vector<SqlParam> params;
+        params.reserve(count * stage_columns().size());
+        for (std::size_t i = first; i < first + count; ++i)
+          append_stage_params(*dialect, rows[i], params);
+        batch.add(dialect->stage_insert(count), std::move(params));
+      }
     }
-    for (const std::string& statement : dialect->prepare_stage()) {
-      connection->execute(statement, {}, "preparing the stage table");
-    }
-    const std::size_t chunk = dialect->max_stage_rows();
-    std::vector<SqlParam> params;
-    for (std::size_t first = 0; first < rows.size(); first += chunk) {
-      const std::size_t count = std::min(chunk, rows.size() - first);
-      params.clear();
-      params.reserve(count * stage_columns().size());
-      for (std::size_t i = first; i < first + count; ++i)
-        append_stage_params(*dialect, rows[i], params);
-      connection->execute(dialect->stage_insert(count), params, "staging rows");
-    }
-    connection->execute(dialect->stage_truncated_sql(), {},
-                        "flagging staged rows older than their source's last truncate");
-    for (const std::string& statement : dialect->apply_stage()) {
-      connection->execute(statement, {}, "applying staged rows to " + dialect->meter_table());
-    }
+    batch.add(dialect->stage_truncated_sql());
+    for (const std::string& statement : dialect->apply_stage()) batch.add(statement);
   }
 
   // PostgreSQL, MariaDB: the segment's full rows in one statement per document, then its
@@ -274,11 +368,9 @@ struct Sink::Impl {
         "applying a truncate of source " + row.source_system);
   }
 
-  void lock(const Batch& batch, const std::vector<BatchStep>& steps) {
-    const std::string lock_sql = dialect->lock_sql();
-    if (lock_sql.empty()) return;
-    // One resource per source system (its keys) and one for the pipeline's offsets rows,
-    // taken in sorted order so two writers never wait on each other in a cycle.
+  // One resource per source system (its keys) and one for the pipeline's offsets rows,
+  // taken in sorted order so two writers never wait on each other in a cycle.
+  std::set<std::string> lock_resources(const Batch& batch, const std::vector<BatchStep>& steps) {
     std::set<std::string> resources;
     resources.insert("metersync:" + dialect->offsets_table() + ":" + batch.pipeline);
     for (const BatchStep& step : steps) {
@@ -289,9 +381,66 @@ struct Sink::Impl {
         resources.insert("metersync:" + dialect->meter_table() + ":" + change.row.source_system);
       }
     }
+    std::set<std::string> cut;
     for (std::string resource : resources) {
       if (resource.size() > 255)
         resource.resize(255);  // sp_getapplock's limit; a clash only serializes more
+      cut.insert(std::move(resource));
+    }
+    return cut;
+  }
+
+  void write_offsets(const Batch& batch, StatementBatch& out) {
+    if (batch.next_offsets.empty()) return;
+    std::vector<SqlParam> params;
+    params.reserve(batch.next_offsets.size() * 5);
+    bool first = true;
+    for (const auto& [partition, next_offset] : batch.next_offsets) {
+      // The batch's record count is credited to its lowest partition; sums per pipeline
+      // and topic are exact.
+      params.push_back(SqlParam::ascii(batch.pipeline, 200));
+      params.push_back(SqlParam::ascii(batch.topic, 249));
+      params.push_back(SqlParam::integer(partition));
+      params.push_back(SqlParam::integer(next_offset));
+      params.push_back(SqlParam::integer(first ? batch.record_count : 0));
+      first = false;
+    }
+    out.add(dialect->offsets_upsert_all_sql(batch.next_offsets.size()), std::move(params));
+  }
+
+  // SQL Server: the transaction as few requests as possible. Without a truncate and
+  // under the parameter limit that is ONE request: begin, writer locks, the segment's
+  // stage and set-based statements, offsets, commit. A truncate is sent on its own
+  // (its statements DECLARE variables of fixed names).
+  void apply_batched(const Batch& batch, const std::vector<BatchStep>& steps) {
+    const auto& sqlserver = static_cast<const SqlServerDialect&>(*dialect);
+    StatementBatch out(
+        [this](const std::string& sql, const std::vector<SqlParam>& params) {
+          connection->execute(sql, params, "applying the batch to " + dialect->meter_table());
+        },
+        kMaxBatchParams);
+    out.add(dialect->begin_sql());
+    std::size_t index = 0;
+    for (const std::string& resource : lock_resources(batch, steps)) {
+      out.add(sqlserver.lock_or_raise_sql(index++), {SqlParam::national(resource, 255)});
+    }
+    for (const BatchStep& step : steps) {
+      if (step.truncate) {
+        out.flush();
+        truncate(*step.truncate);
+      } else {
+        stage_segment(step.rows, out);
+      }
+    }
+    write_offsets(batch, out);
+    out.add(dialect->commit_sql());
+    out.flush();
+  }
+
+  void lock(const Batch& batch, const std::vector<BatchStep>& steps) {
+    const std::string lock_sql = dialect->lock_sql();
+    if (lock_sql.empty()) return;
+    for (const std::string& resource : lock_resources(batch, steps)) {
       const auto rows = connection->query(lock_sql, {SqlParam::national(resource, 255)},
                                           "taking the writer lock");
       const auto status = rows.empty() ? std::nullopt : to_int(rows[0][0]);
@@ -305,36 +454,13 @@ struct Sink::Impl {
   }
 
   void write_offsets(const Batch& batch) {
-    if (batch.next_offsets.empty()) return;
-    const std::string all = dialect->offsets_upsert_all_sql(batch.next_offsets.size());
-    if (!all.empty()) {
-      std::vector<SqlParam> params;
-      params.reserve(batch.next_offsets.size() * 5);
-      bool first = true;
-      for (const auto& [partition, next_offset] : batch.next_offsets) {
-        // As below: the record count goes to the lowest partition.
-        params.push_back(SqlParam::ascii(batch.pipeline, 200));
-        params.push_back(SqlParam::ascii(batch.topic, 249));
-        params.push_back(SqlParam::integer(partition));
-        params.push_back(SqlParam::integer(next_offset));
-        params.push_back(SqlParam::integer(first ? batch.record_count : 0));
-        first = false;
-      }
-      connection->execute(all, params, "advancing the offsets of " + batch.pipeline);
-      return;
-    }
-    bool first = true;
-    for (const auto& [partition, next_offset] : batch.next_offsets) {
-      // The batch's record count is credited to its lowest partition; sums per pipeline
-      // and topic are exact.
-      const int64_t records = first ? batch.record_count : 0;
-      first = false;
-      connection->execute(dialect->offsets_upsert_sql(),
-                          {SqlParam::ascii(batch.pipeline, 200), SqlParam::ascii(batch.topic, 249),
-                           SqlParam::integer(partition), SqlParam::integer(next_offset),
-                           SqlParam::integer(records)},
-                          "advancing the offsets of " + batch.pipeline);
-    }
+    StatementBatch out(
+        [this](const std::string& sql, const std::vector<SqlParam>& params) {
+          connection->execute(sql, params, "advancing the offsets");
+        },
+        kMaxBatchParams);
+    write_offsets(batch, out);
+    out.flush();
   }
 };
 
@@ -400,18 +526,37 @@ void Sink::apply(const Batch& batch) {
   const std::vector<BatchStep> steps = fold_changes(batch.changes);
   impl_->connected();
   impl_->guarded([&] {
+    if (impl_->stage != SinkStage::Documents) {
+      impl_->apply_batched(batch, steps);
+      return;
+    }
     impl_->begin();
     impl_->lock(batch, steps);
     for (const BatchStep& step : steps) {
       if (step.truncate) {
         impl_->truncate(*step.truncate);
       } else {
-        impl_->stage_and_apply(step.rows);
+        impl_->apply_documents(step.rows);
       }
     }
     impl_->write_offsets(batch);
     impl_->commit();
   });
 }
+
+std::string_view stage_name(SinkStage stage) {
+  switch (stage) {
+    case SinkStage::Documents:
+      return "documents";
+    case SinkStage::Json:
+      return "json";
+    case SinkStage::Rows:
+      return "rows";
+  }
+  return "documents";
+}
+
+SinkStage Sink::stage() const { return impl_->stage; }
+const std::string& Sink::stage_description() const { return impl_->stage_reason; }
 
 }  // namespace metersync::sink

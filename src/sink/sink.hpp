@@ -48,6 +48,16 @@ struct Batch {
   int64_t record_count = 0;          // Kafka records covered (incl. dead-lettered, tombstones)
 };
 
+// How a batch's rows reach the database (docs/sink.md).
+enum class SinkStage {
+  Documents,  // PostgreSQL, MariaDB: one JSON document per segment, straight into the table
+  Json,       // SQL Server: one JSON document per segment read by OPENJSON into the stage
+  Rows,       // SQL Server: multi-row INSERTs of bound parameters into the stage
+};
+
+// "documents", "json", "rows": the status file's and the log's name of a stage.
+std::string_view stage_name(SinkStage stage);
+
 class Sink {
  public:
   explicit Sink(const config::SinkConfig& config);  // connects; throws SinkError
@@ -65,6 +75,11 @@ class Sink {
   // Kafka records applied by `pipeline` over its life (sum of records_applied over its
   // topics and partitions): the status page and the exactly-once tests read it.
   int64_t records_applied(const std::string& pipeline);
+
+  // The stage path chosen on connecting, and a sentence saying why (server version and
+  // compatibility level on SQL Server), for the log and the status.
+  SinkStage stage() const;
+  const std::string& stage_description() const;
 
  private:
   struct Impl;

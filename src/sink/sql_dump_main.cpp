@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "sink/dialect.hpp"
+#include "sink/sqlserver_dialect.hpp"
+#include "sink/statement_batch.hpp"
 
 namespace {
 
@@ -85,10 +87,42 @@ int main(int argc, char** argv) {
     add("apply_stage_" + std::to_string(index++), sql, 0);
   add("truncate_watermark", dialect->truncate_watermark_sql(), 3);
   add("truncate", dialect->truncate_sql(), 4);
-  add("offsets_upsert", dialect->offsets_upsert_sql(), 5);
+  add("offsets_upsert_all_1", dialect->offsets_upsert_all_sql(1), 5);
   add("offsets_upsert_all_3", dialect->offsets_upsert_all_sql(3), 15);
   add("offsets_select", dialect->offsets_select_sql(), 2);
   add("records_applied", dialect->records_applied_sql(), 1);
+
+  if (id == metersync::config::Dialect::SqlServer) {
+    const auto& sqlserver = static_cast<const metersync::sink::SqlServerDialect&>(*dialect);
+    add("server_facts", std::string(sqlserver.server_facts_sql()), 0);
+    add("json_probe", std::string(sqlserver.json_probe_sql()), 0);
+    add("lock_or_raise_0", sqlserver.lock_or_raise_sql(0), 1);
+    add("stage_json_full", sqlserver.stage_json_sql(false), 1);
+    add("stage_json_key_only", sqlserver.stage_json_sql(true), 1);
+    // One transaction as the JSON stage sends it in one request (Sink::Impl::apply_batched):
+    // a T-SQL batch is compiled whole, so its statements must parse together.
+    std::string request;
+    std::size_t params = 0;
+    metersync::sink::StatementBatch batch(
+        [&](const std::string& sql, const std::vector<metersync::sink::SqlParam>& bound) {
+          request = sql;
+          params = bound.size();
+        },
+        2000);
+    using metersync::sink::SqlParam;
+    batch.add(dialect->begin_sql());
+    batch.add(sqlserver.lock_or_raise_sql(0), {SqlParam::national("a")});
+    batch.add(sqlserver.lock_or_raise_sql(1), {SqlParam::national("b")});
+    for (const auto& sql : dialect->prepare_stage()) batch.add(sql);
+    batch.add(sqlserver.stage_json_sql(false), {SqlParam::national("[]")});
+    batch.add(sqlserver.stage_json_sql(true), {SqlParam::national("[]")});
+    batch.add(dialect->stage_truncated_sql());
+    for (const auto& sql : dialect->apply_stage()) batch.add(sql);
+    batch.add(dialect->offsets_upsert_all_sql(3), std::vector<SqlParam>(15, SqlParam::integer(0)));
+    batch.add(dialect->commit_sql());
+    batch.flush();
+    add("transaction_json", request, params);
+  }
 
   std::cout << "[\n";
   for (std::size_t i = 0; i < statements.size(); ++i) {

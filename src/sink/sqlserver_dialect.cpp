@@ -92,6 +92,51 @@ std::string SqlServerDialect::lock_sql() const {
          "SELECT @metersync_lock AS lock_status;";
 }
 
+std::string SqlServerDialect::lock_or_raise_sql(std::size_t index) const {
+  const std::string status = "@metersync_lock_" + std::to_string(index);
+  return "DECLARE " + status + " INT;\nEXEC " + status +
+         " = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
+         "@LockOwner = 'Transaction', @LockTimeout = 30000;\nIF " +
+         status + " < 0 THROW " + std::to_string(kLockNotGranted) +
+         ", N'metersync: sp_getapplock was not granted within 30 s: another writer holds the "
+         "lock; the batch is retried', 1;";
+}
+
+std::string SqlServerDialect::stage_json_sql(bool key_only) const {
+  // Every value is read as text and converted by the INSERT into the stage's typed
+  // column, exactly as a bound text parameter was: a value too long for its column, a
+  // decimal out of range or a bad date is refused there (a Data error that bisection
+  // pins on its row), never silently cut. NVARCHAR(4000) and not (MAX): LOB columns cost
+  // more per row, and a value cut at 4,000 characters is still too long for any stage
+  // column, so it is still refused. IsDeleted is a JSON number.
+  std::string with;
+  std::string select;
+  std::size_t index = 0;
+  for (const Column& column : document_columns()) {
+    if (!with.empty()) {
+      with += ",\n  ";
+      select += ", ";
+    }
+    const std::string name = quote(column.name);
+    const std::string type = column.type == ColumnType::Bit ? "BIT" : "NVARCHAR(4000)";
+    with += name + " " + type + " '$[" + std::to_string(index++) + "]'";
+    select += "j." + name;
+  }
+  return "INSERT INTO " + std::string(kStage) + " (" + column_list(stage_columns()) +
+         ")\nSELECT " + select + ", '" + (key_only ? "K" : "U") +
+         "'\nFROM OPENJSON(?) WITH (\n  " + with + "\n) AS j;";
+}
+
+std::string_view SqlServerDialect::json_probe_sql() {
+  return "SELECT COUNT(*) AS answered FROM OPENJSON(N'[[\"1.5\"]]') WITH (v NVARCHAR(10) '$[0]') AS j;";
+}
+
+std::string_view SqlServerDialect::server_facts_sql() {
+  return "SELECT CAST(SERVERPROPERTY('ProductVersion') AS NVARCHAR(128)) AS product_version, "
+         "(SELECT compatibility_level FROM sys.databases WHERE name = DB_NAME()) AS "
+         "compatibility_level, @@VERSION AS version;";
+}
+
 std::vector<std::string> SqlServerDialect::prepare_stage() const {
   std::string create = "CREATE TABLE " + std::string(kStage) + " (\n";
   for (const Column& column : stage_columns()) {
@@ -194,22 +239,35 @@ std::string SqlServerDialect::truncate_sql() const {
          newer("[SourcePosition]", "?") + ";";
 }
 
-std::string SqlServerDialect::offsets_upsert_sql() const {
-  // Variables give the parameters one order and let the UPDATE and the INSERT share
-  // them. The row is only ever written under the pipeline's applock.
+std::string SqlServerDialect::offsets_upsert_all_sql(std::size_t partitions) const {
+  // A table variable, not DECLAREd scalars: the statement is one piece of the
+  // transaction's batch, whose variables share one scope. The rows are only ever written
+  // under the pipeline's applock, so UPDATE then INSERT of the missing is safe.
   const std::string table = offsets_table();
-  return "DECLARE @pipeline VARCHAR(200) = ?, @topic VARCHAR(249) = ?, @partition INT = ?, "
-         "@next_offset BIGINT = ?, @records BIGINT = ?;\n"
-         "UPDATE " +
-         table +
-         " SET [next_offset] = @next_offset, [records_applied] = [records_applied] + @records, "
-         "[updated_at] = SYSUTCDATETIME()\n"
-         "WHERE [pipeline] = @pipeline AND [topic] = @topic AND [partition] = @partition;\n"
-         "IF @@ROWCOUNT = 0\n"
-         "  INSERT INTO " +
+  std::string rows;
+  for (std::size_t i = 0; i < partitions; ++i) {
+    if (i > 0) rows += ", ";
+    rows += "(?, ?, ?, ?, ?)";
+  }
+  const std::string match =
+      "o.[pipeline] = v.[pipeline] AND o.[topic] = v.[topic] AND o.[partition] = v.[partition]";
+  return "DECLARE @metersync_offsets TABLE ([pipeline] VARCHAR(200) NOT NULL, [topic] "
+         "VARCHAR(249) NOT NULL, [partition] INT NOT NULL, [next_offset] BIGINT NOT NULL, "
+         "[records] BIGINT NOT NULL);\n"
+         "INSERT INTO @metersync_offsets ([pipeline], [topic], [partition], [next_offset], "
+         "[records]) VALUES " +
+         rows +
+         ";\n"
+         "UPDATE o SET [next_offset] = v.[next_offset], [records_applied] = o.[records_applied] "
+         "+ v.[records], [updated_at] = SYSUTCDATETIME()\nFROM " +
+         table + " AS o\nINNER JOIN @metersync_offsets AS v ON " + match +
+         ";\n"
+         "INSERT INTO " +
          table +
          " ([pipeline], [topic], [partition], [next_offset], [records_applied], [updated_at])\n"
-         "  VALUES (@pipeline, @topic, @partition, @next_offset, @records, SYSUTCDATETIME());";
+         "SELECT v.[pipeline], v.[topic], v.[partition], v.[next_offset], v.[records], "
+         "SYSUTCDATETIME()\nFROM @metersync_offsets AS v\nWHERE NOT EXISTS (SELECT 1 FROM " +
+         table + " AS o WHERE " + match + ");";
 }
 
 bool SqlServerDialect::bind_wide(const Column& column) const {

@@ -26,18 +26,36 @@ class SqlServerDialect final : public Dialect {
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
   std::string lock_sql() const override;
+  // The writer lock as a self-contained piece of a multi-statement batch: instead of
+  // returning the status it raises kLockNotGranted (Transient). `index` makes its
+  // variable's name unique within the batch. Param: the resource name.
+  std::string lock_or_raise_sql(std::size_t index) const;
   std::vector<std::string> prepare_stage() const override;
+  // The JSON stage (sink.sqlserver_stage json): one segment's rows as ONE bound
+  // NVARCHAR(MAX) document (stage_document.hpp) read by OPENJSON into the stage, so the
+  // server parses one statement per segment instead of one per 131 rows. Param: the
+  // document. `key_only` stages its rows as key-only deletes (ChangeKind 'K').
+  std::string stage_json_sql(bool key_only) const;
+  // Answers when OPENJSON works on this server and database (SQL Server 2016+ at
+  // compatibility level 130+); anything else is an error.
+  static std::string_view json_probe_sql();
+  // One row: product version, the database's compatibility level, @@VERSION.
+  static std::string_view server_facts_sql();
+  // The offsets of `partitions` partitions: one table variable, one UPDATE, one INSERT
+  // of the missing ones; Dialect::offsets_upsert_all_sql's params.
+  std::string offsets_upsert_all_sql(std::size_t partitions) const override;
   std::string stage_insert(std::size_t rows) const override;
   std::vector<std::string> apply_stage() const override;
   std::string stage_truncated_sql() const override;
   std::string truncate_sql() const override;
   std::string truncate_watermark_sql() const override;
-  std::string offsets_upsert_sql() const override;
   bool bind_wide(const Column& column) const override;
 
   // The stage: a session temp table, collated like the database so joins with
   // Meter Master never meet a tempdb collation conflict.
   static constexpr std::string_view kStage = "#MeterSyncStage";
+  // The error number lock_or_raise_sql() raises (user errors start at 50000).
+  static constexpr long kLockNotGranted = 51001;
 
  protected:
   const TypeSpellings& types() const override;

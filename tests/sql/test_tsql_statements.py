@@ -54,14 +54,30 @@ def test_dump_has_every_statement_kind():
     for expected in ["begin", "commit", "rollback", "create_table_0", "create_table_1", "create_table_2",
                      "columns_query", "lock", "prepare_stage_0", "prepare_stage_1", "stage_insert_1",
                      "stage_insert_max", "stage_truncated", "apply_stage_0", "apply_stage_1", "apply_stage_2",
-                     "truncate_watermark", "truncate", "offsets_upsert", "offsets_select", "records_applied"]:
+                     "truncate_watermark", "truncate", "offsets_upsert_all_1", "offsets_select", "records_applied"]:
         assert expected in names
+
+
+# T-SQL's THROW: `THROW error_number, message, state;` (Microsoft's THROW reference). sqlglot's
+# T-SQL grammar has no THROW, so each one is checked against that grammar here and replaced by
+# a statement sqlglot parses (SELECT of the same three values) before the rest is parsed.
+THROW = re.compile(r"\bTHROW (\d+), (N'(?:[^']|'')*'), (\d+);")
+
+
+def without_throw(sql):
+    def check(m):
+        assert 50000 <= int(m.group(1)) <= 2147483647, "user THROW numbers start at 50000"
+        assert 0 <= int(m.group(3)) <= 255
+        return f"SELECT {m.group(1)}, {m.group(2)}, {m.group(3)};"
+    replaced = THROW.sub(check, sql)
+    assert "THROW" not in strip_literals(replaced), "a THROW not of the form THROW n, N'...', s;"
+    return replaced
 
 
 @pytest.mark.parametrize("statement", SQLSERVER, ids=[s["name"] for s in SQLSERVER])
 def test_parses_as_tsql(statement):
     # error_level RAISE: any token sqlglot cannot place is an error, not a warning.
-    parsed = sqlglot.parse(statement["sql"], read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+    parsed = sqlglot.parse(without_throw(statement["sql"]), read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
     assert parsed and all(p is not None for p in parsed)
     # A statement sqlglot cannot understand comes back as an opaque Command.
     commands = [p for p in parsed if isinstance(p, exp.Command)]
@@ -133,6 +149,30 @@ def test_truncate_watermark_only_moves_forward_and_older_staged_rows_are_flagged
     assert stage.startswith("UPDATE s SET [IsDeleted] = 1")
     assert re.search(r"s\.\[SourcePosition\] COLLATE Latin1_General_BIN2 < w\.\[SourcePosition\] "
                      r"COLLATE Latin1_General_BIN2", stage)
+
+
+def test_json_stage_reads_every_document_column_as_text_into_the_typed_stage():
+    for name, kind in [("stage_json_full", "'U'"), ("stage_json_key_only", "'K'")]:
+        sql = BY_NAME[name]["sql"]
+        assert BY_NAME[name]["params"] == 1
+        assert sql.startswith("INSERT INTO #MeterSyncStage (")
+        assert "FROM OPENJSON(?) WITH (" in sql and f", {kind}\nFROM" in sql
+        paths = re.findall(r"\[(\w+)\] (NVARCHAR\(4000\)|BIT) '\$\[(\d+)\]'", sql)
+        # stage_document.hpp's row: 15 values in the stage's column order, IsDeleted a number
+        assert [int(p[2]) for p in paths] == list(range(15))
+        assert [p[0] for p in paths if p[1] == "BIT"] == ["IsDeleted"]
+
+
+def test_one_request_holds_the_whole_json_transaction():
+    sql = BY_NAME["transaction_json"]["sql"]
+    order = ["BEGIN TRANSACTION;", "sp_getapplock", "THROW 51001", "CREATE TABLE #MeterSyncStage",
+             "FROM OPENJSON(?)", "UPDATE s SET [IsDeleted] = 1", "UPDATE t SET", "INSERT INTO [dbo].[MeterMaster]",
+             "@metersync_offsets", "COMMIT TRANSACTION;"]
+    at = [sql.index(piece) for piece in order]
+    assert at == sorted(at)
+    # every DECLAREd name is declared once in the batch (T-SQL: one scope per batch)
+    declared = re.findall(r"DECLARE (@\w+)", sql)
+    assert len(declared) == len(set(declared)) == 3
 
 
 def test_transaction_shape():
