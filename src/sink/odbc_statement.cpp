@@ -66,7 +66,13 @@ void OdbcStatement::bind(const std::vector<SqlParam>& params, std::string_view c
         buffer->indicator = static_cast<SQLLEN>(buffer->wide.size() * sizeof(char16_t));
         const auto size =
             std::max<size_t>({buffer->wide.size(), static_cast<size_t>(param.size), 1});
-        rc = SQLBindParameter(handle_, number, SQL_PARAM_INPUT, SQL_C_WCHAR, SQL_WVARCHAR, size, 0,
+        // Past 4,000 characters SQL Server's NVARCHAR(n) ends. Bound as SQL_WVARCHAR, a
+        // longer staged JSON document reached Babelfish through FreeTDS 1.3.17 as invalid
+        // JSON; as SQL_WLONGVARCHAR (NVARCHAR(MAX)) it arrives whole.
+        const SQLSMALLINT type = connection_.dialect() == config::Dialect::SqlServer && size > 4000
+                                     ? SQL_WLONGVARCHAR
+                                     : SQL_WVARCHAR;
+        rc = SQLBindParameter(handle_, number, SQL_PARAM_INPUT, SQL_C_WCHAR, type, size, 0,
                               buffer->wide.data(),
                               static_cast<SQLLEN>((buffer->wide.size() + 1) * sizeof(char16_t)),
                               &buffer->indicator);

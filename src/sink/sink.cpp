@@ -57,6 +57,9 @@ struct Sink::Impl {
   StageDocument document;                      // reused between segments
   SinkStage stage = SinkStage::Documents;      // decided on connecting
   std::string stage_reason;                    // why, for the log and the status
+  // SQL Server's OPENJSON decodes JSON escapes; Babelfish 4.3's returns them as they are,
+  // so there the rows whose text needs escapes are staged by bound parameters.
+  bool json_decodes_escapes = true;
 
   explicit Impl(const config::SinkConfig& sink_config) : config(sink_config) {
     try {
@@ -109,18 +112,24 @@ struct Sink::Impl {
       return;
     }
     std::string refusal;
+    std::optional<std::string> decoded;
     try {
-      connection->query(SqlServerDialect::json_probe_sql(), {}, "probing OPENJSON");
+      const auto probe = connection->query(SqlServerDialect::json_probe_sql(), {}, "probing OPENJSON");
+      if (!probe.empty() && !probe[0].empty()) decoded = probe[0][0];
     } catch (const SinkError& error) {
       if (error.sqlstate().starts_with("08") || connection->dead()) throw;
       refusal = error.what();
     }
     if (refusal.empty()) {
       stage = SinkStage::Json;
+      json_decodes_escapes = decoded == SqlServerDialect::kJsonProbeText;
       stage_reason = std::string("one JSON document per segment (OPENJSON answered") +
                      (config.sqlserver_stage == config::SqlServerStage::Json
-                          ? ", sink.sqlserver_stage json); "
-                          : "; sink.sqlserver_stage auto); ") +
+                          ? ", sink.sqlserver_stage json" : "; sink.sqlserver_stage auto") +
+                     (json_decodes_escapes
+                          ? "); "
+                          : "; it returns JSON escapes undecoded, so rows whose text needs one "
+                            "are staged by bound parameters); ") +
                      described;
       return;
     }
@@ -288,6 +297,19 @@ struct Sink::Impl {
     }
   }
 
+  // Multi-row INSERTs into the stage, 131 rows each (SQL Server's parameter limit).
+  void stage_by_params(const std::vector<const StagedChange*>& rows, StatementBatch& batch) {
+    const std::size_t chunk = dialect->max_stage_rows();
+    for (std::size_t first = 0; first < rows.size(); first += chunk) {
+      const std::size_t count = std::min(chunk, rows.size() - first);
+      std::vector<SqlParam> params;
+      params.reserve(count * stage_columns().size());
+      for (std::size_t i = first; i < first + count; ++i)
+        append_stage_params(*dialect, *rows[i], params);
+      batch.add(dialect->stage_insert(count), std::move(params));
+    }
+  }
+
   // SQL Server: a segment through the stage table, its statements added to the
   // transaction's batch: the stage filled from JSON documents (one piece per document) or
   // by multi-row INSERTs of bound parameters (131 rows each, a request of their own
@@ -296,10 +318,15 @@ struct Sink::Impl {
     for (const std::string& statement : dialect->prepare_stage()) batch.add(statement);
     if (stage == SinkStage::Json) {
       const auto& sqlserver = static_cast<const SqlServerDialect&>(*dialect);
+      std::vector<const StagedChange*> by_params;
       for (const bool key_only : {false, true}) {
         document.clear();
         for (const StagedChange& change : rows) {
           if (change.key_only != key_only) continue;
+          if (!json_decodes_escapes && StageDocument::needs_escapes(change)) {
+            by_params.push_back(&change);
+            continue;
+          }
           document.add(change);
           if (document.bytes() >= kMaxDocumentBytes) {
             batch.add(sqlserver.stage_json_sql(key_only), {SqlParam::national(document.finish())});
@@ -310,16 +337,12 @@ struct Sink::Impl {
           batch.add(sqlserver.stage_json_sql(key_only), {SqlParam::national(document.finish())});
       }
       document.clear();
+      stage_by_params(by_params, batch);
     } else {
-      const std::size_t chunk = dialect->max_stage_rows();
-      for (std::size_t first = 0; first < rows.size(); first += chunk) {
-        const std::size_t count = std::min(chunk, rows.size() - first);
-        std::vector<SqlParam> params;
-        params.reserve(count * stage_columns().size());
-        for (std::size_t i = first; i < first + count; ++i)
-          append_stage_params(*dialect, rows[i], params);
-        batch.add(dialect->stage_insert(count), std::move(params));
-      }
+      std::vector<const StagedChange*> all;
+      all.reserve(rows.size());
+      for (const StagedChange& change : rows) all.push_back(&change);
+      stage_by_params(all, batch);
     }
     batch.add(dialect->stage_truncated_sql());
     for (const std::string& statement : dialect->apply_stage()) batch.add(statement);

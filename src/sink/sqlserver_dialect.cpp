@@ -128,7 +128,9 @@ std::string SqlServerDialect::stage_json_sql(bool key_only) const {
 }
 
 std::string_view SqlServerDialect::json_probe_sql() {
-  return "SELECT COUNT(*) AS answered FROM OPENJSON(N'[[\"1.5\"]]') WITH (v NVARCHAR(10) '$[0]') AS j;";
+  // The JSON text ["a\"b\\c\u0041\n"] holds each kind of escape the stage document uses.
+  return "SELECT j.v FROM OPENJSON(N'[[\"a\\\"b\\\\c\\u0041\\n\"]]') WITH (v NVARCHAR(20) '$[0]') AS "
+         "j;";
 }
 
 std::string_view SqlServerDialect::server_facts_sql() {

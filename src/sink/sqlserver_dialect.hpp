@@ -37,8 +37,11 @@ class SqlServerDialect final : public Dialect {
   // document. `key_only` stages its rows as key-only deletes (ChangeKind 'K').
   std::string stage_json_sql(bool key_only) const;
   // Answers when OPENJSON works on this server and database (SQL Server 2016+ at
-  // compatibility level 130+); anything else is an error.
+  // compatibility level 130+); anything else is an error. The one value it returns is
+  // kJsonProbeText when OPENJSON decodes JSON string escapes, as SQL Server does;
+  // Babelfish 4.3 returns them undecoded (a\"b for a"b).
   static std::string_view json_probe_sql();
+  static constexpr std::string_view kJsonProbeText = "a\"b\\cA\n";
   // One row: product version, the database's compatibility level, @@VERSION.
   static std::string_view server_facts_sql();
   // The offsets of `partitions` partitions: one table variable, one UPDATE, one INSERT

@@ -85,6 +85,28 @@ void StageDocument::text(std::string_view column, std::string_view value) {
   text_ += '"';
 }
 
+namespace {
+
+bool escaped(std::string_view text) {
+  for (const char c : text) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool StageDocument::needs_escapes(const StagedChange& change) {
+  const MeterRow& row = change.row;
+  if (escaped(row.source_system) || escaped(row.source_meter_id) ||
+      escaped(row.source_position.text)) {
+    return true;
+  }
+  if (change.key_only) return false;
+  return escaped(row.serial_number) || escaped(row.meter_type) || escaped(row.status) ||
+         (row.manufacturer && escaped(*row.manufacturer));
+}
+
 void StageDocument::add(const StagedChange& change) {
   if (finished_) clear();
   const MeterRow& row = change.row;

@@ -27,6 +27,10 @@ class StageDocument {
   // not valid UTF-8, as binding it would have.
   void add(const StagedChange& change);
 
+  // True when one of the row's text values needs a JSON escape ('"', '\\' or a control
+  // character): a server whose OPENJSON does not decode escapes must get it another way.
+  static bool needs_escapes(const StagedChange& change);
+
   bool empty() const { return rows_ == 0; }
   std::size_t rows() const { return rows_; }
   std::size_t bytes() const { return text_.size() + 1; }

@@ -135,3 +135,28 @@ TEST(StageDocument, InvalidUtf8IsADataErrorNamingTheColumn) {
 
 }  // namespace
 }  // namespace metersync::sink
+
+namespace metersync::sink {
+namespace {
+
+TEST(StageDocument, NeedsEscapesExactlyWhenATextValueHasAQuoteABackslashOrAControl) {
+  MeterRow plain = full_row();
+  plain.source_meter_id = "m-1";
+  plain.manufacturer = "Zähler-Ω-😀 \x7f";  // non-ASCII and DEL go raw
+  EXPECT_FALSE(StageDocument::needs_escapes({plain, false}));
+  EXPECT_FALSE(StageDocument::needs_escapes({plain, true}));
+  const auto with = [&](auto change) {
+    MeterRow row = plain;
+    change(row);
+    return row;
+  };
+  EXPECT_TRUE(StageDocument::needs_escapes({with([](MeterRow& r) { r.source_meter_id = "a\"b"; }), true}));
+  EXPECT_TRUE(StageDocument::needs_escapes({with([](MeterRow& r) { r.source_position.text = "a\\b"; }), true}));
+  EXPECT_TRUE(StageDocument::needs_escapes({with([](MeterRow& r) { r.serial_number = "a\nb"; }), false}));
+  EXPECT_TRUE(StageDocument::needs_escapes({with([](MeterRow& r) { r.manufacturer = std::string(1, '\0'); }), false}));
+  // A key-only delete carries no serial number: it needs none.
+  EXPECT_FALSE(StageDocument::needs_escapes({with([](MeterRow& r) { r.serial_number = "a\"b"; }), true}));
+}
+
+}  // namespace
+}  // namespace metersync::sink
