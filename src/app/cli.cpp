@@ -61,7 +61,9 @@ int init_sink(const config::Config& config) {
   sink.init();
   std::cout << "sink ready: " << (config.sink.schema.empty() ? "" : config.sink.schema + ".")
             << config.sink.table << ", " << config.sink.offsets_table << " and "
-            << config.sink.truncates_table << "\n";
+            << config.sink.truncates_table << "\n"
+            << config::dialect_name(config.sink.dialect) << " stage: " << sink::stage_name(sink.stage())
+            << ": " << sink.stage_description() << "\n";
   return 0;
 }
 
