@@ -11,6 +11,8 @@ second metersync. Process handling is metersync_harness.MeterSync; what lives he
 - Debezium SQL Server events built in Python (`SqlServerEvents`), in the encodings of the
   fixtures in tests/fixtures/debezium/sqlserver (Connect Decimal bytes, NanoTimestamp, Date).
 - Kafka helpers: own topics, producing with acknowledgement, end offsets, dead letters.
+- Timing a drain (`timed_drain`): metersync started on records already produced, timed from the
+  first commit to the last by polling the offsets table; the stage path a run used (`stage_used`).
 - Reading Meter Master and the offsets table over ODBC (pyodbc), and comparing two Meter Masters
   when both have covered exactly the same records.
 """
@@ -25,6 +27,7 @@ import re
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,12 +89,14 @@ def _without_endpoint(lines: list[str]) -> list[str]:
 
 def write_suite_config(path: Path, *, dialect: str, connection_var: str, table: str, offsets_table: str,
                        truncates_table: str,
-                       group_prefix: str, topics: dict[str, str], dead_letter_topics: dict[str, str]) -> Path:
+                       group_prefix: str, topics: dict[str, str], dead_letter_topics: dict[str, str],
+                       sink_settings: dict[str, str] | None = None) -> Path:
     """Writes the shipped configuration with this run's sink and Kafka names.
 
     `topics` maps the shipped source names (postgres, mysql, mssql, oracle) to the topics to read;
     sources not named there are disabled. The connection string is `${connection_var}`, so it is
-    read from the environment and never written to the file."""
+    read from the environment and never written to the file. `sink_settings` adds (or replaces)
+    keys of the `sink:` section, e.g. {"sqlserver_stage": "rows"}."""
     text = (REPO / "config" / "metersync.yaml").read_text()
     text = _sub_once(text, r"^  group_prefix:.*$", f"  group_prefix: {group_prefix}")
     text = _sub_once(text, r"^  dialect:.*$", f"  dialect: {dialect}")
@@ -99,6 +104,13 @@ def write_suite_config(path: Path, *, dialect: str, connection_var: str, table: 
     text = _sub_once(text, r"^  table:.*$", f"  table: {table}")
     text = _sub_once(text, r"^  offsets_table:.*$", f"  offsets_table: {offsets_table}")
     text = _sub_once(text, r"^  truncates_table:.*$", f"  truncates_table: {truncates_table}")
+    for key, value in (sink_settings or {}).items():
+        if not re.fullmatch(r"[a-z_]+", key):
+            raise ValueError(f"not a sink key: {key!r}")
+        if re.search(rf"^  {key}:", text, flags=re.MULTILINE):
+            text = _sub_once(text, rf"^  {key}:.*$", f"  {key}: {value}")
+        else:
+            text = _sub_once(text, r"^sink:\s*$", f"sink:\n  {key}: {value}")
     head, blocks = _source_blocks(text)
     names = [name for name, _ in blocks]
     missing = set(topics) - set(names)
@@ -159,17 +171,13 @@ class SqlServerEvents:
         self.template = json.loads((FIXTURES / "sqlserver" / "snapshot_read.json").read_text())
         self.lsn = first_lsn
 
-    def create(self, *, meter_id: int, serial: str, type_code: str = "E", manufacturer: str | None = None,
-               status_code: int = 1, install_date: dt.date | None = None, multiplier: Decimal = Decimal(1),
-               last_read_kwh: Decimal | None = None, last_read_at: int | None = None,
-               lat: Decimal | None = None, lon: Decimal | None = None,
-               ts_ms: int = 1764000000000) -> tuple[bytes, bytes]:
-        self.lsn += 1
-        value = copy.deepcopy(self.template)
-        payload = value["payload"]
-        payload["op"] = "c"
-        payload["before"] = None
-        payload["after"] = {
+    @staticmethod
+    def row(*, meter_id: int, serial: str, type_code: str = "E", manufacturer: str | None = None,
+            status_code: int = 1, install_date: dt.date | None = None, multiplier: Decimal = Decimal(1),
+            last_read_kwh: Decimal | None = None, last_read_at: int | None = None,
+            lat: Decimal | None = None, lon: Decimal | None = None) -> dict:
+        """A dbo.Meters row in the connector's encodings (the `before`/`after` of an event)."""
+        return {
             "MeterID": meter_id, "SerialNo": serial, "MeterTypeCode": type_code,
             "Manufacturer": manufacturer, "StatusCode": status_code,
             "InstallDate": None if install_date is None else epoch_days(install_date),
@@ -179,11 +187,22 @@ class SqlServerEvents:
             "Lat": None if lat is None else decimal_bytes(lat, 6),
             "Lon": None if lon is None else decimal_bytes(lon, 6),
         }
+
+    def create(self, *, ts_ms: int = 1764000000000, op: str = "c", before: dict | None = None,
+               **row) -> tuple[bytes, bytes]:
+        """The next change event of the row given by `row`'s keywords (see row()): an insert
+        (`op` "c"), or with `op` "u" and the previous row as `before`, an update."""
+        self.lsn += 1
+        value = copy.deepcopy(self.template)
+        payload = value["payload"]
+        payload["op"] = op
+        payload["before"] = before
+        payload["after"] = after = self.row(**row)
         source = payload["source"]
         source.update(snapshot="false", ts_ms=ts_ms, ts_us=ts_ms * 1000, ts_ns=ts_ms * 1_000_000, change_lsn=f"{self.lsn:08x}:00000010:0002",
                       commit_lsn=f"{self.lsn:08x}:00000010:0003", event_serial_no=1)
         payload.update(ts_ms=ts_ms + 5, ts_us=(ts_ms + 5) * 1000, ts_ns=(ts_ms + 5) * 1_000_000)
-        return fixture_key("sqlserver", meter_id), json.dumps(value).encode()
+        return fixture_key("sqlserver", after["MeterID"]), json.dumps(value).encode()
 
 
 def fixture_key(connector: str, key_value: int) -> bytes:
@@ -312,6 +331,104 @@ def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 300) ->
         return got
     finally:
         c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing a drain
+
+@dataclass
+class Drain:
+    """One timed drain: metersync started on `records` records already on the topic.
+
+    `first_applied` records were in the first commit seen (at `first_s` after the start); the
+    rest, `records - first_applied`, were applied between that commit and the last one
+    (`last_s`). The steady rate counts only those, over only that time: neither the process
+    start nor the first batch (fetch, decode and write before anything shows) is in it."""
+    records: int
+    first_applied: int
+    first_s: float
+    last_s: float
+    polls: int
+
+    @property
+    def steady_records(self) -> int:
+        return self.records - self.first_applied
+
+    @property
+    def steady_s(self) -> float:
+        return self.last_s - self.first_s
+
+    @property
+    def steady_rate(self) -> float | None:
+        """Changes/s from the first applied to the last applied; None when one commit took all."""
+        return self.steady_records / self.steady_s if self.steady_records > 0 and self.steady_s > 0 else None
+
+    @property
+    def rate_with_start(self) -> float:
+        return self.records / self.last_s if self.last_s > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {"records": self.records, "first_applied": self.first_applied, "first_s": self.first_s,
+                "last_s": self.last_s, "steady_records": self.steady_records, "steady_s": self.steady_s,
+                "steady_rate": self.steady_rate, "rate_with_start": self.rate_with_start, "polls": self.polls}
+
+    def line(self, label: str) -> str:
+        rate = self.steady_rate
+        steady = (f"{self.steady_records} changes in {self.steady_s:.2f}s = {rate:,.0f} changes/s (first applied "
+                  f"to last, after a first commit of {self.first_applied}"
+                  if rate is not None else
+                  f"all {self.records} changes in one commit, no steady rate (first applied to last: one commit")
+        return (f"{label}: {steady}; all {self.records} in {self.last_s:.2f}s = {self.rate_with_start:,.0f} "
+                f"changes/s with process start)")
+
+
+def timed_drain(start, applied, before: int, records: int, timeout: float, alive=None,
+                interval: float = 0.02) -> Drain:
+    """Calls start() (which starts metersync on records already produced) and polls applied()
+    (the records applied so far, as the offsets table counts them; committed with the rows) every
+    `interval` s until it reaches before + records. alive() raises if the process died."""
+    t0 = time.monotonic()
+    start()
+    first_s = first_n = None
+    polls = 0
+    while True:
+        n = applied() - before
+        now = time.monotonic() - t0
+        polls += 1
+        if n > 0 and first_s is None:
+            first_s, first_n = now, n
+        if n >= records:
+            return Drain(records=records, first_applied=first_n, first_s=first_s, last_s=now, polls=polls)
+        if alive is not None:
+            alive()
+        if now > timeout:
+            raise AssertionError(f"timed out after {timeout:.0f}s: {n} of {records} records applied")
+        time.sleep(interval)
+
+
+def failing(status: dict | None, retries: int = 8) -> str | None:
+    """The last error of a source whose pipeline is failing again and again (state `failed` after
+    at least `retries` retries, as the status file says), so a drain that cannot succeed stops
+    early with the reason instead of waiting out its timeout; None otherwise."""
+    for name, s in ((status or {}).get("sources") or {}).items():
+        if s.get("state") == "failed" and int(s.get("retries") or 0) >= retries:
+            return f"{name}: {s.get('last_error')} ({s.get('retries')} retries)"
+    return None
+
+
+STAGE_LINE = re.compile(r"sqlserver stage:\s*([A-Za-z_]+)")
+
+
+def stage_used(log_text: str, status: dict | None = None) -> str | None:
+    """The SQL Server stage path a metersync used (json, rows), as its log line `sqlserver stage: …`
+    or its status file says; None when neither says (a binary from before the stage key)."""
+    found = STAGE_LINE.findall(log_text or "")
+    if found:
+        return found[-1].lower()
+    sink = (status or {}).get("sink")
+    if isinstance(sink, dict) and isinstance(sink.get("stage"), str) and sink["stage"]:
+        return sink["stage"].lower()
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ class Suite:
         self.topics.append(topic)
         return topic
 
-    def metersync(self, label: str, dialect: str, topics: dict[str, str]) -> MeterSync:
+    def metersync(self, label: str, dialect: str, topics: dict[str, str],
+                  sink_settings: dict[str, str] | None = None) -> MeterSync:
         names = Names(f"{self.suffix}_{label}")
         directory = self.tmp / label
         directory.mkdir()
@@ -77,7 +78,7 @@ class Suite:
                                        table=names.table, offsets_table=names.offsets_table,
                                        truncates_table=names.truncates_table,
                                        group_prefix=names.group_prefix, topics=topics,
-                                       dead_letter_topics=dead_letters)
+                                       dead_letter_topics=dead_letters, sink_settings=sink_settings)
         ms.dead_letters = dead_letters
         if dialect == "sqlserver":
             self.tds_tables += [names.table, names.offsets_table, names.truncates_table]
