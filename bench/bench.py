@@ -1,5 +1,7 @@
 """`bench/run`: metersync against Debezium's JDBC sink connector and the database ceiling,
-end-to-end latency, resources; writes docs/benchmarks.md and docs/bench/*.png.
+end-to-end latency, resources, start-up, and (when METERSYNC_SQLSERVER_ODBC names a SQL Server-
+compatible server) the SQL Server path beside the PostgreSQL one and that server's own ceiling;
+writes docs/benchmarks.md and docs/bench/*.png.
 
 Each part stores its figures in docs/bench/results.json under its own name, and the report is
 rendered from that file, so a part run on its own (`--parts latency`) updates only its section.
@@ -26,7 +28,7 @@ import stackenv  # noqa: E402
 import throughput  # noqa: E402
 from throughput import log  # noqa: E402
 
-PARTS = ("throughput", "latency", "startup")
+PARTS = ("throughput", "latency", "startup", "sqlserver")
 RESULTS = REPO / "docs" / "bench" / "results.json"
 
 
@@ -79,6 +81,11 @@ def main(argv=None) -> int:
     ap.add_argument("--events", type=int, default=1_000_000, help="change events for the throughput part")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)} (default: all)")
     ap.add_argument("--rates", default="100,1000,5000", help="changes/s of the latency workloads")
+    ap.add_argument("--sqlserver-events", type=int,
+                    help="change events of the sqlserver part, half new keys then half updates of them "
+                         "(default 100000; 2000 with --check); the part runs only when METERSYNC_SQLSERVER_ODBC is set")
+    ap.add_argument("--sqlserver-stage", choices=("auto", "json", "rows"),
+                    help="sink.sqlserver_stage for the sqlserver part (default: not set, the shipped default)")
     ap.add_argument("--duration", type=float, default=30, help="seconds per latency workload")
     ap.add_argument("--batch", type=int, default=5000, help="metersync sink.max_batch_events")
     ap.add_argument("--jdbc-sweep", action="store_true",
@@ -101,11 +108,14 @@ def main(argv=None) -> int:
         report.write(json.loads(RESULTS.read_text()), REPO / "docs" / "benchmarks.md", REPO / "docs" / "bench")
         return 0
 
-    env = stackenv.load(args.env_file) if args.env_file else stackenv.load()
     parts = [p for p in args.parts.split(",") if p]
     for p in parts:
         if p not in PARTS:
             raise SystemExit(f"--parts: unknown part {p!r} ({', '.join(PARTS)})")
+    import sqlserver
+    # The sqlserver part alone and skipped (no server given) needs neither the stack nor the binary.
+    needs_stack = any(p != "sqlserver" for p in parts) or sqlserver.skip_reason() is None
+    env = (stackenv.load(args.env_file) if args.env_file else stackenv.load()) if needs_stack else None
     run_id = dt.datetime.utcnow().strftime("%m%d%H%M%S") + uuid.uuid4().hex[:4]
     workdir = REPO / ".local" / "bench" / run_id
     workdir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +125,7 @@ def main(argv=None) -> int:
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     t_start = time.monotonic()
 
-    binary = find_binary("metersync", args.metersync_bin)
+    binary = find_binary("metersync", args.metersync_bin) if needs_stack else None
     if "throughput" in parts:
         t0 = time.monotonic()
         m = machine()
@@ -154,6 +164,20 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         results["startup"] = startup.run(env, workdir, binary)
         results["startup"]["part_s"] = time.monotonic() - t0
+        save(results_path, results)
+    if "sqlserver" in parts:
+        t0 = time.monotonic()
+        m = machine()
+        n = args.sqlserver_events or (sqlserver.CHECK_EVENTS if args.check else sqlserver.DEFAULT_EVENTS)
+        res = sqlserver.run(env, run_id, workdir, binary, n, stage=args.sqlserver_stage, keep=args.keep)
+        res["machine"] = m
+        res["part_s"] = time.monotonic() - t0
+        earlier = results.get("sqlserver")
+        if res.get("skipped") and earlier and not earlier.get("skipped"):
+            # keep the last measurement (a machine without the server says so beside it)
+            earlier["skipped_later"] = {"date": res["date"], "reason": res["reason"]}
+        else:
+            results["sqlserver"] = res
     save(results_path, results)
     import report
     report.write(results, out_dir / "benchmarks.md", out_dir / "bench")

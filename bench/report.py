@@ -186,12 +186,17 @@ def write(results: dict, md: Path, plots: Path) -> None:
     if st:
         import startup
         out += startup.section(st)
-    out += ["## The SQL Server path", "",
-            "No SQL Server runs on these machines, so `bench/run` measures the PostgreSQL sink. The SQL Server "
-            "dialect's throughput was measured over TDS against **Babelfish for PostgreSQL 4.3.0, not SQL Server**, by "
-            "the opt-in suite's `tests/integration/test_sqlserver_throughput.py` (20,000 new, updated and stale changes "
-            "with each dialect, side by side in one run); its figures and what they do and do not say are in "
-            "[sqlserver.md](sqlserver.md#throughput-of-the-sql-server-path--on-babelfish-not-sql-server).", ""]
+    sq = results.get("sqlserver")
+    if sq:
+        import sqlserver
+        out += sqlserver.section(sq)
+    else:
+        out += ["## The SQL Server path", "",
+                "No SQL Server runs on these machines, so `bench/run` measures the PostgreSQL sink. The SQL Server "
+                "dialect's throughput was measured over TDS against **Babelfish for PostgreSQL 4.3.0, not SQL Server**, by "
+                "the opt-in suite's `tests/integration/test_sqlserver_throughput.py` (20,000 new, updated and stale changes "
+                "with each dialect, side by side in one run); its figures and what they do and do not say are in "
+                "[sqlserver.md](sqlserver.md#throughput-of-the-sql-server-path--on-babelfish-not-sql-server).", ""]
     hist = results.get("history", [])
     if len(hist) > 1:
         out += ["## Earlier runs", "",
@@ -204,7 +209,7 @@ def write(results: dict, md: Path, plots: Path) -> None:
             out.append(f"| `{h['run_id']}` | {h['date']} | {h['events']:,} | {h['loadavg_at_start']} | {h['metersync']:,.0f}/s | "
                        f"{(h['jdbc'] or 0):,.0f}/s | {ratio} | {h['ceiling']:,.0f}/s | {h['metersync_peak_rss'] / MB:.0f} MiB |")
         out.append("")
-    times = [(name, results[name]["part_s"]) for name in ("throughput", "latency", "startup")
+    times = [(name, results[name]["part_s"]) for name in ("throughput", "latency", "startup", "sqlserver")
              if results.get(name, {}).get("part_s")]
     if times:
         out += ["## Running time", "",

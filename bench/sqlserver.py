@@ -1,0 +1,637 @@
+"""Part 5: the SQL Server path, measured like the PostgreSQL one.
+
+Runs only when METERSYNC_SQLSERVER_ODBC holds an ODBC connection string to SQL Server or a
+compatible server (Babelfish); otherwise the part returns a "skipped" record with the reason.
+
+The workload: `events` Debezium SQL Server change events of dbo.Meters (the connector's shape: the
+opt-in suite's `SqlServerEvents`, built on the captured fixture's schema block) on a topic of the
+run's own, in two phases over the same meters: one insert (`c`) per meter (new keys), then one update
+(`u`, with `before`) per meter (the update path). Each phase's records are produced first, with no
+metersync running; then, one after the other:
+
+- metersync with `sink.dialect: sqlserver` drains them into a Meter Master of the run's own on that
+  server (MM_bench_<run id>, MSO_…, MST_…, created by `metersync init`);
+- a second metersync with `sink.dialect: postgres` drains the same records into the stack's
+  PostgreSQL sink database (tables of the same names);
+- the server's own ceiling for the same net effect: the phase's rows, mapped beforehand in Python
+  (not timed), sent as ONE JSON document through one `INSERT … SELECT … FROM OPENJSON(?) WITH (…)`
+  into a #temp table, then one `UPDATE … FROM … JOIN` (with the newer-position guard) and one
+  `INSERT … WHERE NOT EXISTS` into a fresh table, in one transaction (pyodbc).
+
+Each drain is timed from the first commit seen to the last (the offsets table's `records_applied`
+polled every 20 ms), and from the process start. Everything created is dropped at the end (tables
+on both servers, topics, consumer groups) unless --keep.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+# The opt-in suite's support code: Debezium SQL Server events, the config writer, Kafka helpers.
+if str(REPO / "tests" / "integration") not in sys.path:
+    sys.path.append(str(REPO / "tests" / "integration"))
+
+import sqlserver_suite_support as sss  # noqa: E402
+
+ENV_VAR = sss.ENV_VAR  # METERSYNC_SQLSERVER_ODBC
+# The variables the config files name: the connection strings stay in the environment.
+CONNECTION_VAR = "METERSYNC_BENCH_SINK_ODBC"
+POLL_S = 0.02
+DEFAULT_EVENTS = 100_000
+CHECK_EVENTS = 2_000
+MB = 1024 * 1024
+
+# Targets (reported, not asserted).
+TARGET_RATE = 15_000      # changes/s on Babelfish, new keys and updates
+TARGET_VS_PG = 0.5        # × the PostgreSQL path in the same run
+TARGET_VS_CEILING = 0.7   # × the server's own ceiling
+TARGET_RSS = 100e6        # bytes
+
+# Meter Master's columns (the spec's types), SyncedAt aside.
+COLUMNS = [("SourceSystem", "VARCHAR(16)"), ("SourceMeterId", "NVARCHAR(64)"), ("SerialNumber", "NVARCHAR(64)"),
+           ("MeterType", "VARCHAR(16)"), ("Manufacturer", "NVARCHAR(100)"), ("Status", "VARCHAR(16)"),
+           ("InstallDate", "DATE"), ("Multiplier", "DECIMAL(9,4)"), ("LastReadingValue", "DECIMAL(18,3)"),
+           ("LastReadingAt", "DATETIME2(6)"), ("Latitude", "DECIMAL(9,6)"), ("Longitude", "DECIMAL(9,6)"),
+           ("IsDeleted", "BIT"), ("SourceCommittedAt", "DATETIME2(3)"), ("SourcePosition", "VARCHAR(100)")]
+KEY = ("SourceSystem", "SourceMeterId")
+PHASES = (("new keys", 1), ("updates", 2))
+CHUNKS = (500, 1000, 2000, 5000)  # rows per OPENJSON document tried for the ceiling (and the whole phase)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def skip_reason(environ=None) -> str | None:
+    environ = os.environ if environ is None else environ
+    if not environ.get(ENV_VAR):
+        return (f"{ENV_VAR} is not set (no SQL Server-compatible server to run the sink's SQL Server path on; "
+                f"set it to an ODBC connection string, see docs/sqlserver.md)")
+    try:
+        import pyodbc  # noqa: F401
+    except ImportError:
+        return "pyodbc is not installed (requirements.txt; ./install puts it in .local/venv)"
+    return None
+
+
+def skipped(reason: str) -> dict:
+    return {"skipped": True, "reason": reason, "date": dt.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def run(env: dict | None, run_id: str, workdir: Path | None, binary: Path | None, events: int = DEFAULT_EVENTS,
+        stage: str | None = None, keep: bool = False, environ=None) -> dict:
+    """The part: a "skipped" record without the variable, else the measurements."""
+    reason = skip_reason(environ)
+    if reason:
+        log(f"sqlserver: skipped: {reason}")
+        return skipped(reason)
+    environ = os.environ if environ is None else environ
+    b = SqlServerBench(env, run_id, workdir, binary, environ[ENV_VAR], max(2, events // 2), stage)
+    try:
+        return b.run()
+    finally:
+        if not keep:
+            b.drop()
+
+
+# ---------------------------------------------------------------------------------------------
+# The workload
+
+EPOCH = dt.datetime(1970, 1, 1)
+MANUFACTURERS = ("Landis+Gyr", "Itron", "Kamstrup", "Sensus", None)
+
+
+def meter_fields(k: int, version: int) -> dict:
+    """The dbo.Meters row of meter k at a version, as SqlServerEvents.create's keywords."""
+    at = dt.datetime(2026, 1, 1) + dt.timedelta(seconds=k, microseconds=(k * 7919 + version) % 1_000_000)
+    return dict(meter_id=k, serial=f"SN-{version}-{k:07d}", type_code="EWG"[k % 3],
+                manufacturer=MANUFACTURERS[k % len(MANUFACTURERS)], status_code=1 + (k + version) % 3,
+                install_date=dt.date(2015, 1, 1) + dt.timedelta(days=k % 3650),
+                multiplier=Decimal(1 + k % 7) / 4, last_read_kwh=Decimal(k * 1000 + version * 7) / 1000,
+                last_read_at=sss.nano_timestamp(at, extra_nanos=900),
+                lat=Decimal(k % 180_000 - 90_000) / 1000, lon=Decimal(k % 360_000 - 180_000) / 1000)
+
+
+def ts_ms_of(k: int, version: int) -> int:
+    return 1764000000000 + version * 100_000_000 + k
+
+
+def mapped_row(f: dict, ts_ms: int, lsn: int) -> list:
+    """The Meter Master row metersync writes for that event (the shipped mssql mapping), as JSON
+    values in COLUMNS order: what the ceiling loads, mapped beforehand."""
+    nanos = f["last_read_at"]
+    at = EPOCH + dt.timedelta(microseconds=nanos // 1000)  # truncate: microseconds
+    committed = EPOCH + dt.timedelta(milliseconds=ts_ms)
+    lsn_text = f"{lsn:08X}:00000010:"
+    return ["mssql", str(f["meter_id"]), f["serial"].rstrip(), {"E": "electric", "W": "water", "G": "gas"}[f["type_code"]],
+            f["manufacturer"], {1: "active", 2: "inactive", 3: "removed"}[f["status_code"]],
+            f["install_date"].isoformat(), str(f["multiplier"]), str(f["last_read_kwh"]),
+            at.strftime("%Y-%m-%dT%H:%M:%S.%f"), str(f["lat"]), str(f["lon"]), 0,
+            committed.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3], f"{lsn_text}0003/{lsn_text}0002/0000000001"]
+
+
+# ---------------------------------------------------------------------------------------------
+
+class SqlServerBench:
+    def __init__(self, env: dict, run_id: str, workdir: Path, binary: Path, connection: str, keys: int,
+                 stage: str | None):
+        self.env = env
+        self.run_id = run_id
+        self.workdir = workdir
+        self.bin = binary
+        self.connection = connection
+        self.keys = keys
+        self.stage = stage
+        self.bootstrap = env["KAFKA_BOOTSTRAP"]
+        self.topic = f"bench-sqlsrv.{run_id}.mssql"
+        self.names = {"table": f"MM_bench_{run_id}", "offsets_table": f"MSO_bench_{run_id}",
+                      "truncates_table": f"MST_bench_{run_id}"}
+        self.ceiling_names = {k: v + "_ceil" for k, v in self.names.items()}
+        self.labels = {"sqlserver": "sqlsrv", "postgres": "pg"}
+        self.groups = [f"bench-{run_id}-{lbl}-mssql" for lbl in self.labels.values()]
+        self.dlq = {d: f"bench-sqlsrv.{run_id}.{lbl}.mssql.dlq" for d, lbl in self.labels.items()}
+        self.tds = None
+        self.pg = None
+        self.created: dict[str, bool] = {}
+
+    # --- connections --------------------------------------------------------------------
+    def tds_connect(self):
+        import pyodbc
+        conn = pyodbc.connect(self.connection, autocommit=True)
+        return conn
+
+    def pg_connect(self):
+        import psycopg
+        sys.path.insert(0, str(REPO / "cdcstack"))
+        import stackenv
+        return psycopg.connect(**stackenv.pg_connect_kwargs(self.env, self.env["PG_SINK_DB"]), autocommit=True)
+
+    def server(self) -> dict:
+        cur = self.tds.cursor()
+        version = cur.execute("SELECT @@VERSION").fetchall()[0][0] or ""
+        bbf = None
+        try:
+            bbf = cur.execute("SELECT CAST(SERVERPROPERTY('BabelfishVersion') AS NVARCHAR(128))").fetchall()[0][0]
+        except Exception:  # noqa: BLE001 - SQL Server has no such property: NULL or an error
+            pass
+        product = cur.execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS NVARCHAR(128))").fetchall()[0][0]
+        database = cur.execute("SELECT DB_NAME()").fetchall()[0][0]
+        babelfish = "babelfish" in version.lower()
+        if babelfish:
+            m = re.search(r"Babelfish (\d+(?:\.\d+)*)", version)
+            bv = bbf or (m.group(1) if m else "")
+            short = ".".join(bv.split(".")[:2]) if bv else "?"
+            summary = f"Babelfish {short}, not SQL Server"
+        else:
+            summary = version.splitlines()[0].strip() if version else "unknown server"
+        driver = re.search(r"(?i)(?:^|;)\s*driver\s*=\s*\{?([^;}]*)", self.connection)
+        tds_version = re.search(r"(?i)(?:^|;)\s*tds_version\s*=\s*([^;]*)", self.connection)
+        host = re.search(r"(?i)(?:^|;)\s*server\s*=\s*(?:tcp:)?([^;,\\]*)", self.connection)
+        return {"version": " ".join(version.split()), "babelfish": babelfish, "babelfish_version": bbf,
+                "product_version": product, "database": database, "summary": summary,
+                "driver": driver.group(1).strip() if driver else None,
+                "tds_version": tds_version.group(1).strip() if tds_version else None,
+                "local": bool(host) and host.group(1).strip().lower() in ("127.0.0.1", "localhost", "::1", "(local)", ".")}
+
+    # --- configuration ------------------------------------------------------------------
+    def config(self, dialect: str, names: dict, label: str) -> Path:
+        settings = {"sqlserver_stage": self.stage} if (dialect == "sqlserver" and self.stage) else None
+        return sss.write_suite_config(
+            self.workdir / f"sqlserver-{label}.yaml", dialect=dialect, connection_var=CONNECTION_VAR,
+            group_prefix=f"bench-{self.run_id}-{label}", topics={"mssql": self.topic},
+            dead_letter_topics={"mssql": self.dlq.get(dialect, self.topic + ".dlq")},
+            sink_settings=settings, **names)
+
+    def proc_env(self, dialect: str, label: str) -> dict:
+        conn = self.connection if dialect == "sqlserver" else self.env["SINK_ODBC"]
+        return {**os.environ, CONNECTION_VAR: conn,
+                "METERSYNC_STATUS_FILE": str(self.workdir / f"sqlserver-status-{label}.json")}
+
+    def init(self, config: Path, label: str) -> None:
+        r = subprocess.run([str(self.bin), "--config", str(config), "init"], cwd=REPO, env=self.proc_env("sqlserver", label),
+                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise RuntimeError(f"metersync init ({label}) failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+
+    # --- applied counts -----------------------------------------------------------------
+    def tds_applied(self):
+        cur = self.tds.cursor()
+        sql = (f"SELECT COALESCE(SUM(CAST([records_applied] AS BIGINT)), 0) FROM [dbo].[{self.names['offsets_table']}] "
+               f"WHERE [topic] = ?")
+        return lambda: int(cur.execute(sql, self.topic).fetchall()[0][0])
+
+    def pg_applied(self):
+        import psycopg
+        sql = f'SELECT coalesce(sum(records_applied), 0) FROM public."{self.names["offsets_table"]}" WHERE topic = %s'
+
+        def applied() -> int:
+            try:
+                return int(self.pg.execute(sql, (self.topic,)).fetchone()[0])
+            except psycopg.errors.UndefinedTable:  # metersync creates it when it starts
+                return 0
+        return applied
+
+    # --- one drain ----------------------------------------------------------------------
+    def drain(self, dialect: str, config: Path, phase: int, records: int, applied, timeout: float) -> dict:
+        import procstat
+        label = f"{self.labels[dialect]}-{phase}"
+        log_path = self.workdir / f"sqlserver-metersync-{label}.log"
+        held: dict = {}
+
+        def start():
+            with open(log_path, "w") as out:
+                held["proc"] = subprocess.Popen([str(self.bin), "--config", str(config), "run"], cwd=REPO,
+                                                env=self.proc_env(dialect, self.labels[dialect]), stdout=out,
+                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            held["sampler"] = procstat.Sampler(held["proc"].pid)
+
+        status_path = self.workdir / f"sqlserver-status-{self.labels[dialect]}.json"
+        status_path.unlink(missing_ok=True)  # the previous phase's process wrote it
+
+        def alive():
+            if held["proc"].poll() is not None:
+                tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+                raise RuntimeError(f"metersync ({dialect}) exited with {held['proc'].returncode}:\n{tail}")
+            try:
+                error = sss.failing(json.loads(status_path.read_text()))
+            except (OSError, ValueError):
+                error = None
+            if error:
+                raise RuntimeError(f"metersync ({dialect}) keeps failing: {error}; log: {log_path}")
+
+        before = applied()
+        try:
+            d = sss.timed_drain(start, applied, before, records, timeout, alive=alive, interval=POLL_S)
+            hwm = procstat.hwm_bytes(held["proc"].pid)
+            usage = held["sampler"].stop()
+        finally:
+            if "proc" in held:
+                procstat.stop(held["proc"])
+        text = log_path.read_text(errors="replace")
+        status = None
+        try:
+            status = json.loads(status_path.read_text())
+        except (OSError, ValueError):
+            pass
+        stage_line = next((ln.split("stage:", 1)[1].strip()[:300] for ln in text.splitlines()
+                           if f"{dialect} stage:" in ln), None)
+        out = {**d.as_dict(), "applied_before": before, "peak_rss": max(usage["peak_rss"], hwm), "hwm": hwm,
+               "cpu_s": usage["cpu_s"], "exit_code": held["proc"].returncode,
+               "stage": sss.stage_used(text, status) if dialect == "sqlserver" else None, "stage_line": stage_line}
+        rate = d.steady_rate
+        log(f"  {dialect}: {d.line(dialect)}; peak RSS {out['peak_rss'] / MB:.0f} MiB"
+            + (f"; stage {out['stage']}" if out["stage"] else ""))
+        if rate is None:
+            log("  (one commit took the whole phase: no steady rate; use more events)")
+        return out
+
+    # --- the ceiling --------------------------------------------------------------------
+    def ceiling_sql(self) -> tuple[str, str, str, str]:
+        table = f"[dbo].[{self.ceiling_names['table']}]"
+        names = [c for c, _ in COLUMNS]
+        q = lambda cs: ", ".join(f"[{c}]" for c in cs)  # noqa: E731
+        create = ("CREATE TABLE #bench_ceiling_stage (" + ", ".join(
+            f"[{c}] {t}" + (" COLLATE DATABASE_DEFAULT" if "CHAR" in t else "") for c, t in COLUMNS) +
+            f", PRIMARY KEY ({q(KEY)}))")
+        stage = (f"INSERT INTO #bench_ceiling_stage ({q(names)}) SELECT {q(names)} FROM OPENJSON(?) WITH (" +
+                 ", ".join(f"[{c}] {t} '$[{i}]'" for i, (c, t) in enumerate(COLUMNS)) + ") AS j")
+        newer = ("t.[SourcePosition] COLLATE Latin1_General_BIN2 < s.[SourcePosition] COLLATE Latin1_General_BIN2")
+        update = (f"UPDATE t SET " + ", ".join(f"[{c}] = s.[{c}]" for c in names if c not in KEY) +
+                  f", [SyncedAt] = SYSUTCDATETIME() FROM {table} AS t INNER JOIN #bench_ceiling_stage AS s "
+                  f"ON t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId] WHERE {newer}")
+        insert = (f"INSERT INTO {table} ({q(names)}, [SyncedAt]) SELECT " + ", ".join(f"s.[{c}]" for c in names) +
+                  f", SYSUTCDATETIME() FROM #bench_ceiling_stage AS s WHERE NOT EXISTS (SELECT 1 FROM {table} AS t "
+                  f"WHERE t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId])")
+        return create, stage, update, insert
+
+    def ceiling(self, conn, rows: list[list]) -> dict:
+        """The server's own best for the phase's net effect. The rows go in as JSON documents of
+        `chunk` rows, each bound to one INSERT … FROM OPENJSON into the #temp table, then one UPDATE
+        and one INSERT, in one transaction. `chunk` is the fastest of CHUNKS and the whole phase
+        as one document, tried on the staging step alone before the clock (on Babelfish OPENJSON
+        slows down with the document's size, so one document is not the server's best)."""
+        create, stage, update, insert = self.ceiling_sql()
+        cur = conn.cursor()
+        cur.execute("SET NOCOUNT ON; SET XACT_ABORT ON;")
+        cur.execute("DROP TABLE IF EXISTS #bench_ceiling_stage")
+        cur.execute(create)
+        # The same statements once on an empty document, rolled back, before the clock: the server's
+        # first sight of them (parsing, catalog lookups) is not what the ceiling is about, just as the
+        # drains' rates leave out their first batch.
+        cur.execute("BEGIN TRANSACTION")
+        cur.execute(stage, "[]")
+        cur.execute(update)
+        cur.execute(insert)
+        cur.execute("ROLLBACK TRANSACTION")
+        docs = {}
+        for size in sorted({c for c in CHUNKS if c < len(rows)} | {len(rows)}):
+            docs[size] = [json.dumps(rows[i:i + size], separators=(",", ":")) for i in range(0, len(rows), size)]
+        tried = {}
+        for size, pieces in docs.items():
+            t = time.monotonic()
+            for doc in pieces:
+                cur.execute(stage, doc)
+            tried[size] = time.monotonic() - t
+            cur.execute("TRUNCATE TABLE #bench_ceiling_stage")
+        chunk = min(tried, key=tried.get)
+        pieces = docs[chunk]
+        t0 = time.monotonic()
+        cur.execute("BEGIN TRANSACTION")
+        for doc in pieces:
+            cur.execute(stage, doc)
+        t_stage = time.monotonic()
+        cur.execute(update)
+        cur.execute(insert)
+        cur.execute("COMMIT TRANSACTION")
+        elapsed = time.monotonic() - t0
+        staged = cur.execute("SELECT COUNT(*) FROM #bench_ceiling_stage").fetchall()[0][0]
+        cur.execute("DROP TABLE #bench_ceiling_stage")
+        res = {"rows": len(rows), "staged": int(staged), "chunk": chunk, "documents": len(pieces),
+               "document_bytes": sum(len(d.encode()) for d in pieces),
+               "staging_tried_s": {str(k): v for k, v in tried.items()},
+               "elapsed_s": elapsed, "stage_s": t_stage - t0, "apply_s": elapsed - (t_stage - t0),
+               "rate": len(rows) / elapsed if elapsed > 0 else 0.0}
+        log(f"  ceiling: {len(rows)} rows in {elapsed:.2f}s = {res['rate']:,.0f} changes/s (OPENJSON into #temp "
+            f"{res['stage_s']:.2f}s in {len(pieces)} documents of {chunk} rows; staging alone tried: "
+            + ", ".join(f"{k} rows/document {v:.2f}s" for k, v in tried.items()) + ")")
+        return res
+
+    # --- checks -------------------------------------------------------------------------
+    def check(self, version: int) -> dict:
+        """Outcomes after a phase: row counts, every row at the phase's version on both sinks and in
+        the ceiling's table, the SQL Server Meter Master equal to the ceiling's (server-side EXCEPT
+        both ways over every column but SyncedAt) and to the PostgreSQL one (row for row)."""
+        cur = self.tds.cursor()
+        mm, ce = f"[dbo].[{self.names['table']}]", f"[dbo].[{self.ceiling_names['table']}]"
+        cols = ", ".join(f"[{c}]" for c, _ in COLUMNS)
+        prefix = f"SN-{version}-"
+        res = {}
+        for name, table in (("sqlserver", mm), ("ceiling", ce)):
+            n, at_version = cur.execute(f"SELECT COUNT(*), SUM(CASE WHEN [SerialNumber] LIKE ? THEN 1 ELSE 0 END) "
+                                        f"FROM {table}", prefix + "%").fetchall()[0]
+            res[f"{name}_rows"], res[f"{name}_at_version"] = int(n), int(at_version or 0)
+        res["sqlserver_vs_ceiling_differing"] = int(cur.execute(
+            f"SELECT (SELECT COUNT(*) FROM (SELECT {cols} FROM {mm} EXCEPT SELECT {cols} FROM {ce}) a) + "
+            f"(SELECT COUNT(*) FROM (SELECT {cols} FROM {ce} EXCEPT SELECT {cols} FROM {mm}) b)").fetchall()[0][0])
+        pg_rows = {}
+        try:
+            from metersync_harness import meter_master
+            self.pg.execute("SET TIME ZONE 'UTC'")
+            pg_rows = meter_master(self.pg, SimpleNamespace(table=self.names["table"]))
+        except Exception as e:  # noqa: BLE001 - reported as a difference
+            res["postgres_error"] = str(e)
+        res["postgres_rows"] = len(pg_rows)
+        res["postgres_at_version"] = sum(1 for r in pg_rows.values() if r["SerialNumber"].startswith(prefix))
+        tds_rows = sss.tds_meter_master(self.tds, self.names["table"])
+        diffs = sss.differences(tds_rows, pg_rows)
+        res["sqlserver_vs_postgres_differing"] = len(diffs)
+        res["first_differences"] = diffs[:5]
+        res["final_state_matches"] = (res["sqlserver_rows"] == res["sqlserver_at_version"] == self.keys
+                                      and res["ceiling_rows"] == res["ceiling_at_version"] == self.keys
+                                      and res["postgres_rows"] == res["postgres_at_version"] == self.keys
+                                      and res["sqlserver_vs_ceiling_differing"] == 0 and not diffs)
+        return res
+
+    # --- the run ------------------------------------------------------------------------
+    def run(self) -> dict:
+        from confluent_kafka import Producer
+        res: dict = {"skipped": False, "run_id": self.run_id, "date": dt.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+                     "keys": self.keys, "events": 2 * self.keys, "stage_setting": self.stage,
+                     "topic_partitions": 1, "phases": []}
+        self.tds = self.tds_connect()
+        self.pg = self.pg_connect()
+        res["server"] = self.server()
+        log(f"sqlserver: server {res['server']['summary']} ({_short_version(res['server']['version'])})")
+        configs = {"sqlserver": self.config("sqlserver", self.names, "sqlsrv"),
+                   "postgres": self.config("postgres", self.names, "pg")}
+        ceiling_config = self.config("sqlserver", self.ceiling_names, "ceil")
+        self.created["tds"] = True
+        self.init(configs["sqlserver"], "sqlsrv")
+        self.init(ceiling_config, "ceil")
+        self.created["pg"] = True
+        self.created["topic"] = True
+        sss.create_topic(self.bootstrap, self.topic, 1)
+        res["sink"] = {"max_batch_events": _shipped_sink_value("max_batch_events"),
+                       "max_batch_wait_ms": _shipped_sink_value("max_batch_wait_ms")}
+        ceiling_conn = self.tds_connect()
+        events = sss.SqlServerEvents(first_lsn=0x100000)
+        before_rows: dict[int, dict] = {}
+        producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 20, "batch.size": 1_000_000,
+                             "queue.buffering.max.kbytes": 1_048_576, "acks": "all", "enable.idempotence": True,
+                             "compression.type": "none"})
+        timeout = max(300.0, self.keys / 100)
+        try:
+            for phase, (name, version) in enumerate(PHASES, start=1):
+                log(f"sqlserver: phase {phase} ({name}): producing {self.keys} events to {self.topic}")
+                t0 = time.monotonic()
+                rows = []
+                size = 0
+                for k in range(1, self.keys + 1):
+                    f = meter_fields(k, version)
+                    ts = ts_ms_of(k, version)
+                    key, value = events.create(ts_ms=ts, op="c" if version == 1 else "u",
+                                               before=before_rows.get(k), **f)
+                    before_rows[k] = sss.SqlServerEvents.row(**f)
+                    rows.append(mapped_row(f, ts, events.lsn))
+                    size += len(key) + len(value)
+                    while True:
+                        try:
+                            producer.produce(self.topic, key=key, value=value)
+                            break
+                        except BufferError:
+                            producer.poll(0.05)
+                    if k % 5000 == 0:
+                        producer.poll(0)
+                if producer.flush(120) != 0:
+                    raise RuntimeError(f"records to {self.topic} not acknowledged")
+                p = {"name": name, "changes": self.keys, "bytes": size, "produce_s": time.monotonic() - t0}
+                log(f"sqlserver: phase {phase}: metersync (sqlserver) draining {self.keys} records")
+                p["sqlserver"] = self.drain("sqlserver", configs["sqlserver"], phase, self.keys, self.tds_applied(), timeout)
+                log(f"sqlserver: phase {phase}: metersync (postgres) draining the same records")
+                p["postgres"] = self.drain("postgres", configs["postgres"], phase, self.keys, self.pg_applied(), timeout)
+                log(f"sqlserver: phase {phase}: the server's ceiling")
+                p["ceiling"] = self.ceiling(ceiling_conn, rows)
+                p["check"] = self.check(version)
+                log(f"  check: {p['check']}")
+                res["phases"].append(p)
+        finally:
+            ceiling_conn.close()
+        res["stage"] = next((p["sqlserver"]["stage"] for p in res["phases"] if p["sqlserver"].get("stage")), None)
+        res["stage_line"] = next((p["sqlserver"]["stage_line"] for p in res["phases"] if p["sqlserver"].get("stage_line")), None)
+        res["final_state_matches"] = all(p["check"]["final_state_matches"] for p in res["phases"])
+        return res
+
+    def drop(self) -> None:
+        try:
+            if self.created.get("tds"):
+                conn = self.tds or self.tds_connect()
+                sss.tds_drop(conn, *self.names.values(), *self.ceiling_names.values())
+        except Exception as e:  # noqa: BLE001 - cleanup must not hide the results
+            log(f"sqlserver: could not drop the tables on the server: {e}")
+        try:
+            if self.created.get("pg"):
+                conn = self.pg or self.pg_connect()
+                for t in self.names.values():
+                    conn.execute(f'DROP TABLE IF EXISTS public."{t}"')
+        except Exception as e:  # noqa: BLE001
+            log(f"sqlserver: could not drop the PostgreSQL tables: {e}")
+        for c in (self.tds, self.pg):
+            try:
+                if c is not None:
+                    c.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if self.created.get("topic"):
+            try:
+                sss.delete_groups(self.bootstrap, self.groups, patience_s=30)
+                sss.delete_topics(self.bootstrap, [self.topic, *self.dlq.values()])
+            except Exception as e:  # noqa: BLE001
+                log(f"sqlserver: could not delete topics/groups: {e}")
+
+
+def _shipped_sink_value(key: str) -> str | None:
+    m = re.search(rf"^  {key}:\s*(\S+)", (REPO / "config" / "metersync.yaml").read_text(), flags=re.MULTILINE)
+    return m.group(1) if m else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+def _short_version(version: str) -> str:
+    """@@VERSION without its build date and copyright lines: the product line, and the line
+    naming the engine underneath where there is one (Babelfish's PostgreSQL line)."""
+    text = " ".join(version.split())
+    product = text.split(" - ")[0] + (" - " + text.split(" - ")[1].split()[0] if " - " in text else "")
+    under = re.search(r"PostgreSQL \d[^(]*\([^)]*\)", text)
+    return product + (f" … {under.group(0).strip()}" if under else "")
+
+
+def _fmt_rate(r: float | None) -> str:
+    return "–" if r is None else f"{r:,.0f}"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _verdict(ok: bool | None, miss: str = "") -> str:
+    if ok is None:
+        return "not measured"
+    return "met" if ok else f"**missed**{miss}"
+
+
+def section(sq: dict) -> list[str]:
+    head = ["## 5. The SQL Server path", ""]
+    pointer = ("The opt-in suite's throughput test (`tests/integration/test_sqlserver_throughput.py`: new, updated "
+               "and stale changes with each dialect and each stage path) and what the figures on Babelfish do and do "
+               "not say are in [sqlserver.md](sqlserver.md#throughput-of-the-sql-server-path--on-babelfish-not-sql-server).")
+    if sq.get("skipped"):
+        return head + [f"Skipped ({sq.get('date', '?')}): {sq['reason']}. With the variable set, "
+                       "`bench/run --parts sqlserver` drains the same Debezium-shaped workload into Meter Master on "
+                       "that server and into PostgreSQL, and measures the server's own ceiling.", "", pointer, ""]
+    srv = sq["server"]
+    phases = sq["phases"]
+    lines = head + [
+        f"Run `{sq['run_id']}`, {sq['date']}, on **{srv['summary']}** (`@@VERSION`: \"{_short_version(srv['version'])}\"; "
+        f"database `{srv['database']}`), through the {srv.get('driver') or '?'} ODBC driver"
+        + (f" (TDS {srv['tds_version']})" if srv.get("tds_version") else "") + ". "
+        + ("Figures from Babelfish say nothing about SQL Server's own plans, tempdb or log. " if srv["babelfish"] else "")
+        + f"Workload: **{sq['keys']:,} meters** of the SQL Server connector's `dbo.Meters`, in Debezium's shape (the captured "
+        "fixture's schema block; `SqlServerEvents` of the opt-in suite), on a topic of the run's own (1 partition), in two "
+        f"phases: one insert (`c`) per meter (new keys), then one update (`u`, with `before`) per meter; {sq['events']:,} events. "
+        "Each phase's records are produced with no metersync running; then, one after the other on the same stack: "
+        "metersync with `sink.dialect: sqlserver` ("
+        + (f"`sink.sqlserver_stage: {sq['stage_setting']}`" if sq.get("stage_setting") else "`sink.sqlserver_stage` not set: auto")
+        + ") into a Meter Master of the run's own on that server, metersync with "
+        "`sink.dialect: postgres` into the stack's PostgreSQL, and the server's own ceiling.", "",
+        "| phase | changes | SQL Server path, first → last commit | with process start | PostgreSQL path, first → last | "
+        "with process start | SQL Server ÷ PostgreSQL | server ceiling | SQL Server ÷ ceiling | final state |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for p in phases:
+        s, g, c = p["sqlserver"], p["postgres"], p["ceiling"]
+        rs, rg = s["steady_rate"], g["steady_rate"]
+        vs_pg, vs_ce = _ratio(rs, rg), _ratio(rs, c["rate"])
+        ck = p["check"]
+        lines.append(
+            f"| {p['name']} | {p['changes']:,} | **{_fmt_rate(rs)}**/s ({s['steady_records']:,} in {s['steady_s']:.2f} s) | "
+            f"{s['rate_with_start']:,.0f}/s ({s['last_s']:.2f} s) | {_fmt_rate(rg)}/s ({g['steady_records']:,} in {g['steady_s']:.2f} s) | "
+            f"{g['rate_with_start']:,.0f}/s ({g['last_s']:.2f} s) | {'–' if vs_pg is None else f'{vs_pg:.2f}×'} | "
+            f"{c['rate']:,.0f}/s ({c['elapsed_s']:.2f} s) | {'–' if vs_ce is None else f'{100 * vs_ce:.0f}%'} | "
+            + ("matches" if ck["final_state_matches"] else
+               f"**differs** (SQL Server {ck['sqlserver_rows']:,} rows, {ck['sqlserver_at_version']:,} at the phase's version; "
+               f"PostgreSQL {ck['postgres_rows']:,}/{ck['postgres_at_version']:,}; ceiling {ck['ceiling_rows']:,}/{ck['ceiling_at_version']:,}; "
+               f"{ck['sqlserver_vs_ceiling_differing']} rows differ from the ceiling's, {ck['sqlserver_vs_postgres_differing']} from PostgreSQL's)")
+            + " |")
+    peak = max(p["sqlserver"]["peak_rss"] for p in phases)
+    lines += [
+        "",
+        "*First → last commit*: each metersync starts on the phase's records already on the topic; the offsets table's "
+        "`records_applied` (committed in the same transaction as the rows) is polled every 20 ms; the rate counts the "
+        "records applied after the first commit seen, over the time from that commit to the last, so neither the process "
+        "start (connecting, the schema check, the consumer group joining) nor the first batch is in it. *With process start*: all "
+        "of the phase's records over the time from starting the process to the last commit. Each drain is a fresh "
+        f"process (stopped after the phase); `sink.max_batch_events` {sq['sink'].get('max_batch_events')} and "
+        f"`max_batch_wait_ms` {sq['sink'].get('max_batch_wait_ms')} as shipped (a batch is also capped at 10 MiB of records).",
+        "",
+        "*Server ceiling*: the phase's Meter Master rows, mapped in Python beforehand (not timed), as JSON documents bound "
+        "each to one `INSERT INTO #temp … SELECT … FROM OPENJSON(?) WITH (…typed columns…)`, then one `UPDATE t … FROM … "
+        "INNER JOIN #temp` with the same newer-position guard as metersync and one `INSERT … SELECT … WHERE NOT EXISTS`, in "
+        "one transaction (pyodbc, `BEGIN TRANSACTION` … `COMMIT TRANSACTION`; the temp table created and the statements "
+        "run once on an empty document before the clock): the same net effect with no per-event work on the client. The "
+        "rows per document are the fastest of those tried on the staging step alone, before the clock, including the whole "
+        "phase as one document: "
+        + "; ".join(f"{p['name']}: " + ", ".join(f"{int(k):,} rows {v:.2f} s" for k, v in p["ceiling"].get("staging_tried_s", {}).items())
+                    + f" → {p['ceiling'].get('chunk', p['changes']):,}" for p in phases)
+        + ". OPENJSON into the temp table took "
+        + ", ".join(f"{p['ceiling']['stage_s']:.2f} s" for p in phases) + " of it. *Final state*, checked after each phase: every row at the phase's version in all three tables, the SQL "
+        "Server Meter Master equal to the ceiling's table in every column but `SyncedAt` (server-side `EXCEPT` both ways) "
+        "and to the PostgreSQL one row for row.",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+    ]
+    for p in phases:
+        r = p["sqlserver"]["steady_rate"]
+        lines.append(f"| SQL Server path ≥ {TARGET_RATE:,} changes/s on Babelfish ({p['name']}) | {_fmt_rate(r)} changes/s | "
+                     + _verdict(None if r is None else r >= TARGET_RATE,
+                                "" if r is None or r >= TARGET_RATE else f" ({r / TARGET_RATE:.2f}× the target)") + " |")
+    for p in phases:
+        x = _ratio(p["sqlserver"]["steady_rate"], p["postgres"]["steady_rate"])
+        lines.append(f"| ≥ {TARGET_VS_PG}× the PostgreSQL path in the same run ({p['name']}) | "
+                     f"{'–' if x is None else f'{x:.2f}×'} ({_fmt_rate(p['sqlserver']['steady_rate'])} vs "
+                     f"{_fmt_rate(p['postgres']['steady_rate'])} changes/s) | "
+                     + _verdict(None if x is None else x >= TARGET_VS_PG) + " |")
+    for p in phases:
+        x = _ratio(p["sqlserver"]["steady_rate"], p["ceiling"]["rate"])
+        lines.append(f"| ≥ {100 * TARGET_VS_CEILING:.0f}% of the server's own ceiling ({p['name']}) | "
+                     f"{'–' if x is None else f'{100 * x:.0f}%'} ({_fmt_rate(p['sqlserver']['steady_rate'])} vs "
+                     f"{p['ceiling']['rate']:,.0f} changes/s) | " + _verdict(None if x is None else x >= TARGET_VS_CEILING) + " |")
+    lines.append(f"| metersync ≤ 100 MB resident | {peak / MB:.0f} MiB peak ({peak / 1e6:.0f} MB), SQL Server drains | "
+                 + _verdict(peak <= TARGET_RSS) + " |")
+    stage = sq.get("stage")
+    lines.append(f"| stage path used (`sink.sqlserver_stage`: {sq.get('stage_setting') or 'not set, auto'}) | "
+                 f"{stage or 'not logged'} | – |")
+    if sq.get("stage_line"):
+        said = sq["stage_line"].split("; server ")[0]  # the server's facts are named above
+        lines += ["", f"metersync's log, at the start of the SQL Server drains: `sqlserver stage: {said}`"]
+    later = sq.get("skipped_later")
+    if later:
+        lines += ["", f"A later `bench/run` ({later['date']}) skipped this part: {later['reason']}; the figures above are "
+                      "from the run named at the top of this section."]
+    m = sq.get("machine")
+    if m:
+        lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}; metersync at `{m['git']}`; "
+                      f"load average at the start of the part (1, 5, 15 min): {m['loadavg_at_start']}."
+                      + (" The server ran on the same machine as Kafka, PostgreSQL and metersync." if sq["server"].get("local") else "")]
+    lines += ["", pointer, ""]
+    return lines

@@ -1,0 +1,101 @@
+"""The bench's sqlserver part without a server: without METERSYNC_SQLSERVER_ODBC it returns a
+"skipped" record with the reason (touching neither the stack nor the binary), and the report
+renders that; a stored measurement renders its table and targets; the pre-mapped ceiling rows
+follow the shipped mssql mapping's encodings; the suite's config writer adds sink settings."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import report  # noqa: E402
+import sqlserver  # noqa: E402
+
+
+def test_without_the_variable_the_part_is_skipped_with_the_reason():
+    res = sqlserver.run(None, "r1", None, None, 1000, environ={})
+    assert res["skipped"] is True
+    assert "METERSYNC_SQLSERVER_ODBC is not set" in res["reason"]
+    assert json.loads(json.dumps(res)) == res  # stored in results.json as it is
+
+
+def test_the_report_says_skipped_and_why(tmp_path):
+    res = sqlserver.skipped("METERSYNC_SQLSERVER_ODBC is not set (no server)")
+    md = tmp_path / "benchmarks.md"
+    report.write({"sqlserver": res}, md, tmp_path / "bench")
+    text = md.read_text()
+    assert "## 5. The SQL Server path" in text
+    assert "Skipped" in text and "METERSYNC_SQLSERVER_ODBC is not set (no server)" in text
+    assert "No SQL Server runs on these machines" not in text
+
+
+def test_without_a_stored_sqlserver_part_the_report_keeps_its_earlier_paragraph(tmp_path):
+    md = tmp_path / "benchmarks.md"
+    report.write({}, md, tmp_path / "bench")
+    assert "## The SQL Server path" in md.read_text()
+
+
+def _drain(rate_records: int, seconds: float, first: int = 1000, start_s: float = 1.0, rss: int = 60 << 20) -> dict:
+    return {"records": rate_records + first, "first_applied": first, "first_s": start_s, "last_s": start_s + seconds,
+            "steady_records": rate_records, "steady_s": seconds, "steady_rate": rate_records / seconds,
+            "rate_with_start": (rate_records + first) / (start_s + seconds), "peak_rss": rss, "hwm": rss,
+            "cpu_s": 1.0, "stage": "json", "stage_line": "json: one JSON document per segment"}
+
+
+def test_a_measurement_renders_its_rates_ratios_and_targets(tmp_path):
+    check = {"final_state_matches": True, "sqlserver_rows": 5000, "sqlserver_at_version": 5000, "postgres_rows": 5000,
+             "postgres_at_version": 5000, "ceiling_rows": 5000, "ceiling_at_version": 5000,
+             "sqlserver_vs_ceiling_differing": 0, "sqlserver_vs_postgres_differing": 0}
+    phases = [{"name": name, "changes": 5000, "bytes": 1, "produce_s": 1.0,
+               "sqlserver": _drain(4000, 0.2), "postgres": _drain(4000, 0.1),
+               "ceiling": {"rows": 5000, "staged": 5000, "document_bytes": 2 << 20, "elapsed_s": 0.25, "chunk": 1000,
+                           "documents": 5, "staging_tried_s": {"1000": 0.1, "5000": 0.3},
+                           "stage_s": 0.1, "apply_s": 0.15, "rate": 20000.0},
+               "check": check} for name in ("new keys", "updates")]
+    res = {"skipped": False, "run_id": "r2", "date": "2026-11-28 10:00 UTC", "keys": 5000, "events": 10000,
+           "stage_setting": None, "topic_partitions": 1, "phases": phases, "stage": "json",
+           "stage_line": "json: one JSON document per segment", "final_state_matches": True,
+           "sink": {"max_batch_events": "5000", "max_batch_wait_ms": "5"},
+           "server": {"version": "Babelfish for PostgreSQL with SQL Server Compatibility - 12.0.2000.8 (Babelfish 4.3.0)",
+                      "babelfish": True, "babelfish_version": "4.3.0", "summary": "Babelfish 4.3, not SQL Server",
+                      "database": "MeterMaster", "driver": "FreeTDS", "tds_version": "7.4", "local": True}}
+    md = tmp_path / "benchmarks.md"
+    report.write({"sqlserver": res}, md, tmp_path / "bench")
+    text = md.read_text()
+    assert "**Babelfish 4.3, not SQL Server**" in text
+    assert "**20,000**/s (4,000 in 0.20 s)" in text          # SQL Server path, first -> last commit
+    assert "0.50×" in text and "100%" in text                # vs PostgreSQL (40,000/s), vs the ceiling (20,000/s)
+    assert "| SQL Server path ≥ 15,000 changes/s on Babelfish (new keys) | 20,000 changes/s | met |" in text
+    assert "| metersync ≤ 100 MB resident | 60 MiB peak" in text
+    assert "new keys: 1,000 rows 0.10 s, 5,000 rows 0.30 s → 1,000" in text
+    assert "| stage path used (`sink.sqlserver_stage`: not set, auto) | json |" in text
+
+
+def test_ceiling_rows_follow_the_mssql_mapping():
+    f = sqlserver.meter_fields(7, 2)
+    row = sqlserver.mapped_row(f, sqlserver.ts_ms_of(7, 2), 0x100001)
+    names = [c for c, _ in sqlserver.COLUMNS]
+    got = dict(zip(names, row))
+    assert got["SourceSystem"] == "mssql" and got["SourceMeterId"] == "7"
+    assert got["SerialNumber"] == "SN-2-0000007"
+    assert got["MeterType"] == "water" and got["Status"] == "active"  # "EWG"[7 % 3], 1 + (7 + 2) % 3
+    assert got["SourcePosition"] == "00100001:00000010:0003/00100001:00000010:0002/0000000001"
+    assert len(got["LastReadingAt"]) == 26 and len(got["SourceCommittedAt"]) == 23
+
+
+@pytest.mark.parametrize("settings", [None, {"sqlserver_stage": "rows"}])
+def test_suite_config_adds_sink_settings(tmp_path, settings):
+    import sqlserver_suite_support as sss
+    path = sss.write_suite_config(tmp_path / "c.yaml", dialect="sqlserver", connection_var="X", table="T",
+                                  offsets_table="O", truncates_table="R", group_prefix="g",
+                                  topics={"mssql": "t"}, dead_letter_topics={"mssql": "t.dlq"},
+                                  sink_settings=settings)
+    text = path.read_text()
+    sink = text.split("\nsink:\n", 1)[1].split("\n\n", 1)[0]
+    assert ("  sqlserver_stage: rows" in sink.splitlines()) == bool(settings)
+    assert "  connection: ${X}" in sink.splitlines()
