@@ -10,7 +10,7 @@ skipped with a one-line reason.
 - SIGKILL during SQL Server apply loses and doubles nothing: the offsets table counts every record
   on the topics once, and the rows still equal the PostgreSQL ones.
 - A row the server rejects (a CHECK constraint added to this test's table) goes to the dead-letter
-  topic; the rest of its batch lands.
+  topic; the rest of its batch lands; on both stage paths (JSON document and multi-row INSERTs).
 - Non-ASCII NVARCHAR, DECIMAL extremes and DATETIME2 microseconds round-trip exactly.
 
 Each test uses its own topics, consumer groups, dead-letter topics and tables, and removes them.
@@ -326,9 +326,10 @@ def test_sigkill_during_sqlserver_apply_loses_and_doubles_nothing(suite):
     assert pg_ms.stop() == 0, pg_ms.log_tail()
 
 
-def test_row_the_server_rejects_goes_to_the_dead_letter_topic(suite):
+@pytest.mark.parametrize("stage", ["json", "rows"])
+def test_row_the_server_rejects_goes_to_the_dead_letter_topic(suite, stage):
     own = suite.topic("mssql.MeterDB.dbo.Meters", partitions=1)
-    ms = suite.metersync("reject", "sqlserver", {"mssql": own})
+    ms = suite.metersync(f"reject_{stage}", "sqlserver", {"mssql": own}, sink_settings={"sqlserver_stage": stage})
     _init(ms)
     # Mapping accepts any serial that fits NVARCHAR(64); this server refuses one kind of serial.
     suite.tds.cursor().execute(f"ALTER TABLE [dbo].[{ms.names.table}] ADD CONSTRAINT "
