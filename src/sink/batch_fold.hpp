@@ -19,7 +19,7 @@
 // batch but newer by position survives it (the truncate flags only older rows); a full
 // row after it in the batch but older by position is kept with IsDeleted = 1 (the
 // source dropped it). The database applies the same rule across batches through each
-// source's truncate watermark (Dialect::stage_truncated_sql, upsert_document_sql).
+// source's truncate watermark (StageStatements::stage_truncated_sql, DocumentStatements::upsert_document_sql).
 #pragma once
 
 #include <optional>

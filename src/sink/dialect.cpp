@@ -184,32 +184,6 @@ std::string Dialect::information_schema_type(ColumnType type) const {
   return std::string(types()[static_cast<std::size_t>(type)].information_schema);
 }
 
-std::string Dialect::param_marker(const Column&) const { return "?"; }
-
-std::string Dialect::values_rows(std::size_t rows) const {
-  std::string row = "(";
-  bool first = true;
-  for (const Column& column : stage_columns()) {
-    if (!first) row += ", ";
-    first = false;
-    row += param_marker(column);
-  }
-  row += ")";
-  std::string out;
-  out.reserve(rows * (row.size() + 2));
-  for (std::size_t i = 0; i < rows; ++i) {
-    if (i > 0) out += ",\n";
-    out += row;
-  }
-  return out;
-}
-
-std::size_t Dialect::max_stage_rows() const {
-  // SQL Server accepts at most 2,100 parameters per request; the same bound keeps the
-  // other dialects' statements a comfortable size.
-  return 2100 / stage_columns().size();
-}
-
 std::string Dialect::columns_query() const {
   // Upper-case unquoted names work on all three: PostgreSQL folds them to the
   // lower-case information_schema names.
@@ -227,13 +201,6 @@ std::string Dialect::offsets_select_sql() const {
 std::string Dialect::records_applied_sql() const {
   return "SELECT COALESCE(SUM(" + quote("records_applied") + "), 0) FROM " + offsets_table() +
          " WHERE " + quote("pipeline") + " = ?";
-}
-
-const Column& Dialect::stage_column(std::string_view name) {
-  for (const Column& column : kStageColumns) {
-    if (column.name == name) return column;
-  }
-  throw std::logic_error("no stage column " + std::string(name));
 }
 
 }  // namespace metersync::sink

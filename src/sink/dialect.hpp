@@ -79,6 +79,47 @@ void validate_identifier(std::string_view key, std::string_view name, bool allow
 
 class Dialect;
 
+// Rows straight from one JSON document (stage_document.hpp) bound as one parameter.
+class DocumentStatements {
+ public:
+  virtual ~DocumentStatements() = default;
+  // Param: one document of full rows. One statement: each row older than its source's
+  // latest truncate gets IsDeleted = 1 (values kept), new keys are inserted, existing
+  // keys updated only when the row's position is newer.
+  virtual std::string upsert_document_sql() const = 0;
+  // Param: one document of key-only deletes. Flags the stored rows older than the
+  // delete; an unknown key gets nothing. Runs after the segment's full rows.
+  virtual std::string flag_document_sql() const = 0;
+};
+
+// Rows through a stage table, then set-based statements; the statements of a
+// transaction are pieces of one request (statement_batch.hpp), so each piece's
+// variables have names of their own.
+class StageStatements {
+ public:
+  virtual ~StageStatements() = default;
+  // Before each staged segment: create (or empty) the stage.
+  virtual std::vector<std::string> prepare_stage() const = 0;
+  // A multi-row INSERT into the stage; params: stage_columns() per row, row by row.
+  virtual std::string stage_insert(std::size_t rows) const = 0;
+  // The most rows one stage_insert() may carry (the server's parameter limit).
+  virtual std::size_t max_stage_rows() const = 0;
+  // The segment's rows as ONE bound JSON document (stage_document.hpp) read into the
+  // stage; `key_only` stages them as key-only deletes. Param: the document.
+  virtual std::string stage_json_sql(bool key_only) const = 0;
+  // After the stage is filled, before apply_stage() (no params): a staged full row older
+  // than its source's latest truncate gets IsDeleted = 1, values kept. A truncate event
+  // has no Kafka key, so it may be read before changes committed ahead of it at the
+  // source that sit on other partitions; they must not come back live.
+  virtual std::string stage_truncated_sql() const = 0;
+  // Set-based statements applying the staged segment (no params): full rows with the
+  // stale-position guard, new keys, key-only deletes.
+  virtual std::vector<std::string> apply_stage() const = 0;
+  // The writer lock as a piece of the request: raises an error (Transient) when not
+  // granted instead of returning a status; `index` names its variable. Param: resource.
+  virtual std::string lock_or_raise_sql(std::size_t index) const = 0;
+};
+
 // `connection` (sink.connection) with the dialect's driver_defaults() appended where it
 // does not name the keyword itself (compared case-insensitively, as drivers do).
 std::string with_driver_defaults(std::string connection, const Dialect& dialect);
@@ -129,33 +170,12 @@ class Dialect {
   // resource name; result: one row, the lock status, negative when not granted);
   // empty when row locks already make the statements safe.
   virtual std::string lock_sql() const { return {}; }
-  // How a segment of folded rows reaches the table. SQL Server: through a stage table
-  // filled by multi-row INSERTs of bound parameters (prepare_stage, stage_insert,
-  // stage_truncated_sql, apply_stage). PostgreSQL and MariaDB: straight from one JSON
-  // document bound as one parameter (upsert_document_sql, flag_document_sql), no stage.
-  virtual bool applies_documents() const { return false; }
-
-  // Stage table path. Before each staged segment: create or empty the stage.
-  virtual std::vector<std::string> prepare_stage() const { return {}; }
-  // A multi-row INSERT into the stage; params: stage_columns() per row, row by row.
-  virtual std::string stage_insert(std::size_t /*rows*/) const { return {}; }
-  virtual std::size_t max_stage_rows() const;
-  // Set-based statements applying the staged segment (no params): full rows with the
-  // stale-position guard, new keys, key-only deletes.
-  virtual std::vector<std::string> apply_stage() const { return {}; }
-  // After the stage is filled, before apply_stage() (no params): a staged full row older
-  // than its source's latest truncate gets IsDeleted = 1, values kept. A truncate event
-  // has no Kafka key, so it may be read before changes committed ahead of it at the
-  // source that sit on other partitions; they must not come back live.
-  virtual std::string stage_truncated_sql() const { return {}; }
-
-  // Document path. Param: one document of full rows. One statement: each row older than
-  // its source's latest truncate gets IsDeleted = 1 (values kept, as stage_truncated_sql),
-  // new keys are inserted, existing keys updated only when the row's position is newer.
-  virtual std::string upsert_document_sql() const { return {}; }
-  // Param: one document of key-only deletes. Flags the stored rows older than the
-  // delete; an unknown key gets nothing. Runs after the segment's full rows.
-  virtual std::string flag_document_sql() const { return {}; }
+  // How a segment of folded rows reaches the table: exactly one of the two strategies
+  // below is non-null. PostgreSQL and MariaDB read the rows straight from one bound JSON
+  // document (DocumentStatements); SQL Server fills a stage table and applies it
+  // set-based, the whole transaction in one request (StageStatements).
+  virtual const DocumentStatements* documents() const { return nullptr; }
+  virtual const StageStatements* stage() const { return nullptr; }
 
   // A source truncate; params: position, committed_at, source_system, position.
   virtual std::string truncate_sql() const = 0;
@@ -180,12 +200,6 @@ class Dialect {
   std::string qualified(std::string_view table) const;
   // Column list "a, b, c" quoted, optionally prefixed by an alias ("s.a, s.b").
   std::string column_list(std::span<const Column> columns, std::string_view alias = {}) const;
-  // "(?, ?, ...), (?, ...)" wrapping each marker with param_marker().
-  std::string values_rows(std::size_t rows) const;
-  // How a bound value of this column enters SQL: "?" or "CAST(? AS ...)".
-  virtual std::string param_marker(const Column& column) const;
-  // The names other than the Meter Master data columns (stage, offsets).
-  static const Column& stage_column(std::string_view name);
 
  private:
   TableNames names_;

@@ -7,7 +7,7 @@
 
 namespace metersync::sink {
 
-class MariaDbDialect final : public Dialect {
+class MariaDbDialect final : public Dialect, public DocumentStatements {
  public:
   explicit MariaDbDialect(TableNames names) : Dialect(std::move(names)) {}
 
@@ -22,7 +22,7 @@ class MariaDbDialect final : public Dialect {
   std::string default_schema_sql() const override { return "SELECT DATABASE()"; }
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
-  bool applies_documents() const override { return true; }
+  const DocumentStatements* documents() const override { return this; }
   std::string upsert_document_sql() const override;
   std::string flag_document_sql() const override;
   std::string truncate_sql() const override;

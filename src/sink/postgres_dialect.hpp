@@ -8,7 +8,7 @@
 
 namespace metersync::sink {
 
-class PostgresDialect final : public Dialect {
+class PostgresDialect final : public Dialect, public DocumentStatements {
  public:
   explicit PostgresDialect(TableNames names) : Dialect(std::move(names)) {}
 
@@ -30,7 +30,7 @@ class PostgresDialect final : public Dialect {
   std::string default_schema_sql() const override { return "SELECT current_schema()"; }
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
-  bool applies_documents() const override { return true; }
+  const DocumentStatements* documents() const override { return this; }
   std::string upsert_document_sql() const override;
   std::string flag_document_sql() const override;
   std::string truncate_sql() const override;

@@ -90,7 +90,7 @@ struct Sink::Impl {
   // sink.sqlserver_stage can force either. The facts are read on every connect: a
   // database's compatibility level can change while metersync runs.
   void choose_stage() {
-    if (config.dialect != config::Dialect::SqlServer) {
+    if (dialect->documents() != nullptr) {
       stage = SinkStage::Documents;
       stage_reason = "one JSON document per segment";
       return;
@@ -299,14 +299,15 @@ struct Sink::Impl {
 
   // Multi-row INSERTs into the stage, 131 rows each (SQL Server's parameter limit).
   void stage_by_params(const std::vector<const StagedChange*>& rows, StatementBatch& batch) {
-    const std::size_t chunk = dialect->max_stage_rows();
+    const StageStatements& staged = *dialect->stage();
+    const std::size_t chunk = staged.max_stage_rows();
     for (std::size_t first = 0; first < rows.size(); first += chunk) {
       const std::size_t count = std::min(chunk, rows.size() - first);
       std::vector<SqlParam> params;
       params.reserve(count * stage_columns().size());
       for (std::size_t i = first; i < first + count; ++i)
         append_stage_params(*dialect, *rows[i], params);
-      batch.add(dialect->stage_insert(count), std::move(params));
+      batch.add(staged.stage_insert(count), std::move(params));
     }
   }
 
@@ -315,9 +316,9 @@ struct Sink::Impl {
   // by multi-row INSERTs of bound parameters (131 rows each, a request of their own
   // because of the parameter limit), then the set-based statements.
   void stage_segment(const std::vector<StagedChange>& rows, StatementBatch& batch) {
-    for (const std::string& statement : dialect->prepare_stage()) batch.add(statement);
+    const StageStatements& staged = *dialect->stage();
+    for (const std::string& statement : staged.prepare_stage()) batch.add(statement);
     if (stage == SinkStage::Json) {
-      const auto& sqlserver = static_cast<const SqlServerDialect&>(*dialect);
       std::vector<const StagedChange*> by_params;
       for (const bool key_only : {false, true}) {
         document.clear();
@@ -329,12 +330,12 @@ struct Sink::Impl {
           }
           document.add(change);
           if (document.bytes() >= kMaxDocumentBytes) {
-            batch.add(sqlserver.stage_json_sql(key_only), {SqlParam::national(document.finish())});
+            batch.add(staged.stage_json_sql(key_only), {SqlParam::national(document.finish())});
             document.clear();
           }
         }
         if (!document.empty())
-          batch.add(sqlserver.stage_json_sql(key_only), {SqlParam::national(document.finish())});
+          batch.add(staged.stage_json_sql(key_only), {SqlParam::national(document.finish())});
       }
       document.clear();
       stage_by_params(by_params, batch);
@@ -344,8 +345,8 @@ struct Sink::Impl {
       for (const StagedChange& change : rows) all.push_back(&change);
       stage_by_params(all, batch);
     }
-    batch.add(dialect->stage_truncated_sql());
-    for (const std::string& statement : dialect->apply_stage()) batch.add(statement);
+    batch.add(staged.stage_truncated_sql());
+    for (const std::string& statement : staged.apply_stage()) batch.add(statement);
   }
 
   // PostgreSQL, MariaDB: the segment's full rows in one statement per document, then its
@@ -367,10 +368,10 @@ struct Sink::Impl {
     params.push_back(SqlParam::national(document.finish()));
     document.clear();
     if (key_only) {
-      connection->execute(dialect->flag_document_sql(), params,
+      connection->execute(dialect->documents()->flag_document_sql(), params,
                           "flagging key-only deletes in " + dialect->meter_table());
     } else {
-      connection->execute(dialect->upsert_document_sql(), params,
+      connection->execute(dialect->documents()->upsert_document_sql(), params,
                           "applying rows to " + dialect->meter_table());
     }
   }
@@ -436,7 +437,7 @@ struct Sink::Impl {
   // stage and set-based statements, offsets, commit. A truncate is sent on its own
   // (its statements DECLARE variables of fixed names).
   void apply_batched(const Batch& batch, const std::vector<BatchStep>& steps) {
-    const auto& sqlserver = static_cast<const SqlServerDialect&>(*dialect);
+    const StageStatements& staged = *dialect->stage();
     StatementBatch out(
         [this](const std::string& sql, const std::vector<SqlParam>& params) {
           connection->execute(sql, params, "applying the batch to " + dialect->meter_table());
@@ -445,7 +446,7 @@ struct Sink::Impl {
     out.add(dialect->begin_sql());
     std::size_t index = 0;
     for (const std::string& resource : lock_resources(batch, steps)) {
-      out.add(sqlserver.lock_or_raise_sql(index++), {SqlParam::national(resource, 255)});
+      out.add(staged.lock_or_raise_sql(index++), {SqlParam::national(resource, 255)});
     }
     for (const BatchStep& step : steps) {
       if (step.truncate) {

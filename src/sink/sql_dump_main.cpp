@@ -73,18 +73,22 @@ int main(int argc, char** argv) {
   add("default_schema", dialect->default_schema_sql(), 0);
   add("columns_query", dialect->columns_query(), 2);
   add("lock", dialect->lock_sql(), 1);
-  index = 0;
-  for (const auto& sql : dialect->prepare_stage())
-    add("prepare_stage_" + std::to_string(index++), sql, 0);
-  add("stage_insert_1", dialect->stage_insert(1), row);
-  add("stage_insert_max", dialect->stage_insert(dialect->max_stage_rows()),
-      row * dialect->max_stage_rows());
-  add("stage_truncated", dialect->stage_truncated_sql(), 0);
-  add("upsert_document", dialect->upsert_document_sql(), 1);
-  add("flag_document", dialect->flag_document_sql(), 1);
-  index = 0;
-  for (const auto& sql : dialect->apply_stage())
-    add("apply_stage_" + std::to_string(index++), sql, 0);
+  if (const auto* staged = dialect->stage()) {
+    index = 0;
+    for (const auto& sql : staged->prepare_stage())
+      add("prepare_stage_" + std::to_string(index++), sql, 0);
+    add("stage_insert_1", staged->stage_insert(1), row);
+    add("stage_insert_max", staged->stage_insert(staged->max_stage_rows()),
+        row * staged->max_stage_rows());
+    add("stage_truncated", staged->stage_truncated_sql(), 0);
+    index = 0;
+    for (const auto& sql : staged->apply_stage())
+      add("apply_stage_" + std::to_string(index++), sql, 0);
+  }
+  if (const auto* documents = dialect->documents()) {
+    add("upsert_document", documents->upsert_document_sql(), 1);
+    add("flag_document", documents->flag_document_sql(), 1);
+  }
   add("truncate_watermark", dialect->truncate_watermark_sql(), 3);
   add("truncate", dialect->truncate_sql(), 4);
   add("offsets_upsert_all_1", dialect->offsets_upsert_all_sql(1), 5);
@@ -92,13 +96,13 @@ int main(int argc, char** argv) {
   add("offsets_select", dialect->offsets_select_sql(), 2);
   add("records_applied", dialect->records_applied_sql(), 1);
 
-  if (id == metersync::config::Dialect::SqlServer) {
-    const auto& sqlserver = static_cast<const metersync::sink::SqlServerDialect&>(*dialect);
-    add("server_facts", std::string(sqlserver.server_facts_sql()), 0);
-    add("json_probe", std::string(sqlserver.json_probe_sql()), 0);
-    add("lock_or_raise_0", sqlserver.lock_or_raise_sql(0), 1);
-    add("stage_json_full", sqlserver.stage_json_sql(false), 1);
-    add("stage_json_key_only", sqlserver.stage_json_sql(true), 1);
+  if (const auto* staged = dialect->stage()) {
+    using metersync::sink::SqlServerDialect;
+    add("server_facts", std::string(SqlServerDialect::server_facts_sql()), 0);
+    add("json_probe", std::string(SqlServerDialect::json_probe_sql()), 0);
+    add("lock_or_raise_0", staged->lock_or_raise_sql(0), 1);
+    add("stage_json_full", staged->stage_json_sql(false), 1);
+    add("stage_json_key_only", staged->stage_json_sql(true), 1);
     // One transaction as the JSON stage sends it in one request (Sink::Impl::apply_batched):
     // a T-SQL batch is compiled whole, so its statements must parse together.
     std::string request;
@@ -111,13 +115,13 @@ int main(int argc, char** argv) {
         2000);
     using metersync::sink::SqlParam;
     batch.add(dialect->begin_sql());
-    batch.add(sqlserver.lock_or_raise_sql(0), {SqlParam::national("a")});
-    batch.add(sqlserver.lock_or_raise_sql(1), {SqlParam::national("b")});
-    for (const auto& sql : dialect->prepare_stage()) batch.add(sql);
-    batch.add(sqlserver.stage_json_sql(false), {SqlParam::national("[]")});
-    batch.add(sqlserver.stage_json_sql(true), {SqlParam::national("[]")});
-    batch.add(dialect->stage_truncated_sql());
-    for (const auto& sql : dialect->apply_stage()) batch.add(sql);
+    batch.add(staged->lock_or_raise_sql(0), {SqlParam::national("a")});
+    batch.add(staged->lock_or_raise_sql(1), {SqlParam::national("b")});
+    for (const auto& sql : staged->prepare_stage()) batch.add(sql);
+    batch.add(staged->stage_json_sql(false), {SqlParam::national("[]")});
+    batch.add(staged->stage_json_sql(true), {SqlParam::national("[]")});
+    batch.add(staged->stage_truncated_sql());
+    for (const auto& sql : staged->apply_stage()) batch.add(sql);
     batch.add(dialect->offsets_upsert_all_sql(3), std::vector<SqlParam>(15, SqlParam::integer(0)));
     batch.add(dialect->commit_sql());
     batch.flush();

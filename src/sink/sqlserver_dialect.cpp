@@ -154,9 +154,22 @@ std::vector<std::string> SqlServerDialect::prepare_stage() const {
   return {"DROP TABLE IF EXISTS " + std::string(kStage) + ";", create};
 }
 
+std::size_t SqlServerDialect::max_stage_rows() const {
+  return 2100 / stage_columns().size();
+}
+
 std::string SqlServerDialect::stage_insert(std::size_t rows) const {
+  std::string row = "(";
+  for (std::size_t i = 0; i < stage_columns().size(); ++i) row += i == 0 ? "?" : ", ?";
+  row += ")";
+  std::string values;
+  values.reserve(rows * (row.size() + 2));
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i > 0) values += ",\n";
+    values += row;
+  }
   return "INSERT INTO " + std::string(kStage) + " (" + column_list(stage_columns()) + ") VALUES\n" +
-         values_rows(rows) + ";";
+         values + ";";
 }
 
 std::string SqlServerDialect::newer(std::string_view stored, std::string_view incoming) {

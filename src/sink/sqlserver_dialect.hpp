@@ -7,7 +7,7 @@
 
 namespace metersync::sink {
 
-class SqlServerDialect final : public Dialect {
+class SqlServerDialect final : public Dialect, public StageStatements {
  public:
   explicit SqlServerDialect(TableNames names) : Dialect(std::move(names)) {}
 
@@ -26,16 +26,16 @@ class SqlServerDialect final : public Dialect {
   std::string alter_column_sql(std::string_view table, const Column& column) const override;
 
   std::string lock_sql() const override;
-  // The writer lock as a self-contained piece of a multi-statement batch: instead of
-  // returning the status it raises kLockNotGranted (Transient). `index` makes its
-  // variable's name unique within the batch. Param: the resource name.
-  std::string lock_or_raise_sql(std::size_t index) const;
+  const StageStatements* stage() const override { return this; }
+
+  // StageStatements. The lock piece raises kLockNotGranted (Transient).
+  std::string lock_or_raise_sql(std::size_t index) const override;
   std::vector<std::string> prepare_stage() const override;
-  // The JSON stage (sink.sqlserver_stage json): one segment's rows as ONE bound
-  // NVARCHAR(MAX) document (stage_document.hpp) read by OPENJSON into the stage, so the
-  // server parses one statement per segment instead of one per 131 rows. Param: the
-  // document. `key_only` stages its rows as key-only deletes (ChangeKind 'K').
-  std::string stage_json_sql(bool key_only) const;
+  // 131 rows: 16 stage columns each, under SQL Server's 2,100 parameters per request.
+  std::size_t max_stage_rows() const override;
+  // The JSON stage (sink.sqlserver_stage json): OPENJSON reads the document into the
+  // stage, so the server parses one statement per segment instead of one per 131 rows.
+  std::string stage_json_sql(bool key_only) const override;
   // Answers when OPENJSON works on this server and database (SQL Server 2016+ at
   // compatibility level 130+); anything else is an error. The one value it returns is
   // kJsonProbeText when OPENJSON decodes JSON string escapes, as SQL Server does;

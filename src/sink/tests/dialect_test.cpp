@@ -27,14 +27,23 @@ bool contains(const std::string& text, const std::string& part) {
 
 std::vector<std::string> all_statements(const sink::Dialect& d) {
   std::vector<std::string> out = d.session_setup();
-  for (auto list : {d.create_tables(), d.prepare_stage(), d.apply_stage()})
-    out.insert(out.end(), list.begin(), list.end());
-  for (auto s : {d.begin_sql(), d.commit_sql(), d.rollback_sql(), d.lock_sql(), d.stage_insert(3),
-                 d.stage_truncated_sql(), d.upsert_document_sql(), d.flag_document_sql(),
+  for (auto list : {d.create_tables()}) out.insert(out.end(), list.begin(), list.end());
+  for (auto s : {d.begin_sql(), d.commit_sql(), d.rollback_sql(), d.lock_sql(),
                  d.offsets_upsert_all_sql(2), d.truncate_watermark_sql(), d.truncate_sql(),
-                 d.offsets_select_sql(), d.records_applied_sql(),
-                 d.columns_query()}) {
+                 d.offsets_select_sql(), d.records_applied_sql(), d.columns_query()}) {
     if (!s.empty()) out.push_back(s);
+  }
+  if (const auto* staged = d.stage()) {
+    for (auto list : {staged->prepare_stage(), staged->apply_stage()})
+      out.insert(out.end(), list.begin(), list.end());
+    for (auto s : {staged->stage_insert(3), staged->stage_truncated_sql(),
+                   staged->stage_json_sql(false), staged->stage_json_sql(true),
+                   staged->lock_or_raise_sql(0)})
+      out.push_back(s);
+  }
+  if (const auto* documents = d.documents()) {
+    out.push_back(documents->upsert_document_sql());
+    out.push_back(documents->flag_document_sql());
   }
   return out;
 }
@@ -100,7 +109,7 @@ TEST(SqlServerDialect, TruncateWatermarkOnlyMovesForwardAndFlagsOlderStagedRows)
                        "IF NOT EXISTS (SELECT 1 FROM [dbo].[Trunc] WHERE [SourceSystem] = "
                        "@system)\n  INSERT INTO [dbo].[Trunc]"));
   EXPECT_FALSE(contains(watermark, "MERGE"));
-  const std::string stage = d->stage_truncated_sql();
+  const std::string stage = d->stage()->stage_truncated_sql();
   EXPECT_EQ(markers(stage), 0u);
   EXPECT_EQ(stage,
             "UPDATE s SET [IsDeleted] = 1\nFROM #MeterSyncStage AS s\nINNER JOIN [dbo].[Trunc] "
@@ -111,7 +120,7 @@ TEST(SqlServerDialect, TruncateWatermarkOnlyMovesForwardAndFlagsOlderStagedRows)
 
 TEST(SqlServerDialect, ApplyIsUpdateJoinThenInsertWhereNotExists) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo"});
-  const auto apply = d->apply_stage();
+  const auto apply = d->stage()->apply_stage();
   ASSERT_EQ(apply.size(), 3u);
   EXPECT_EQ(apply[0].rfind("UPDATE t SET", 0), 0u);
   EXPECT_TRUE(contains(apply[0], "FROM [dbo].[MeterMaster] AS t\nINNER JOIN #MeterSyncStage AS s"));
@@ -132,7 +141,7 @@ TEST(SqlServerDialect, ApplyIsUpdateJoinThenInsertWhereNotExists) {
 
 TEST(SqlServerDialect, JsonStageAndTheLockPieceOfABatch) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo"});
-  const auto& sqlserver = static_cast<const SqlServerDialect&>(*d);
+  const StageStatements& sqlserver = *d->stage();
   for (const bool key_only : {false, true}) {
     const std::string sql = sqlserver.stage_json_sql(key_only);
     EXPECT_EQ(markers(sql), 1u);
@@ -158,8 +167,8 @@ TEST(SqlServerDialect, TransactionsLocksAndParameters) {
             (std::vector<std::string>{"SET XACT_ABORT ON;", "SET NOCOUNT ON;"}));
   EXPECT_TRUE(contains(d->lock_sql(), "sp_getapplock @Resource = ?"));
   EXPECT_EQ(markers(d->lock_sql()), 1u);
-  EXPECT_EQ(d->max_stage_rows(), 131u);
-  EXPECT_EQ(markers(d->stage_insert(131)), 2096u);
+  EXPECT_EQ(d->stage()->max_stage_rows(), 131u);
+  EXPECT_EQ(markers(d->stage()->stage_insert(131)), 2096u);
   EXPECT_EQ(markers(d->truncate_sql()), 4u);
   // Offsets through a table variable: no scalar DECLAREs that a second piece of the same
   // batch could repeat.
@@ -168,7 +177,7 @@ TEST(SqlServerDialect, TransactionsLocksAndParameters) {
   EXPECT_TRUE(contains(d->offsets_upsert_all_sql(2), "WHERE NOT EXISTS"));
   EXPECT_EQ(markers(d->offsets_select_sql()), 2u);
   EXPECT_EQ(markers(d->records_applied_sql()), 1u);
-  EXPECT_TRUE(contains(d->prepare_stage()[1],
+  EXPECT_TRUE(contains(d->stage()->prepare_stage()[1],
                        "[SourceMeterId] NVARCHAR(64) COLLATE DATABASE_DEFAULT NOT NULL"));
 }
 
@@ -191,9 +200,9 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(contains(ddl[0], "\"SourcePosition\" VARCHAR(100) COLLATE \"C\" NOT NULL"));
   // No stage table: one statement per document of full rows, one per document of
   // key-only deletes, each reading the one bound JSON document.
-  EXPECT_TRUE(d->applies_documents());
-  EXPECT_TRUE(d->prepare_stage().empty());
-  const std::string upsert = d->upsert_document_sql();
+  ASSERT_NE(d->documents(), nullptr);
+  EXPECT_EQ(d->stage(), nullptr);
+  const std::string upsert = d->documents()->upsert_document_sql();
   EXPECT_EQ(markers(upsert), 1u);
   EXPECT_TRUE(contains(upsert, "FROM jsonb_array_elements(CAST(? AS jsonb)) AS e"));
   EXPECT_TRUE(contains(upsert, "ON CONFLICT (\"SourceSystem\", \"SourceMeterId\") DO UPDATE SET"));
@@ -211,7 +220,7 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(contains(upsert,
                        "s.\"IsDeleted\" OR COALESCE(s.\"SourcePosition\" COLLATE \"C\" < "
                        "w.\"SourcePosition\" COLLATE \"C\", FALSE)"));
-  const std::string flag = d->flag_document_sql();
+  const std::string flag = d->documents()->flag_document_sql();
   EXPECT_EQ(markers(flag), 1u);
   EXPECT_TRUE(contains(flag, "\"IsDeleted\" = TRUE"));
   EXPECT_TRUE(
@@ -240,8 +249,9 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
   EXPECT_TRUE(contains(ddl[0], "CREATE TABLE IF NOT EXISTS `metersync`.`MeterMaster`"));
   EXPECT_TRUE(contains(ddl[0], "`LastReadingAt` DATETIME(6) NULL"));
   EXPECT_TRUE(contains(ddl[0], "COLLATE=utf8mb4_bin"));
-  EXPECT_TRUE(d->applies_documents());
-  const std::string upsert = d->upsert_document_sql();
+  ASSERT_NE(d->documents(), nullptr);
+  EXPECT_EQ(d->stage(), nullptr);
+  const std::string upsert = d->documents()->upsert_document_sql();
   EXPECT_EQ(markers(upsert), 1u);
   // JSON_TABLE columns are utf8mb4 text one character longer than the table's, so the
   // strict INSERT, not JSON_TABLE, refuses a value that does not fit.
@@ -262,9 +272,9 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
   EXPECT_TRUE(contains(upsert,
                        "CAST(`metersync`.`MeterMaster`.`SourcePosition` AS BINARY) < "
                        "CAST(VALUES(`SourcePosition`) AS BINARY)"));
-  EXPECT_TRUE(contains(d->flag_document_sql(),
+  EXPECT_TRUE(contains(d->documents()->flag_document_sql(),
                        "UPDATE `metersync`.`MeterMaster` AS t INNER JOIN JSON_TABLE(?, '$[*]'"));
-  EXPECT_EQ(markers(d->flag_document_sql()), 1u);
+  EXPECT_EQ(markers(d->documents()->flag_document_sql()), 1u);
   EXPECT_EQ(markers(d->offsets_upsert_all_sql(2)), 10u);
   EXPECT_TRUE(d->driver_defaults().empty());
   EXPECT_TRUE(contains(d->truncate_sql(), "UTC_TIMESTAMP(6)"));
@@ -310,15 +320,16 @@ TEST(AllDialects, NoMergeNoCreateOrAlterAndOnlyBoundValues) {
     }
     EXPECT_EQ(markers(d->truncate_sql()), 4u) << d->name();
     EXPECT_EQ(markers(d->truncate_watermark_sql()), 3u) << d->name();
-    if (d->applies_documents()) {
-      EXPECT_EQ(markers(d->upsert_document_sql()), 1u) << d->name();
-      EXPECT_EQ(markers(d->flag_document_sql()), 1u) << d->name();
-      EXPECT_TRUE(d->stage_insert(1).empty()) << d->name();
-    } else {
-      // SQL Server keeps its stage table.
-      EXPECT_TRUE(d->upsert_document_sql().empty());
-      EXPECT_EQ(markers(d->stage_truncated_sql()), 0u) << d->name();
-      EXPECT_EQ(markers(d->stage_insert(1)), stage_columns().size()) << d->name();
+    // Exactly one way for a segment to reach the table.
+    EXPECT_NE(d->documents() == nullptr, d->stage() == nullptr) << d->name();
+    if (const auto* documents = d->documents()) {
+      EXPECT_EQ(markers(documents->upsert_document_sql()), 1u) << d->name();
+      EXPECT_EQ(markers(documents->flag_document_sql()), 1u) << d->name();
+    }
+    if (const auto* staged = d->stage()) {
+      EXPECT_EQ(markers(staged->stage_truncated_sql()), 0u) << d->name();
+      EXPECT_EQ(markers(staged->stage_insert(1)), stage_columns().size()) << d->name();
+      EXPECT_EQ(markers(staged->stage_json_sql(false)), 1u) << d->name();
     }
     EXPECT_TRUE(contains(d->truncates_table(), "MeterSyncTruncates")) << d->name();
     EXPECT_EQ(markers(d->offsets_upsert_all_sql(4)), 20u) << d->name();
