@@ -24,6 +24,52 @@ def _only(expected: Expected, keys: set) -> Expected:
                     {k: v for k, v in expected.deleted.items() if k in keys})
 
 
+def _wait_caught_up(ms: MeterSync) -> None:
+    def caught_up():
+        s = ms.status()
+        return s and all(s["sources"][x]["lag"] == 0 and s["sources"][x]["records_applied"] > 0 for x in TOPICS)
+    wait_until(caught_up, WAIT_S, "metersync to catch up with both topics", interval=2)
+
+
+def _progress(sink, names: Names) -> dict:
+    return {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
+            for r in offsets(sink, names)}
+
+
+def _load_both_sources(stack):
+    """A bounded burst of changes on both sources; returns (seed, counts, shadow of deleted rows)."""
+    seed = random.randrange(1 << 30)
+    with DeletedRowShadow() as shadow:
+        counts = loadgen.run_many(["postgres", "mariadb"], stack, rate=0, count=400, seed=seed, working_set=60)
+    return seed, counts, shadow
+
+
+def _wait_written(stack, sink, names: Names, ms: MeterSync, seed: int, counts, shadow, what: str) -> None:
+    """Waits until every key the burst touched is in Meter Master as the sources have it."""
+    touched = {("postgres" if c.target == "postgres" else "mysql", k) for c in counts for k in c.keys}
+    last = [[]]
+
+    def written():
+        mm = {k: v for k, v in meter_master(sink, names).items() if k in touched}
+        last[0] = (compare(_only(expected_postgres(stack, shadow), touched), mm, "postgres")
+                   + compare(_only(expected_mariadb(stack, shadow), touched), mm, "mysql"))
+        return not last[0]
+    try:
+        wait_until(written, WAIT_S, what, interval=3)
+    except AssertionError as e:
+        raise AssertionError(f"{e} (seed {seed}): " + "\n".join(last[0][:20]) + "\n" + ms.log_tail())
+
+
+def _assert_each_record_applied_once(stack, sink, names: Names) -> None:
+    """The offsets table covers each record on the topics once: exactly once across the fault."""
+    rows = offsets(sink, names)
+    for source, topic in TOPICS.items():
+        mine = [r for r in rows if r["pipeline"] == names.group(source) and r["topic"] == topic]
+        upto = {r["partition"]: r["next_offset"] for r in mine}
+        applied = sum(r["records_applied"] for r in mine)
+        assert applied == topic_record_counts(stack["KAFKA_BOOTSTRAP"], topic, upto), source
+
+
 def test_sink_outage_pauses_retries_and_resumes_without_loss(stack, tmp_path):
     relay = CuttableRelay(int(stack["PG_PORT"]))
     odbc = re.sub(r"(?i)\bPort=\d+", f"Port={relay.port}", stack["SINK_ODBC"])
@@ -33,20 +79,11 @@ def test_sink_outage_pauses_retries_and_resumes_without_loss(stack, tmp_path):
     sink = sink_connect(stack)  # the test's own path to the database, never cut
     try:
         ms.start()
-
-        def caught_up():
-            s = ms.status()
-            return s and all(s["sources"][x]["lag"] == 0 and s["sources"][x]["records_applied"] > 0
-                             for x in TOPICS)
-        wait_until(caught_up, WAIT_S, "metersync to catch up with both topics", interval=2)
+        _wait_caught_up(ms)
 
         relay.cut()
-        before = {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
-                  for r in offsets(sink, names)}
-        seed = random.randrange(1 << 30)
-        with DeletedRowShadow() as shadow:
-            counts = loadgen.run_many(["postgres", "mariadb"], stack, rate=0, count=400, seed=seed,
-                                      working_set=60)
+        before = _progress(sink, names)
+        seed, counts, shadow = _load_both_sources(stack)
 
         def retrying():
             s = ms.status()
@@ -55,34 +92,13 @@ def test_sink_outage_pauses_retries_and_resumes_without_loss(stack, tmp_path):
         status = wait_until(retrying, WAIT_S, "both pipelines to report the sink outage and retry")
         assert all(status["sources"][x]["last_error"] for x in TOPICS), status
         # Nothing was committed while the sink was unreachable.
-        after = {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
-                 for r in offsets(sink, names)}
-        assert after == before
+        assert _progress(sink, names) == before
 
         relay.restore()
-        touched = {("postgres" if c.target == "postgres" else "mysql", k) for c in counts for k in c.keys}
-        last = [[]]
-
-        def written():
-            mm = {k: v for k, v in meter_master(sink, names).items() if k in touched}
-            last[0] = (compare(_only(expected_postgres(stack, shadow), touched), mm, "postgres")
-                       + compare(_only(expected_mariadb(stack, shadow), touched), mm, "mysql"))
-            return not last[0]
-        try:
-            wait_until(written, WAIT_S, "the changes made during the outage to land", interval=3)
-        except AssertionError as e:
-            raise AssertionError(f"{e} (seed {seed}): " + "\n".join(last[0][:20]) + "\n" + ms.log_tail())
-
-        status = wait_until(lambda: (s := ms.status()) and all(s["sources"][x]["state"] == "running"
-                                                               for x in TOPICS) and s,
-                            WAIT_S, "both pipelines running again")
-        # Exactly once across the outage: the offsets table covers each record once.
-        rows = offsets(sink, names)
-        for source, topic in TOPICS.items():
-            mine = [r for r in rows if r["pipeline"] == names.group(source) and r["topic"] == topic]
-            upto = {r["partition"]: r["next_offset"] for r in mine}
-            applied = sum(r["records_applied"] for r in mine)
-            assert applied == topic_record_counts(stack["KAFKA_BOOTSTRAP"], topic, upto), source
+        _wait_written(stack, sink, names, ms, seed, counts, shadow, "the changes made during the outage to land")
+        ms.wait_for_status(lambda s: all(s["sources"][x]["state"] == "running" for x in TOPICS),
+                           WAIT_S, "both pipelines running again")
+        _assert_each_record_applied_once(stack, sink, names)
         assert ms.stop() == 0, ms.log_tail()
     finally:
         ms.close()
@@ -101,53 +117,26 @@ def test_a_fatal_sink_error_restarts_the_pipeline_which_resumes_once_fixed(stack
     away = f"{names.table}_away"
     try:
         ms.start()
-
-        def caught_up():
-            s = ms.status()
-            return s and all(s["sources"][x]["lag"] == 0 and s["sources"][x]["records_applied"] > 0
-                             for x in TOPICS)
-        wait_until(caught_up, WAIT_S, "metersync to catch up with both topics", interval=2)
-        before = {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
-                  for r in offsets(sink, names)}
+        _wait_caught_up(ms)
+        before = _progress(sink, names)
 
         sink.execute(f'ALTER TABLE public."{names.table}" RENAME TO "{away}"')
-        seed = random.randrange(1 << 30)
-        with DeletedRowShadow() as shadow:
-            counts = loadgen.run_many(["postgres", "mariadb"], stack, rate=0, count=200, seed=seed,
-                                      working_set=40)
-
+        seed, counts, shadow = _load_both_sources(stack)
         for x in TOPICS:
             # `failed` between attempts; each restart counts as a retry.
-            status = ms.wait_for_status(
+            ms.wait_for_status(
                 lambda s: s["sources"][x]["state"] == "failed" and s["sources"][x]["retries"] >= 2
                 and "does not exist" in (s["sources"][x]["last_error"] or ""),
                 WAIT_S, f"{x} to fail, restart and fail again")
         assert ms.running(), "the process must stay up while its pipelines restart\n" + ms.log_tail()
-        after = {(r["pipeline"], r["topic"], r["partition"]): (r["next_offset"], r["records_applied"])
-                 for r in offsets(sink, names)}
-        assert after == before, "nothing may be committed while Meter Master is missing"
+        assert _progress(sink, names) == before, "nothing may be committed while Meter Master is missing"
 
         sink.execute(f'ALTER TABLE public."{away}" RENAME TO "{names.table}"')
-        touched = {("postgres" if c.target == "postgres" else "mysql", k) for c in counts for k in c.keys}
-        last = [[]]
-
-        def written():
-            mm = {k: v for k, v in meter_master(sink, names).items() if k in touched}
-            last[0] = (compare(_only(expected_postgres(stack, shadow), touched), mm, "postgres")
-                       + compare(_only(expected_mariadb(stack, shadow), touched), mm, "mysql"))
-            return not last[0]
-        try:
-            wait_until(written, WAIT_S, "the changes made while the table was away to land", interval=3)
-        except AssertionError as e:
-            raise AssertionError(f"{e} (seed {seed}): " + "\n".join(last[0][:20]) + "\n" + ms.log_tail())
+        _wait_written(stack, sink, names, ms, seed, counts, shadow,
+                      "the changes made while the table was away to land")
         ms.wait_for_status(lambda s: all(s["sources"][x]["state"] == "running" for x in TOPICS),
                            WAIT_S, "both pipelines running again")
-        rows = offsets(sink, names)
-        for source, topic in TOPICS.items():
-            mine = [r for r in rows if r["pipeline"] == names.group(source) and r["topic"] == topic]
-            upto = {r["partition"]: r["next_offset"] for r in mine}
-            applied = sum(r["records_applied"] for r in mine)
-            assert applied == topic_record_counts(stack["KAFKA_BOOTSTRAP"], topic, upto), source
+        _assert_each_record_applied_once(stack, sink, names)
         assert "starting it again" in ms.log_path.read_text()
         assert ms.stop() == 0, ms.log_tail()
     finally:

@@ -19,20 +19,11 @@ import pytest
 from metersync_harness import CuttableRelay, wait_until
 from sqlserver_suite_support import CONNECTION, SKIP_REASON, SqlServerEvents, produce, progress, \
     tds_meter_master, tds_offsets
-from test_sqlserver_e2e import CATCH_UP_S, CONNECTION_VAR, Suite, _init, _running
+from test_sqlserver_e2e import CATCH_UP_S, CONNECTION_VAR, _init, _running, suite  # noqa: F401 (suite: the fixture)
 
 pytestmark = pytest.mark.skipif(not CONNECTION, reason=SKIP_REASON)
 
 KEYS = 3000
-
-
-@pytest.fixture
-def suite(stack, tmp_path):
-    s = Suite(stack, tmp_path)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @pytest.mark.parametrize("stage", ["json", "rows"])

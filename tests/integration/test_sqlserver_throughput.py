@@ -25,7 +25,7 @@ import pytest
 from sqlserver_suite_support import CONNECTION, SKIP_REASON, SqlServerEvents, failing, produce, stage_used, \
     tds_meter_master, timed_drain
 from metersync_harness import meter_master, sink_connect
-from test_sqlserver_e2e import CATCH_UP_S, Suite, _init, _running
+from test_sqlserver_e2e import CATCH_UP_S, _init, _running, suite  # noqa: F401 (suite: the fixture)
 
 pytestmark = pytest.mark.skipif(not CONNECTION, reason=SKIP_REASON)
 
@@ -38,15 +38,6 @@ VARIANTS = {
     "sqlserver-rows": ("sqlserver", {"sqlserver_stage": "rows"}),
     "postgres": ("postgres", None),
 }
-
-
-@pytest.fixture
-def suite(stack, tmp_path):
-    s = Suite(stack, tmp_path)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _phase(events: SqlServerEvents, tag: str) -> list[tuple[bytes, bytes]]:
