@@ -12,9 +12,9 @@ namespace {
 using Json = nlohmann::json;
 
 Decimal dec(const char* text) {
-  Decimal d;
-  EXPECT_TRUE(Decimal::parse(text, d)) << text;
-  return d;
+  auto d = Decimal::parse(text);
+  EXPECT_TRUE(d) << text;
+  return d.value_or(Decimal{});
 }
 
 TEST(EventEncoder, EncodesEveryValueKindDecoded) {
