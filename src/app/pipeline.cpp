@@ -8,7 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/backoff.hpp"
 #include "app/batch_committer.hpp"
 #include "app/batch_writer.hpp"
 #include "app/in_flight_batch.hpp"
@@ -17,6 +16,7 @@
 #include "kafka/consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
 #include "mapping/source_mapper.hpp"
+#include "pipeline/backoff.hpp"
 #include "sink/sink.hpp"
 
 namespace metersync::app {
@@ -216,7 +216,7 @@ class Pipeline::Worker {
   // Waits for the sink before joining the group; the connection serves the first
   // assignment's offsets.
   void connect_sink() {
-    Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
+    pipeline::Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
     while (!stopping()) {
       try {
         if (!offsets_sink_) offsets_sink_ = std::make_unique<sink::Sink>(sink_config_);
@@ -229,7 +229,7 @@ class Pipeline::Worker {
     }
   }
 
-  void note_retry(const std::string& message, const Backoff& backoff) {
+  void note_retry(const std::string& message, const pipeline::Backoff& backoff) {
     owner_.status_.add_retry();
     owner_.status_.set_error(message);
     owner_.status_.set_state(PipelineState::Retrying);
@@ -241,7 +241,7 @@ class Pipeline::Worker {
   // writer holds no record of these partitions (revoking() dropped them), so nothing it
   // commits later can move them.
   std::optional<kafka::Offsets> starting_offsets(const std::vector<int32_t>& partitions) {
-    Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
+    pipeline::Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
     while (!stopping()) {
       try {
         if (!offsets_sink_) offsets_sink_ = std::make_unique<sink::Sink>(sink_config_);
@@ -509,7 +509,7 @@ void Pipeline::run() {
   // source that silently stopped. Each attempt is logged at error level and counted as a
   // retry in the status. Only a configuration error, which no retry can change, ends
   // the pipeline; the supervisor then exits non-zero.
-  Backoff restarts(config_.sink.retry_initial, config_.sink.retry_max);
+  pipeline::Backoff restarts(config_.sink.retry_initial, config_.sink.retry_max);
   while (!stop_.load()) {
     const auto started = Clock::now();
     try {

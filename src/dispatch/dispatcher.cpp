@@ -11,6 +11,7 @@
 #include "dispatch/progress_consumer.hpp"
 #include "dispatch/source_decoding.hpp"
 #include "kafka/dead_letter_producer.hpp"
+#include "pipeline/backoff.hpp"
 
 namespace metersync::dispatch {
 namespace {
@@ -187,7 +188,8 @@ class Dispatcher::Loop {
   // Writes one dead letter and waits for the broker's acknowledgement, retrying until it
   // is stored: progress never moves past a record that is neither delivered nor kept.
   bool dead_letter(const kafka::DeadLetter& letter) {
-    for (auto wait = 200ms; !stopping_; wait = std::min(wait * 2, std::chrono::milliseconds(10s))) {
+    pipeline::Backoff backoff(200ms, 10s);
+    while (!stopping_) {
       auto sent = dead_letters_.send(dead_letter_topic_, letter);
       if (sent) sent = dead_letters_.flush(30s);
       if (sent) return true;
@@ -197,7 +199,7 @@ class Dispatcher::Loop {
       }
       spdlog::warn("dispatch [{}]: dead letter to {} failed ({}), retrying", source_.name,
                    dead_letter_topic_, sent.error().describe());
-      std::this_thread::sleep_for(wait);
+      std::this_thread::sleep_for(backoff.next());
     }
     return false;
   }
