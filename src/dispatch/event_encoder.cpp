@@ -127,12 +127,12 @@ std::string event_id(const std::string& source, const Position& position,
 }
 
 EncodedEvent encode_event(const std::string& source, const ChangeEvent& event,
-                          const std::expected<MeterChange, std::string>& mapped, RecordRef ref) {
+                          const MeterChange& change, RecordRef ref) {
   std::optional<std::string> meter_id;
   std::string meter = "null";
-  if (mapped && mapped->kind != MeterChange::Kind::Truncate) {
-    meter_id = mapped->row.source_meter_id;
-    meter = meter_json(*mapped);
+  if (change.kind != MeterChange::Kind::Truncate) {
+    meter_id = change.row.source_meter_id;
+    meter = meter_json(change);
   }
   EncodedEvent out;
   out.id = event_id(source, event.position, meter_id, ref);
@@ -144,7 +144,6 @@ EncodedEvent encode_event(const std::string& source, const ChangeEvent& event,
       .string("committed_at", from_ms(event.committed_at_ms).to_iso(3))
       .string("position", event.position.text)
       .raw("meter", meter);
-  if (!mapped) w.string("meter_error", mapped.error());
   w.optional("before", event.before, row_json).optional("after", event.after, row_json);
   out.json = w.done();
   return out;

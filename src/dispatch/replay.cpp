@@ -11,6 +11,7 @@
 #include "dispatch/http_sender.hpp"
 #include "dispatch/progress_consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
+#include "pipeline/topics.hpp"
 
 namespace metersync::dispatch {
 
@@ -20,7 +21,7 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
   if (!source.endpoint) {
     throw ConfigError("sources." + source.name + ".endpoint: missing (nothing to replay to)");
   }
-  const std::string topic = endpoint_dead_letter_topic(source);
+  const std::string topic = pipeline::topics_of(source).endpoint_dead_letters;
   const std::string group = endpoint_group(config, source) + "-replay";
   kafka::ClientSettings settings{config.kafka.bootstrap_servers, config.kafka.properties,
                                  "metersync-" + source.name + "-replay"};

@@ -205,6 +205,37 @@ sources:
   config::Config config_;
 };
 
+// The records the Meter Master pipeline dead-letters or skips get the same fate here
+// (pipeline::RecordProcessor decides for both): an event of another table and a change
+// the mapping refuses go to the endpoint dead-letter topic at stage map, a tombstone is
+// skipped; none of them reaches the endpoint.
+TEST_F(DispatcherTest, DeadLettersForeignTablesAndUnmappableChangesLikeTheTableSide) {
+  auto edited = [](std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  const std::string create = fixture("create.json");
+  cluster_.produce(fixture("create.key.json"), edited(create, R"("table": "meter")", R"("table": "not_meter")"));
+  cluster_.produce(fixture("create.key.json"),
+                   edited(create, R"("meter_id": "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e")", R"("meter_id": "not-a-uuid")"));
+  cluster_.produce(fixture("create.key.json"), std::nullopt);
+  cluster_.produce_fixture("update");
+
+  Dispatcher dispatcher(config_, config_.sources.at(0));
+  ASSERT_TRUE(dispatch_until(dispatcher, [&] { return dispatcher.stats().records >= 4 &&
+                                                      received().size() >= 1; }));
+  EXPECT_EQ(dispatcher.stats().records_dead_lettered, 2);
+  Json changes = received();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0]["event"]["op"], "update");
+  auto letters = cluster_.dead_letters();
+  ASSERT_EQ(letters.size(), 2u);
+  EXPECT_EQ(letters[0].stage, "map");
+  EXPECT_EQ(letters[0].reason, "event of table 'not_meter' on the topic of table 'meter'");
+  EXPECT_EQ(letters[1].stage, "map");
+  EXPECT_NE(letters[1].reason.find("SourceMeterId"), std::string::npos) << letters[1].reason;
+}
+
 TEST_F(DispatcherTest, DeliversInOrderDeadLettersAndReplays) {
   for (const char* name : {"create", "update", "update_removed", "delete"}) cluster_.produce_fixture(name);
   cluster_.produce(fixture("delete.key.json"), std::nullopt);  // tombstone: no event
