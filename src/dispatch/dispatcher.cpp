@@ -8,7 +8,7 @@
 #include "dispatch/batch_deliverer.hpp"
 #include "dispatch/http_sender.hpp"
 #include "dispatch/pending_batch.hpp"
-#include "dispatch/progress_consumer.hpp"
+#include "kafka/consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
 #include "pipeline/backoff.hpp"
 #include "pipeline/record_processor.hpp"
@@ -66,9 +66,11 @@ class Dispatcher::Loop {
                            attempt, result.describe(), wait.count());
             }),
         dead_letters_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint-dlq")),
+        // Positions in the group's committed offsets (no starting_offsets): the endpoint
+        // keeps no offsets of its own.
         consumer_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint"),
                   endpoint_group(owner.config_, source_), source_.topic,
-                  [this](const std::vector<int32_t>& partitions) { revoke(partitions); }) {}
+                  kafka::Consumer::Hooks{{}, [this](const std::vector<int32_t>& partitions) { revoke(partitions); }}) {}
 
   void run() {
     spdlog::info("dispatch [{}]: {} -> {} (group {})", source_.name, source_.topic, endpoint_.url,
@@ -81,8 +83,8 @@ class Dispatcher::Loop {
         }
         spdlog::warn("dispatch [{}]: {}", source_.name, polled.error().describe());
         std::this_thread::sleep_for(kIdlePoll);
-      } else if (auto* message = std::get_if<kafka::Message>(&*polled)) {
-        handle(*message);
+      } else if (*polled) {
+        handle(**polled);
       }
       const auto now = Clock::now();
       for (auto& [partition, batch] : batches_) {
@@ -269,7 +271,7 @@ class Dispatcher::Loop {
   Clock::time_point last_commit_{};
   int64_t summarized_delivered_ = 0;
   int64_t summarized_failures_ = 0;
-  ProgressConsumer consumer_;           // last: its revoke hook uses the members above
+  kafka::Consumer consumer_;            // last: its revoke hook uses the members above
 };
 
 Dispatcher::Dispatcher(const config::Config& config, const config::SourceConfig& source)
