@@ -5,6 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "wire/contract.hpp"
+
 namespace metersync::dispatch {
 namespace {
 
@@ -94,7 +96,7 @@ std::string meter_json(const MeterChange& change) {
   const MeterRow& m = change.row;
   auto decimal = [](const Decimal& d) { return json_string(d.to_string()); };
   ObjectWriter w;
-  w.string("sourceSystem", m.source_system).string("sourceMeterId", m.source_meter_id);
+  w.string("sourceSystem", m.source_system).string(wire::event_field::kSourceMeterId, m.source_meter_id);
   if (change.kind == MeterChange::Kind::DeleteKeyOnly) {
     // Only the key is known: the other columns keep their stored values at the sink.
     return w.raw("isDeleted", "true")
@@ -138,13 +140,14 @@ EncodedEvent encode_event(const std::string& source, const ChangeEvent& event,
   out.id = event_id(source, event.position, meter_id, ref);
   out.partition = ref.partition;
   out.offset = ref.offset;
+  namespace field = wire::event_field;
   ObjectWriter w;
-  w.string("id", out.id)
-      .string("op", op_name(event.op))
-      .string("committed_at", from_ms(event.committed_at_ms).to_iso(3))
-      .string("position", event.position.text)
-      .raw("meter", meter);
-  w.optional("before", event.before, row_json).optional("after", event.after, row_json);
+  w.string(field::kId, out.id)
+      .string(field::kOp, op_name(event.op))
+      .string(field::kCommittedAt, from_ms(event.committed_at_ms).to_iso(3))
+      .string(field::kPosition, event.position.text)
+      .raw(field::kMeter, meter);
+  w.optional(field::kBefore, event.before, row_json).optional(field::kAfter, event.after, row_json);
   out.json = w.done();
   return out;
 }
