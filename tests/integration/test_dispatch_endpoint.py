@@ -569,7 +569,11 @@ def test_foreign_table_event_has_one_fate_on_both_destinations(stack, rig):
     old_id = real["payload"]["after"]["meter_id"].encode()
     assert raw.count(old_id) == 1 and raw.count(b'"table":"meter"') == 1, "the edited values appear once"
     foreign_id = str(uuid.uuid4())
-    key = json.dumps({"payload": {"meter_id": foreign_id}}).encode()
+    # Keyed as Debezium keys this topic, so every reader of the topic can parse it.
+    key = json.dumps({"schema": {"type": "struct", "optional": False, "name": "postgres.public.meter.Key",
+                                 "fields": [{"type": "string", "optional": False, "name": "io.debezium.data.Uuid",
+                                             "version": 1, "field": "meter_id"}]},
+                      "payload": {"meter_id": foreign_id}}).encode()
     value = raw.replace(old_id, foreign_id.encode()).replace(b'"table":"meter"', b'"table":"not_meter"')
     foreign_at = _produce(bootstrap, topic, key, value)
 
