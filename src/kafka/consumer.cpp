@@ -366,9 +366,11 @@ std::optional<int64_t> Consumer::lag(const Offsets& next_offsets) {
 }
 
 void Consumer::close() {
-  if (closed_) return;
+  if (closed_ || !consumer_) return;
+  // The revoking hook runs in here and may still commit (the dispatcher commits its settled
+  // progress when it gives partitions up), so the consumer counts as closed only after.
+  RdKafka::ErrorCode err = consumer_->close();
   closed_ = true;
-  RdKafka::ErrorCode err = consumer_->close();  // revoking hook runs in here
   if (err != RdKafka::ERR_NO_ERROR) {
     spdlog::warn("kafka [{}]: close: {}", topic_, RdKafka::err2str(err));
   }

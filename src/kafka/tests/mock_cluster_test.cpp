@@ -279,5 +279,28 @@ TEST(ConsumerOnMockCluster, WithGroupPositionsResumesAfterTheCommittedOffset) {
   EXPECT_EQ(consumer.partitions_at_end(), std::set<int32_t>{0});
 }
 
+// The dispatcher commits its settled progress when it gives partitions up, close included.
+TEST(ConsumerOnMockCluster, WithGroupPositionsTheRevokingHookCommitsAtClose) {
+  MockCluster cluster;
+  cluster.create_topic("src", 1);
+  cluster.produce("src", 4);
+  Consumer* self = nullptr;
+  bool committed = false;
+  {
+    Consumer consumer(settings_for(cluster), "g-close", "src",
+                      {{}, [&](const std::vector<int32_t>&) { committed = self->commit({{0, 2}}).has_value(); }});
+    self = &consumer;
+    auto records = poll_records(consumer, 2);
+    ASSERT_EQ(records.size(), 2u);
+    records.clear();
+    consumer.close();
+  }
+  EXPECT_TRUE(committed);
+  Consumer consumer(settings_for(cluster), "g-close", "src", {{}, [](const std::vector<int32_t>&) {}});
+  auto records = poll_records(consumer, 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records.front().offset(), 2);
+}
+
 }  // namespace
 }  // namespace metersync::kafka
