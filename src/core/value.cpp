@@ -133,7 +133,9 @@ std::expected<Decimal, std::string> Decimal::parse(std::string_view text) {
     digits.append(static_cast<size_t>(-scale), '0');
     scale = 0;
   }
-  if (scale > kMaxExponent) return std::unexpected("'" + original + "' has too many decimal places");
+  // Digits written out are already in memory (a Debezium decimal can have 1,000); only the
+  // exponent, which could ask for any number of zeros, is bounded.
+  if (scale > INT32_MAX) return std::unexpected("'" + original + "' has too many decimal places");
   const size_t first_nonzero = digits.find_first_not_of('0');
   if (first_nonzero == std::string::npos) {
     digits = "0";

@@ -7,8 +7,6 @@
 namespace metersync::mapping {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 void strip_leading_zeros(std::string& digits) {
   const size_t first = digits.find_first_not_of('0');
   if (first == std::string::npos)

@@ -50,6 +50,10 @@ TEST(DecimalParse, AcceptsExponents) {
   EXPECT_EQ(Decimal::parse("-12E+2"), dec(true, "1200", 0));
   EXPECT_FALSE(Decimal::parse("1e99999"));
   EXPECT_FALSE(Decimal::parse("1e401"));
+  // Written-out digits are not bounded by the exponent's range.
+  const std::string long_fraction = "1." + std::string(999, '0');
+  ASSERT_TRUE(Decimal::parse(long_fraction));
+  EXPECT_EQ(Decimal::parse(long_fraction)->scale, 999);
 }
 
 TEST(DecimalParse, ZeroIsCanonicalAndNeverNegative) {
