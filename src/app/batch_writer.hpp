@@ -33,7 +33,7 @@
 #include <thread>
 #include <vector>
 
-#include "app/backoff.hpp"
+#include "pipeline/backoff.hpp"
 #include "app/batch_committer.hpp"
 #include "app/in_flight_batch.hpp"
 
@@ -98,7 +98,7 @@ class BatchWriter {
   BatchCommitter& committer_;
   const Settings settings_;
   Hooks hooks_;
-  Backoff backoff_;
+  pipeline::Backoff backoff_;
 
   mutable std::mutex mutex_;
   std::condition_variable writer_wake_;   // the writer: a batch is ready, revoke, stop

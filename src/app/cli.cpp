@@ -17,6 +17,7 @@
 #include "config/config.hpp"
 #include "kafka/client_config.hpp"
 #include "mapping/source_mapper.hpp"
+#include "pipeline/topics.hpp"
 #include "sink/sink.hpp"
 
 namespace metersync::app {
@@ -50,7 +51,7 @@ int check_config(const config::Config& config) {
     std::cout << "source " << source.name << (source.enabled ? "" : " (disabled)") << ": topic "
               << source.topic << ", connector " << source.connector << ", group "
               << group_for(config, source) << ", dead letters "
-              << (source.dead_letter_topic.empty() ? source.topic + ".dlq" : source.dead_letter_topic)
+              << pipeline::topics_of(source).dead_letters
               << ", " << source.mapping.columns.size() << " mapped columns\n";
   }
   return 0;

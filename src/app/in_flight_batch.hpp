@@ -19,12 +19,13 @@
 #include "app/retained_record.hpp"
 #include "core/meter_row.hpp"
 #include "kafka/dead_letter_producer.hpp"
+#include "pipeline/record_processor.hpp"
 #include "sink/sink.hpp"
 
 namespace metersync::app {
 
 // A null Kafka value: nothing to write, but the record is covered by the offsets.
-struct Tombstone {};
+using pipeline::Tombstone;
 
 // A record that goes to the dead-letter topic instead of the table.
 struct Rejected {

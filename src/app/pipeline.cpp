@@ -8,15 +8,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/backoff.hpp"
 #include "app/batch_committer.hpp"
 #include "app/batch_writer.hpp"
 #include "app/in_flight_batch.hpp"
-#include "debezium/column_types.hpp"
-#include "debezium/envelope_decoder.hpp"
 #include "kafka/consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
-#include "mapping/source_mapper.hpp"
+#include "pipeline/backoff.hpp"
+#include "pipeline/record_processor.hpp"
+#include "pipeline/topics.hpp"
 #include "sink/sink.hpp"
 
 namespace metersync::app {
@@ -35,37 +34,6 @@ class PipelineFailure : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-Connector connector_of(const config::SourceConfig& source) {
-  static const std::map<std::string, Connector, std::less<>> kNames{
-      {"postgres", Connector::Postgres}, {"mysql", Connector::MySql},
-      {"mariadb", Connector::MariaDb},   {"sqlserver", Connector::SqlServer},
-      {"oracle", Connector::Oracle}};
-  auto found = kNames.find(source.connector);
-  if (found == kNames.end()) {
-    throw ConfigError("sources." + source.name + ".connector: '" + source.connector +
-                      "' is not one of postgres, mysql, mariadb, sqlserver, oracle");
-  }
-  return found->second;
-}
-
-debezium::DeclaredColumns declared_columns(const config::SourceConfig& source) {
-  debezium::DeclaredColumns declared;
-  for (const auto& [column, text] : source.columns) {
-    auto type = debezium::parse_column_type(text);
-    if (!type) throw ConfigError("sources." + source.name + ".columns." + column + ": " + type.error());
-    declared.emplace(column, *type);
-  }
-  return declared;
-}
-
-// With Debezium's default topic naming (`<source>.<schema...>.<table>`) the table of
-// every event on the topic is known; with renamed topics nothing is assumed.
-std::optional<std::string> expected_table(const config::SourceConfig& source) {
-  const std::string prefix = source.name + ".";
-  if (!source.topic.starts_with(prefix)) return std::nullopt;
-  return source.topic.substr(source.topic.rfind('.') + 1);
-}
 
 kafka::ClientSettings kafka_settings(const config::Config& config, const std::string& client_id) {
   return kafka::ClientSettings{config.kafka.bootstrap_servers, config.kafka.properties, client_id};
@@ -125,13 +93,10 @@ class Pipeline::Worker {
         source_(owner.source_),
         sink_config_(owner.config_.sink),
         group_(group_for(owner.config_, owner.source_)),
-        decoder_(connector_of(source_), declared_columns(source_)),
-        mapper_(source_),
-        expected_table_(expected_table(source_)),
+        processor_(source_),
         sink_(sink_config_),
         dead_letters_(kafka_settings(owner.config_, group_ + "-dlq"), source_.topic,
-                      source_.dead_letter_topic.empty() ? source_.topic + ".dlq"
-                                                        : source_.dead_letter_topic),
+                      pipeline::topics_of(source_).dead_letters),
         committer_(sink_, dead_letters_, group_, source_.topic,
                    [this](const CommitSummary& summary) { on_committed(summary); }),
         writer_(committer_, writer_settings(sink_config_), writer_hooks()) {}
@@ -216,7 +181,7 @@ class Pipeline::Worker {
   // Waits for the sink before joining the group; the connection serves the first
   // assignment's offsets.
   void connect_sink() {
-    Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
+    pipeline::Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
     while (!stopping()) {
       try {
         if (!offsets_sink_) offsets_sink_ = std::make_unique<sink::Sink>(sink_config_);
@@ -229,7 +194,7 @@ class Pipeline::Worker {
     }
   }
 
-  void note_retry(const std::string& message, const Backoff& backoff) {
+  void note_retry(const std::string& message, const pipeline::Backoff& backoff) {
     owner_.status_.add_retry();
     owner_.status_.set_error(message);
     owner_.status_.set_state(PipelineState::Retrying);
@@ -241,7 +206,7 @@ class Pipeline::Worker {
   // writer holds no record of these partitions (revoking() dropped them), so nothing it
   // commits later can move them.
   std::optional<kafka::Offsets> starting_offsets(const std::vector<int32_t>& partitions) {
-    Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
+    pipeline::Backoff backoff(sink_config_.retry_initial, sink_config_.retry_max);
     while (!stopping()) {
       try {
         if (!offsets_sink_) offsets_sink_ = std::make_unique<sink::Sink>(sink_config_);
@@ -369,7 +334,7 @@ class Pipeline::Worker {
     record.outcome = process(message);
     if (const auto* rejected = std::get_if<Rejected>(&record.outcome)) log_rejection(record, *rejected);
     // Copied out, so the librdkafka message (and the fetch buffer it pins) goes now.
-    record.original = RetainedRecord(message.key(), message.value(), decoder_.schema_prefix());
+    record.original = RetainedRecord(message.key(), message.value(), processor_.schema_prefix());
     record.held_bytes = held_bytes(record);
     writer_.add(std::move(record));
   }
@@ -395,18 +360,14 @@ class Pipeline::Worker {
     }
   }
 
+  // The shared processor decides; only what the sink needs of it is held.
   Outcome process(const kafka::Message& message) {
-    const auto value = message.value();
-    if (!value) return Tombstone{};
-    auto event = decoder_.decode(*value);
-    if (!event) return Rejected{kafka::Stage::Decode, event.error().reason};
-    if (expected_table_ && !event->table.empty() && event->table != *expected_table_) {
-      return Rejected{kafka::Stage::Map, "event of table '" + event->table + "' on the topic of table '" +
-                                             *expected_table_ + "'"};
+    pipeline::Outcome outcome = processor_.process(message.value());
+    if (auto* processed = std::get_if<pipeline::Processed>(&outcome)) return std::move(processed->change);
+    if (auto* rejected = std::get_if<pipeline::Rejected>(&outcome)) {
+      return Rejected{rejected->stage, std::move(rejected->reason)};
     }
-    auto change = mapper_.map(*event);
-    if (!change) return Rejected{kafka::Stage::Map, change.error().reason};
-    return std::move(*change);
+    return Tombstone{};
   }
 
   // Writer thread: the status counts the transaction; its offsets wait for the
@@ -452,9 +413,7 @@ class Pipeline::Worker {
   const config::SourceConfig& source_;
   const config::SinkConfig& sink_config_;
   std::string group_;
-  debezium::EnvelopeDecoder decoder_;
-  mapping::SourceMapper mapper_;
-  std::optional<std::string> expected_table_;
+  pipeline::RecordProcessor processor_;  // the same decisions as the endpoint dispatcher's
   SinkWriter sink_;                            // the writer thread's connection
   std::unique_ptr<sink::Sink> offsets_sink_;  // this thread's, for starting offsets
   KafkaDeadLetters dead_letters_;
@@ -509,7 +468,7 @@ void Pipeline::run() {
   // source that silently stopped. Each attempt is logged at error level and counted as a
   // retry in the status. Only a configuration error, which no retry can change, ends
   // the pipeline; the supervisor then exits non-zero.
-  Backoff restarts(config_.sink.retry_initial, config_.sink.retry_max);
+  pipeline::Backoff restarts(config_.sink.retry_initial, config_.sink.retry_max);
   while (!stop_.load()) {
     const auto started = Clock::now();
     try {

@@ -2,8 +2,10 @@
 // decoder, mapper, sink connection and dead-letter producer. Nothing is shared with
 // other pipelines, so a lagging, failing or poisoned source never holds back another.
 //
-// The pipeline thread reads, decodes and maps; tombstones are counted and covered;
-// failures become dead letters with their reason (stage decode / map). Records go to
+// The pipeline thread reads and hands each record to the source's
+// pipeline::RecordProcessor (decode, table check, map: the same decisions as the endpoint
+// dispatcher's); tombstones are counted and covered; failures become dead letters with
+// their reason (stage decode / map). Records go to
 // the queued batch of the writer thread (BatchWriter), which commits the batch before
 // it meanwhile through BatchCommitter (dead letters acknowledged first, rows + offsets
 // in one transaction, rows the sink rejects isolated by bisection and dead-lettered

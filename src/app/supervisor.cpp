@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/backoff.hpp"
+#include "pipeline/backoff.hpp"
 #include "app/status_file.hpp"
 #include "dispatch/dispatcher_threads.hpp"
 #include "sink/sink.hpp"
@@ -65,7 +65,7 @@ Supervisor::Supervisor(const config::Config& config, const std::vector<std::stri
 }
 
 bool Supervisor::prepare_sink(StatusFile& status) {
-  Backoff backoff(config_.sink.retry_initial, config_.sink.retry_max);
+  pipeline::Backoff backoff(config_.sink.retry_initial, config_.sink.retry_max);
   for (;;) {
     try {
       sink::Sink sink(config_.sink);

@@ -185,13 +185,11 @@ void read_table(const YAML::Node& node, const std::string& base, std::span<const
   }
 }
 
-EndpointConfig read_endpoint(const YAML::Node& node, const std::string& path,
-                             const std::string& topic) {
+EndpointConfig read_endpoint(const YAML::Node& node, const std::string& path) {
   if (!node.IsMap()) throw ConfigError(path + ": expected a map with at least `url:`");
   EndpointConfig endpoint;
   read_table(node, path, endpoint_keys(), endpoint,
              [](const auto&, const YAML::Node&, const std::string&) {});
-  if (endpoint.dead_letter_topic.empty()) endpoint.dead_letter_topic = topic + ".endpoint.dlq";
   if (endpoint.retry_initial > endpoint.retry_max)
     throw ConfigError(
         path + ".retry_initial_ms: larger than retry_max_ms; lower it or raise retry_max_ms");
@@ -215,11 +213,10 @@ SourceConfig read_source(const std::string& name, const YAML::Node& node, const 
         if (key.type == KeyType::Mapping)
           source.mapping = parse_mapping(child, key_path);
         else
-          endpoint_node = child;  // read once the topic is known
+          endpoint_node = child;
       });
-  if (source.dead_letter_topic.empty()) source.dead_letter_topic = source.topic + ".dlq";
   if (endpoint_node.IsDefined() && !endpoint_node.IsNull())
-    source.endpoint = read_endpoint(endpoint_node, path + ".endpoint", source.topic);
+    source.endpoint = read_endpoint(endpoint_node, path + ".endpoint");
   return source;
 }
 

@@ -70,7 +70,7 @@ struct EndpointConfig {
   std::chrono::milliseconds retry_initial{200};      // ...endpoint.retry_initial_ms
   std::chrono::milliseconds retry_max{30000};        // ...endpoint.retry_max_ms
   int max_attempts = 10;                             // ...endpoint.max_attempts
-  std::string dead_letter_topic;  // ...endpoint.dead_letter_topic (default <topic>.endpoint.dlq)
+  std::string dead_letter_topic;  // ...endpoint.dead_letter_topic; empty: pipeline::topics_of names it
   bool tls_verify = true;         // ...endpoint.tls_verify
   std::optional<std::string> ca_file;  // ...endpoint.ca_file
 };
@@ -78,7 +78,7 @@ struct EndpointConfig {
 struct SourceConfig {
   std::string name;               // the map key under `sources:` == SourceSystem value
   std::string topic;              // sources.<name>.topic
-  std::string dead_letter_topic;  // sources.<name>.dead_letter_topic (default <topic>.dlq)
+  std::string dead_letter_topic;  // sources.<name>.dead_letter_topic; empty: pipeline::topics_of names it
   std::string
       connector;        // sources.<name>.connector: postgres | mysql | mariadb | sqlserver | oracle
   bool enabled = true;  // sources.<name>.enabled

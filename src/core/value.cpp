@@ -92,39 +92,61 @@ std::string Decimal::to_string() const {
   return out;
 }
 
-bool Decimal::parse(std::string_view text, Decimal& out) {
+std::expected<Decimal, std::string> Decimal::parse(std::string_view text) {
+  // Exponents beyond this are not meter data; refusing them keeps digit strings small.
+  constexpr int64_t kMaxExponent = 400;
+  const std::string original(text);
+  auto malformed = [&] { return std::unexpected("'" + original + "' is not a number"); };
   bool negative = false;
   if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
     negative = text.front() == '-';
     text.remove_prefix(1);
   }
-  const size_t dot = text.find('.');
-  const std::string_view integer_part = text.substr(0, dot);
-  const std::string_view fraction_part =
-      dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
-  if (integer_part.empty()) return false;
-  if (dot != std::string_view::npos && fraction_part.empty()) return false;
-  for (char c : integer_part)
-    if (!is_digit(c)) return false;
-  for (char c : fraction_part)
-    if (!is_digit(c)) return false;
-  if (fraction_part.size() > static_cast<size_t>(INT32_MAX)) return false;
-
   std::string digits;
-  digits.reserve(integer_part.size() + fraction_part.size());
-  digits.append(integer_part);
-  digits.append(fraction_part);
+  int64_t fraction_digits = 0;
+  bool seen_dot = false;
+  size_t i = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (is_digit(c)) {
+      digits.push_back(c);
+      if (seen_dot) ++fraction_digits;
+    } else if (c == '.' && !seen_dot) {
+      seen_dot = true;
+    } else {
+      break;
+    }
+  }
+  if (digits.empty()) return malformed();
+  int64_t exponent = 0;
+  if (i < text.size()) {
+    if (text[i] != 'e' && text[i] != 'E') return malformed();
+    std::string_view rest = text.substr(i + 1);
+    if (!rest.empty() && rest.front() == '+') rest.remove_prefix(1);
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), exponent);
+    if (ec != std::errc{} || end != rest.data() + rest.size() || rest.empty()) return malformed();
+    if (exponent > kMaxExponent || exponent < -kMaxExponent)
+      return std::unexpected("'" + original + "' is out of any column's range");
+  }
+  int64_t scale = fraction_digits - exponent;
+  if (scale < 0) {
+    digits.append(static_cast<size_t>(-scale), '0');
+    scale = 0;
+  }
+  // Digits written out are already in memory (a Debezium decimal can have 1,000); only the
+  // exponent, which could ask for any number of zeros, is bounded.
+  if (scale > INT32_MAX) return std::unexpected("'" + original + "' has too many decimal places");
   const size_t first_nonzero = digits.find_first_not_of('0');
   if (first_nonzero == std::string::npos) {
     digits = "0";
-    negative = false;  // canonical zero is never negative
   } else {
     digits.erase(0, first_nonzero);
   }
-  out.negative = negative;
+  Decimal out;
+  out.negative = negative && digits != "0";  // canonical zero is never negative
   out.digits = std::move(digits);
-  out.scale = static_cast<int32_t>(fraction_part.size());
-  return true;
+  out.scale = static_cast<int32_t>(scale);
+  return out;
 }
 
 std::string Date::to_iso() const {

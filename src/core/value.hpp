@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
 #include <string>
 #include <variant>
 
@@ -25,8 +26,12 @@ struct Decimal {
 
   // "-12.340", "0.001", "123": exactly `scale` fractional digits.
   std::string to_string() const;
-  // Parses "-12.34", "1e3" is not accepted; returns false on malformed text.
-  static bool parse(std::string_view text, Decimal& out);
+  // The one decimal grammar (numbers kept as text, JSON numbers, a DECIMAL column's
+  // text): an optional sign, digits with an optional point ("-12.340", "+7", "1.", ".5"),
+  // an optional exponent ("1.5e-3", "-12E2"). Exact, scale >= 0 (a positive exponent
+  // becomes trailing zeros); zero is never negative. The reason when malformed, or when
+  // the exponent is beyond any column's range (|exponent| > 400).
+  static std::expected<Decimal, std::string> parse(std::string_view text);
   bool operator==(const Decimal&) const = default;
 };
 

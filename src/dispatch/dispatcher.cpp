@@ -8,9 +8,11 @@
 #include "dispatch/batch_deliverer.hpp"
 #include "dispatch/http_sender.hpp"
 #include "dispatch/pending_batch.hpp"
-#include "dispatch/progress_consumer.hpp"
-#include "dispatch/source_decoding.hpp"
+#include "kafka/consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
+#include "pipeline/backoff.hpp"
+#include "pipeline/record_processor.hpp"
+#include "pipeline/topics.hpp"
 
 namespace metersync::dispatch {
 namespace {
@@ -33,13 +35,6 @@ std::string endpoint_group(const config::Config& config, const config::SourceCon
   return config.kafka.group_prefix + "-" + source.name + "-endpoint";
 }
 
-std::string endpoint_dead_letter_topic(const config::SourceConfig& source) {
-  if (source.endpoint && !source.endpoint->dead_letter_topic.empty()) {
-    return source.endpoint->dead_letter_topic;
-  }
-  return source.topic + ".endpoint.dlq";
-}
-
 SenderSettings sender_settings(const config::EndpointConfig& endpoint) {
   return SenderSettings{endpoint.url,          endpoint.auth_header,     endpoint.signing_secret,
                         endpoint.connect_timeout, endpoint.request_timeout, endpoint.tls_verify,
@@ -59,8 +54,8 @@ class Dispatcher::Loop {
         endpoint_(*owner.source_.endpoint),
         stopping_(stopping),
         limits_{endpoint_.max_batch_events, endpoint_.max_batch_bytes, endpoint_.linger},
-        dead_letter_topic_(endpoint_dead_letter_topic(source_)),
-        decoding_(source_),
+        dead_letter_topic_(pipeline::topics_of(source_).endpoint_dead_letters),
+        processor_(source_),
         sender_(sender_settings(endpoint_)),
         deliverer_(
             [this](const std::string& body, const std::string& id) { return sender_.post(body, id); },
@@ -71,9 +66,11 @@ class Dispatcher::Loop {
                            attempt, result.describe(), wait.count());
             }),
         dead_letters_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint-dlq")),
+        // Positions in the group's committed offsets (no starting_offsets): the endpoint
+        // keeps no offsets of its own.
         consumer_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint"),
                   endpoint_group(owner.config_, source_), source_.topic,
-                  [this](const std::vector<int32_t>& partitions) { revoke(partitions); }) {}
+                  kafka::Consumer::Hooks{{}, [this](const std::vector<int32_t>& partitions) { revoke(partitions); }}) {}
 
   void run() {
     spdlog::info("dispatch [{}]: {} -> {} (group {})", source_.name, source_.topic, endpoint_.url,
@@ -86,8 +83,8 @@ class Dispatcher::Loop {
         }
         spdlog::warn("dispatch [{}]: {}", source_.name, polled.error().describe());
         std::this_thread::sleep_for(kIdlePoll);
-      } else if (auto* message = std::get_if<kafka::Message>(&*polled)) {
-        handle(*message);
+      } else if (*polled) {
+        handle(**polled);
       }
       const auto now = Clock::now();
       for (auto& [partition, batch] : batches_) {
@@ -129,24 +126,26 @@ class Dispatcher::Loop {
     }
   }
 
+  // The shared processor decides, as for the Meter Master pipeline: a tombstone is
+  // skipped, a record of another table or one that cannot be decoded or mapped is kept in
+  // the endpoint dead-letter topic with its stage and reason, a change is sent.
   void handle(const kafka::Message& message) {
     ++owner_.stats_.records;
     const int32_t partition = message.partition();
     const int64_t offset = message.offset();
-    auto value = message.value();
-    if (!value) return settle_record(partition, offset);  // tombstone
-    auto decoded = decoding_.decode(*value);
-    if (!decoded) {
-      // Cannot become an event: kept in the endpoint dead-letter topic with the reason.
-      spdlog::warn("dispatch [{}]: record {}/{} not decodable: {}", source_.name, partition, offset,
-                   decoded.error());
-      kafka::DeadLetter letter{kafka::Stage::Decode, decoded.error(), message.topic(), partition,
-                               offset, message.timestamp_ms(), message.key(), value};
+    pipeline::Outcome outcome = processor_.process(message.value());
+    if (std::holds_alternative<pipeline::Tombstone>(outcome)) return settle_record(partition, offset);
+    if (const auto* rejected = std::get_if<pipeline::Rejected>(&outcome)) {
+      spdlog::warn("dispatch [{}]: record {}/{} goes to {} ({}): {}", source_.name, partition, offset,
+                   dead_letter_topic_, kafka::stage_name(rejected->stage), rejected->reason);
+      kafka::DeadLetter letter{rejected->stage, rejected->reason, message.topic(), partition,
+                               offset, message.timestamp_ms(), message.key(), message.value()};
       if (!dead_letter(letter)) return;
       ++owner_.stats_.records_dead_lettered;
       return settle_record(partition, offset);
     }
-    EncodedEvent event = encode_event(source_.name, decoded->event, decoded->mapped,
+    const auto& processed = std::get<pipeline::Processed>(outcome);
+    EncodedEvent event = encode_event(source_.name, processed.event, processed.change,
                                       RecordRef{partition, offset});
     PendingBatch& batch = batch_of(partition);
     if (!batch.fits(event, limits_) && !settle(batch)) return;
@@ -187,7 +186,8 @@ class Dispatcher::Loop {
   // Writes one dead letter and waits for the broker's acknowledgement, retrying until it
   // is stored: progress never moves past a record that is neither delivered nor kept.
   bool dead_letter(const kafka::DeadLetter& letter) {
-    for (auto wait = 200ms; !stopping_; wait = std::min(wait * 2, std::chrono::milliseconds(10s))) {
+    pipeline::Backoff backoff(200ms, 10s);
+    while (!stopping_) {
       auto sent = dead_letters_.send(dead_letter_topic_, letter);
       if (sent) sent = dead_letters_.flush(30s);
       if (sent) return true;
@@ -197,7 +197,7 @@ class Dispatcher::Loop {
       }
       spdlog::warn("dispatch [{}]: dead letter to {} failed ({}), retrying", source_.name,
                    dead_letter_topic_, sent.error().describe());
-      std::this_thread::sleep_for(wait);
+      std::this_thread::sleep_for(backoff.next());
     }
     return false;
   }
@@ -260,7 +260,7 @@ class Dispatcher::Loop {
   const std::atomic<bool>& stopping_;
   BatchLimits limits_;
   std::string dead_letter_topic_;
-  SourceDecoding decoding_;
+  pipeline::RecordProcessor processor_;  // the same decisions as the Meter Master pipeline's
   HttpSender sender_;
   BatchDeliverer deliverer_;
   kafka::DeadLetterProducer dead_letters_;
@@ -271,7 +271,7 @@ class Dispatcher::Loop {
   Clock::time_point last_commit_{};
   int64_t summarized_delivered_ = 0;
   int64_t summarized_failures_ = 0;
-  ProgressConsumer consumer_;           // last: its revoke hook uses the members above
+  kafka::Consumer consumer_;            // last: its revoke hook uses the members above
 };
 
 Dispatcher::Dispatcher(const config::Config& config, const config::SourceConfig& source)
@@ -282,7 +282,7 @@ Dispatcher::Dispatcher(const config::Config& config, const config::SourceConfig&
   if (source_.endpoint->url.empty()) {
     throw ConfigError("sources." + source_.name + ".endpoint.url: empty (set the endpoint's URL)");
   }
-  SourceDecoding check(source_);  // mapping and declared columns fail here, at start
+  pipeline::RecordProcessor check(source_);  // mapping and declared columns fail here, at start
 }
 
 Dispatcher::~Dispatcher() = default;

@@ -1,7 +1,8 @@
 // Delivers every change of one source to that source's HTTP endpoint.
 //
 // Owns, for one source: a Kafka consumer in its own group (<group_prefix>-<source>-endpoint),
-// a decoder and a mapper, one pending batch per partition, an HttpSender (one libcurl
+// a pipeline::RecordProcessor (the Meter Master pipeline's decisions: a record one side
+// dead-letters, the other does too), one pending batch per partition, an HttpSender (one libcurl
 // handle, connection reused) and an endpoint dead-letter producer. Runs on one thread
 // of its own, so a slow or failing endpoint holds back nothing but itself.
 //
@@ -27,14 +28,12 @@ struct DispatchStats {
   std::atomic<int64_t> events_delivered{0};    // events in batches answered 2xx
   std::atomic<int64_t> batches_delivered{0};
   std::atomic<int64_t> batches_dead_lettered{0};
-  std::atomic<int64_t> records_dead_lettered{0};  // records that could not be decoded
+  std::atomic<int64_t> records_dead_lettered{0};  // records dead-lettered by the processor (decode, map)
   std::atomic<int64_t> failed_attempts{0};     // posts retried
 };
 
 // The consumer group of a source's dispatcher.
 std::string endpoint_group(const config::Config& config, const config::SourceConfig& source);
-// The endpoint dead-letter topic (configured, or <topic>.endpoint.dlq).
-std::string endpoint_dead_letter_topic(const config::SourceConfig& source);
 
 struct SenderSettings;
 struct RetrySettings;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pipeline/backoff.hpp"
+
 namespace metersync::dispatch {
 
 DispatcherThreads::DispatcherThreads(const config::Config& config,
@@ -32,13 +34,15 @@ void DispatcherThreads::stop() {
 
 void DispatcherThreads::work(Worker& worker) {
   using namespace std::chrono_literals;
-  auto pause = 1s;
+  pipeline::Backoff pauses(1s, 30s);
+  std::chrono::milliseconds pause{0};
   while (!stopping_) {
     try {
       worker.dispatcher->run(stopping_);
       return;
     } catch (const std::exception& e) {
-      spdlog::error("dispatch [{}]: stopped: {}; starting again in {} s", worker.dispatcher->source(),
+      pause = pauses.next();
+      spdlog::error("dispatch [{}]: stopped: {}; starting again in {} ms", worker.dispatcher->source(),
                     e.what(), pause.count());
       std::lock_guard lock(worker.mutex);
       worker.last_error = e.what();
@@ -47,7 +51,6 @@ void DispatcherThreads::work(Worker& worker) {
          !stopping_ && std::chrono::steady_clock::now() < until;) {
       std::this_thread::sleep_for(100ms);
     }
-    pause = std::min(pause * 2, std::chrono::seconds(30));
   }
 }
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "wire/contract.hpp"
+
 namespace metersync::dispatch {
 namespace {
 
@@ -94,7 +96,7 @@ std::string meter_json(const MeterChange& change) {
   const MeterRow& m = change.row;
   auto decimal = [](const Decimal& d) { return json_string(d.to_string()); };
   ObjectWriter w;
-  w.string("sourceSystem", m.source_system).string("sourceMeterId", m.source_meter_id);
+  w.string("sourceSystem", m.source_system).string(wire::event_field::kSourceMeterId, m.source_meter_id);
   if (change.kind == MeterChange::Kind::DeleteKeyOnly) {
     // Only the key is known: the other columns keep their stored values at the sink.
     return w.raw("isDeleted", "true")
@@ -127,25 +129,25 @@ std::string event_id(const std::string& source, const Position& position,
 }
 
 EncodedEvent encode_event(const std::string& source, const ChangeEvent& event,
-                          const std::expected<MeterChange, std::string>& mapped, RecordRef ref) {
+                          const MeterChange& change, RecordRef ref) {
   std::optional<std::string> meter_id;
   std::string meter = "null";
-  if (mapped && mapped->kind != MeterChange::Kind::Truncate) {
-    meter_id = mapped->row.source_meter_id;
-    meter = meter_json(*mapped);
+  if (change.kind != MeterChange::Kind::Truncate) {
+    meter_id = change.row.source_meter_id;
+    meter = meter_json(change);
   }
   EncodedEvent out;
   out.id = event_id(source, event.position, meter_id, ref);
   out.partition = ref.partition;
   out.offset = ref.offset;
+  namespace field = wire::event_field;
   ObjectWriter w;
-  w.string("id", out.id)
-      .string("op", op_name(event.op))
-      .string("committed_at", from_ms(event.committed_at_ms).to_iso(3))
-      .string("position", event.position.text)
-      .raw("meter", meter);
-  if (!mapped) w.string("meter_error", mapped.error());
-  w.optional("before", event.before, row_json).optional("after", event.after, row_json);
+  w.string(field::kId, out.id)
+      .string(field::kOp, op_name(event.op))
+      .string(field::kCommittedAt, from_ms(event.committed_at_ms).to_iso(3))
+      .string(field::kPosition, event.position.text)
+      .raw(field::kMeter, meter);
+  w.optional(field::kBefore, event.before, row_json).optional(field::kAfter, event.after, row_json);
   out.json = w.done();
   return out;
 }

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <string>
 
@@ -34,15 +33,14 @@ struct RecordRef {
   int64_t offset = 0;
 };
 
-// `mapped`: the mapper's result. A change the mapper rejected is still delivered (the
-// endpoint receives every change of its database) with "meter": null and
-// "meter_error": "<reason>"; the Meter Master side dead-letters it on its own path.
+// `change`: the event's Meter Master change (pipeline::RecordProcessor; a change the
+// mapper refuses never gets here, it is dead-lettered as on the Meter Master side).
 // A truncate has "meter": null (it concerns every meter of the source).
 EncodedEvent encode_event(const std::string& source, const ChangeEvent& event,
-                          const std::expected<MeterChange, std::string>& mapped, RecordRef ref);
+                          const MeterChange& change, RecordRef ref);
 
 // The event id: "<source>:<position>:<source meter id>"; when there is no meter id
-// (truncate, or a change the mapper rejected) "<source>:<position>:@<partition>.<offset>".
+// (truncate) "<source>:<position>:@<partition>.<offset>".
 // Identical on every retry and after a restart, since both parts come from the record.
 std::string event_id(const std::string& source, const Position& position,
                      const std::optional<std::string>& meter_id, RecordRef ref);

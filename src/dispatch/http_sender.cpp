@@ -1,13 +1,14 @@
 #include "dispatch/http_sender.hpp"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <memory>
 #include <stdexcept>
 #include <strings.h>
+
+#include "wire/contract.hpp"
+#include "wire/signature.hpp"
 
 namespace metersync::dispatch {
 namespace {
@@ -64,23 +65,6 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
-std::string signature_header(const std::string& secret, const std::string& body) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac.data(),
-           &length) == nullptr) {
-    throw std::runtime_error("OpenSSL HMAC-SHA256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string header = "sha256=";
-  for (unsigned int i = 0; i < length; ++i) {
-    header.push_back(kHex[mac[i] >> 4]);
-    header.push_back(kHex[mac[i] & 0x0f]);
-  }
-  return header;
-}
-
 HttpSender::HttpSender(SenderSettings settings) : settings_(std::move(settings)) {
   global_init();
   curl_ = curl_easy_init();
@@ -108,11 +92,12 @@ HttpSender::~HttpSender() { curl_easy_cleanup(curl_); }
 AttemptResult HttpSender::post(const std::string& body, const std::string& batch_id) {
   HeaderList headers;
   headers.add("Content-Type: application/json");
-  headers.add("Idempotency-Key: " + batch_id);
+  headers.add(std::string(wire::kIdempotencyKeyHeader) + ": " + batch_id);
   headers.add("Expect:");  // no 100-continue round trip for large bodies
   if (settings_.authorization) headers.add("Authorization: " + *settings_.authorization);
   if (settings_.signing_secret) {
-    headers.add("X-MeterSync-Signature: " + signature_header(*settings_.signing_secret, body));
+    headers.add(std::string(wire::kSignatureHeader) + ": " +
+                wire::signature_header(*settings_.signing_secret, body));
   }
   Response response;
   curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers.list);

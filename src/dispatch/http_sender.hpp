@@ -48,7 +48,4 @@ class HttpSender {
   long connections_ = 0;
 };
 
-// "sha256=<hex HMAC-SHA256 of body>"
-std::string signature_header(const std::string& secret, const std::string& body);
-
 }  // namespace metersync::dispatch

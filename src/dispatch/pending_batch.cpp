@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "wire/contract.hpp"
+
 namespace metersync::dispatch {
 namespace {
 
-std::string json_string(const std::string& text) { return nlohmann::json(text).dump(); }
+std::string json_string(std::string_view text) { return nlohmann::json(std::string(text)).dump(); }
 
 }  // namespace
 
@@ -48,7 +50,9 @@ std::string PendingBatch::batch_id() const {
 std::string PendingBatch::body() const {
   std::string body;
   body.reserve(body_bytes());
-  body += "{\"source\":" + json_string(source_) + ",\"batch_id\":" + json_string(batch_id()) + ",\"events\":[";
+  namespace field = wire::batch_field;
+  body += "{" + json_string(field::kSource) + ":" + json_string(source_) + "," + json_string(field::kBatchId) +
+          ":" + json_string(batch_id()) + "," + json_string(field::kEvents) + ":[";
   for (std::size_t i = 0; i < events_.size(); ++i) {
     if (i > 0) body += ',';
     body += events_[i].json;

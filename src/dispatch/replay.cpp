@@ -3,14 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
-#include <set>
 #include <thread>
 
 #include "dispatch/batch_deliverer.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/http_sender.hpp"
-#include "dispatch/progress_consumer.hpp"
+#include "kafka/consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
+#include "pipeline/topics.hpp"
 
 namespace metersync::dispatch {
 
@@ -20,11 +20,13 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
   if (!source.endpoint) {
     throw ConfigError("sources." + source.name + ".endpoint: missing (nothing to replay to)");
   }
-  const std::string topic = endpoint_dead_letter_topic(source);
+  const std::string topic = pipeline::topics_of(source).endpoint_dead_letters;
   const std::string group = endpoint_group(config, source) + "-replay";
   kafka::ClientSettings settings{config.kafka.bootstrap_servers, config.kafka.properties,
                                  "metersync-" + source.name + "-replay"};
-  ProgressConsumer consumer(settings, group, topic, {}, /*stop_at_end=*/true);
+  // Positions in the replay group's committed offsets; read to the end of every partition.
+  kafka::Consumer consumer(settings, group, topic, kafka::Consumer::Hooks{},
+                           kafka::Consumer::Options{.report_partition_end = true});
   HttpSender sender(sender_settings(*source.endpoint));
   BatchDeliverer deliverer(
       [&](const std::string& body, const std::string& id) { return sender.post(body, id); },
@@ -40,8 +42,8 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
     result.complete = true;  // the topic does not exist: nothing was ever dead-lettered
     return result;
   }
-  std::set<int32_t> at_end;
-  while (!stopping && static_cast<int>(at_end.size()) < partitions) {
+  auto all_at_end = [&] { return static_cast<int>(consumer.partitions_at_end().size()) >= partitions; };
+  while (!stopping && !all_at_end()) {
     auto polled = consumer.poll(200ms);
     if (!polled) {
       if (polled.error().action == kafka::ErrorAction::Fatal) {
@@ -52,13 +54,8 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
       std::this_thread::sleep_for(200ms);
       continue;
     }
-    if (auto* end = std::get_if<ProgressConsumer::EndOfPartition>(&*polled)) {
-      at_end.insert(end->partition);
-      continue;
-    }
-    auto* message = std::get_if<kafka::Message>(&*polled);
-    if (message == nullptr) continue;
-    at_end.erase(message->partition());
+    if (!*polled) continue;
+    const kafka::Message* message = &**polled;
     const auto stage = message->header(kafka::dlq_header::kStage);
     const auto key = message->key();
     const auto value = message->value();
@@ -85,7 +82,7 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
       return result;
     }
   }
-  result.complete = static_cast<int>(at_end.size()) >= partitions;
+  result.complete = all_at_end();
   consumer.close();
   return result;
 }

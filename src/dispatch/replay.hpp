@@ -18,7 +18,7 @@ namespace metersync::dispatch {
 
 struct ReplayResult {
   int64_t delivered = 0;    // batches the endpoint accepted
-  int64_t skipped = 0;      // dead letters that are not batches (undecodable records)
+  int64_t skipped = 0;      // dead letters that are not batches (records rejected at decode or map)
   bool complete = false;    // reached the end of the topic
   std::string error;        // why it stopped early (the endpoint still refuses a batch, ...)
 };

@@ -52,19 +52,14 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
 }
 
 RetryPolicy::RetryPolicy(RetrySettings settings, uint64_t seed)
-    : settings_(settings), random_(seed) {}
+    : settings_(settings), backoff_(settings.initial, settings.max, seed) {}
 
 Decision RetryPolicy::decide(const AttemptResult& result, int attempt,
                              std::chrono::system_clock::time_point now) {
   Verdict verdict = classify(result);
   if (verdict != Verdict::Retry) return {verdict};
   if (attempt >= settings_.max_attempts) return {Verdict::DeadLetter};
-  // initial * 2^(attempt-1), saturating at max without overflowing.
-  int64_t ceiling = settings_.initial.count();
-  for (int i = 1; i < attempt && ceiling < settings_.max.count(); ++i) ceiling *= 2;
-  ceiling = std::min<int64_t>(ceiling, settings_.max.count());
-  std::uniform_int_distribution<int64_t> jitter(0, std::max<int64_t>(ceiling, 0));
-  std::chrono::milliseconds wait(jitter(random_));
+  std::chrono::milliseconds wait = backoff_.after(attempt);
   if (result.retry_after) {
     if (auto asked = parse_retry_after(*result.retry_after, now)) {
       wait = std::max(wait, std::min(*asked, settings_.max));

@@ -3,7 +3,7 @@
 // (tests/retry_policy_test.cpp).
 //
 // Rules (docs/endpoints.md): 2xx delivered; connection failures, timeouts, 408, 429 and
-// 5xx retried with exponential backoff and full jitter, Retry-After honoured; every
+// 5xx retried after pipeline::Backoff (the one backoff), Retry-After honoured; every
 // other answer (1xx/3xx are not expected from an API endpoint, other 4xx) dead-letters
 // at once; retries stop after max_attempts and the batch is dead-lettered.
 #pragma once
@@ -14,6 +14,8 @@
 #include <random>
 #include <string>
 #include <string_view>
+
+#include "pipeline/backoff.hpp"
 
 namespace metersync::dispatch {
 
@@ -57,9 +59,10 @@ class RetryPolicy {
   explicit RetryPolicy(RetrySettings settings, uint64_t seed = std::random_device{}());
 
   // `attempt` counts from 1 (the attempt that produced `result`). A retryable result on
-  // the last allowed attempt becomes DeadLetter. The wait is full jitter: uniform in
-  // [0, min(max, initial * 2^(attempt-1))]; a Retry-After longer than that wins (capped
-  // at `max` so a hostile header cannot park the pipeline for a day).
+  // the last allowed attempt becomes DeadLetter. The wait is pipeline::Backoff's after
+  // `attempt` failures: uniform in [d/2, d], d = min(max, initial * 2^(attempt-1)); a
+  // Retry-After longer than that wins (capped at `max` so a hostile header cannot park
+  // the pipeline for a day).
   Decision decide(const AttemptResult& result, int attempt,
                   std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
@@ -67,7 +70,7 @@ class RetryPolicy {
 
  private:
   RetrySettings settings_;
-  std::mt19937_64 random_;
+  pipeline::Backoff backoff_;
 };
 
 }  // namespace metersync::dispatch

@@ -10,7 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "endpoint/signature.hpp"
+#include "wire/contract.hpp"
+#include "wire/signature.hpp"
 
 namespace metersync::endpoint {
 namespace {
@@ -158,7 +159,7 @@ void EndpointServer::install_routes() {
       return error(res, 401, "posts need Authorization: Bearer <ingest token>");
     }
     if (options_.signing_secret &&
-        !signature_matches(req.get_header_value("X-MeterSync-Signature"),
+        !wire::signature_matches(req.get_header_value(std::string(wire::kSignatureHeader)),
                            *options_.signing_secret, req.body)) {
       spdlog::warn("{}: rejected a batch whose signature does not match its body", source);
       return error(res, 401, "X-MeterSync-Signature does not match the body");
@@ -168,7 +169,7 @@ void EndpointServer::install_routes() {
       spdlog::warn("{}: rejected a batch: {}", source, batch.error());
       return error(res, 400, batch.error());
     }
-    const std::string key = req.get_header_value("Idempotency-Key");
+    const std::string key = req.get_header_value(std::string(wire::kIdempotencyKeyHeader));
     if (!key.empty() && key != batch->batch_id) {
       return error(res, 400, "Idempotency-Key \"" + key + "\" differs from batch_id \"" +
                                  batch->batch_id + "\"");

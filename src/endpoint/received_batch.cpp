@@ -3,16 +3,16 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "wire/contract.hpp"
+
 namespace metersync::endpoint {
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-constexpr std::array<std::string_view, 5> kOps = {"create", "update", "delete", "snapshot",
-                                                  "truncate"};
-
-std::expected<std::string, std::string> required_string(const Json& object, const char* key,
+std::expected<std::string, std::string> required_string(const Json& object, std::string_view name,
                                                         const std::string& where) {
+  const std::string key(name);
   auto it = object.find(key);
   if (it == object.end()) return std::unexpected(where + key + ": missing");
   if (!it->is_string()) return std::unexpected(where + key + ": must be a string");
@@ -24,29 +24,31 @@ std::expected<std::string, std::string> required_string(const Json& object, cons
 std::expected<ReceivedEvent, std::string> parse_event(const Json& item, const std::string& where) {
   if (!item.is_object()) return std::unexpected(where + ": must be an object");
   ReceivedEvent event;
-  for (auto [key, field] : {std::pair{"id", &event.id}, std::pair{"op", &event.op},
-                            std::pair{"position", &event.position},
-                            std::pair{"committed_at", &event.committed_at}}) {
+  namespace field_name = wire::event_field;
+  for (auto [key, field] : {std::pair{field_name::kId, &event.id}, std::pair{field_name::kOp, &event.op},
+                            std::pair{field_name::kPosition, &event.position},
+                            std::pair{field_name::kCommittedAt, &event.committed_at}}) {
     auto text = required_string(item, key, where + ".");
     if (!text) return std::unexpected(text.error());
     *field = std::move(*text);
   }
   bool known = false;
-  for (auto op : kOps) known = known || op == event.op;
+  for (auto op : wire::kOps) known = known || op == event.op;
   if (!known) {
     return std::unexpected(where + ".op: \"" + event.op +
                            "\" is not one of create, update, delete, snapshot, truncate");
   }
-  for (const char* image : {"meter", "before", "after"}) {
+  for (std::string_view name : {field_name::kMeter, field_name::kBefore, field_name::kAfter}) {
+    const std::string image(name);
     auto it = item.find(image);
     if (it == item.end()) return std::unexpected(where + "." + image + ": missing (send null)");
     if (!it->is_null() && !it->is_object()) {
       return std::unexpected(where + "." + image + ": must be an object or null");
     }
   }
-  const Json& meter = item["meter"];
+  const Json& meter = item[std::string(field_name::kMeter)];
   if (meter.is_object()) {
-    auto id = required_string(meter, "sourceMeterId", where + ".meter.");
+    auto id = required_string(meter, field_name::kSourceMeterId, where + ".meter.");
     if (!id) return std::unexpected(id.error());
     event.meter_id = std::move(*id);
   }
@@ -62,17 +64,17 @@ std::expected<ReceivedBatch, std::string> parse_batch(std::string_view body,
   if (root.is_discarded()) return std::unexpected("body is not valid JSON");
   if (!root.is_object()) return std::unexpected("body must be a JSON object");
   ReceivedBatch batch;
-  auto source = required_string(root, "source", "");
+  auto source = required_string(root, wire::batch_field::kSource, "");
   if (!source) return std::unexpected(source.error());
   if (*source != route_source) {
     return std::unexpected("source: \"" + *source + "\" posted to the route of \"" +
                            std::string(route_source) + "\"");
   }
   batch.source = std::move(*source);
-  auto batch_id = required_string(root, "batch_id", "");
+  auto batch_id = required_string(root, wire::batch_field::kBatchId, "");
   if (!batch_id) return std::unexpected(batch_id.error());
   batch.batch_id = std::move(*batch_id);
-  auto events = root.find("events");
+  auto events = root.find(std::string(wire::batch_field::kEvents));
   if (events == root.end() || !events->is_array()) {
     return std::unexpected("events: missing or not an array");
   }

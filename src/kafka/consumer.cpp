@@ -89,22 +89,27 @@ const std::map<std::string, std::string>& Consumer::default_properties() {
 }
 
 Consumer::Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
-                   Hooks hooks)
+                   Hooks hooks, Options options)
     : topic_(std::move(topic)),
       hooks_(std::move(hooks)),
       rebalancer_(std::make_unique<Rebalancer>(*this)),
       events_(std::make_unique<EventLogger>(topic_)) {
-  auto conf = make_conf(settings, {
-                                      {"group.id", group_id},
-                                      // Progress lives in the sink, written with the rows.
-                                      {"enable.auto.commit", "false"},
-                                      {"enable.auto.offset.store", "false"},
-                                      // Never see records of aborted transactions.
-                                      {"isolation.level", "read_committed"},
-                                      // A stored offset that is no longer on the topic means
-                                      // records were deleted unread: stop, never skip.
-                                      {"auto.offset.reset", "error"},
-                                  },
+  const bool positions_in_sink = static_cast<bool>(hooks_.starting_offsets);
+  auto conf = make_conf(settings,
+                        {
+                            {"group.id", group_id},
+                            // Progress is committed by the owner, after the destination
+                            // confirmed (the sink's transaction, the endpoint's 2xx).
+                            {"enable.auto.commit", "false"},
+                            {"enable.auto.offset.store", "false"},
+                            // Never see records of aborted transactions.
+                            {"isolation.level", "read_committed"},
+                            // Sink positions: a stored offset that is no longer on the topic
+                            // means records were deleted unread: stop, never skip. Group
+                            // positions: a new group sends the whole topic.
+                            {"auto.offset.reset", positions_in_sink ? "error" : "earliest"},
+                            {"enable.partition.eof", options.report_partition_end ? "true" : "false"},
+                        },
                         default_properties());
   std::string error;
   if (conf->set("rebalance_cb", rebalancer_.get(), error) != RdKafka::Conf::CONF_OK ||
@@ -125,6 +130,19 @@ void Consumer::on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
                             std::vector<RdKafka::TopicPartition*>& partitions) {
   const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
   const std::vector<int32_t> ids = ids_of(partitions);
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS && !hooks_.starting_offsets) {
+    // Group positions: each partition starts at its committed offset (or the beginning);
+    // the position is concrete from the first record on.
+    for (auto* p : partitions) {
+      next_.erase(p->partition());
+      restarts_.erase(p->partition());
+      at_end_.erase(p->partition());
+      spdlog::info("kafka [{}] partition {} assigned, starting at the group's committed offset", topic_,
+                   p->partition());
+    }
+    assign(consumer, partitions, ids, cooperative);
+    return;
+  }
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
     std::optional<Offsets> start;
     try {
@@ -147,18 +165,11 @@ void Consumer::on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
         next_.erase(p->partition());
       }
       restarts_.erase(p->partition());
+      at_end_.erase(p->partition());
       spdlog::info("kafka [{}] partition {} assigned, starting at {}", topic_, p->partition(),
                    found != start->end() ? std::to_string(found->second) : "the beginning");
     }
-    if (cooperative) {
-      log_error_object("incremental_assign", consumer->incremental_assign(partitions));
-    } else {
-      RdKafka::ErrorCode e = consumer->assign(partitions);
-      if (e != RdKafka::ERR_NO_ERROR) spdlog::error("kafka assign: {}", RdKafka::err2str(e));
-      assigned_.clear();
-    }
-    assigned_.insert(ids.begin(), ids.end());
-    if (paused_) consumer->pause(partitions);
+    assign(consumer, partitions, ids, cooperative);
     return;
   }
   // Revocation (or an assignment error / lost assignment): the pipeline lets go of the
@@ -180,7 +191,21 @@ void Consumer::on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
   }
   std::erase_if(next_, [&](const auto& entry) { return !assigned_.contains(entry.first); });
   std::erase_if(restarts_, [&](const auto& entry) { return !assigned_.contains(entry.first); });
+  std::erase_if(at_end_, [&](int32_t partition) { return !assigned_.contains(partition); });
   for (int32_t id : ids) spdlog::info("kafka [{}] partition {} revoked", topic_, id);
+}
+
+void Consumer::assign(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::TopicPartition*>& partitions,
+                      const std::vector<int32_t>& ids, bool cooperative) {
+  if (cooperative) {
+    log_error_object("incremental_assign", consumer->incremental_assign(partitions));
+  } else {
+    RdKafka::ErrorCode e = consumer->assign(partitions);
+    if (e != RdKafka::ERR_NO_ERROR) spdlog::error("kafka assign: {}", RdKafka::err2str(e));
+    assigned_.clear();
+  }
+  assigned_.insert(ids.begin(), ids.end());
+  if (paused_) consumer->pause(partitions);
 }
 
 std::expected<std::optional<Message>, KafkaError> Consumer::poll(std::chrono::milliseconds timeout) {
@@ -207,7 +232,12 @@ std::expected<std::optional<Message>, KafkaError> Consumer::poll_once(std::chron
       return std::optional<Message>();  // returned before: a restarted fetch's overlap
     }
     next_[partition] = raw->offset() + 1;
+    at_end_.erase(partition);
     return std::optional<Message>(Message(std::move(raw)));
+  }
+  if (err == RdKafka::ERR__PARTITION_EOF) {
+    at_end_.insert(raw->partition());
+    return std::optional<Message>();
   }
   KafkaError error = KafkaError::from(err, raw->errstr());
   if (error.action == ErrorAction::Ignore) return std::optional<Message>();
@@ -273,8 +303,49 @@ void Consumer::commit_async(const Offsets& next_offsets) {
   if (list.items.empty()) return;
   RdKafka::ErrorCode err = consumer_->commitAsync(list.items);
   if (err != RdKafka::ERR_NO_ERROR) {
-    spdlog::debug("kafka [{}]: lag-tool commit failed: {}", topic_, RdKafka::err2str(err));
+    // Only for lag tools when the sink holds the positions; the positions themselves otherwise.
+    spdlog::log(hooks_.starting_offsets ? spdlog::level::debug : spdlog::level::warn,
+                "kafka [{}]: commit not sent: {}", topic_, RdKafka::err2str(err));
   }
+}
+
+std::expected<void, KafkaError> Consumer::commit(const Offsets& next_offsets) {
+  if (closed_) return std::unexpected(KafkaError::from(RdKafka::ERR__STATE, "consumer is closed"));
+  PartitionList list;
+  for (const auto& [partition, offset] : next_offsets) {
+    if (!assigned_.contains(partition)) continue;  // committing a foreign partition fails the call
+    list.items.push_back(RdKafka::TopicPartition::create(topic_, partition, offset));
+  }
+  if (list.items.empty()) return {};
+  const RdKafka::ErrorCode err = consumer_->commitSync(list.items);
+  if (err != RdKafka::ERR_NO_ERROR) return std::unexpected(KafkaError::from(err, RdKafka::err2str(err)));
+  for (const auto* p : list.items) {
+    if (p->err() != RdKafka::ERR_NO_ERROR) {
+      return std::unexpected(KafkaError::from(
+          p->err(), "partition " + std::to_string(p->partition()) + ": " + RdKafka::err2str(p->err())));
+    }
+  }
+  return {};
+}
+
+int Consumer::partition_count(std::chrono::milliseconds timeout) {
+  if (closed_) throw std::runtime_error("kafka [" + topic_ + "]: consumer is closed");
+  std::string error;
+  std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(consumer_.get(), topic_, nullptr, error));
+  if (!topic) throw ClientConfigError("kafka topic handle for " + topic_ + ": " + error);
+  RdKafka::Metadata* raw = nullptr;
+  const RdKafka::ErrorCode err =
+      consumer_->metadata(false, topic.get(), &raw, static_cast<int>(timeout.count()));
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error("kafka metadata for " + topic_ + ": " + RdKafka::err2str(err));
+  }
+  for (const auto* t : *metadata->topics()) {
+    if (t->topic() == topic_ && t->err() == RdKafka::ERR_NO_ERROR) {
+      return static_cast<int>(t->partitions()->size());
+    }
+  }
+  return 0;
 }
 
 std::optional<int64_t> Consumer::lag(const Offsets& next_offsets) {
@@ -295,9 +366,11 @@ std::optional<int64_t> Consumer::lag(const Offsets& next_offsets) {
 }
 
 void Consumer::close() {
-  if (closed_) return;
+  if (closed_ || !consumer_) return;
+  // The revoking hook runs in here and may still commit (the dispatcher commits its settled
+  // progress when it gives partitions up), so the consumer counts as closed only after.
+  RdKafka::ErrorCode err = consumer_->close();
   closed_ = true;
-  RdKafka::ErrorCode err = consumer_->close();  // revoking hook runs in here
   if (err != RdKafka::ERR_NO_ERROR) {
     spdlog::warn("kafka [{}]: close: {}", topic_, RdKafka::err2str(err));
   }
@@ -305,6 +378,7 @@ void Consumer::close() {
   assigned_.clear();
   next_.clear();
   restarts_.clear();
+  at_end_.clear();
 }
 
 }  // namespace metersync::kafka

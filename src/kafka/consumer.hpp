@@ -1,10 +1,16 @@
-// A Kafka consumer for one topic in one consumer group, positioned by the sink.
+// A Kafka consumer for one topic in one consumer group: the one consumer of metersync
+// (the Meter Master pipelines, the endpoint dispatchers and replay), so there is one
+// rebalance implementation and every reader gets the stalled-fetch restart.
 //
-// The sink database holds the truth about progress (offsets written in the same
-// transaction as the rows), so on every assignment the consumer asks `starting_offsets`
-// for the next offset of each partition and assigns from there (a partition without a
-// stored offset starts at the beginning of the topic). Kafka's own committed offsets are
-// written only so that lag tools see progress; they are never read back.
+// Positions come from a pluggable store (Hooks::starting_offsets), asked on every
+// assignment:
+//   - Meter Master: the sink database holds the truth (offsets written in the same
+//     transaction as the rows); a partition without a stored offset starts at the
+//     beginning of the topic, a stored offset no longer on the topic is a fatal error
+//     (auto.offset.reset=error). Kafka's committed offsets are written for lag tools only.
+//   - an endpoint (no starting_offsets): the group's committed offsets are the store,
+//     committed after settlement (commit / commit_async); a new group starts at the
+//     beginning (auto.offset.reset=earliest).
 //
 // Thread: one consumer per pipeline thread; every method, and both hooks (which run
 // inside poll() and close()), run on that thread.
@@ -32,12 +38,19 @@ namespace metersync::kafka {
 // Next offset to read, per partition.
 using Offsets = std::map<int32_t, int64_t>;
 
+struct ConsumerOptions {
+  // poll() notes partitions read to their end (Consumer::partitions_at_end()): replay
+  // reads a topic to its end and stops.
+  bool report_partition_end = false;
+};
+
 class Consumer {
  public:
   struct Hooks {
-    // Asked on every assignment. A partition missing from the result starts at the
-    // beginning of the topic. nullopt: offsets cannot be had (the pipeline is stopping
-    // or failed); the partitions are then left unassigned. Must not throw.
+    // The position store outside Kafka, asked on every assignment. A partition missing
+    // from the result starts at the beginning of the topic. nullopt: offsets cannot be
+    // had (the pipeline is stopping or failed); the partitions are then left unassigned.
+    // Must not throw. Unset: the group's committed offsets are the store.
     std::function<std::optional<Offsets>(const std::vector<int32_t>& partitions)> starting_offsets;
     // Runs before partitions are given up (rebalance, close): the pipeline finishes or
     // abandons its unwritten records of those partitions. Must not throw.
@@ -48,9 +61,11 @@ class Consumer {
   // bound and latency; docs/configuration.md gives the reasons).
   static const std::map<std::string, std::string>& default_properties();
 
+  using Options = ConsumerOptions;
+
   // Subscribes at once; throws ClientConfigError on a broken configuration.
   Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
-           Hooks hooks);
+           Hooks hooks, Options options = {});
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -73,8 +88,18 @@ class Consumer {
   void resume();
   bool paused() const { return paused_; }
 
-  // Records progress in Kafka for lag tools only (asynchronous, best effort).
+  // Records progress in the group's committed offsets without waiting, for the assigned
+  // partitions: for lag tools when the sink holds the positions; as the positions
+  // themselves when the group does (a lost one is covered by the partition's next commit).
   void commit_async(const Offsets& next_offsets);
+  // The same, waiting for the broker's answer (at a revoke, at stop, replay).
+  std::expected<void, KafkaError> commit(const Offsets& next_offsets);
+
+  // Partitions read to their end since their last record (Options::report_partition_end).
+  const std::set<int32_t>& partitions_at_end() const { return at_end_; }
+  // Partitions of the topic per the broker's metadata; 0 when the topic does not exist.
+  // Throws on a metadata failure.
+  int partition_count(std::chrono::milliseconds timeout);
 
   // Records on the broker not yet covered by `next_offsets`, over the assigned
   // partitions, from librdkafka's cached watermarks; nullopt while unknown.
@@ -92,6 +117,8 @@ class Consumer {
 
   void on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions);
+  void assign(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::TopicPartition*>& partitions,
+              const std::vector<int32_t>& ids, bool cooperative);
   std::expected<std::optional<Message>, KafkaError> poll_once(std::chrono::milliseconds timeout);
   void restart_stalled_fetches();
 
@@ -110,6 +137,7 @@ class Consumer {
   std::set<int32_t> assigned_;
   Offsets next_;                       // offset after the last record returned, per partition
   std::map<int32_t, Restart> restarts_;
+  std::set<int32_t> at_end_;
   bool paused_ = false;
   bool closed_ = false;
 };

@@ -160,8 +160,9 @@ struct StepRunner {
     } else if (const auto* text = std::get_if<std::string>(&value)) {
       // Numbers kept as text, such as a JSON field written "48.8584": the spec's
       // `location->>'lat'` is text too, and rounding it means reading it as a number.
-      if (!Decimal::parse(*text, exact))
-        return fail("round takes a number, got text '" + *text + "'");
+      auto parsed = Decimal::parse(*text);
+      if (!parsed) return fail("round takes a number, got text '" + *text + "'");
+      exact = std::move(*parsed);
     } else {
       return fail("round takes a number, got " + std::string(type_name(value)));
     }
@@ -354,7 +355,7 @@ std::expected<Value, ColumnFailure> ColumnProgram::to_target(Value value) const 
         if (!converted) return fail(converted.error());
         exact = *converted;
       } else if (const auto* s = std::get_if<std::string>(&value)) {
-        auto parsed = decimal_from_text(*s);
+        auto parsed = Decimal::parse(*s);
         if (!parsed) return fail(parsed.error());
         exact = *parsed;
       } else {

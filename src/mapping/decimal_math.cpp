@@ -7,8 +7,6 @@
 namespace metersync::mapping {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 void strip_leading_zeros(std::string& digits) {
   const size_t first = digits.find_first_not_of('0');
   if (first == std::string::npos)
@@ -37,9 +35,6 @@ Decimal make(bool negative, std::string digits, int32_t scale) {
   out.scale = scale;
   return out;
 }
-
-// Exponents beyond this are not meter data; refusing them keeps digit strings small.
-constexpr int kMaxExponent = 400;
 
 }  // namespace
 
@@ -98,51 +93,6 @@ std::expected<Decimal, std::string> fit_decimal(const Decimal& input, int precis
   return value;
 }
 
-std::expected<Decimal, std::string> decimal_from_text(std::string_view text) {
-  const std::string original(text);
-  bool negative = false;
-  if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
-    negative = text.front() == '-';
-    text.remove_prefix(1);
-  }
-  std::string digits;
-  int64_t fraction_digits = 0;
-  bool seen_dot = false;
-  size_t i = 0;
-  for (; i < text.size(); ++i) {
-    const char c = text[i];
-    if (is_digit(c)) {
-      digits.push_back(c);
-      if (seen_dot) ++fraction_digits;
-    } else if (c == '.' && !seen_dot) {
-      seen_dot = true;
-    } else {
-      break;
-    }
-  }
-  if (digits.empty()) return std::unexpected("'" + original + "' is not a number");
-  int64_t exponent = 0;
-  if (i < text.size()) {
-    if (text[i] != 'e' && text[i] != 'E')
-      return std::unexpected("'" + original + "' is not a number");
-    std::string_view rest = text.substr(i + 1);
-    if (!rest.empty() && rest.front() == '+') rest.remove_prefix(1);
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), exponent);
-    if (ec != std::errc{} || end != rest.data() + rest.size() || rest.empty())
-      return std::unexpected("'" + original + "' is not a number");
-    if (exponent > kMaxExponent || exponent < -kMaxExponent)
-      return std::unexpected("'" + original + "' is out of any column's range");
-  }
-  const int64_t scale = fraction_digits - exponent;
-  if (scale < 0) {
-    digits.append(static_cast<size_t>(-scale), '0');
-    return make(negative, std::move(digits), 0);
-  }
-  if (scale > kMaxExponent)
-    return std::unexpected("'" + original + "' has too many decimal places");
-  return make(negative, std::move(digits), static_cast<int32_t>(scale));
-}
-
 std::expected<Decimal, std::string> decimal_from_double(double value) {
   if (!std::isfinite(value))
     return std::unexpected(
@@ -153,7 +103,7 @@ std::expected<Decimal, std::string> decimal_from_double(double value) {
       std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
   if (ec != std::errc{})
     return std::unexpected(std::string("the floating-point value cannot be written"));
-  return decimal_from_text(std::string_view(buffer, static_cast<size_t>(end - buffer)));
+  return Decimal::parse(std::string_view(buffer, static_cast<size_t>(end - buffer)));
 }
 
 Decimal decimal_from_int(int64_t value) {

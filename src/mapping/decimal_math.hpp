@@ -21,9 +21,6 @@ Decimal round_half_away(const Decimal& value, int places);
 // DECIMAL(precision, scale); otherwise the reason ("12.34567 has 5 decimal places, ...").
 std::expected<Decimal, std::string> fit_decimal(const Decimal& value, int precision, int scale);
 
-// "1.5e-3", "-12", "0.25": a JSON / scientific number as an exact Decimal.
-std::expected<Decimal, std::string> decimal_from_text(std::string_view text);
-
 // The double's shortest round-trip decimal text (std::to_chars), as a Decimal: the
 // value a person reads for it, e.g. 2.0005 and not 2.000499999999999989...
 std::expected<Decimal, std::string> decimal_from_double(double value);

@@ -72,7 +72,7 @@ std::expected<Value, std::string> json_field(std::string_view json_text,
                                 token.back() == '\t' || token.back() == '\r' ||
                                 token.back() == ',' || token.back() == '}' || token.back() == ']'))
         token.remove_suffix(1);
-      auto decimal = decimal_from_text(token);
+      auto decimal = Decimal::parse(token);
       if (!decimal) return std::unexpected("json_path " + dotted(path) + ": " + decimal.error());
       return *decimal;
     }

@@ -555,3 +555,48 @@ def test_altered_body_is_rejected_by_the_signature_check(rig):
     r = requests.post(f"{endpoint.url}/v1/sources/postgres/changes", data=body, headers=headers, timeout=10)
     assert r.status_code == 200, r.text
     assert endpoint.history("postgres")[0]["after"] == {"multiplier": "1.0000"}
+
+
+def test_foreign_table_event_has_one_fate_on_both_destinations(stack, rig):
+    """An event of another table produced onto postgres.public.meter (Debezium's own bytes, only
+    source.table and the meter id edited) is dead-lettered by both destinations, at stage map with
+    the same reason: never stored as a meter by the endpoint while the table side refuses it."""
+    from test_metersync_poison import _dead_letters, _insert_pg_meter, _produce, _real_envelope
+    endpoints, ms, _, sink = rig
+    bootstrap = stack["KAFKA_BOOTSTRAP"]
+    topic = TOPICS["postgres"]
+    real, raw = _real_envelope(bootstrap)
+    old_id = real["payload"]["after"]["meter_id"].encode()
+    assert raw.count(old_id) == 1 and raw.count(b'"table":"meter"') == 1, "the edited values appear once"
+    foreign_id = str(uuid.uuid4())
+    # Keyed as Debezium keys this topic, so every reader of the topic can parse it.
+    key = json.dumps({"schema": {"type": "struct", "optional": False, "name": "postgres.public.meter.Key",
+                                 "fields": [{"type": "string", "optional": False, "name": "io.debezium.data.Uuid",
+                                             "version": 1, "field": "meter_id"}]},
+                      "payload": {"meter_id": foreign_id}}).encode()
+    value = raw.replace(old_id, foreign_id.encode()).replace(b'"table":"meter"', b'"table":"not_meter"')
+    foreign_at = _produce(bootstrap, topic, key, value)
+
+    ms.start()
+    after_id = _insert_pg_meter(stack)
+
+    def arrived_on_both():
+        if not ms.running():
+            raise AssertionError(f"metersync exited; log:\n{ms.log_tail()}")
+        stored = any((e.get("meter") or {}).get("sourceMeterId") == after_id
+                     for e in endpoints["postgres"].history("postgres"))
+        return stored and ("postgres", after_id) in meter_master(sink, ms.names)
+
+    wait_until(arrived_on_both, CATCH_UP_S, "the change made after the foreign-table event, on both sides",
+               interval=3)
+    reason = "event of table 'not_meter' on the topic of table 'meter'"
+    for dlq in (topic + ".dlq", topic + ".endpoint.dlq"):
+        msg, headers = _dead_letters(bootstrap, dlq, {foreign_at: "map"})[foreign_at]
+        assert headers["metersync.error.stage"] == "map", (dlq, headers)
+        assert headers["metersync.error.reason"] == reason, (dlq, headers)
+        assert msg.key() == key and msg.value() == value, f"{dlq}: the dead letter must carry the original record"
+    assert ("postgres", foreign_id) not in meter_master(sink, ms.names)
+    assert not [e for e in endpoints["postgres"].history("postgres")
+                if (e.get("meter") or {}).get("sourceMeterId") == foreign_id
+                or foreign_id in json.dumps(e.get("after"))], "the endpoint stored the foreign-table event"
+    assert ms.stop() == 0

@@ -81,11 +81,11 @@ TEST(ShippedConfig, LoadsAllFourSourcesWithDefaultsFromTheEnvironment) {
     EXPECT_EQ(source.connector, connector);
     EXPECT_EQ(source.topic, topic);
     EXPECT_EQ(source.enabled, enabled) << name;
-    EXPECT_EQ(source.dead_letter_topic, topic + ".dlq");
+    EXPECT_EQ(source.dead_letter_topic, "");  // unset: pipeline::topics_of names the default
     EXPECT_EQ(source.mapping.columns.size(), 11u) << name;
     ASSERT_TRUE(source.endpoint.has_value()) << name;
     EXPECT_EQ(source.endpoint->url, "http://127.0.0.1:58080/v1/sources/" + name + "/changes");
-    EXPECT_EQ(source.endpoint->dead_letter_topic, topic + ".endpoint.dlq");
+    EXPECT_EQ(source.endpoint->dead_letter_topic, "");
     EXPECT_FALSE(source.endpoint->auth_header.has_value());  // empty = none
     EXPECT_EQ(source.endpoint->signing_secret, std::optional<std::string>("s3cret"));
     EXPECT_EQ(source.endpoint->max_batch_events, 500);
@@ -122,7 +122,7 @@ TEST(Load, DefaultsComeFromTheKeyTable) {
   ASSERT_EQ(config.sources.size(), 1u);
   EXPECT_TRUE(config.sources[0].enabled);
   EXPECT_FALSE(config.sources[0].endpoint.has_value());
-  EXPECT_EQ(config.sources[0].dead_letter_topic, "pg.public.meter.dlq");
+  EXPECT_EQ(config.sources[0].dead_letter_topic, "");
 }
 
 // The structs' own initial values (for code that builds them by hand) agree with the

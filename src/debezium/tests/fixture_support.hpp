@@ -34,9 +34,9 @@ inline std::string fixture(const std::string& relative) {
 
 // Expected-value builders.
 inline Value dec(std::string_view text) {
-  Decimal d;
-  EXPECT_TRUE(Decimal::parse(text, d)) << text;
-  return d;
+  auto d = Decimal::parse(text);
+  EXPECT_TRUE(d) << text;
+  return d.value_or(Decimal{});
 }
 inline Value str(std::string text) { return Value{std::move(text)}; }
 inline Value i64(int64_t v) { return Value{v}; }

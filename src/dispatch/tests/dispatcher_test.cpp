@@ -4,9 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-#include <librdkafka/rdkafkacpp.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -20,6 +17,7 @@
 #include "endpoint/endpoint_server.hpp"
 #include "endpoint/fault_table.hpp"
 #include "kafka/dead_letter_producer.hpp"
+#include "kafka/testing/mock_cluster.hpp"
 
 namespace metersync::dispatch {
 namespace {
@@ -47,33 +45,15 @@ bool eventually(F done) {
   return false;
 }
 
+// The mock cluster with this test's topics, producing captured fixtures.
 class MockCluster {
  public:
-  MockCluster() {
-    char error[256];
-    handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), error, sizeof error);
-    cluster_ = rd_kafka_mock_cluster_new(handle_, 1);
-    rd_kafka_mock_topic_create(cluster_, kTopic, 1, 1);
-    rd_kafka_mock_topic_create(cluster_, kDeadLetters, 1, 1);
-    std::string err;
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    conf->set("bootstrap.servers", bootstrap(), err);
-    producer_.reset(RdKafka::Producer::create(conf.get(), err));
-  }
-  ~MockCluster() {
-    producer_.reset();
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(handle_);
-  }
-  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  MockCluster() : cluster_({kTopic, kDeadLetters}) {}
+  std::string bootstrap() const { return cluster_.bootstrap(); }
 
   // A record with the fixture's key; `value` nullopt is a tombstone.
   void produce(const std::string& key, const std::optional<std::string>& value) {
-    ASSERT_EQ(producer_->produce(kTopic, 0, RdKafka::Producer::RK_MSG_COPY,
-                                 value ? const_cast<char*>(value->data()) : nullptr,
-                                 value ? value->size() : 0, key.data(), key.size(), 0, nullptr),
-              RdKafka::ERR_NO_ERROR);
-    ASSERT_EQ(producer_->flush(10000), RdKafka::ERR_NO_ERROR);
+    cluster_.produce(kTopic, key, value);
   }
   void produce_fixture(const std::string& name) {
     produce(fixture(name + ".key.json"), fixture(name + ".json"));
@@ -84,41 +64,17 @@ class MockCluster {
   };
   // Every record of the endpoint dead-letter topic.
   std::vector<Letter> dead_letters() {
-    std::string err;
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    conf->set("bootstrap.servers", bootstrap(), err);
-    conf->set("group.id", "test-reader-" + std::to_string(++readers_), err);
-    conf->set("auto.offset.reset", "earliest", err);
-    conf->set("enable.partition.eof", "true", err);
-    std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
-    consumer->subscribe({kDeadLetters});
     std::vector<Letter> letters;
-    for (int i = 0; i < 300; ++i) {
-      std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
-      if (m->err() == RdKafka::ERR__PARTITION_EOF) break;
-      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
-      Letter letter;
-      auto header = [&](const char* name) {
-        auto values = m->headers()->get(name);
-        return values.empty() ? std::string()
-                              : std::string(static_cast<const char*>(values.back().value()),
-                                            values.back().value_size());
-      };
-      letter.stage = header(kafka::dlq_header::kStage);
-      letter.reason = header(kafka::dlq_header::kReason);
-      if (m->key()) letter.key = *m->key();
-      letter.value.assign(static_cast<const char*>(m->payload()), m->len());
-      letters.push_back(std::move(letter));
+    for (auto& record : cluster_.read_all(kDeadLetters)) {
+      letters.push_back(Letter{record.headers[kafka::dlq_header::kStage],
+                               record.headers[kafka::dlq_header::kReason], std::move(record.key),
+                               std::move(record.value)});
     }
-    consumer->close();
     return letters;
   }
 
  private:
-  rd_kafka_t* handle_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  std::unique_ptr<RdKafka::Producer> producer_;
-  int readers_ = 0;
+  kafka::testing::MockCluster cluster_;
 };
 
 class DispatcherTest : public ::testing::Test {
@@ -204,6 +160,37 @@ sources:
   std::unique_ptr<httplib::Client> client_;
   config::Config config_;
 };
+
+// The records the Meter Master pipeline dead-letters or skips get the same fate here
+// (pipeline::RecordProcessor decides for both): an event of another table and a change
+// the mapping refuses go to the endpoint dead-letter topic at stage map, a tombstone is
+// skipped; none of them reaches the endpoint.
+TEST_F(DispatcherTest, DeadLettersForeignTablesAndUnmappableChangesLikeTheTableSide) {
+  auto edited = [](std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  const std::string create = fixture("create.json");
+  cluster_.produce(fixture("create.key.json"), edited(create, R"("table": "meter")", R"("table": "not_meter")"));
+  cluster_.produce(fixture("create.key.json"),
+                   edited(create, R"("meter_id": "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e")", R"("meter_id": "not-a-uuid")"));
+  cluster_.produce(fixture("create.key.json"), std::nullopt);
+  cluster_.produce_fixture("update");
+
+  Dispatcher dispatcher(config_, config_.sources.at(0));
+  ASSERT_TRUE(dispatch_until(dispatcher, [&] { return dispatcher.stats().records >= 4 &&
+                                                      received().size() >= 1; }));
+  EXPECT_EQ(dispatcher.stats().records_dead_lettered, 2);
+  Json changes = received();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0]["event"]["op"], "update");
+  auto letters = cluster_.dead_letters();
+  ASSERT_EQ(letters.size(), 2u);
+  EXPECT_EQ(letters[0].stage, "map");
+  EXPECT_EQ(letters[0].reason, "event of table 'not_meter' on the topic of table 'meter'");
+  EXPECT_EQ(letters[1].stage, "map");
+  EXPECT_NE(letters[1].reason.find("SourceMeterId"), std::string::npos) << letters[1].reason;
+}
 
 TEST_F(DispatcherTest, DeliversInOrderDeadLettersAndReplays) {
   for (const char* name : {"create", "update", "update_removed", "delete"}) cluster_.produce_fixture(name);

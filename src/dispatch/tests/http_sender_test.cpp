@@ -11,7 +11,7 @@
 #include "dispatch/batch_deliverer.hpp"
 #include "endpoint/endpoint_server.hpp"
 #include "endpoint/fault_table.hpp"
-#include "endpoint/signature.hpp"
+#include "wire/signature.hpp"
 
 namespace metersync::dispatch {
 namespace {
@@ -86,7 +86,7 @@ TEST_F(HttpSenderTest, SignatureAndAuthAreChecked) {
   auto no_auth = settings();
   no_auth.authorization.reset();
   EXPECT_EQ(HttpSender(no_auth).post(body("b", "e"), "b").status, 401);
-  EXPECT_EQ(signature_header("Jefe", "what do ya want for nothing?"),
+  EXPECT_EQ(wire::signature_header("Jefe", "what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 

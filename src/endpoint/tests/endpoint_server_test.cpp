@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "endpoint/signature.hpp"
+#include "wire/signature.hpp"
 
 namespace metersync::endpoint {
 namespace {
@@ -58,7 +58,7 @@ class EndpointServerTest : public ::testing::Test {
   httplib::Result post(const std::string& source, const std::string& body,
                        std::optional<std::string> signature = std::nullopt) {
     httplib::Headers headers = {
-        {"X-MeterSync-Signature", signature.value_or("sha256=" + hmac_sha256_hex("s3cret", body))}};
+        {"X-MeterSync-Signature", signature.value_or(wire::signature_header("s3cret", body))}};
     return client_->Post(("/v1/sources/" + source + "/changes").c_str(), headers, body,
                          "application/json");
   }
@@ -119,7 +119,7 @@ TEST_F(EndpointServerTest, StoresSignedBatchesAndDropsDuplicates) {
 
 TEST_F(EndpointServerTest, RejectsAlteredBodiesBadBatchesAndUnknownRoutes) {
   auto body = batch_body("postgres", "postgres-0-0", {{"e1", "m1"}});
-  const std::string signature = "sha256=" + hmac_sha256_hex("s3cret", body);
+  const std::string signature = wire::signature_header("s3cret", body);
   std::string altered = body;
   altered.replace(altered.find("S-1"), 3, "S-2");
   auto tampered = post("postgres", altered, signature);

@@ -251,5 +251,56 @@ TEST(ClientConfig, NamesAnUnknownPropertyWithoutEchoingItsValue) {
   }
 }
 
+// The endpoint's position store: no starting_offsets, the group's committed offsets.
+TEST(ConsumerOnMockCluster, WithGroupPositionsResumesAfterTheCommittedOffset) {
+  MockCluster cluster;
+  cluster.create_topic("src", 1);
+  cluster.produce("src", 5);
+  std::vector<int32_t> revoked;
+  {
+    Consumer consumer(settings_for(cluster), "g-group", "src",
+                      {{}, [&](const std::vector<int32_t>& partitions) { revoked = partitions; }});
+    auto records = poll_records(consumer, 3);
+    ASSERT_EQ(records.size(), 3u);
+    EXPECT_EQ(records.front().offset(), 0);  // a new group starts at the beginning
+    ASSERT_TRUE(consumer.commit({{0, 3}}));
+    records.clear();
+    consumer.close();
+    EXPECT_EQ(revoked, std::vector<int32_t>{0});
+  }
+  Consumer consumer(settings_for(cluster), "g-group", "src", {{}, [](const std::vector<int32_t>&) {}},
+                    Consumer::Options{.report_partition_end = true});
+  EXPECT_EQ(consumer.partition_count(10s), 1);
+  auto records = poll_records(consumer, 2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records.front().offset(), 3);
+  EXPECT_EQ(records.back().offset(), 4);
+  for (int i = 0; i < 100 && consumer.partitions_at_end().empty(); ++i) (void)consumer.poll(100ms);
+  EXPECT_EQ(consumer.partitions_at_end(), std::set<int32_t>{0});
+}
+
+// The dispatcher commits its settled progress when it gives partitions up, close included.
+TEST(ConsumerOnMockCluster, WithGroupPositionsTheRevokingHookCommitsAtClose) {
+  MockCluster cluster;
+  cluster.create_topic("src", 1);
+  cluster.produce("src", 4);
+  Consumer* self = nullptr;
+  bool committed = false;
+  {
+    Consumer consumer(settings_for(cluster), "g-close", "src",
+                      {{}, [&](const std::vector<int32_t>&) { committed = self->commit({{0, 2}}).has_value(); }});
+    self = &consumer;
+    auto records = poll_records(consumer, 2);
+    ASSERT_EQ(records.size(), 2u);
+    records.clear();
+    consumer.close();
+  }
+  EXPECT_TRUE(committed);
+  Consumer consumer(settings_for(cluster), "g-close", "src", {{}, [](const std::vector<int32_t>&) {}});
+  auto records = poll_records(consumer, 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records.front().offset(), 2);
+}
+
 }  // namespace
 }  // namespace metersync::kafka

@@ -13,9 +13,9 @@
 namespace metersync::mapping::testing {
 
 inline Decimal dec(std::string_view text) {
-  Decimal d;
-  EXPECT_TRUE(Decimal::parse(text, d)) << text;
-  return d;
+  auto d = Decimal::parse(text);
+  EXPECT_TRUE(d) << text;
+  return d.value_or(Decimal{});
 }
 
 inline Timestamp ts(int64_t seconds, int32_t nanos = 0) { return Timestamp{seconds, nanos}; }

@@ -97,6 +97,13 @@ TEST(PostgresRules, LocationNumbersWrittenAsStringsRound) {
       mapper.map(upsert(with(postgres_row(), "location", Json{R"({"lat": "north"})"})));
   ASSERT_FALSE(not_a_number);
   EXPECT_EQ(not_a_number.error().reason, "Latitude: round takes a number, got text 'north'");
+
+  // The one decimal grammar: text a DECIMAL column stores, round: reads too.
+  auto scientific = mapper.map(
+      upsert(with(postgres_row(), "location", Json{R"({"lat": "4.88584445e1", "lon": "22945e-4"})"})));
+  ASSERT_TRUE(scientific) << scientific.error().reason;
+  EXPECT_EQ(scientific->row.latitude, dec("48.858445"));
+  EXPECT_EQ(scientific->row.longitude, dec("2.294500"));
 }
 
 TEST(PostgresRules, UnconstrainedNumericRoundsHalfAwayFromZero) {

@@ -57,12 +57,12 @@ TEST(DecimalMath, DoublesBecomeTheirShortestDecimalText) {
 }
 
 TEST(DecimalMath, TextAndIntegers) {
-  EXPECT_EQ(decimal_from_text("1.5e-3")->to_string(), "0.0015");
-  EXPECT_EQ(decimal_from_text("-12E2")->to_string(), "-1200");
-  EXPECT_EQ(decimal_from_text("+007.10")->to_string(), "7.10");
-  EXPECT_FALSE(decimal_from_text("1.2.3"));
-  EXPECT_FALSE(decimal_from_text("e5"));
-  EXPECT_FALSE(decimal_from_text("1e99999"));
+  EXPECT_EQ(Decimal::parse("1.5e-3")->to_string(), "0.0015");
+  EXPECT_EQ(Decimal::parse("-12E2")->to_string(), "-1200");
+  EXPECT_EQ(Decimal::parse("+007.10")->to_string(), "7.10");
+  EXPECT_FALSE(Decimal::parse("1.2.3"));
+  EXPECT_FALSE(Decimal::parse("e5"));
+  EXPECT_FALSE(Decimal::parse("1e99999"));
   EXPECT_EQ(decimal_from_int(std::numeric_limits<int64_t>::min()).to_string(),
             "-9223372036854775808");
   EXPECT_EQ(canonical_text(dec("42.000")), "42");

@@ -1,8 +1,8 @@
-#include "endpoint/signature.hpp"
+#include "wire/signature.hpp"
 
 #include <gtest/gtest.h>
 
-namespace metersync::endpoint {
+namespace metersync::wire {
 namespace {
 
 // RFC 4231, test case 2.
@@ -20,7 +20,10 @@ TEST(Signature, AcceptsOnlyTheExactBody) {
   EXPECT_FALSE(signature_matches(hmac_sha256_hex("s3cret", body), "s3cret", body));  // no prefix
   EXPECT_FALSE(signature_matches("sha256=", "s3cret", body));
   EXPECT_FALSE(signature_matches("", "s3cret", body));
+  // What the dispatcher sends is what the endpoint accepts.
+  EXPECT_TRUE(signature_matches(signature_header("s3cret", body), "s3cret", body));
+  EXPECT_EQ(signature_header("s3cret", body), header);
 }
 
 }  // namespace
-}  // namespace metersync::endpoint
+}  // namespace metersync::wire

@@ -1,8 +1,8 @@
-#include "app/backoff.hpp"
+#include "pipeline/backoff.hpp"
 
 #include <gtest/gtest.h>
 
-namespace metersync::app {
+namespace metersync::pipeline {
 namespace {
 
 using std::chrono::milliseconds;
@@ -41,4 +41,4 @@ TEST(Backoff, ManyAttemptsNeverOverflow) {
 }
 
 }  // namespace
-}  // namespace metersync::app
+}  // namespace metersync::pipeline

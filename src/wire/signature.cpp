@@ -1,4 +1,4 @@
-#include "endpoint/signature.hpp"
+#include "wire/signature.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,7 +7,9 @@
 #include <array>
 #include <stdexcept>
 
-namespace metersync::endpoint {
+#include "wire/contract.hpp"
+
+namespace metersync::wire {
 
 std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
@@ -27,13 +29,16 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
   return hex;
 }
 
+std::string signature_header(std::string_view secret, std::string_view body) {
+  return std::string(kSignaturePrefix) + hmac_sha256_hex(secret, body);
+}
+
 bool signature_matches(std::string_view header, std::string_view secret, std::string_view body) {
-  constexpr std::string_view kPrefix = "sha256=";
-  if (!header.starts_with(kPrefix)) return false;
-  std::string_view given = header.substr(kPrefix.size());
+  if (!header.starts_with(kSignaturePrefix)) return false;
+  std::string_view given = header.substr(kSignaturePrefix.size());
   const std::string expected = hmac_sha256_hex(secret, body);
   if (given.size() != expected.size()) return false;
   return CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
-}  // namespace metersync::endpoint
+}  // namespace metersync::wire
