@@ -624,7 +624,7 @@ TEST_P(SinkServerTest, TextThatIsNotUtf8IsADataErrorAndNothingIsWritten) {
   sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 1}}, 1));
   const auto before = rows();
   // A lone surrogate encoded in UTF-8 (CESU-style), a truncated sequence, an overlong form.
-  for (const std::string bad : {std::string("\xED\xA0\x80"), std::string("ab\xE2\x82"),
+  for (const std::string& bad : {std::string("\xED\xA0\x80"), std::string("ab\xE2\x82"),
                                 std::string("\xC0\xAF")}) {
     try {
       sink->apply(batch({upsert("1", "p0002", "changed"), upsert("2", "p0003", bad)}, {{0, 3}}, 2));
