@@ -57,6 +57,7 @@ constexpr std::array<StepDoc, 11> kSteps{{
 
 std::vector<std::string> step_names() {
   std::vector<std::string> names;
+  names.reserve(kSteps.size());
   for (const auto& step : kSteps) names.emplace_back(step.key);
   return names;
 }

@@ -9,6 +9,7 @@ namespace {
 
 std::vector<int32_t> ids_of(const std::vector<RdKafka::TopicPartition*>& partitions) {
   std::vector<int32_t> ids;
+  ids.reserve(partitions.size());
   for (const auto* p : partitions) ids.push_back(p->partition());
   return ids;
 }
@@ -16,6 +17,7 @@ std::vector<int32_t> ids_of(const std::vector<RdKafka::TopicPartition*>& partiti
 std::vector<RdKafka::TopicPartition*> partition_list(const std::string& topic,
                                                      const std::map<int32_t, int64_t>& next_offsets) {
   std::vector<RdKafka::TopicPartition*> list;
+  list.reserve(next_offsets.size());
   for (const auto& [partition, offset] : next_offsets) {
     list.push_back(RdKafka::TopicPartition::create(topic, partition, offset));
   }
