@@ -63,9 +63,10 @@ bool BatchWriter::wait_for_room(std::chrono::milliseconds timeout) {
 
 bool BatchWriter::wait_until_idle(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
+  // writing_ first: while it is set, current_ belongs to the writer thread.
   return changed_.wait_for(lock, timeout, [this] {
-    return (queued_.empty() && current_.empty() && !writing_) || failure_ || stop_;
-  }) && queued_.empty() && current_.empty() && !writing_;
+    return (!writing_ && queued_.empty() && current_.empty()) || failure_ || stop_;
+  }) && !writing_ && queued_.empty() && current_.empty();
 }
 
 std::size_t BatchWriter::revoke(const std::vector<int32_t>& partitions) {
@@ -101,7 +102,8 @@ std::optional<std::string> BatchWriter::failure() const {
 
 std::size_t BatchWriter::unwritten() const {
   std::lock_guard lock(mutex_);
-  return queued_.size() + current_.size();
+  // While a write is in progress current_ belongs to the writer thread.
+  return queued_.size() + (writing_ ? writing_records_ : current_.size());
 }
 
 bool BatchWriter::ready(Clock::time_point now) const {
@@ -135,6 +137,7 @@ void BatchWriter::run() {
       continue;
     }
     writing_ = true;
+    writing_records_ = current_.size();
     lock.unlock();
     std::string message;
     const auto started = Clock::now();

@@ -109,6 +109,7 @@ class BatchWriter {
   InFlightBatch current_;                 // being written (touched unlocked while writing_)
   Clock::time_point current_since_{};
   bool writing_ = false;
+  std::size_t writing_records_ = 0;  // current_.size() when the write in progress began
   bool retrying_ = false;
   bool stop_ = false;
   int revokers_ = 0;  // revoke() calls waiting for the write in progress

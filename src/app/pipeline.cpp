@@ -71,7 +71,7 @@ class KafkaDeadLetters : public DeadLetterWriter {
     kafka::DeadLetter letter{rejection.stage, rejection.reason, source_topic_, record.partition,
                              record.offset, record.timestamp_ms, std::nullopt, std::nullopt};
     const std::optional<std::string> value = record.original.value();  // outlives send()
-    if (record.original.key()) letter.key = *record.original.key();
+    if (const auto& key = record.original.key()) letter.key = *key;
     if (value) letter.value = *value;
     return producer_.send(dlq_topic_, letter);
   }
@@ -288,11 +288,12 @@ class Pipeline::Worker {
       handle_kafka_error(polled.error());
       return;
     }
-    if (!*polled) {
+    auto& message = *polled;
+    if (!message) {
       flush_consumed();
       return;
     }
-    add(std::move(**polled));
+    add(std::move(*message));
     if (++consumed_ >= 1000) flush_consumed();
   }
 
@@ -301,8 +302,8 @@ class Pipeline::Worker {
     raise_if_failed();
     if (!polled) {
       handle_kafka_error(polled.error());
-    } else if (*polled) {
-      carry_.push_back(std::move(**polled));  // read ahead of the paused fetch
+    } else if (auto& message = *polled) {
+      carry_.push_back(std::move(*message));  // read ahead of the paused fetch
       ++consumed_;
     }
   }

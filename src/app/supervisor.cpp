@@ -32,6 +32,14 @@ int wait_for_signal(std::chrono::milliseconds timeout) {
   return sig > 0 ? sig : 0;
 }
 
+// Every pipeline's status, in the configuration's order.
+std::vector<PipelineSnapshot> snapshots_of(const std::vector<std::unique_ptr<Pipeline>>& pipelines) {
+  std::vector<PipelineSnapshot> snapshots;
+  snapshots.reserve(pipelines.size());
+  for (const auto& p : pipelines) snapshots.push_back(p->snapshot());
+  return snapshots;
+}
+
 }  // namespace
 
 void Supervisor::block_stop_signals() {
@@ -103,9 +111,7 @@ int Supervisor::run() {
   int exit_code = 0;
   for (;;) {
     const int sig = wait_for_signal(std::chrono::milliseconds(1000));
-    std::vector<PipelineSnapshot> snapshots;
-    for (const auto& p : pipelines_) snapshots.push_back(p->snapshot());
-    status.write(snapshots);
+    status.write(snapshots_of(pipelines_));
     if (sig != 0) {
       spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       break;
@@ -133,24 +139,19 @@ int Supervisor::run() {
   while (!std::all_of(pipelines_.begin(), pipelines_.end(), [](const auto& p) { return p->finished(); })) {
     if (Clock::now() >= deadline || wait_for_signal(std::chrono::milliseconds(100)) != 0) {
       spdlog::error("pipelines did not stop in time; exiting without waiting for them");
-      std::vector<PipelineSnapshot> snapshots;
-      for (const auto& p : pipelines_) snapshots.push_back(p->snapshot());
-      status.write(snapshots);
+      status.write(snapshots_of(pipelines_));
       spdlog::shutdown();
       std::_Exit(1);
     }
   }
   for (auto& pipeline : pipelines_) pipeline->join();
-  std::vector<PipelineSnapshot> snapshots;
-  for (const auto& p : pipelines_) snapshots.push_back(p->snapshot());
-  status.write(snapshots);
+  status.write(snapshots_of(pipelines_));
   log_summary();
   return exit_code;
 }
 
 void Supervisor::log_summary() {
-  std::vector<PipelineSnapshot> now;
-  for (const auto& p : pipelines_) now.push_back(p->snapshot());
+  std::vector<PipelineSnapshot> now = snapshots_of(pipelines_);
   for (std::size_t i = 0; i < now.size(); ++i) {
     const auto& s = now[i];
     const int64_t before = i < last_summary_.size() ? last_summary_[i].records_applied : 0;

@@ -57,6 +57,7 @@ constexpr std::array<StepDoc, 11> kSteps{{
 
 std::vector<std::string> step_names() {
   std::vector<std::string> names;
+  names.reserve(kSteps.size());
   for (const auto& step : kSteps) names.emplace_back(step.key);
   return names;
 }
@@ -149,8 +150,7 @@ Step parse_step(const std::string& key, const YAML::Node& node, const std::strin
   if (key == "cases") return parse_cases(node, path);
   if (key == "json_path") {
     JsonPath step;
-    std::string_view rest = required_text(node, path, "a JSON field name, e.g. lat or geo.lat");
-    std::string text(rest);
+    const std::string text = required_text(node, path, "a JSON field name, e.g. lat or geo.lat");
     size_t start = 0;
     while (true) {
       const size_t dot = text.find('.', start);

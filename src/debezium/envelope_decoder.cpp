@@ -57,7 +57,7 @@ std::optional<Op> op_from_code(std::string_view code) {
 
 class EnvelopeDecoder::Impl {
  public:
-  Impl(Connector connector, DeclaredColumns declared)
+  Impl(Connector connector, const DeclaredColumns& declared)
       : connector_(connector), declared_layout_(RowLayout::from_declared(declared)) {}
 
   std::expected<ChangeEvent, DecodeError> decode(std::string_view message);
@@ -224,13 +224,14 @@ std::expected<void, DecodeError> EnvelopeDecoder::Impl::envelope_field(
     if (type != json_type::object) return fail("source: expected an object");
     auto block = read_source_block(value, connector_);
     if (!block) return fail(std::move(block.error()));
-    parts.source = std::move(*block);
+    parts.source = *block;
   } else if (key == "op") {
     auto code = json_fields::optional_string(value, json_fields::FieldPath{"", "op"});
     if (!code) return fail(std::move(code.error()));
-    if (!*code) return fail("op is null");
-    parts.op = op_from_code(**code);
-    if (!parts.op) return fail("op '" + std::string(**code) + "' is not one of c, u, d, r, t");
+    const auto& text = *code;
+    if (!text) return fail("op is null");
+    parts.op = op_from_code(*text);
+    if (!parts.op) return fail("op '" + std::string(*text) + "' is not one of c, u, d, r, t");
   } else if (key == "ts_ms") {
     auto ts = json_fields::optional_int(value, json_fields::FieldPath{"", "ts_ms"});
     if (!ts) return fail(std::move(ts.error()));
@@ -325,8 +326,8 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(
   return event;
 }
 
-EnvelopeDecoder::EnvelopeDecoder(Connector connector, DeclaredColumns declared)
-    : impl_(std::make_unique<Impl>(connector, std::move(declared))) {}
+EnvelopeDecoder::EnvelopeDecoder(Connector connector, const DeclaredColumns& declared)
+    : impl_(std::make_unique<Impl>(connector, declared)) {}
 EnvelopeDecoder::~EnvelopeDecoder() = default;
 EnvelopeDecoder::EnvelopeDecoder(EnvelopeDecoder&&) noexcept = default;
 EnvelopeDecoder& EnvelopeDecoder::operator=(EnvelopeDecoder&&) noexcept = default;

@@ -22,7 +22,7 @@ class EnvelopeDecoder {
  public:
   // `declared`: column types for topics written without schemas
   // (value.converter.schemas.enable=false); empty when every message carries its schema.
-  EnvelopeDecoder(Connector connector, DeclaredColumns declared = {});
+  EnvelopeDecoder(Connector connector, const DeclaredColumns& declared = {});
   ~EnvelopeDecoder();
   EnvelopeDecoder(EnvelopeDecoder&&) noexcept;
   EnvelopeDecoder& operator=(EnvelopeDecoder&&) noexcept;

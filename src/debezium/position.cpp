@@ -128,8 +128,9 @@ std::expected<Position, std::string> encode_position(Connector connector,
         out.append("00000000:00000000:0000");
       }
       out.push_back('/');
-      if (!append_bounded(out, source.event_serial_no.value_or(0), 10)) {
-        return std::unexpected("source.event_serial_no " + std::to_string(*source.event_serial_no) +
+      const auto serial = source.event_serial_no.value_or(0);
+      if (!append_bounded(out, serial, 10)) {
+        return std::unexpected("source.event_serial_no " + std::to_string(serial) +
                                " is out of range (0..9999999999)");
       }
       break;
@@ -148,8 +149,9 @@ std::expected<Position, std::string> encode_position(Connector connector,
                                "' is not an SCN (up to 20 decimal digits)");
       }
       out.push_back('/');
-      if (!append_bounded(out, source.ssn.value_or(0), 10)) {
-        return std::unexpected("source.ssn " + std::to_string(*source.ssn) +
+      const auto ssn = source.ssn.value_or(0);
+      if (!append_bounded(out, ssn, 10)) {
+        return std::unexpected("source.ssn " + std::to_string(ssn) +
                                " is out of range (0..9999999999)");
       }
       break;

@@ -6,7 +6,7 @@ namespace metersync::dispatch {
 
 BatchDeliverer::BatchDeliverer(Post post, RetryPolicy policy, const std::atomic<bool>& stopping,
                                OnRetry on_retry)
-    : post_(std::move(post)), policy_(std::move(policy)), stopping_(stopping),
+    : post_(std::move(post)), policy_(policy), stopping_(stopping),
       on_retry_(std::move(on_retry)) {}
 
 DeliveryOutcome BatchDeliverer::deliver(const std::string& body, const std::string& batch_id) {

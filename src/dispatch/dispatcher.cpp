@@ -51,6 +51,8 @@ class Dispatcher::Loop {
   Loop(Dispatcher& owner, const std::atomic<bool>& stopping)
       : owner_(owner),
         source_(owner.source_),
+        // Dispatcher's constructor refuses a source without an endpoint.
+        // NOLINTNEXTLINE(bugprone-unchecked-optional-access)
         endpoint_(*owner.source_.endpoint),
         stopping_(stopping),
         limits_{endpoint_.max_batch_events, endpoint_.max_batch_bytes, endpoint_.linger},

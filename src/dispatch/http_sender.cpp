@@ -2,10 +2,11 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <memory>
 #include <stdexcept>
-#include <strings.h>
 
 #include "wire/contract.hpp"
 #include "wire/signature.hpp"
@@ -55,7 +56,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   const size_t length = size * count;
   std::string_view line(data, length);
   constexpr std::string_view kName = "retry-after:";
-  if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
+  auto same_letter = [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == static_cast<unsigned char>(b);
+  };
+  if (line.size() > kName.size() &&
+      std::ranges::equal(line.substr(0, kName.size()), kName, same_letter)) {
     line.remove_prefix(kName.size());
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
     response->retry_after = std::string(line);

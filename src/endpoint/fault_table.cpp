@@ -60,9 +60,9 @@ std::expected<Fault, std::string> parse_fault(std::string_view text) {
                              std::string(option) + "\" needs a whole number (name=N)");
     }
     if (name == "retry_after") {
-      fault.retry_after_s = *value;
+      fault.retry_after_s = value;
     } else if (name == "count") {
-      fault.remaining = *value;
+      fault.remaining = value;
     } else {
       return std::unexpected("fault \"" + std::string(text) + "\": unknown option \"" +
                              std::string(name) + "\" (retry_after, count)");
@@ -98,7 +98,7 @@ std::optional<Fault> FaultTable::take(const std::string& source) {
   auto it = faults_.find(source);
   if (it == faults_.end()) return std::nullopt;
   Fault fault = it->second;
-  if (it->second.remaining && --*it->second.remaining <= 0) faults_.erase(it);
+  if (auto& remaining = it->second.remaining; remaining && --*remaining <= 0) faults_.erase(it);
   if (fault.remaining && *fault.remaining <= 0) return std::nullopt;
   return fault;
 }

@@ -68,7 +68,7 @@ std::expected<void, KafkaError> DeadLetterProducer::send(const std::string& dead
         dead_letter_topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
         const_cast<char*>(value), value_len, key, key_len, 0, headers.get(), nullptr);
     if (err == RdKafka::ERR_NO_ERROR) {
-      headers.release();  // librdkafka owns the headers once produce() succeeded
+      (void)headers.release();  // librdkafka owns the headers once produce() succeeded
       producer_->poll(0);
       return {};
     }
@@ -91,9 +91,9 @@ std::expected<void, KafkaError> DeadLetterProducer::flush(std::chrono::milliseco
     create();
     return std::unexpected(KafkaError{RdKafka::ERR__FATAL, fatal_reason, ErrorAction::Retry});
   }
-  if (tracker_->first_error) {
-    KafkaError error = std::move(*tracker_->first_error);
-    tracker_->first_error.reset();
+  if (auto& first_error = tracker_->first_error) {
+    KafkaError error = std::move(*first_error);
+    first_error.reset();
     return std::unexpected(std::move(error));
   }
   if (err != RdKafka::ERR_NO_ERROR) {

@@ -155,7 +155,7 @@ std::optional<int32_t> parse_utc_offset(std::string_view text) {
   int64_t hours = 0, minutes = 0;
   if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':' ||
       !read_number(text, 1, 2, hours) || !read_number(text, 4, 2, minutes) || minutes > 59 ||
-      hours * 60 + minutes > 18 * 60)
+      hours * 60 + minutes > int64_t{18} * 60)
     return std::nullopt;
   const auto seconds = static_cast<int32_t>((hours * 60 + minutes) * 60);
   return text[0] == '-' ? -seconds : seconds;

@@ -39,8 +39,8 @@ std::optional<int64_t> to_int(const std::optional<std::string>& text) {
 // (16 MiB by default), and each cut is just one more statement.
 constexpr std::size_t kMaxDocumentBytes = 4 << 20;
 
-SinkError fatal(std::string message) {
-  return SinkError(SinkError::Kind::Fatal, "", std::move(message));
+SinkError fatal(const std::string& message) {
+  return SinkError(SinkError::Kind::Fatal, "", message);
 }
 
 // SQL Server takes at most 2,100 parameters per request; a little room is left for the
@@ -154,13 +154,14 @@ struct Sink::Impl {
     const auto rows =
         connection->query(dialect->default_schema_sql(), {}, "reading the default schema");
     finish_read();
-    if (rows.empty() || !rows[0][0] || rows[0][0]->empty()) {
+    const std::optional<std::string> schema = rows.empty() ? std::nullopt : rows[0][0];
+    if (!schema || schema->empty()) {
       throw fatal(
           "sink: the connection has no default schema or database: set sink.schema, or name the "
           "database in sink.connection");
     }
     TableNames names = dialect->names();
-    names.schema = *rows[0][0];
+    names.schema = *schema;
     try {
       dialect = Dialect::create(config.dialect, names);
     } catch (const ConfigError& error) {

@@ -22,7 +22,7 @@ class SinkError : public std::runtime_error {
     Data,       // the server rejected a row (constraint, conversion): find it, dead-letter it
     Fatal,      // schema mismatch, permission, bad configuration: stop with this message
   };
-  SinkError(Kind kind, std::string sqlstate, std::string message, long native_error = 0)
+  SinkError(Kind kind, std::string sqlstate, const std::string& message, long native_error = 0)
       : std::runtime_error(message),
         kind_(kind),
         sqlstate_(std::move(sqlstate)),

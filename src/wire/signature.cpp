@@ -21,7 +21,7 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(length * 2);
+  hex.reserve(std::size_t{length} * 2);
   for (unsigned int i = 0; i < length; ++i) {
     hex.push_back(kHex[mac[i] >> 4]);
     hex.push_back(kHex[mac[i] & 0x0f]);

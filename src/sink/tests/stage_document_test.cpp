@@ -115,7 +115,7 @@ TEST(StageDocument, IsReusableAfterFinishOrClear) {
 }
 
 TEST(StageDocument, InvalidUtf8IsADataErrorNamingTheColumn) {
-  for (const std::string bad : {std::string("\xff"), std::string("a\xc3"),  // bad lead, cut short
+  for (const std::string& bad : {std::string("\xff"), std::string("a\xc3"),  // bad lead, cut short
                                 std::string("\xc0\xaf"),                    // overlong '/'
                                 std::string("\xed\xa0\x80"),                // a surrogate
                                 std::string("\xf4\x90\x80\x80")}) {         // beyond U+10FFFF
