@@ -27,6 +27,9 @@ std::vector<std::string> split_list(const std::string& text) {
 
 }  // namespace
 
+// Before the server starts only the option set-up can throw (allocation); std::terminate
+// reporting it and ending the process is the outcome wanted there.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   using metersync::endpoint::EndpointServer;
   using metersync::endpoint::ServerOptions;
@@ -98,9 +101,11 @@ int main(int argc, char** argv) {
                  options.bind, server.port(), options.db_path,
                  options.signing_secret ? "on" : "off", options.admin ? "on" : "off");
     // Tests and scripts read the chosen port from this line when --port 0.
-    std::cout << "listening " << server.port() << std::endl;
+    std::cout << "listening " << server.port() << '\n' << std::flush;
     server.run();
-    // run() also returns when the socket fails; wake the waiter so it can be joined.
+    // run() also returns when the socket fails; wake the waiter so it can be joined. SIGTERM
+    // is blocked in every thread, so it ends nothing: the waiter's sigwait() takes it.
+    // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread)
     pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
   } catch (const std::exception& e) {
