@@ -9,7 +9,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "app/pipeline.hpp"
+#include "engine/pipeline.hpp"
 #include "app/redact.hpp"
 #include "app/status_file.hpp"
 #include "app/supervisor.hpp"
@@ -50,7 +50,7 @@ int check_config(const config::Config& config) {
   for (const auto& source : config.sources) {
     std::cout << "source " << source.name << (source.enabled ? "" : " (disabled)") << ": topic "
               << source.topic << ", connector " << source.connector << ", group "
-              << group_for(config, source) << ", dead letters "
+              << engine::group_for(config, source) << ", dead letters "
               << pipeline::topics_of(source).dead_letters
               << ", " << source.mapping.columns.size() << " mapped columns\n";
   }

@@ -33,8 +33,8 @@ int wait_for_signal(std::chrono::milliseconds timeout) {
 }
 
 // Every pipeline's status, in the configuration's order.
-std::vector<PipelineSnapshot> snapshots_of(const std::vector<std::unique_ptr<Pipeline>>& pipelines) {
-  std::vector<PipelineSnapshot> snapshots;
+std::vector<engine::PipelineSnapshot> snapshots_of(const std::vector<std::unique_ptr<engine::Pipeline>>& pipelines) {
+  std::vector<engine::PipelineSnapshot> snapshots;
   snapshots.reserve(pipelines.size());
   for (const auto& p : pipelines) snapshots.push_back(p->snapshot());
   return snapshots;
@@ -102,7 +102,7 @@ int Supervisor::run() {
   if (!prepare_sink(status)) return 0;
 
   for (const auto* source : selected_) {
-    pipelines_.push_back(std::make_unique<Pipeline>(config_, *source));
+    pipelines_.push_back(std::make_unique<engine::Pipeline>(config_, *source));
   }
   for (auto& pipeline : pipelines_) pipeline->start();
   spdlog::info("metersync running {} pipeline(s)", pipelines_.size());
@@ -151,12 +151,12 @@ int Supervisor::run() {
 }
 
 void Supervisor::log_summary() {
-  std::vector<PipelineSnapshot> now = snapshots_of(pipelines_);
+  std::vector<engine::PipelineSnapshot> now = snapshots_of(pipelines_);
   for (std::size_t i = 0; i < now.size(); ++i) {
     const auto& s = now[i];
     const int64_t before = i < last_summary_.size() ? last_summary_[i].records_applied : 0;
     spdlog::info("{}: {}, consumed {}, applied {} (+{}), dead-lettered {}, tombstones {}, lag {}{}{}",
-                 s.source, state_name(s.state), s.records_consumed, s.records_applied,
+                 s.source, engine::state_name(s.state), s.records_consumed, s.records_applied,
                  s.records_applied - before, s.records_dead_lettered, s.tombstones_skipped,
                  s.lag ? std::to_string(*s.lag) : "?", s.last_error.empty() ? "" : ", last error: ",
                  s.last_error);

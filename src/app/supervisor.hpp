@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "app/pipeline.hpp"
+#include "engine/pipeline.hpp"
 #include "config/config.hpp"
 
 namespace metersync::app {
@@ -36,8 +36,8 @@ class Supervisor {
 
   const config::Config& config_;
   std::vector<const config::SourceConfig*> selected_;
-  std::vector<std::unique_ptr<Pipeline>> pipelines_;
-  std::vector<PipelineSnapshot> last_summary_;
+  std::vector<std::unique_ptr<engine::Pipeline>> pipelines_;
+  std::vector<engine::PipelineSnapshot> last_summary_;
 };
 
 }  // namespace metersync::app

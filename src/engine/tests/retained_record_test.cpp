@@ -1,8 +1,8 @@
-#include "app/retained_record.hpp"
+#include "engine/retained_record.hpp"
 
 #include <gtest/gtest.h>
 
-namespace metersync::app {
+namespace metersync::engine {
 namespace {
 
 const std::string kPrefix = R"({"schema":{"type":"struct","name":"x"},"payload":)";
@@ -46,4 +46,4 @@ TEST(RetainedRecord, AValueEqualToThePrefixAloneKeepsAnEmptyRest) {
 }
 
 }  // namespace
-}  // namespace metersync::app
+}  // namespace metersync::engine

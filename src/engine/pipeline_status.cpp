@@ -1,6 +1,6 @@
-#include "app/pipeline_status.hpp"
+#include "engine/pipeline_status.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 
 std::string_view state_name(PipelineState state) {
   switch (state) {
@@ -74,4 +74,4 @@ void PipelineStatus::forget_partitions(const std::map<int32_t, int64_t>& keep) {
   data_.positions = keep;
 }
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

@@ -1,6 +1,6 @@
-#include "app/retained_record.hpp"
+#include "engine/retained_record.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 
 RetainedRecord::RetainedRecord(std::optional<std::string_view> key,
                                std::optional<std::string_view> value,
@@ -29,4 +29,4 @@ std::size_t RetainedRecord::held_bytes() const {
   return (key_ ? key_->capacity() : 0) + (rest_ ? rest_->capacity() : 0);
 }
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

@@ -16,13 +16,13 @@
 #include <variant>
 #include <vector>
 
-#include "app/retained_record.hpp"
+#include "engine/retained_record.hpp"
 #include "core/meter_row.hpp"
 #include "kafka/dead_letter_producer.hpp"
 #include "pipeline/record_processor.hpp"
 #include "sink/sink.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 
 // A null Kafka value: nothing to write, but the record is covered by the offsets.
 using pipeline::Tombstone;
@@ -78,4 +78,4 @@ class InFlightBatch {
   std::vector<InFlightRecord> records_;
 };
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace metersync::app {
+namespace metersync::engine {
 
 class RetainedRecord {
  public:
@@ -36,4 +36,4 @@ class RetainedRecord {
   std::optional<std::string> rest_;
 };
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

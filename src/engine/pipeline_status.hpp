@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace metersync::app {
+namespace metersync::engine {
 
 enum class PipelineState {
   Starting,  // connecting to the sink and Kafka, waiting for partitions
@@ -67,4 +67,4 @@ class PipelineStatus {
   PipelineSnapshot data_;
 };
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

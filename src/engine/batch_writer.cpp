@@ -1,8 +1,8 @@
-#include "app/batch_writer.hpp"
+#include "engine/batch_writer.hpp"
 
 #include <algorithm>
 
-namespace metersync::app {
+namespace metersync::engine {
 
 BatchWriter::BatchWriter(BatchCommitter& committer, Settings settings, Hooks hooks)
     : committer_(committer),
@@ -189,4 +189,4 @@ BatchWriter::Result BatchWriter::write_current(std::string& message) {
   }
 }
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

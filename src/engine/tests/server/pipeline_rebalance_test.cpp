@@ -21,14 +21,14 @@
 #include <string>
 #include <thread>
 
-#include "app/pipeline.hpp"
+#include "engine/pipeline.hpp"
 #include "config/config.hpp"
 #include "sink/odbc_connection.hpp"
 #include "sink/odbc_environment.hpp"
 #include "sink/sink.hpp"
 #include "throwaway_server.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 namespace {
 
 using namespace std::chrono_literals;
@@ -179,4 +179,4 @@ TEST(PipelineOnMockCluster, TwoPipelinesRebalancingOneGroupApplyEveryRecordOnce)
 }
 
 }  // namespace
-}  // namespace metersync::app
+}  // namespace metersync::engine

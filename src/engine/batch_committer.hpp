@@ -6,7 +6,7 @@
 // Committed records leave the batch as they commit; on an exception the batch holds
 // exactly what is still unwritten, so the caller retries it as it is.
 //
-// Thread: the pipeline's.
+// Thread: the writer thread (BatchWriter).
 #pragma once
 
 #include <cstddef>
@@ -15,29 +15,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "app/in_flight_batch.hpp"
+#include "engine/destination.hpp"
+#include "engine/in_flight_batch.hpp"
 #include "kafka/error_classifier.hpp"
 #include "sink/sink.hpp"
 
-namespace metersync::app {
-
-// Where rows go (sink::Sink in production).
-class ChangeWriter {
- public:
-  virtual ~ChangeWriter() = default;
-  // One transaction: all of the batch or nothing; throws sink::SinkError.
-  virtual void apply(const sink::Batch& batch) = 0;
-};
-
-// Where rejected records go (kafka::DeadLetterProducer in production).
-class DeadLetterWriter {
- public:
-  virtual ~DeadLetterWriter() = default;
-  virtual std::expected<void, kafka::KafkaError> send(const InFlightRecord& record,
-                                                      const Rejected& rejection) = 0;
-  // Returns once everything sent is acknowledged, or with the error.
-  virtual std::expected<void, kafka::KafkaError> flush() = 0;
-};
+namespace metersync::engine {
 
 // The dead-letter topic did not acknowledge: nothing past those records is committed.
 class DeadLetterError : public std::runtime_error {
@@ -80,4 +63,4 @@ class BatchCommitter {
   std::size_t done_ = 0;  // records of the current batch already committed
 };
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

@@ -1,4 +1,4 @@
-#include "app/batch_committer.hpp"
+#include "engine/batch_committer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "batch_test_support.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 namespace {
 
 using testing::change_for;
@@ -184,4 +184,4 @@ TEST(BatchCommitter, FatalErrorsPassThroughUntouched) {
 }
 
 }  // namespace
-}  // namespace metersync::app
+}  // namespace metersync::engine

@@ -1,8 +1,8 @@
-#include "app/in_flight_batch.hpp"
+#include "engine/in_flight_batch.hpp"
 
 #include <algorithm>
 
-namespace metersync::app {
+namespace metersync::engine {
 
 namespace {
 
@@ -72,4 +72,4 @@ void InFlightBatch::drop_partitions(const std::vector<int32_t>& partitions) {
   });
 }
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

@@ -1,10 +1,10 @@
-#include "app/in_flight_batch.hpp"
+#include "engine/in_flight_batch.hpp"
 
 #include <gtest/gtest.h>
 
 #include "batch_test_support.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 namespace {
 
 using testing::change_for;
@@ -61,4 +61,4 @@ TEST(InFlightBatch, DropPartitionsKeepsTheOthersInOrder) {
 }
 
 }  // namespace
-}  // namespace metersync::app
+}  // namespace metersync::engine

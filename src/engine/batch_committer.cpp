@@ -1,8 +1,8 @@
-#include "app/batch_committer.hpp"
+#include "engine/batch_committer.hpp"
 
 #include <spdlog/spdlog.h>
 
-namespace metersync::app {
+namespace metersync::engine {
 
 BatchCommitter::BatchCommitter(ChangeWriter& writer, DeadLetterWriter& dead_letters,
                                std::string pipeline, std::string topic, CommittedHook committed)
@@ -80,4 +80,4 @@ void BatchCommitter::commit_range(InFlightBatch& batch, std::size_t begin, std::
   if (committed_) committed_(summary);
 }
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "app/batch_committer.hpp"
-#include "app/in_flight_batch.hpp"
+#include "engine/batch_committer.hpp"
+#include "engine/in_flight_batch.hpp"
 
-namespace metersync::app::testing {
+namespace metersync::engine::testing {
 
 inline MeterChange change_for(const std::string& meter_id) {
   MeterChange change{MeterChange::Kind::Upsert, {}};
@@ -88,4 +88,4 @@ class FakeDeadLetters : public DeadLetterWriter {
   std::vector<std::string> own_events;
 };
 
-}  // namespace metersync::app::testing
+}  // namespace metersync::engine::testing

@@ -23,26 +23,33 @@
 // sink.retry_max_ms), resuming from the sink's offsets; the others go on. Only a
 // configuration error ends it for good (failed_for_good()).
 //
+// The run itself (threads, flow, rebalance) is Worker's (worker.hpp); this class restarts
+// it.
+//
 // Stop: request_stop() abandons the unwritten batches once a transaction in progress
 // ends (they are read again after restart: offsets live with the rows), leaves the
 // consumer group and ends the threads.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
-#include "app/pipeline_status.hpp"
 #include "config/config.hpp"
+#include "engine/destination.hpp"
+#include "engine/pipeline_status.hpp"
+#include "engine/stop_signal.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 
 class Pipeline {
  public:
+  // Writes into Meter Master (config.sink).
   Pipeline(const config::Config& config, const config::SourceConfig& source);
+  // Writes into `destination` (the unit tests' in-memory one).
+  Pipeline(const config::Config& config, const config::SourceConfig& source,
+           std::unique_ptr<Destination> destination);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -59,23 +66,19 @@ class Pipeline {
   PipelineSnapshot snapshot() const { return status_.snapshot(); }
 
  private:
-  class Worker;  // the threads' state: consumer, decoder, mapper, writer (sink, batches)
   void run();
 
   const config::Config& config_;
   const config::SourceConfig& source_;
+  std::unique_ptr<Destination> destination_;
   PipelineStatus status_;
-  std::atomic<bool> stop_{false};
+  StopSignal stop_;
   std::atomic<bool> finished_{false};
   std::atomic<bool> failed_for_good_{false};
-  std::mutex wake_mutex_;
-  std::condition_variable wake_;
   std::thread thread_;
-
-  friend class Worker;
 };
 
-// Consumer group (and sink pipeline identity) of a source: "<group_prefix>-<source>".
+// Consumer group (and the destination's pipeline identity) of a source: "<group_prefix>-<source>".
 std::string group_for(const config::Config& config, const config::SourceConfig& source);
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

@@ -34,10 +34,10 @@
 #include <vector>
 
 #include "pipeline/backoff.hpp"
-#include "app/batch_committer.hpp"
-#include "app/in_flight_batch.hpp"
+#include "engine/batch_committer.hpp"
+#include "engine/in_flight_batch.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 
 class BatchWriter {
  public:
@@ -117,4 +117,4 @@ class BatchWriter {
   std::thread thread_;
 };
 
-}  // namespace metersync::app
+}  // namespace metersync::engine

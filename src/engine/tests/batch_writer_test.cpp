@@ -1,4 +1,4 @@
-#include "app/batch_writer.hpp"
+#include "engine/batch_writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include "batch_test_support.hpp"
 
-namespace metersync::app {
+namespace metersync::engine {
 namespace {
 
 using namespace std::chrono_literals;
@@ -248,4 +248,4 @@ TEST(BatchWriter, AFatalSinkErrorEndsTheWriterWithItsMessage) {
 }
 
 }  // namespace
-}  // namespace metersync::app
+}  // namespace metersync::engine
