@@ -80,7 +80,7 @@ class Dispatcher::Loop {
     while (!stopping_) {
       auto polled = consumer_.poll(poll_timeout());
       if (!polled) {
-        if (polled.error().action == kafka::ErrorAction::Fatal) {
+        if (polled.error().kind == ErrorKind::Fatal) {
           throw std::runtime_error("dispatch [" + source_.name + "]: " + polled.error().describe());
         }
         spdlog::warn("dispatch [{}]: {}", source_.name, polled.error().describe());
@@ -193,7 +193,7 @@ class Dispatcher::Loop {
       auto sent = dead_letters_.send(dead_letter_topic_, letter);
       if (sent) sent = dead_letters_.flush(30s);
       if (sent) return true;
-      if (sent.error().action == kafka::ErrorAction::Fatal) {
+      if (sent.error().kind == ErrorKind::Fatal) {
         throw std::runtime_error("dispatch [" + source_.name + "]: dead-letter topic " +
                                  dead_letter_topic_ + ": " + sent.error().describe());
       }

@@ -142,16 +142,16 @@ void BatchWriter::run() {
     std::string message;
     const auto started = Clock::now();
     const std::size_t records = current_.size();
-    const Result result = write_current(message);
+    const Written result = write_current(message);
     const auto ended = Clock::now();
     lock.lock();
     writing_ = false;
     changed_.notify_all();
-    if (result == Result::Fatal) {
+    if (result == Written::Fatal) {
       failure_ = message;
       return;
     }
-    if (result == Result::Written) {
+    if (result == Written::Yes) {
       const bool recovered = retrying_;
       retrying_ = false;
       if (recovered) backoff_.reset();
@@ -171,22 +171,19 @@ void BatchWriter::run() {
   }
 }
 
-BatchWriter::Result BatchWriter::write_current(std::string& message) {
+BatchWriter::Written BatchWriter::write_current(std::string& message) {
+  metersync::Result<void> committed;
   try {
-    committer_.commit(current_);
-    return Result::Written;
-  } catch (const sink::SinkError& e) {
+    committed = committer_.commit(current_);
+  } catch (const std::exception& e) {  // a broken invariant, not a refusal: end the pipeline
     message = e.what();
-    if (!e.sqlstate().empty()) message += " [SQLSTATE " + e.sqlstate() + "]";
-    // Fatal, and Data that bisection could not pin on a row, end this pipeline.
-    return e.kind() == sink::SinkError::Kind::Transient ? Result::Transient : Result::Fatal;
-  } catch (const DeadLetterError& e) {
-    message = e.what();
-    return e.error().action == kafka::ErrorAction::Fatal ? Result::Fatal : Result::Transient;
-  } catch (const std::exception& e) {
-    message = e.what();
-    return Result::Fatal;
+    return Written::Fatal;
   }
+  if (committed) return Written::Yes;
+  const Error& error = committed.error();
+  message = error.stage == Stage::DeadLetter ? "dead-letter topic: " + error.describe() : error.describe();
+  // Fatal, and Data that bisection could not pin on a row, end this pipeline.
+  return error.kind == ErrorKind::Transient ? Written::Transient : Written::Fatal;
 }
 
 }  // namespace metersync::engine

@@ -88,9 +88,9 @@ class BatchWriter {
   std::size_t unwritten() const;
 
  private:
-  enum class Result { Written, Transient, Fatal };
+  enum class Written { Yes, Transient, Fatal };
   void run();
-  Result write_current(std::string& message);
+  Written write_current(std::string& message);
   bool ready(Clock::time_point now) const;
   bool full() const;
   static std::size_t bytes_of(const InFlightRecord& record);

@@ -8,48 +8,47 @@
 // processor and the consumer with the engine but not the batch writer (README.md).
 #pragma once
 
-#include <expected>
 #include <memory>
 #include <string>
 
+#include "core/error.hpp"
 #include "engine/in_flight_batch.hpp"
-#include "kafka/error_classifier.hpp"
 #include "sink/sink.hpp"
 
 namespace metersync::engine {
+
+// Errors are values (core/error.hpp): Transient while the destination is unreachable or
+// the transaction was lost, Data when it refuses a row of the batch, Fatal otherwise.
 
 // Where rows go.
 class ChangeWriter {
  public:
   virtual ~ChangeWriter() = default;
-  // One transaction: all of the batch (rows and offsets) or nothing; throws sink::SinkError.
-  virtual void apply(const sink::Batch& batch) = 0;
+  // One transaction: all of the batch (rows and offsets) or nothing.
+  virtual Result<void> apply(const sink::Batch& batch) = 0;
 };
 
 // One connection to the destination, used by one thread.
 class DestinationConnection : public ChangeWriter {
  public:
-  // The offsets stored for (pipeline, topic); empty when it never committed. Throws
-  // sink::SinkError.
-  virtual sink::Offsets load_offsets(const std::string& pipeline, const std::string& topic) = 0;
+  // The offsets stored for (pipeline, topic); empty when it never committed.
+  virtual Result<sink::Offsets> load_offsets(const std::string& pipeline, const std::string& topic) = 0;
 };
 
 class Destination {
  public:
   virtual ~Destination() = default;
-  // Throws sink::SinkError (Transient while the destination is unreachable). Called from
-  // the pipeline thread and the writer thread, each for a connection of its own.
-  virtual std::unique_ptr<DestinationConnection> connect() = 0;
+  // Called from the pipeline thread and the writer thread, each for a connection of its own.
+  virtual Result<std::unique_ptr<DestinationConnection>> connect() = 0;
 };
 
 // Where rejected records go (a Kafka dead-letter topic in production).
 class DeadLetterWriter {
  public:
   virtual ~DeadLetterWriter() = default;
-  virtual std::expected<void, kafka::KafkaError> send(const InFlightRecord& record,
-                                                      const Rejected& rejection) = 0;
+  virtual Result<void> send(const InFlightRecord& record, const Rejected& rejection) = 0;
   // Returns once everything sent is acknowledged, or with the error.
-  virtual std::expected<void, kafka::KafkaError> flush() = 0;
+  virtual Result<void> flush() = 0;
 };
 
 }  // namespace metersync::engine

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "engine/retained_record.hpp"
+#include "core/error.hpp"
 #include "core/meter_row.hpp"
-#include "kafka/dead_letter_producer.hpp"
 #include "pipeline/record_processor.hpp"
 #include "sink/sink.hpp"
 
@@ -29,7 +29,7 @@ using pipeline::Tombstone;
 
 // A record that goes to the dead-letter topic instead of the table.
 struct Rejected {
-  kafka::Stage stage;
+  Stage stage;
   std::string reason;
   bool delivered = false;  // acknowledged by the dead-letter topic
 };

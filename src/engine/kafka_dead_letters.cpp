@@ -11,8 +11,7 @@ KafkaDeadLetters::KafkaDeadLetters(kafka::ClientSettings settings, std::string s
       source_topic_(std::move(source_topic)),
       dlq_topic_(std::move(dlq_topic)) {}
 
-std::expected<void, kafka::KafkaError> KafkaDeadLetters::send(const InFlightRecord& record,
-                                                              const Rejected& rejection) {
+Result<void> KafkaDeadLetters::send(const InFlightRecord& record, const Rejected& rejection) {
   kafka::DeadLetter letter{rejection.stage, rejection.reason, source_topic_, record.partition,
                            record.offset, record.timestamp_ms, std::nullopt, std::nullopt};
   const std::optional<std::string> value = record.original.value();  // outlives send()
@@ -21,7 +20,7 @@ std::expected<void, kafka::KafkaError> KafkaDeadLetters::send(const InFlightReco
   return producer_.send(dlq_topic_, letter);
 }
 
-std::expected<void, kafka::KafkaError> KafkaDeadLetters::flush() {
+Result<void> KafkaDeadLetters::flush() {
   return producer_.flush(std::chrono::seconds(30));
 }
 

@@ -16,9 +16,8 @@ class KafkaDeadLetters : public DeadLetterWriter {
  public:
   KafkaDeadLetters(kafka::ClientSettings settings, std::string source_topic, std::string dlq_topic);
 
-  std::expected<void, kafka::KafkaError> send(const InFlightRecord& record,
-                                              const Rejected& rejection) override;
-  std::expected<void, kafka::KafkaError> flush() override;
+  Result<void> send(const InFlightRecord& record, const Rejected& rejection) override;
+  Result<void> flush() override;
   const std::string& topic() const { return dlq_topic_; }
 
  private:

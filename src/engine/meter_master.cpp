@@ -3,22 +3,32 @@
 namespace metersync::engine {
 namespace {
 
+// sink::Sink throws; the engine handles values. Its refusals are turned into values here,
+// at the one place the engine meets the sink.
 class SinkConnection : public DestinationConnection {
  public:
-  explicit SinkConnection(const config::SinkConfig& config) : sink_(config) {}
-  void apply(const sink::Batch& batch) override { sink_.apply(batch); }
-  sink::Offsets load_offsets(const std::string& pipeline, const std::string& topic) override {
-    return sink_.load_offsets(pipeline, topic);
+  explicit SinkConnection(std::unique_ptr<sink::Sink> sink) : sink_(std::move(sink)) {}
+  Result<void> apply(const sink::Batch& batch) override { return sink_->try_apply(batch); }
+  Result<sink::Offsets> load_offsets(const std::string& pipeline, const std::string& topic) override {
+    try {
+      return sink_->load_offsets(pipeline, topic);
+    } catch (const sink::SinkError& e) {
+      return std::unexpected(sink::to_error(e));
+    }
   }
 
  private:
-  sink::Sink sink_;
+  std::unique_ptr<sink::Sink> sink_;
 };
 
 }  // namespace
 
-std::unique_ptr<DestinationConnection> MeterMaster::connect() {
-  return std::make_unique<SinkConnection>(config_);
+Result<std::unique_ptr<DestinationConnection>> MeterMaster::connect() {
+  try {
+    return std::make_unique<SinkConnection>(std::make_unique<sink::Sink>(config_));
+  } catch (const sink::SinkError& e) {
+    return std::unexpected(sink::to_error(e));
+  }
 }
 
 }  // namespace metersync::engine

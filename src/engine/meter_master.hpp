@@ -12,7 +12,7 @@ namespace metersync::engine {
 class MeterMaster : public Destination {
  public:
   explicit MeterMaster(const config::SinkConfig& config) : config_(config) {}
-  std::unique_ptr<DestinationConnection> connect() override;
+  Result<std::unique_ptr<DestinationConnection>> connect() override;
 
  private:
   const config::SinkConfig& config_;

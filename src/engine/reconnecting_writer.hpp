@@ -13,9 +13,13 @@ namespace metersync::engine {
 class ReconnectingWriter : public ChangeWriter {
  public:
   explicit ReconnectingWriter(Destination& destination) : destination_(destination) {}
-  void apply(const sink::Batch& batch) override {
-    if (!connection_) connection_ = destination_.connect();
-    connection_->apply(batch);
+  Result<void> apply(const sink::Batch& batch) override {
+    if (!connection_) {
+      auto connected = destination_.connect();
+      if (!connected) return std::unexpected(std::move(connected.error()));
+      connection_ = std::move(*connected);
+    }
+    return connection_->apply(batch);
   }
   void disconnect() { connection_.reset(); }
 

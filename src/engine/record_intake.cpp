@@ -42,7 +42,7 @@ void RecordIntake::log_rejection(const InFlightRecord& record, const Rejected& r
   if (rejections_logged_ < 10) {
     ++rejections_logged_;
     spdlog::warn("{}: partition {} offset {} goes to the dead-letter topic ({}): {}", source_,
-                 record.partition, record.offset, kafka::stage_name(rejected.stage), rejected.reason);
+                 record.partition, record.offset, stage_name(rejected.stage), rejected.reason);
   } else {
     ++rejections_unlogged_;
   }

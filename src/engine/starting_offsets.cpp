@@ -12,39 +12,43 @@ StartingOffsets::StartingOffsets(Destination& destination, std::string pipeline,
       stop_(stop),
       retry_(std::move(retry)) {}
 
-bool StartingOffsets::wait_for_destination() {
+Result<bool> StartingOffsets::wait_for_destination() {
   pipeline::Backoff backoff(retry_.initial, retry_.max);
   while (!stop_.requested()) {
-    try {
-      if (!connection_) connection_ = destination_.connect();
+    auto connected = destination_.connect();
+    if (connected) {
+      connection_ = std::move(*connected);
       return true;
-    } catch (const sink::SinkError& e) {
-      if (e.kind() != sink::SinkError::Kind::Transient) throw;
-      if (retry_.noted) retry_.noted(e.what(), backoff.attempts() + 1);
-      stop_.sleep_for(backoff.next());
     }
+    if (connected.error().kind != ErrorKind::Transient) return std::unexpected(connected.error());
+    if (retry_.noted) retry_.noted(connected.error().reason, backoff.attempts() + 1);
+    stop_.sleep_for(backoff.next());
   }
   return false;
+}
+
+Result<kafka::Offsets> StartingOffsets::read() {
+  if (!connection_) {
+    auto connected = destination_.connect();
+    if (!connected) return std::unexpected(std::move(connected.error()));
+    connection_ = std::move(*connected);
+  }
+  return connection_->load_offsets(pipeline_, topic_);
 }
 
 std::optional<kafka::Offsets> StartingOffsets::load() {
   pipeline::Backoff backoff(retry_.initial, retry_.max);
   while (!stop_.requested()) {
-    try {
-      if (!connection_) connection_ = destination_.connect();
-      kafka::Offsets stored = connection_->load_offsets(pipeline_, topic_);
-      connection_.reset();
-      return stored;
-    } catch (const sink::SinkError& e) {
-      connection_.reset();
-      const std::string message = std::string("loading stored offsets: ") + e.what();
-      if (e.kind() != sink::SinkError::Kind::Transient) {
-        failure_ = message;
-        return std::nullopt;
-      }
-      if (retry_.noted) retry_.noted(message, backoff.attempts() + 1);
-      stop_.sleep_for(backoff.next());
+    Result<kafka::Offsets> stored = read();
+    connection_.reset();
+    if (stored) return std::move(*stored);
+    const std::string message = "loading stored offsets: " + stored.error().reason;
+    if (stored.error().kind != ErrorKind::Transient) {
+      failure_ = message;
+      return std::nullopt;
     }
+    if (retry_.noted) retry_.noted(message, backoff.attempts() + 1);
+    stop_.sleep_for(backoff.next());
   }
   return std::nullopt;
 }

@@ -32,9 +32,8 @@ class StartingOffsets {
                   const StopSignal& stop, Retry retry);
 
   // Blocks until the destination answers; the connection then serves the first
-  // assignment. Returns false when stopped first; throws sink::SinkError when the failure
-  // is not transient.
-  bool wait_for_destination();
+  // assignment. False when stopped first; the error when it is not transient.
+  Result<bool> wait_for_destination();
 
   // The stored offsets of every partition of the topic; nullopt when stopped or failed
   // (failure() then says why). Never throws: it runs inside a librdkafka callback.
@@ -42,6 +41,8 @@ class StartingOffsets {
   const std::optional<std::string>& failure() const { return failure_; }
 
  private:
+  Result<kafka::Offsets> read();
+
   Destination& destination_;
   std::string pipeline_;
   std::string topic_;

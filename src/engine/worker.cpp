@@ -61,7 +61,9 @@ Worker::~Worker() { shutdown(); }
 
 void Worker::run() {
   // The destination first: its connection serves the first assignment's offsets.
-  if (!starting_offsets_.wait_for_destination()) return;
+  auto reachable = starting_offsets_.wait_for_destination();
+  if (!reachable) throw RunFailure(reachable.error().describe());
+  if (!*reachable) return;
   writer_.start();
   consumer_ = std::make_unique<kafka::Consumer>(
       kafka_settings(config_, group_), group_, source_.topic,
@@ -207,8 +209,8 @@ void Worker::flush_consumed() {
   consumed_ = 0;
 }
 
-void Worker::handle_kafka_error(const kafka::KafkaError& error) {
-  if (error.action == kafka::ErrorAction::Fatal) throw RunFailure("kafka: " + error.describe());
+void Worker::handle_kafka_error(const Error& error) {
+  if (error.kind == ErrorKind::Fatal) throw RunFailure("kafka: " + error.describe());
   status_.set_error("kafka: " + error.describe());
   // librdkafka repeats connection errors while they last: one line per 10 s is enough.
   const auto now = Clock::now();

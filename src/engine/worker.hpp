@@ -61,7 +61,7 @@ class Worker {
   void step();
   void poll_into_carry(std::chrono::milliseconds timeout);
   void flush_consumed();
-  void handle_kafka_error(const kafka::KafkaError& error);
+  void handle_kafka_error(const Error& error);
 
   const config::Config& config_;
   const config::SourceConfig& source_;

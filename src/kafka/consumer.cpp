@@ -208,12 +208,15 @@ void Consumer::assign(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::Top
   if (paused_) consumer->pause(partitions);
 }
 
-std::expected<std::optional<Message>, KafkaError> Consumer::poll(std::chrono::milliseconds timeout) {
+Result<std::optional<Message>> Consumer::poll(std::chrono::milliseconds timeout) {
   const auto first = std::min(timeout, kStallCheck);
   auto polled = poll_once(first);
-  if (!polled || *polled || timeout <= first) return polled;
-  restart_stalled_fetches();
-  return poll_once(timeout - first);
+  if (polled && !*polled && timeout > first) {
+    restart_stalled_fetches();
+    polled = poll_once(timeout - first);
+  }
+  if (!polled) return std::unexpected(polled.error().to_error(Stage::Kafka));
+  return std::move(*polled);
 }
 
 std::expected<std::optional<Message>, KafkaError> Consumer::poll_once(std::chrono::milliseconds timeout) {
@@ -309,7 +312,13 @@ void Consumer::commit_async(const Offsets& next_offsets) {
   }
 }
 
-std::expected<void, KafkaError> Consumer::commit(const Offsets& next_offsets) {
+Result<void> Consumer::commit(const Offsets& next_offsets) {
+  auto committed = commit_sync(next_offsets);
+  if (!committed) return std::unexpected(committed.error().to_error(Stage::Kafka));
+  return {};
+}
+
+std::expected<void, KafkaError> Consumer::commit_sync(const Offsets& next_offsets) {
   if (closed_) return std::unexpected(KafkaError::from(RdKafka::ERR__STATE, "consumer is closed"));
   PartitionList list;
   for (const auto& [partition, offset] : next_offsets) {

@@ -67,7 +67,7 @@ std::vector<std::string> ids(std::initializer_list<int> numbers) {
 TEST(BatchCommitter, CleanBatchIsOneTransaction) {
   Harness h;
   InFlightBatch batch = changes(4);
-  h.committer.commit(batch);
+  ASSERT_TRUE(h.committer.commit(batch));
   EXPECT_TRUE(batch.empty());
   ASSERT_EQ(h.sink.committed.size(), 1u);
   EXPECT_EQ(h.sink.committed[0].record_count, 4);
@@ -77,12 +77,12 @@ TEST(BatchCommitter, CleanBatchIsOneTransaction) {
 
 TEST(BatchCommitter, DeadLettersAreAcknowledgedBeforeTheCommitThatSkipsThem) {
   Harness h;
-  InFlightBatch batch = changes(5, {{1, Rejected{kafka::Stage::Decode, "not JSON"}}, {3, Tombstone{}}});
-  h.committer.commit(batch);
+  InFlightBatch batch = changes(5, {{1, Rejected{Stage::Decode, "not JSON"}}, {3, Tombstone{}}});
+  ASSERT_TRUE(h.committer.commit(batch));
   EXPECT_EQ(h.events, (std::vector<std::string>{"send", "flush", "apply"}));
   ASSERT_EQ(h.dead_letters.delivered.size(), 1u);
   EXPECT_EQ(h.dead_letters.delivered[0].offset, 101);
-  EXPECT_EQ(h.dead_letters.delivered[0].stage, kafka::Stage::Decode);
+  EXPECT_EQ(h.dead_letters.delivered[0].stage, Stage::Decode);
   EXPECT_EQ(h.written(), ids({0, 2, 4}));
   EXPECT_EQ(h.totals.records, 5);
   EXPECT_EQ(h.totals.dead_lettered, 1u);
@@ -93,13 +93,13 @@ TEST(BatchCommitter, BisectionIsolatesTheRowTheSinkRejects) {
   Harness h;
   h.sink.poisoned = {"m6"};
   InFlightBatch batch = changes(10);
-  h.committer.commit(batch);
+  ASSERT_TRUE(h.committer.commit(batch));
   EXPECT_TRUE(batch.empty());
   // Everything else written once, in Kafka order.
   EXPECT_EQ(h.written(), ids({0, 1, 2, 3, 4, 5, 7, 8, 9}));
   ASSERT_EQ(h.dead_letters.delivered.size(), 1u);
   EXPECT_EQ(h.dead_letters.delivered[0].offset, 106);
-  EXPECT_EQ(h.dead_letters.delivered[0].stage, kafka::Stage::Sink);
+  EXPECT_EQ(h.dead_letters.delivered[0].stage, Stage::Sink);
   EXPECT_NE(h.dead_letters.delivered[0].reason.find("22003"), std::string::npos);
   EXPECT_NE(h.dead_letters.delivered[0].reason.find("numeric field overflow"), std::string::npos);
   // The committed slices cover every record exactly once and end at the batch's end.
@@ -117,7 +117,7 @@ TEST(BatchCommitter, SeveralRejectedRowsAllFound) {
   Harness h;
   h.sink.poisoned = {"m0", "m5", "m6", "m15"};
   InFlightBatch batch = changes(16);
-  h.committer.commit(batch);
+  ASSERT_TRUE(h.committer.commit(batch));
   EXPECT_EQ(h.written(), ids({1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 13, 14}));
   std::vector<int64_t> dead;
   for (const auto& l : h.dead_letters.delivered) dead.push_back(l.offset);
@@ -131,17 +131,14 @@ TEST(BatchCommitter, TransientFailureMidBisectionLeavesExactlyTheUnwrittenSuffix
   // Call 1: whole batch (Data). Call 2: [0,4) (Data). Call 3: [0,2) commits. Call 4: fails.
   h.sink.transient_on_call = {4};
   InFlightBatch batch = changes(8);
-  try {
-    h.committer.commit(batch);
-    FAIL() << "expected a transient SinkError";
-  } catch (const sink::SinkError& e) {
-    EXPECT_EQ(e.kind(), sink::SinkError::Kind::Transient);
-  }
+  auto failed = h.committer.commit(batch);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().kind, ErrorKind::Transient);
   ASSERT_EQ(batch.size(), 6u);
   EXPECT_EQ(batch[0].offset, 102);
   EXPECT_EQ(h.written(), ids({0, 1}));
 
-  h.committer.commit(batch);  // the retry
+  ASSERT_TRUE(h.committer.commit(batch));  // the retry
   EXPECT_TRUE(batch.empty());
   EXPECT_EQ(h.written(), ids({0, 1, 3, 4, 5, 6, 7}));
   EXPECT_EQ(h.totals.records, 8);  // nothing counted twice
@@ -152,11 +149,13 @@ TEST(BatchCommitter, TransientFailureMidBisectionLeavesExactlyTheUnwrittenSuffix
 TEST(BatchCommitter, UnacknowledgedDeadLettersBlockTheCommitAndAreSentAgain) {
   Harness h;
   h.dead_letters.fail_flushes = 1;
-  InFlightBatch batch = changes(3, {{0, Rejected{kafka::Stage::Map, "unknown code"}}});
-  EXPECT_THROW(h.committer.commit(batch), DeadLetterError);
+  InFlightBatch batch = changes(3, {{0, Rejected{Stage::Map, "unknown code"}}});
+  auto unacknowledged = h.committer.commit(batch);
+  ASSERT_FALSE(unacknowledged);
+  EXPECT_EQ(unacknowledged.error().stage, Stage::DeadLetter);
   EXPECT_EQ(batch.size(), 3u);
   EXPECT_TRUE(h.sink.committed.empty());
-  h.committer.commit(batch);
+  ASSERT_TRUE(h.committer.commit(batch));
   EXPECT_EQ(h.dead_letters.delivered.size(), 1u);
   EXPECT_EQ(h.written(), ids({1, 2}));
 }
@@ -165,7 +164,9 @@ TEST(BatchCommitter, RefusedOffsetsWithNoRowToBlameAreNotSwallowed) {
   Harness h;
   h.sink.refuse_offsets = true;
   InFlightBatch batch = changes(2, {{0, Tombstone{}}, {1, Tombstone{}}});
-  EXPECT_THROW(h.committer.commit(batch), sink::SinkError);
+  auto refused = h.committer.commit(batch);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::Data);
   EXPECT_EQ(batch.size(), 2u);
 }
 
@@ -173,12 +174,10 @@ TEST(BatchCommitter, FatalErrorsPassThroughUntouched) {
   Harness h;
   h.sink.fatal = true;
   InFlightBatch batch = changes(3);
-  try {
-    h.committer.commit(batch);
-    FAIL();
-  } catch (const sink::SinkError& e) {
-    EXPECT_EQ(e.kind(), sink::SinkError::Kind::Fatal);
-  }
+  auto failed = h.committer.commit(batch);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().kind, ErrorKind::Fatal);
+  EXPECT_EQ(failed.error().sqlstate, "42S02");
   EXPECT_EQ(batch.size(), 3u);
   EXPECT_TRUE(h.dead_letters.delivered.empty());
 }

@@ -1,4 +1,4 @@
-// Small builders and fakes shared by the app unit tests.
+// Small builders and fakes shared by the engine unit tests.
 #pragma once
 
 #include <set>
@@ -29,21 +29,23 @@ inline InFlightRecord record(int32_t partition, int64_t offset, Outcome outcome)
 // can fail transiently on chosen calls.
 class FakeSink : public ChangeWriter {
  public:
-  void apply(const sink::Batch& batch) override {
+  Result<void> apply(const sink::Batch& batch) override {
     ++calls;
     events->push_back("apply");
-    if (transient_on_call.contains(calls)) {
-      throw sink::SinkError(sink::SinkError::Kind::Transient, "08S01", "connection lost");
-    }
-    if (fatal) throw sink::SinkError(sink::SinkError::Kind::Fatal, "42S02", "table missing");
-    if (refuse_offsets) throw sink::SinkError(sink::SinkError::Kind::Data, "22001", "offsets refused");
+    if (transient_on_call.contains(calls)) return refusal(ErrorKind::Transient, "08S01", "connection lost");
+    if (fatal) return refusal(ErrorKind::Fatal, "42S02", "table missing");
+    if (refuse_offsets) return refusal(ErrorKind::Data, "22001", "offsets refused");
     for (const auto& change : batch.changes) {
       if (poisoned.contains(change.row.source_meter_id)) {
-        throw sink::SinkError(sink::SinkError::Kind::Data, "22003",
-                              "numeric field overflow for " + change.row.source_meter_id);
+        return refusal(ErrorKind::Data, "22003", "numeric field overflow for " + change.row.source_meter_id);
       }
     }
     committed.push_back(batch);
+    return {};
+  }
+
+  static std::unexpected<Error> refusal(ErrorKind kind, std::string sqlstate, std::string reason) {
+    return std::unexpected(Error{kind, Stage::Sink, std::move(reason), std::move(sqlstate), 0, 0});
   }
 
   std::set<std::string> poisoned;
@@ -58,18 +60,18 @@ class FakeSink : public ChangeWriter {
 
 class FakeDeadLetters : public DeadLetterWriter {
  public:
-  std::expected<void, kafka::KafkaError> send(const InFlightRecord& record,
-                                              const Rejected& rejection) override {
+  Result<void> send(const InFlightRecord& record, const Rejected& rejection) override {
     events->push_back("send");
     pending.push_back({record.offset, rejection.stage, rejection.reason});
     return {};
   }
-  std::expected<void, kafka::KafkaError> flush() override {
+  Result<void> flush() override {
     events->push_back("flush");
     if (fail_flushes > 0) {
       --fail_flushes;
       pending.clear();
-      return std::unexpected(kafka::KafkaError::from(RdKafka::ERR__MSG_TIMED_OUT, "not acknowledged"));
+      return std::unexpected(
+          Error{ErrorKind::Transient, Stage::DeadLetter, "not acknowledged", {}, 0, 0});
     }
     delivered.insert(delivered.end(), pending.begin(), pending.end());
     pending.clear();
@@ -78,7 +80,7 @@ class FakeDeadLetters : public DeadLetterWriter {
 
   struct Letter {
     int64_t offset;
-    kafka::Stage stage;
+    Stage stage;
     std::string reason;
   };
   std::vector<Letter> pending;

@@ -22,15 +22,16 @@ using testing::record;
 // idle or stopped (both synchronise through the writer's mutex).
 class GatedSink : public ChangeWriter {
  public:
-  void apply(const sink::Batch& batch) override {
+  Result<void> apply(const sink::Batch& batch) override {
     {
       std::unique_lock lock(mutex_);
       ++entered_;
       entered_changed_.notify_all();
       open_changed_.wait(lock, [this] { return open_; });
     }
-    inner.apply(batch);
-    log("written");
+    Result<void> applied = inner.apply(batch);
+    if (applied) log("written");
+    return applied;
   }
   void close() {
     std::lock_guard lock(mutex_);

@@ -14,7 +14,7 @@ InFlightBatch two_partitions() {
   InFlightBatch batch;
   batch.add(record(0, 10, change_for("a")));
   batch.add(record(1, 7, Tombstone{}));
-  batch.add(record(0, 11, Rejected{kafka::Stage::Decode, "bad json"}));
+  batch.add(record(0, 11, Rejected{Stage::Decode, "bad json"}));
   batch.add(record(1, 8, change_for("b")));
   batch.add(record(0, 12, change_for("c")));
   return batch;

@@ -80,7 +80,7 @@ TEST(RecordProcessor, ForeignTableUnmappableAndTombstoneHaveOneFateForBothDestin
   const std::string foreign = replaced(fixture("create.json"), R"("table": "meter")", R"("table": "not_meter")");
   auto outcome = processor.process(foreign);
   ASSERT_NE(rejected(outcome), nullptr);
-  EXPECT_EQ(rejected(outcome)->stage, kafka::Stage::Map);
+  EXPECT_EQ(rejected(outcome)->stage, Stage::Map);
   EXPECT_EQ(rejected(outcome)->reason, "event of table 'not_meter' on the topic of table 'meter'");
 
   // A change the mapping rules refuse: dead-lettered at stage map (no longer sent to the
@@ -89,13 +89,13 @@ TEST(RecordProcessor, ForeignTableUnmappableAndTombstoneHaveOneFateForBothDestin
       replaced(fixture("create.json"), R"("meter_id": "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e")", R"("meter_id": "not-a-uuid")");
   outcome = processor.process(unmappable);
   ASSERT_NE(rejected(outcome), nullptr);
-  EXPECT_EQ(rejected(outcome)->stage, kafka::Stage::Map);
+  EXPECT_EQ(rejected(outcome)->stage, Stage::Map);
   EXPECT_NE(rejected(outcome)->reason.find("SourceMeterId"), std::string::npos) << rejected(outcome)->reason;
 
   // Not a Debezium envelope: dead-lettered at stage decode.
   outcome = processor.process(std::string_view("not a Debezium envelope"));
   ASSERT_NE(rejected(outcome), nullptr);
-  EXPECT_EQ(rejected(outcome)->stage, kafka::Stage::Decode);
+  EXPECT_EQ(rejected(outcome)->stage, Stage::Decode);
 
   // A tombstone: skipped by both, covered by their progress.
   EXPECT_TRUE(std::holds_alternative<Tombstone>(processor.process(std::nullopt)));
