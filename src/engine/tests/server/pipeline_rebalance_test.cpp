@@ -21,8 +21,9 @@
 #include <string>
 #include <thread>
 
-#include "engine/pipeline.hpp"
 #include "config/config.hpp"
+#include "engine/pipeline.hpp"
+#include "engine/tests/captured_records.hpp"
 #include "sink/odbc_connection.hpp"
 #include "sink/odbc_environment.hpp"
 #include "sink/sink.hpp"
@@ -34,28 +35,12 @@ namespace {
 using namespace std::chrono_literals;
 using sink::testing::ThrowawayServer;
 
+using testing::captured_create;
+using testing::eventually;
+using testing::meter_id;
+using testing::with_meter_id;
+
 constexpr int kPartitions = 4;
-// The captured PostgreSQL create: each record is this message with its own meter id.
-constexpr const char* kCapturedMeterId = "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
-}
-
-std::string meter_id(int i) {
-  char id[40];
-  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
-  return id;
-}
 
 // A one-broker mock cluster, owned by a bare client handle.
 class MockCluster {
@@ -86,7 +71,7 @@ class MockCluster {
     ASSERT_TRUE(producer) << error;
     for (int i = first; i < first + count; ++i) {
       const std::string id = meter_id(i);
-      std::string value = replace_all(message, kCapturedMeterId, id);
+      std::string value = with_meter_id(message, id);
       ASSERT_EQ(producer->produce(topic, i % kPartitions, RdKafka::Producer::RK_MSG_COPY,
                                   value.data(), value.size(), id.data(), id.size(), 0, nullptr),
                 RdKafka::ERR_NO_ERROR);
@@ -98,16 +83,6 @@ class MockCluster {
   rd_kafka_t* handle_ = nullptr;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
 };
-
-// Waits until `done` holds or `limit` passed; the answer is whether it holds.
-bool eventually(const std::function<bool()>& done, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-  return true;
-}
 
 TEST(PipelineOnMockCluster, TwoPipelinesRebalancingOneGroupApplyEveryRecordOnce) {
   ThrowawayServer& server = ThrowawayServer::get("postgres");
@@ -136,8 +111,7 @@ TEST(PipelineOnMockCluster, TwoPipelinesRebalancingOneGroupApplyEveryRecordOnce)
   const std::string pipeline = group_for(config, *source);
   auto applied = [&] { return check.records_applied(pipeline); };
 
-  const std::string message = read_file(std::string(METERSYNC_SOURCE_DIR) +
-                                        "/tests/fixtures/debezium/captured/postgres/create.json");
+  const std::string message = captured_create();
   // The mock cluster keeps about 5 MB per partition: 200 captured messages of 9.7 KB each
   // stay below it (past it, the oldest records are deleted and the pipeline stops on them).
   constexpr int kFirst = 400;
@@ -146,19 +120,19 @@ TEST(PipelineOnMockCluster, TwoPipelinesRebalancingOneGroupApplyEveryRecordOnce)
 
   Pipeline first(config, *source);
   first.start();
-  ASSERT_TRUE(eventually([&] { return applied() > 0; }, 60s)) << "the first pipeline wrote nothing";
+  ASSERT_TRUE(eventually([&] { return applied() > 0; }, 60s, 100ms)) << "the first pipeline wrote nothing";
 
   // Joins while the first is writing: the group rebalances and moves partitions to it.
   cluster.produce(source->topic, message, kFirst, kSecond);
   Pipeline second(config, *source);
   second.start();
-  ASSERT_TRUE(eventually([&] { return applied() >= kFirst + kSecond / 2; }, 120s))
+  ASSERT_TRUE(eventually([&] { return applied() >= kFirst + kSecond / 2; }, 120s, 100ms))
       << "applied " << applied();
 
   // Leaving hands the first one's partitions back to the second.
   first.request_stop();
   first.join();
-  ASSERT_TRUE(eventually([&] { return applied() >= kFirst + kSecond; }, 120s))
+  ASSERT_TRUE(eventually([&] { return applied() >= kFirst + kSecond; }, 120s, 100ms))
       << "applied " << applied();
   second.request_stop();
   second.join();
