@@ -1,5 +1,5 @@
 // The one processor both destinations use: what it decides is what the Meter Master
-// pipeline and the endpoint dispatcher do with the record (src/app/pipeline.cpp and
+// pipeline and the endpoint dispatcher do with the record (src/engine/record_intake.cpp and
 // src/dispatch/dispatcher.cpp act on the Outcome and nothing else).
 #include "pipeline/record_processor.hpp"
 
@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/config.hpp"
+#include "pipeline/testing/source_config.hpp"
 #include "pipeline/topics.hpp"
 
 namespace metersync::pipeline {
@@ -35,27 +36,7 @@ kafka:
 sink:
   dialect: postgres
   connection: "Driver=unused"
-sources:
-  postgres:
-    connector: postgres
-    topic: )" + topic + R"(
-    mapping:
-      SourceMeterId:    { from: meter_id, text: uuid }
-      SerialNumber:     serial_number
-      MeterType:        kind
-      Manufacturer:     manufacturer
-      Status:
-        cases:
-          - { column: removed_at, is: not_null, value: removed }
-          - { column: active, is: true, value: active }
-          - { value: inactive }
-      InstallDate:      installed_on
-      Multiplier:       multiplier
-      LastReadingValue: { from: last_reading, round: 3 }
-      LastReadingAt:    { from: last_reading_at, time_zone: UTC }
-      Latitude:         { from: location, json_path: lat, round: 6 }
-      Longitude:        { from: location, json_path: lon, round: 6 }
-)");
+sources:)" + testing::postgres_source_yaml(topic));
 }
 
 const Rejected* rejected(const Outcome& outcome) { return std::get_if<Rejected>(&outcome); }
