@@ -257,7 +257,9 @@ std::string SqlServerDialect::truncate_sql() const {
 std::string SqlServerDialect::offsets_upsert_all_sql(std::size_t partitions) const {
   // A table variable, not DECLAREd scalars: the statement is one piece of the
   // transaction's batch, whose variables share one scope. The rows are only ever written
-  // under the pipeline's applock, so UPDATE then INSERT of the missing is safe.
+  // under the pipeline's applock, so UPDATE then INSERT of the missing is safe. Offsets only
+  // move forward: a batch retried after its COMMIT's acknowledgement was lost is a no-op
+  // here (its rows are by the position guard), so records_applied is not counted twice.
   const std::string table = offsets_table();
   std::string rows;
   for (std::size_t i = 0; i < partitions; ++i) {
@@ -276,7 +278,7 @@ std::string SqlServerDialect::offsets_upsert_all_sql(std::size_t partitions) con
          "UPDATE o SET [next_offset] = v.[next_offset], [records_applied] = o.[records_applied] "
          "+ v.[records], [updated_at] = SYSUTCDATETIME()\nFROM " +
          table + " AS o\nINNER JOIN @metersync_offsets AS v ON " + match +
-         ";\n"
+         " AND o.[next_offset] < v.[next_offset];\n"
          "INSERT INTO " +
          table +
          " ([pipeline], [topic], [partition], [next_offset], [records_applied], [updated_at])\n"

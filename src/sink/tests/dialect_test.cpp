@@ -175,6 +175,8 @@ TEST(SqlServerDialect, TransactionsLocksAndParameters) {
   EXPECT_EQ(markers(d->offsets_upsert_all_sql(2)), 10u);
   EXPECT_TRUE(contains(d->offsets_upsert_all_sql(2), "DECLARE @metersync_offsets TABLE"));
   EXPECT_TRUE(contains(d->offsets_upsert_all_sql(2), "WHERE NOT EXISTS"));
+  // Offsets only move forward: a batch retried after a lost COMMIT acknowledgement is a no-op.
+  EXPECT_TRUE(contains(d->offsets_upsert_all_sql(2), "AND o.[next_offset] < v.[next_offset]"));
   EXPECT_EQ(markers(d->offsets_select_sql()), 2u);
   EXPECT_EQ(markers(d->records_applied_sql()), 1u);
   EXPECT_TRUE(contains(d->stage()->prepare_stage()[1],
@@ -230,6 +232,8 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(
       contains(d->offsets_upsert_all_sql(1),
                "\"records_applied\" = o.\"records_applied\" + EXCLUDED.\"records_applied\""));
+  EXPECT_TRUE(contains(d->offsets_upsert_all_sql(1),
+                       "WHERE o.\"next_offset\" < EXCLUDED.\"next_offset\""));
   ASSERT_EQ(ddl.size(), 3u);
   EXPECT_TRUE(contains(ddl[2], "CREATE TABLE IF NOT EXISTS \"public\".\"MeterSyncTruncates\""));
   EXPECT_TRUE(contains(ddl[2], "\"SourcePosition\" VARCHAR(100) COLLATE \"C\" NOT NULL"));
@@ -276,6 +280,8 @@ TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {
                        "UPDATE `metersync`.`MeterMaster` AS t INNER JOIN JSON_TABLE(?, '$[*]'"));
   EXPECT_EQ(markers(d->documents()->flag_document_sql()), 1u);
   EXPECT_EQ(markers(d->offsets_upsert_all_sql(2)), 10u);
+  EXPECT_TRUE(contains(d->offsets_upsert_all_sql(2),
+                       "`next_offset` = GREATEST(`next_offset`, VALUES(`next_offset`))"));
   EXPECT_TRUE(d->driver_defaults().empty());
   EXPECT_TRUE(contains(d->truncate_sql(), "UTC_TIMESTAMP(6)"));
   ASSERT_EQ(ddl.size(), 3u);
