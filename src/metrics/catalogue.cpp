@@ -14,7 +14,7 @@ constexpr std::array kFamilies{
            "Kafka records with a null value, skipped and covered by the stored offsets"},
     Family{"metersync_dead_letters_total", Type::Counter, "source,destination,stage",
            "records sent to the dead-letter topic and acknowledged, by the stage that refused "
-           "them (decode, map, sink, deliver)"},
+           "them (decode, map, sink, endpoint)"},
     Family{"metersync_retries_total", Type::Counter, "source,destination",
            "failed attempts retried after a back-off (sink transactions, endpoint posts, "
            "pipeline restarts)"},
