@@ -89,9 +89,24 @@ struct SourceConfig {
   std::map<std::string, std::string> columns;
 };
 
+// The operator's HTTP listener of `run` (/metrics, /healthz, /readyz).
+struct HttpConfig {
+  std::string listen = "127.0.0.1:9180";        // http.listen; "" = no listener
+  std::chrono::milliseconds stall_after{60000};  // http.stall_after_ms
+};
+
+// `http.listen`'s value split; nullopt for "" (no listener). The key's check guarantees the
+// form, so this only splits.
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+std::optional<ListenAddress> listen_address(const HttpConfig& http);
+
 struct Config {
   KafkaConfig kafka;
   SinkConfig sink;
+  HttpConfig http;
   std::vector<SourceConfig> sources;  // in file order
   std::string status_file;            // status_file: where `run` writes its status JSON ("" = none)
 };

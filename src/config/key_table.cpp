@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 16> kTopLevel{{
+const std::array<Key<Config>, 18> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -134,6 +134,24 @@ const std::array<Key<Config>, 16> kTopLevel{{
      .max = 3'600'000,
      .help = "longest back-off; the source stays paused and retries for ever",
      .set = [](Config& c, const Setting& v) { c.sink.retry_max = millis(v); }},
+    {.name = "http.listen",
+     .type = KeyType::String,
+     .default_value = "127.0.0.1:9180",
+     .format = Format::ListenAddress,
+     .help = "host:port where `run` serves /metrics (Prometheus), /healthz and /readyz; "
+             "\"\" for no listener. Loopback by default: put a proxy in front to expose it",
+     .set = [](Config& c, const Setting& v) {
+       c.http.listen = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
+    {.name = "http.stall_after_ms",
+     .type = KeyType::Integer,
+     .default_value = "60000",
+     .min = 1000,
+     .max = kDay,
+     .help = "/readyz reports a destination not ready once it has had work and made no "
+             "progress for this long (sink or endpoint failing, lag not shrinking, partitions "
+             "not assigned)",
+     .set = [](Config& c, const Setting& v) { c.http.stall_after = millis(v); }},
     {.name = "status_file",
      .type = KeyType::String,
      .default_value = "\"\"",
@@ -339,6 +357,8 @@ std::string check_text(const Key<Target>& key) {
       return "letters, digits, _ (not first), at most 128";
     case Format::HttpUrl:
       return "http:// or https:// URL";
+    case Format::ListenAddress:
+      return "host:port, or \"\" for none";
     case Format::Any:
       return "";
   }

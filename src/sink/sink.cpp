@@ -422,7 +422,10 @@ struct Sink::Impl {
     bool first = true;
     for (const auto& [partition, next_offset] : batch.next_offsets) {
       // The batch's record count is credited to its lowest partition; sums per pipeline
-      // and topic are exact.
+      // and topic are exact. Every partition a batch lists holds records of it, so its next
+      // offset is past the stored one, except when the batch is retried after a lost
+      // COMMIT acknowledgement: then no row moves (offsets only move forward) and the
+      // count is not credited twice.
       params.push_back(SqlParam::ascii(batch.pipeline, 200));
       params.push_back(SqlParam::ascii(batch.topic, 249));
       params.push_back(SqlParam::integer(partition));
