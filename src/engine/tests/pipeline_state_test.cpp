@@ -33,7 +33,7 @@ using namespace std::chrono_literals;
 struct Store {
   std::mutex mutex;
   std::vector<std::string> applied;
-  std::map<std::string, kafka::Offsets> offsets;  // per pipeline
+  std::map<std::string, sink::Offsets> offsets;  // per pipeline
 };
 
 // One pipeline's view of the store: its writes can be held open (gate) or fail transiently.
@@ -170,11 +170,13 @@ class PipelineStates : public ::testing::Test {
     for (const auto& id : rows) {
       const int i = std::stoi(id.substr(id.size() - 12));
       auto seen = last.find(i % partitions_);
-      if (seen != last.end()) EXPECT_LT(seen->second, i) << "out of order in partition " << i % partitions_;
+      if (seen != last.end()) {
+        EXPECT_LT(seen->second, i) << "out of order in partition " << i % partitions_;
+      }
       last[i % partitions_] = i;
     }
     std::lock_guard lock(store_->mutex);
-    kafka::Offsets ends;
+    sink::Offsets ends;
     for (int p = 0; p < partitions_; ++p) ends[p] = count / partitions_ + (p < count % partitions_ ? 1 : 0);
     EXPECT_EQ(store_->offsets[group_for(config_, *source_)], ends);
   }
