@@ -92,7 +92,10 @@ std::size_t BatchWriter::revoke(const std::vector<int32_t>& partitions) {
 
 bool BatchWriter::retrying() const {
   std::lock_guard lock(mutex_);
-  return retrying_;
+  // A revoke may take every record the failed write held back. Then nothing waits for the
+  // destination, and a pipeline paused on this would never read again: the next batch
+  // finds out whether the destination is back. (current_ is the writer's while writing_.)
+  return retrying_ && (writing_ || !current_.empty());
 }
 
 std::optional<std::string> BatchWriter::failure() const {

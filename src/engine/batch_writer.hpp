@@ -82,6 +82,7 @@ class BatchWriter {
   // Drops these partitions' records (see above); returns how many were dropped.
   std::size_t revoke(const std::vector<int32_t>& partitions);
 
+  // The last write failed transiently and its records wait for the next attempt.
   bool retrying() const;
   std::optional<std::string> failure() const;
   // Records added and not yet written.

@@ -218,6 +218,8 @@ TEST(BatchWriter, RevokeWhileBackingOffDropsTheRecordsThatWouldHaveBeenRetried) 
   h.first_transient.get_future().wait();
   EXPECT_TRUE(writer.retrying());
   EXPECT_EQ(writer.revoke({3}), 4u);
+  // Nothing is held back any more: a pipeline paused for the retry reads again.
+  EXPECT_FALSE(writer.retrying());
   ASSERT_TRUE(writer.wait_until_idle(1h));
   writer.stop();
   EXPECT_TRUE(h.sink.inner.committed.empty());
