@@ -205,7 +205,14 @@ void Consumer::assign(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::Top
     assigned_.clear();
   }
   assigned_.insert(ids.begin(), ids.end());
-  if (paused_) consumer->pause(partitions);
+  // librdkafka keeps a partition's pause across unassign and assign: one paused, revoked and
+  // assigned again after resume() (which resumes the assignment of its time) would stay
+  // paused for good, so the consumer's state is applied to every assignment.
+  if (paused_) {
+    consumer->pause(partitions);
+  } else {
+    consumer->resume(partitions);
+  }
 }
 
 Result<std::optional<Message>> Consumer::poll(std::chrono::milliseconds timeout) {
