@@ -83,6 +83,9 @@ void check_connectors(const config::Config& config, const std::vector<const conf
                                source->name + ".connector_name");
       continue;
     }
+    // Its publication and slot names, whatever its state: the source checks need them.
+    const auto [config_code, connector_config] = connect_get(url, "/connectors/" + name + "/config", options);
+    if (config_code == 200 && connector_config.is_object()) connector_configs[source->name] = connector_config;
     if (code != 200 || !state.is_object()) {
       report.fail(subject, "status not readable (HTTP " + std::to_string(code) + "); fix: check Kafka Connect's log");
       continue;
@@ -113,8 +116,6 @@ void check_connectors(const config::Config& config, const std::vector<const conf
       continue;
     }
     report.ok(subject, "RUNNING, " + std::to_string(tasks.size()) + " task(s) RUNNING");
-    const auto [config_code, connector_config] = connect_get(url, "/connectors/" + name + "/config", options);
-    if (config_code == 200 && connector_config.is_object()) connector_configs[source->name] = connector_config;
   }
 }
 
