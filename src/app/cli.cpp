@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -13,10 +14,12 @@
 #include "app/redact.hpp"
 #include "app/status_file.hpp"
 #include "app/supervisor.hpp"
+#include "check/preflight.hpp"
 #include "dispatch/replay.hpp"
 #include "config/config.hpp"
 #include "kafka/client_config.hpp"
 #include "mapping/source_mapper.hpp"
+#include "metrics/catalogue.hpp"
 #include "pipeline/topics.hpp"
 #include "sink/sink.hpp"
 
@@ -55,6 +58,28 @@ int check_config(const config::Config& config) {
               << ", " << source.mapping.columns.size() << " mapped columns\n";
   }
   return 0;
+}
+
+// The sources a command works on: those named (each must exist), else every enabled one.
+std::vector<const config::SourceConfig*> chosen_sources(const config::Config& config,
+                                                        const std::vector<std::string>& names) {
+  std::vector<const config::SourceConfig*> chosen;
+  for (const auto& source : config.sources) {
+    const bool named = std::find(names.begin(), names.end(), source.name) != names.end();
+    if (names.empty() ? source.enabled : named) chosen.push_back(&source);
+  }
+  for (const auto& name : names) {
+    if (std::none_of(chosen.begin(), chosen.end(), [&](const auto* s) { return s->name == name; }))
+      throw ConfigError("--source " + name + ": no such source in the configuration");
+  }
+  return chosen;
+}
+
+int preflight(const config::Config& config, const std::vector<std::string>& names) {
+  for (const auto& source : config.sources) mapping::SourceMapper mapper(source);
+  const check::Report report = check::preflight(config, chosen_sources(config, names));
+  std::cout << report.render();
+  return report.failed() ? kRuntimeFailure : 0;
 }
 
 int init_sink(const config::Config& config) {
@@ -98,6 +123,12 @@ int main_cli(int argc, char** argv) {
   auto* init = app.add_subcommand("init", "create or check the Meter Master and offsets tables, then exit");
   auto* check = app.add_subcommand("check-config", "load and validate the configuration, then exit");
   auto* docs = app.add_subcommand("config-docs", "print the configuration reference (Markdown)");
+  auto* metrics_docs = app.add_subcommand("metrics-docs", "print the metrics reference (Markdown)");
+  std::vector<std::string> check_sources;
+  auto* preflight_check = app.add_subcommand(
+      "check", "check Kafka, the topics, Kafka Connect, the sink, the endpoints and the sources' CDC "
+               "settings; one line each with the fix; exit 1 when any fails");
+  preflight_check->add_option("--source", check_sources, "check only this source (repeatable)");
   auto* status = app.add_subcommand("status", "show the status file of a running metersync");
   std::string replay_source;
   auto* replay = app.add_subcommand("replay", "post a source's endpoint dead-letter batches again, then exit");
@@ -118,6 +149,10 @@ int main_cli(int argc, char** argv) {
     std::cout << config::reference_markdown();
     return 0;
   }
+  if (metrics_docs->parsed()) {
+    std::cout << metrics::reference_markdown();
+    return 0;
+  }
   // Signals are blocked before any thread (librdkafka's included) exists.
   const bool running = run->parsed() || app.get_subcommands().empty();
   if (running) Supervisor::block_stop_signals();
@@ -127,6 +162,7 @@ int main_cli(int argc, char** argv) {
     config::Config config = config::load_file(config_path);
     if (check->parsed()) return check_config(config);
     if (init->parsed()) return init_sink(config);
+    if (preflight_check->parsed()) return preflight(config, check_sources);
     if (replay->parsed()) return dispatch::replay_command(config, replay_source);
     if (status->parsed()) {
       if (config.status_file.empty()) {

@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 18> kTopLevel{{
+const std::array<Key<Config>, 19> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -152,6 +152,15 @@ const std::array<Key<Config>, 18> kTopLevel{{
              "progress for this long (sink or endpoint failing, lag not shrinking, partitions "
              "not assigned)",
      .set = [](Config& c, const Setting& v) { c.http.stall_after = millis(v); }},
+    {.name = "connect.url",
+     .type = KeyType::String,
+     .default_value = "\"\"",
+     .help = "Kafka Connect's REST address (http://host:8083); `metersync check` then checks that "
+             "each source's connector (sources.<name>.connector_name) and its tasks are RUNNING. "
+             "\"\": not checked",
+     .set = [](Config& c, const Setting& v) {
+       c.connect.url = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
     {.name = "status_file",
      .type = KeyType::String,
      .default_value = "\"\"",
@@ -167,7 +176,7 @@ const std::array<Key<Config>, 18> kTopLevel{{
      .set = nullptr},
 }};
 
-const std::array<Key<SourceConfig>, 7> kSource{{
+const std::array<Key<SourceConfig>, 9> kSource{{
     {.name = "topic",
      .type = KeyType::String,
      .required = true,
@@ -201,6 +210,22 @@ const std::array<Key<SourceConfig>, 7> kSource{{
      .type = KeyType::Section,
      .help = "the HTTP endpoint this source's changes are sent to; absent: none",
      .set = nullptr},
+    {.name = "connector_name",
+     .type = KeyType::String,
+     .default_value = "\"\"",
+     .help = "the Kafka Connect connector that writes the topic (e.g. postgres-meter-source); "
+             "`metersync check` checks it and its tasks, and reads its publication and slot names",
+     .set = [](SourceConfig& s, const Setting& v) {
+       s.connector_name = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
+    {.name = "check_connection",
+     .type = KeyType::String,
+     .default_value = "\"\"",
+     .help = "ODBC connection string of the source database, as the connector's user; used only "
+             "by `metersync check` to verify the source's CDC prerequisites. \"\": not checked",
+     .set = [](SourceConfig& s, const Setting& v) {
+       s.check_connection = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
     {.name = "columns",
      .type = KeyType::StringMap,
      .default_value = "{}",

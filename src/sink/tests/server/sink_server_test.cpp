@@ -240,6 +240,38 @@ TEST_P(SinkServerTest, InitCreatesCheckedTablesAndIsIdempotent) {
   EXPECT_TRUE(rows().empty());
 }
 
+// `metersync check`'s view of the tables: it never creates or changes one.
+TEST_P(SinkServerTest, VerifyReportsTheTablesWithoutChangingThem) {
+  {
+    Sink sink(config_);
+    const std::vector<TableReport> missing = sink.verify();
+    ASSERT_EQ(missing.size(), 3u);
+    for (const TableReport& report : missing) {
+      EXPECT_TRUE(report.ok) << report.table << ": " << report.detail;
+      EXPECT_EQ(report.detail.rfind("missing; ", 0), 0u) << report.detail;
+    }
+    EXPECT_NE(missing[0].table.find(config_.table), std::string::npos);
+  }
+  // Still missing for a second look: the check created nothing.
+  for (const TableReport& report : Sink(config_).verify())
+    EXPECT_EQ(report.detail.rfind("missing; ", 0), 0u) << report.detail;
+
+  auto sink = make_sink();
+  for (const TableReport& report : sink->verify()) {
+    EXPECT_TRUE(report.ok) << report.table << ": " << report.detail;
+    EXPECT_EQ(report.detail, "present, columns as expected, writable");
+  }
+  raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) + " DROP COLUMN " +
+                dialect_->quote("Latitude"));
+  if (target_.dialect != config::Dialect::SqlServer) raw_->end_transaction(true);
+  const std::vector<TableReport> after = sink->verify();
+  EXPECT_FALSE(after[0].ok);
+  EXPECT_NE(after[0].detail.find("column Latitude is missing; fix: ALTER TABLE"), std::string::npos)
+      << after[0].detail;
+  EXPECT_TRUE(after[1].ok) << after[1].detail;
+  EXPECT_TRUE(after[2].ok) << after[2].detail;
+}
+
 TEST_P(SinkServerTest, MissingOrMistypedColumnIsFatalAndNamesTheFix) {
   make_sink();
   raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) + " DROP COLUMN " +
