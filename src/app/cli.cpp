@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -93,6 +97,31 @@ int init_sink(const config::Config& config) {
   return 0;
 }
 
+// The running process's status and readiness from its listener; nullopt when nothing answers
+// there (then the status file is read).
+std::optional<std::string> status_from_listener(const config::Config& config, bool raw_json) {
+  const auto address = config::listen_address(config.http);
+  if (!address) return std::nullopt;
+  httplib::Client client(address->host, address->port);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(5, 0);
+  const auto status = client.Get("/status");
+  if (!status || status->status != 200) return std::nullopt;
+  if (raw_json) return status->body + "\n";
+  std::string out = StatusFile::describe(status->body, "http://" + config.http.listen + "/status");
+  const auto ready = client.Get("/readyz");
+  if (!ready) return out;
+  const nlohmann::json body = nlohmann::json::parse(ready->body, nullptr, false);
+  if (!body.is_object()) return out;
+  out += std::string("ready: ") + (body.value("ready", false) ? "yes" : "no") + "\n";
+  for (const auto& d : body.value("destinations", nlohmann::json::array())) {
+    out += fmt::format("  {:<12} {:<13} {}{}\n", d.value("source", "?"), d.value("destination", "?"),
+                       d.value("ready", false) ? "ready" : "NOT READY: " + d.value("reason", std::string()),
+                       d.contains("since") && d["since"].is_string() ? " (since " + d["since"].get<std::string>() + ")" : "");
+  }
+  return out;
+}
+
 int print_status(const std::string& path, bool raw_json) {
   if (!raw_json) {
     std::cout << StatusFile::describe_file(path);
@@ -129,7 +158,8 @@ int main_cli(int argc, char** argv) {
       "check", "check Kafka, the topics, Kafka Connect, the sink, the endpoints and the sources' CDC "
                "settings; one line each with the fix; exit 1 when any fails");
   preflight_check->add_option("--source", check_sources, "check only this source (repeatable)");
-  auto* status = app.add_subcommand("status", "show the status file of a running metersync");
+  auto* status = app.add_subcommand(
+      "status", "show a running metersync's status and readiness (from its http.listen, else its status file)");
   std::string replay_source;
   auto* replay = app.add_subcommand("replay", "post a source's endpoint dead-letter batches again, then exit");
   replay->add_option("--source", replay_source, "the source whose endpoint dead letters to replay")->required();
@@ -165,6 +195,10 @@ int main_cli(int argc, char** argv) {
     if (preflight_check->parsed()) return preflight(config, check_sources);
     if (replay->parsed()) return dispatch::replay_command(config, replay_source);
     if (status->parsed()) {
+      if (const auto live = status_from_listener(config, raw_json)) {
+        std::cout << *live;
+        return 0;
+      }
       if (config.status_file.empty()) {
         throw ConfigError("status_file: not set in " + config_path + " (set it, or pass --file)");
       }

@@ -103,11 +103,17 @@ std::string StatusFile::describe_file(const std::string& path) {
     throw std::runtime_error("cannot read status file " + path +
                              " (is `metersync run` running with status_file set to it?)");
   }
+  std::stringstream text;
+  text << in.rdbuf();
+  return describe(text.str(), "status file " + path);
+}
+
+std::string StatusFile::describe(const std::string& json_text, const std::string& origin) {
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(in);
+    doc = nlohmann::json::parse(json_text);
   } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error("status file " + path + " is not valid JSON: " + e.what());
+    throw std::runtime_error(origin + " is not valid JSON: " + e.what());
   }
   std::ostringstream out;
   out << fmt::format("metersync pid {} started {} updated {}\n", doc.value("pid", 0),

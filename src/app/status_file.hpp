@@ -32,6 +32,8 @@ class StatusFile {
   // For `metersync status`: a short table of a status file's contents. Throws
   // std::runtime_error naming the path when it cannot be read or parsed.
   static std::string describe_file(const std::string& path);
+  // The same table from the status JSON itself (`origin` names where it came from, for errors).
+  static std::string describe(const std::string& json_text, const std::string& origin);
 
  private:
   std::string path_;
