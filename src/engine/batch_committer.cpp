@@ -1,5 +1,6 @@
 #include "engine/batch_committer.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -38,12 +39,14 @@ Result<void> BatchCommitter::commit_all(InFlightBatch& batch) {
     const auto [begin, end] = pending.back();
     pending.pop_back();
     sink::Batch slice = batch.slice(begin, end, pipeline_, topic_);
+    const auto started = std::chrono::steady_clock::now();
     Result<void> applied = writer_.apply(slice);
     if (applied) {
       done_ = end;
-      report(batch, slice, begin, end);
+      report(batch, slice, begin, end, std::chrono::steady_clock::now() - started);
       continue;
     }
+    if (refused_) refused_(applied.error());
     if (applied.error().kind != ErrorKind::Data) return applied;
     const std::size_t changes = batch.changes_in(begin, end);
     if (changes == 0) return applied;  // the offsets alone were refused: nothing to isolate
@@ -93,12 +96,17 @@ Result<void> BatchCommitter::deliver_dead_letters(InFlightBatch& batch, std::siz
 }
 
 void BatchCommitter::report(const InFlightBatch& batch, const sink::Batch& slice, std::size_t begin,
-                            std::size_t end) {
+                            std::size_t end, std::chrono::duration<double> took) {
   if (!committed_) return;
-  CommitSummary summary{slice};
+  CommitSummary summary{slice, 0, 0, {}, {}, -1};
+  summary.took = took;
   for (std::size_t i = begin; i < end; ++i) {
-    if (std::holds_alternative<Rejected>(batch[i].outcome)) ++summary.dead_lettered;
+    if (const auto* rejected = std::get_if<Rejected>(&batch[i].outcome)) {
+      ++summary.dead_lettered;
+      ++summary.dead_letters_by_stage[rejected->stage];
+    }
     if (std::holds_alternative<Tombstone>(batch[i].outcome)) ++summary.tombstones;
+    summary.newest_timestamp_ms = std::max(summary.newest_timestamp_ms, batch[i].timestamp_ms);
   }
   committed_(summary);
 }

@@ -9,7 +9,9 @@
 // Thread: the writer thread (BatchWriter).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <map>
 #include <functional>
 #include <string>
 
@@ -25,6 +27,9 @@ struct CommitSummary {
   const sink::Batch& batch;
   std::size_t dead_lettered = 0;  // records of the range that went to the dead-letter topic
   std::size_t tombstones = 0;
+  std::map<Stage, std::size_t> dead_letters_by_stage;  // decode, map, sink
+  std::chrono::duration<double> took{};  // the transaction, until its commit was acknowledged
+  int64_t newest_timestamp_ms = -1;      // the newest Kafka timestamp of the range's records
 };
 
 class BatchCommitter {
@@ -39,18 +44,23 @@ class BatchCommitter {
   // committed.
   Result<void> commit(InFlightBatch& batch);
 
+  // Called with every error the destination answers a transaction with (for the metrics).
+  void on_refused(std::function<void(const Error&)> refused) { refused_ = std::move(refused); }
+
  private:
   Result<void> commit_all(InFlightBatch& batch);
   Result<void> deliver_dead_letters(InFlightBatch& batch, std::size_t begin, std::size_t end);
   void dead_letter_refused_change(InFlightBatch& batch, std::size_t begin, std::size_t end,
                                   const Error& refusal);
-  void report(const InFlightBatch& batch, const sink::Batch& slice, std::size_t begin, std::size_t end);
+  void report(const InFlightBatch& batch, const sink::Batch& slice, std::size_t begin, std::size_t end,
+              std::chrono::duration<double> took);
 
   ChangeWriter& writer_;
   DeadLetterWriter& dead_letters_;
   std::string pipeline_;
   std::string topic_;
   CommittedHook committed_;
+  std::function<void(const Error&)> refused_;
   std::size_t done_ = 0;  // records of the current batch already committed
 };
 

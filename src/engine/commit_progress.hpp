@@ -43,6 +43,7 @@ class CommitProgress {
   kafka::Offsets positions_;  // next offset per assigned partition, when known
   std::mutex committed_mutex_;
   kafka::Offsets committed_;  // written by the writer thread, not yet published
+  int64_t newest_committed_ms_ = -1;  // Kafka timestamp of the newest committed record
   std::chrono::steady_clock::time_point last_lag_{};
 };
 

@@ -54,6 +54,8 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
+  // Counts go to `metrics` too (before start()).
+  void export_to(metrics::MeterMasterMetrics* metrics) { status_.export_to(metrics); }
   void start();
   void request_stop();
   void join();

@@ -45,11 +45,13 @@ void PipelineStatus::set_error(std::string message) {
 void PipelineStatus::add_consumed(int64_t records) {
   std::lock_guard lock(mutex_);
   data_.records_consumed += records;
+  if (metrics_ != nullptr) metrics_->consumed(records);
 }
 
 void PipelineStatus::add_retry() {
   std::lock_guard lock(mutex_);
   ++data_.retries;
+  if (metrics_ != nullptr) metrics_->retry();
 }
 
 void PipelineStatus::add_commit(int64_t records, int64_t changes, int64_t dead_lettered,

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "metrics/metrics.hpp"
+
 namespace metersync::engine {
 
 enum class PipelineState {
@@ -48,6 +50,11 @@ class PipelineStatus {
  public:
   PipelineStatus(std::string source, std::string topic, std::string group);
 
+  // The process's metrics for this pipeline (null: none, as in the unit tests). Set before
+  // the pipeline starts; every count below goes to both.
+  void export_to(metrics::MeterMasterMetrics* metrics) { metrics_ = metrics; }
+  metrics::MeterMasterMetrics* metrics() const { return metrics_; }
+
   PipelineSnapshot snapshot() const;
 
   // Failed stays until restarting(): a later "stopped" must not hide a failure.
@@ -65,6 +72,7 @@ class PipelineStatus {
  private:
   mutable std::mutex mutex_;
   PipelineSnapshot data_;
+  metrics::MeterMasterMetrics* metrics_ = nullptr;
 };
 
 }  // namespace metersync::engine

@@ -55,7 +55,11 @@ Worker::Worker(const config::Config& config, const config::SourceConfig& source,
       progress_(source.name, status),
       committer_(writer_connection_, dead_letters_, group_, source.topic,
                  [this](const CommitSummary& summary) { progress_.committed(summary); }),
-      writer_(committer_, writer_settings(config.sink), writer_hooks()) {}
+      writer_(committer_, writer_settings(config.sink), writer_hooks()) {
+  committer_.on_refused([this](const Error& error) {
+    if (auto* m = status_.metrics(); m != nullptr && error.stage == Stage::Sink) m->sink_error(kind_name(error.kind));
+  });
+}
 
 Worker::~Worker() { shutdown(); }
 

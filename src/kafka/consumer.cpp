@@ -365,8 +365,16 @@ int Consumer::partition_count(std::chrono::milliseconds timeout) {
 }
 
 std::optional<int64_t> Consumer::lag(const Offsets& next_offsets) {
-  if (closed_ || assigned_.empty()) return std::nullopt;
+  const auto lags = partition_lag(next_offsets);
+  if (!lags) return std::nullopt;
   int64_t total = 0;
+  for (const auto& [partition, lag] : *lags) total += lag;
+  return total;
+}
+
+std::optional<std::map<int32_t, int64_t>> Consumer::partition_lag(const Offsets& next_offsets) {
+  if (closed_ || assigned_.empty()) return std::nullopt;
+  std::map<int32_t, int64_t> lags;
   for (int32_t partition : assigned_) {
     int64_t low = -1;
     int64_t high = -1;
@@ -376,9 +384,9 @@ std::optional<int64_t> Consumer::lag(const Offsets& next_offsets) {
     }
     auto found = next_offsets.find(partition);
     int64_t position = found != next_offsets.end() ? found->second : std::max<int64_t>(low, 0);
-    total += std::max<int64_t>(0, high - position);
+    lags[partition] = std::max<int64_t>(0, high - position);
   }
-  return total;
+  return lags;
 }
 
 void Consumer::close() {

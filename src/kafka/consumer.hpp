@@ -105,6 +105,8 @@ class Consumer {
   // Records on the broker not yet covered by `next_offsets`, over the assigned
   // partitions, from librdkafka's cached watermarks; nullopt while unknown.
   std::optional<int64_t> lag(const Offsets& next_offsets);
+  // The same per assigned partition (the metrics' lag); nullopt likewise.
+  std::optional<std::map<int32_t, int64_t>> partition_lag(const Offsets& next_offsets);
 
   const std::set<int32_t>& assignment() const { return assigned_; }
   const std::string& topic() const { return topic_; }
