@@ -82,9 +82,19 @@ def test_prometheus_reads_back_what_metersync_did(stack, rig, tmp_path):
         load(stack, 120, seed=71)
         wait_until(lambda: caught_up(ms), WAIT_S, "metersync to catch up after the load", interval=1)
         for source in TOPICS:
-            applied = applied_in_sink(sink, names=ms.names, source=source)
-            prometheus.wait_value(settled_expr(source), lambda v, a=applied: v == a, 60,
-                                  f"{source}: changes + dead letters + tombstones = {applied} records applied")
+            # Read together: the connector may still be producing the load's last records.
+            seen = {}
+
+            def settled_equals_applied(source=source):
+                seen["applied"] = applied_in_sink(sink, names=ms.names, source=source)
+                seen["prometheus"] = prometheus.value(settled_expr(source))
+                return seen["prometheus"] == seen["applied"]
+            try:
+                wait_until(settled_equals_applied, 120, f"{source}: changes + dead letters + tombstones = "
+                           "the records the offsets table says were applied", interval=1)
+            except AssertionError as e:
+                raise AssertionError(f"{e}: {seen}") from None
+            applied = seen["applied"]
             prometheus.wait_value(f'sum(metersync_consumer_lag_records{{source="{source}",destination="meter_master"}})',
                                   lambda v: v == 0, 60, f"{source}: Meter Master lag back to 0")
             consumed = prometheus.value(f'metersync_records_consumed_total{{source="{source}",destination="meter_master"}}')
