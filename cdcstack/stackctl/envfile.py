@@ -4,7 +4,7 @@ from __future__ import annotations
 import shlex
 
 from .connect import connect_url
-from .settings import APP_PASS, APP_USER, ENV_FILE, HOST
+from .settings import APP_PASS, APP_USER, DBZ_PASS, DBZ_USER, ENV_FILE, HOST
 
 
 def stack_env(ports: dict) -> dict[str, str]:
@@ -30,6 +30,11 @@ def stack_env(ports: dict) -> dict[str, str]:
                       f"Database=metermaster;Uid={APP_USER};Pwd={APP_PASS}"),
         "MARIADB_SINK_ODBC": (f"Driver={{MariaDB Unicode}};Server={HOST};Port={ports['mariadb']};"
                               f"Database=metermaster;Uid={APP_USER};Pwd={APP_PASS}"),
+        # The sources as Debezium's user sees them: `metersync check` verifies their CDC settings.
+        "PG_SOURCE_ODBC": (f"Driver={{PostgreSQL Unicode}};Server={HOST};Port={ports['postgres']};"
+                           f"Database=meterdb;Uid={DBZ_USER};Pwd={DBZ_PASS}"),
+        "MARIADB_SOURCE_ODBC": (f"Driver={{MariaDB Unicode}};Server={HOST};Port={ports['mariadb']};"
+                                f"Database=meterdb;Uid={DBZ_USER};Pwd={DBZ_PASS}"),
     }
 
 

@@ -99,6 +99,20 @@ Setting convert(const Key<Target>& key, const YAML::Node& node, const std::strin
         throw ConfigError(path + ": '" + *text + "' is not an http:// or https:// URL with a host");
       break;
     }
+    case Format::ListenAddress: {
+      if (text->empty()) break;  // no listener
+      const size_t colon = text->rfind(':');
+      int port = 0;
+      const char* first = text->data() + (colon == std::string::npos ? 0 : colon + 1);
+      const char* last = text->data() + text->size();
+      auto [end, ec] = std::from_chars(first, last, port);
+      if (colon == std::string::npos || colon == 0 || ec != std::errc{} || end != last ||
+          first == last || port < 1 || port > 65535)
+        throw ConfigError(path + ": '" + *text +
+                          "' is not host:port (e.g. 127.0.0.1:9180, 0.0.0.0:9180 for every "
+                          "interface), or \"\" for no listener");
+      break;
+    }
     case Format::Any:
       break;
   }
@@ -274,6 +288,18 @@ Config load_file(const std::string& path) {
   } catch (const ConfigError& e) {
     throw ConfigError(path + ": " + e.what());
   }
+}
+
+std::optional<ListenAddress> listen_address(const HttpConfig& http) {
+  if (http.listen.empty()) return std::nullopt;
+  const size_t colon = http.listen.rfind(':');
+  ListenAddress address;
+  address.host = http.listen.substr(0, colon);
+  // [::1]:9180 names an IPv6 host; the listener wants it without the brackets.
+  if (address.host.size() > 2 && address.host.front() == '[' && address.host.back() == ']')
+    address.host = address.host.substr(1, address.host.size() - 2);
+  address.port = std::stoi(http.listen.substr(colon + 1));
+  return address;
 }
 
 std::string dialect_name(Dialect dialect) {

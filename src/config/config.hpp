@@ -84,14 +84,37 @@ struct SourceConfig {
   bool enabled = true;  // sources.<name>.enabled
   MappingSpec mapping;  // sources.<name>.mapping
   std::optional<EndpointConfig> endpoint;  // sources.<name>.endpoint (absent: no dispatch)
+  std::string connector_name;    // sources.<name>.connector_name: its Kafka Connect connector
+  std::string check_connection;  // sources.<name>.check_connection: ODBC, for `check` only
   // sources.<name>.columns: column -> Debezium type name, for topics written without
   // schemas (value.converter.schemas.enable=false); empty when messages carry schemas.
   std::map<std::string, std::string> columns;
 };
 
+// Kafka Connect, for `metersync check` (connectors and tasks RUNNING).
+struct ConnectConfig {
+  std::string url;  // connect.url; "" = not checked
+};
+
+// The operator's HTTP listener of `run` (/metrics, /healthz, /readyz).
+struct HttpConfig {
+  std::string listen = "127.0.0.1:9180";        // http.listen; "" = no listener
+  std::chrono::milliseconds stall_after{60000};  // http.stall_after_ms
+};
+
+// `http.listen`'s value split; nullopt for "" (no listener). The key's check guarantees the
+// form, so this only splits.
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+std::optional<ListenAddress> listen_address(const HttpConfig& http);
+
 struct Config {
   KafkaConfig kafka;
   SinkConfig sink;
+  HttpConfig http;
+  ConnectConfig connect;
   std::vector<SourceConfig> sources;  // in file order
   std::string status_file;            // status_file: where `run` writes its status JSON ("" = none)
 };

@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 16> kTopLevel{{
+const std::array<Key<Config>, 19> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -134,6 +134,33 @@ const std::array<Key<Config>, 16> kTopLevel{{
      .max = 3'600'000,
      .help = "longest back-off; the source stays paused and retries for ever",
      .set = [](Config& c, const Setting& v) { c.sink.retry_max = millis(v); }},
+    {.name = "http.listen",
+     .type = KeyType::String,
+     .default_value = "127.0.0.1:9180",
+     .format = Format::ListenAddress,
+     .help = "host:port where `run` serves /metrics (Prometheus), /healthz and /readyz; "
+             "\"\" for no listener. Loopback by default: put a proxy in front to expose it",
+     .set = [](Config& c, const Setting& v) {
+       c.http.listen = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
+    {.name = "http.stall_after_ms",
+     .type = KeyType::Integer,
+     .default_value = "60000",
+     .min = 1000,
+     .max = kDay,
+     .help = "/readyz reports a destination not ready once it has had work and made no "
+             "progress for this long (sink or endpoint failing, lag not shrinking, partitions "
+             "not assigned)",
+     .set = [](Config& c, const Setting& v) { c.http.stall_after = millis(v); }},
+    {.name = "connect.url",
+     .type = KeyType::String,
+     .default_value = "\"\"",
+     .help = "Kafka Connect's REST address (http://host:8083); `metersync check` then checks that "
+             "each source's connector (sources.<name>.connector_name) and its tasks are RUNNING. "
+             "\"\": not checked",
+     .set = [](Config& c, const Setting& v) {
+       c.connect.url = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
     {.name = "status_file",
      .type = KeyType::String,
      .default_value = "\"\"",
@@ -149,7 +176,7 @@ const std::array<Key<Config>, 16> kTopLevel{{
      .set = nullptr},
 }};
 
-const std::array<Key<SourceConfig>, 7> kSource{{
+const std::array<Key<SourceConfig>, 9> kSource{{
     {.name = "topic",
      .type = KeyType::String,
      .required = true,
@@ -183,6 +210,22 @@ const std::array<Key<SourceConfig>, 7> kSource{{
      .type = KeyType::Section,
      .help = "the HTTP endpoint this source's changes are sent to; absent: none",
      .set = nullptr},
+    {.name = "connector_name",
+     .type = KeyType::String,
+     .default_value = "\"\"",
+     .help = "the Kafka Connect connector that writes the topic (e.g. postgres-meter-source); "
+             "`metersync check` checks it and its tasks, and reads its publication and slot names",
+     .set = [](SourceConfig& s, const Setting& v) {
+       s.connector_name = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
+    {.name = "check_connection",
+     .type = KeyType::String,
+     .default_value = "\"\"",
+     .help = "ODBC connection string of the source database, as the connector's user; used only "
+             "by `metersync check` to verify the source's CDC prerequisites. \"\": not checked",
+     .set = [](SourceConfig& s, const Setting& v) {
+       s.check_connection = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
     {.name = "columns",
      .type = KeyType::StringMap,
      .default_value = "{}",
@@ -339,6 +382,8 @@ std::string check_text(const Key<Target>& key) {
       return "letters, digits, _ (not first), at most 128";
     case Format::HttpUrl:
       return "http:// or https:// URL";
+    case Format::ListenAddress:
+      return "host:port, or \"\" for none";
     case Format::Any:
       return "";
   }

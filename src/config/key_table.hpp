@@ -25,7 +25,7 @@ enum class KeyType {
 };
 
 // Extra checks on a String value.
-enum class Format { Any, NonEmpty, Identifier, HttpUrl };
+enum class Format { Any, NonEmpty, Identifier, HttpUrl, ListenAddress };
 
 // A checked value on its way into the structs: null, text, integer, flag or map.
 using Setting =

@@ -88,6 +88,12 @@ EndpointServer::EndpointServer(ServerOptions options)
   // The reply's headers and body go out in separate writes: with Nagle on, the body waits
   // for the client's delayed ACK (40 ms on Linux) on every request after a connection's first.
   http_->set_tcp_nodelay(true);
+  // cpp-httplib sets SO_REUSEPORT by default, which lets a second service bind the same port
+  // and take half the posts; SO_REUSEADDR alone still allows a quick restart.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   install_routes();
   if (options_.port == 0) {
     port_ = http_->bind_to_any_port(options_.bind);

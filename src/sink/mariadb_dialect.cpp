@@ -166,11 +166,19 @@ std::string MariaDbDialect::offsets_upsert_all_sql(std::size_t partitions) const
     if (i > 0) rows += ", ";
     rows += "(?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
   }
+  // Offsets only move forward: a batch retried after its COMMIT's acknowledgement was lost
+  // changes nothing (its rows are no-ops by the position guard), so records_applied is not
+  // counted twice. MariaDB assigns left to right, each assignment seeing the ones before:
+  // next_offset is compared before it is assigned, last.
+  const std::string ahead =
+      "VALUES(" + quote("next_offset") + ") > " + quote("next_offset");
   return "INSERT INTO " + offsets_table() + " (" + column_list(offsets_columns()) + ")\nVALUES " +
-         rows + "\nON DUPLICATE KEY UPDATE " + quote("next_offset") + " = VALUES(" +
-         quote("next_offset") + "), " + quote("records_applied") + " = " +
-         quote("records_applied") + " + VALUES(" + quote("records_applied") + "), " +
-         quote("updated_at") + " = VALUES(" + quote("updated_at") + ")";
+         rows + "\nON DUPLICATE KEY UPDATE " + quote("records_applied") + " = IF(" + ahead +
+         ", " + quote("records_applied") + " + VALUES(" + quote("records_applied") + "), " +
+         quote("records_applied") + "), " + quote("updated_at") + " = IF(" + ahead +
+         ", VALUES(" + quote("updated_at") + "), " + quote("updated_at") + "), " +
+         quote("next_offset") + " = GREATEST(" + quote("next_offset") + ", VALUES(" +
+         quote("next_offset") + "))";
 }
 
 std::string MariaDbDialect::alter_column_sql(std::string_view table, const Column& column) const {

@@ -156,7 +156,11 @@ std::string PostgresDialect::offsets_upsert_all_sql(std::size_t partitions) cons
          ", " + quote("partition") + ") DO UPDATE SET " + quote("next_offset") + " = EXCLUDED." +
          quote("next_offset") + ", " + quote("records_applied") + " = o." +
          quote("records_applied") + " + EXCLUDED." + quote("records_applied") + ", " +
-         quote("updated_at") + " = EXCLUDED." + quote("updated_at");
+         quote("updated_at") + " = EXCLUDED." + quote("updated_at") +
+         // Offsets only move forward: a batch retried after its COMMIT's acknowledgement was
+         // lost is a no-op here (its rows are by the position guard), so records_applied is
+         // not counted twice.
+         "\nWHERE o." + quote("next_offset") + " < EXCLUDED." + quote("next_offset");
 }
 
 std::string PostgresDialect::alter_column_sql(std::string_view table, const Column& column) const {

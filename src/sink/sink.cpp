@@ -1,6 +1,7 @@
 #include "sink/sink.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <set>
@@ -14,26 +15,10 @@
 #include "sink/stage_params.hpp"
 #include "sink/sqlserver_dialect.hpp"
 #include "sink/statement_batch.hpp"
+#include "sink/table_check.hpp"
 
 namespace metersync::sink {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::optional<int64_t> to_int(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  int64_t value = 0;
-  const char* begin = text->data();
-  const char* end = begin + text->size();
-  auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc()) return std::nullopt;
-  return value;
-}
 
 // A document is cut at about this size: MariaDB refuses a packet over max_allowed_packet
 // (16 MiB by default), and each cut is just one more statement.
@@ -236,67 +221,26 @@ struct Sink::Impl {
     }
   }
 
+  // The table as `init` left it: present, with the columns metersync writes.
   void check_table(const std::string& table, std::span<const Column> expected) {
-    const auto rows =
-        connection->query(dialect->columns_query(),
-                          {SqlParam::national(dialect->names().schema), SqlParam::national(table)},
-                          "reading INFORMATION_SCHEMA.COLUMNS");
+    const TableCheck found = check_columns(*connection, *dialect, table, expected);
     finish_read();
     const std::string qualified =
         dialect->quote(dialect->names().schema) + "." + dialect->quote(table);
-    if (rows.empty()) {
+    if (!found.exists) {
       throw fatal("sink: table " + qualified +
                   " not found after creating it: check that the login may "
                   "create tables in schema '" +
                   dialect->names().schema + "' (sink.schema)");
     }
-    std::string problems;
-    for (const Column& column : expected) {
-      const SqlRow* found = nullptr;
-      for (const SqlRow& row : rows) {
-        if (row[0] && lower(*row[0]) == lower(column.name)) found = &row;
-      }
-      const std::string want =
-          dialect->type_sql(column) + (column.nullable ? " NULL" : " NOT NULL");
-      if (!found) {
-        problems += "\n  column " + std::string(column.name) + " is missing; fix: ALTER TABLE " +
-                    qualified + " ADD " + dialect->quote(column.name) + " " + want;
-        continue;
-      }
-      const SqlRow& row = *found;
-      const std::string type = row[1] ? lower(*row[1]) : "";
-      const auto length = to_int(row[2]);
-      const auto precision = to_int(row[3]);
-      const auto scale = to_int(row[4]);
-      const auto fraction = to_int(row[5]);
-      bool ok = type == dialect->information_schema_type(column.type);
-      if (ok && (column.type == ColumnType::Varchar || column.type == ColumnType::NVarchar)) {
-        ok = length && (*length == -1 || *length >= column.length);  // -1: (MAX)
-      }
-      if (ok && column.type == ColumnType::Decimal)
-        ok = precision == column.precision && scale == column.scale;
-      if (ok && column.type == ColumnType::Timestamp) ok = fraction == column.scale;
-      if (!ok) {
-        std::string actual = type;
-        if (length) {
-          actual += "(" + std::to_string(*length) + ")";
-        } else if (type == dialect->information_schema_type(ColumnType::Decimal) && precision &&
-                   scale) {
-          actual += "(" + std::to_string(*precision) + "," + std::to_string(*scale) + ")";
-        } else if (fraction && column.type == ColumnType::Timestamp) {
-          actual += " with " + std::to_string(*fraction) + " fractional digits";
-        }
-        problems += "\n  column " + std::string(column.name) + " is " + actual + ", expected " +
-                    want + "; fix: " + dialect->alter_column_sql(qualified, column);
-      }
-    }
-    if (!problems.empty()) {
+    if (!found.problems.empty()) {
       throw fatal("sink: table " + qualified +
                   " does not have the columns metersync writes (or drop it and "
                   "run `metersync init` to create it):" +
-                  problems);
+                  found.problems);
     }
   }
+
 
   // Multi-row INSERTs into the stage, 131 rows each (SQL Server's parameter limit).
   void stage_by_params(const std::vector<const StagedChange*>& rows, StatementBatch& batch) {
@@ -422,7 +366,10 @@ struct Sink::Impl {
     bool first = true;
     for (const auto& [partition, next_offset] : batch.next_offsets) {
       // The batch's record count is credited to its lowest partition; sums per pipeline
-      // and topic are exact.
+      // and topic are exact. Every partition a batch lists holds records of it, so its next
+      // offset is past the stored one, except when the batch is retried after a lost
+      // COMMIT acknowledgement: then no row moves (offsets only move forward) and the
+      // count is not credited twice.
       params.push_back(SqlParam::ascii(batch.pipeline, 200));
       params.push_back(SqlParam::ascii(batch.topic, 249));
       params.push_back(SqlParam::integer(partition));
@@ -468,7 +415,7 @@ struct Sink::Impl {
     for (const std::string& resource : lock_resources(batch, steps)) {
       const auto rows = connection->query(lock_sql, {SqlParam::national(resource, 255)},
                                           "taking the writer lock");
-      const auto status = rows.empty() ? std::nullopt : to_int(rows[0][0]);
+      const auto status = rows.empty() ? std::nullopt : integer_cell(rows[0][0]);
       if (!status || *status < 0) {
         throw SinkError(SinkError::Kind::Transient, "HYT00",
                         "sink: sp_getapplock on '" + resource + "' was not granted (status " +
@@ -508,6 +455,82 @@ void Sink::init() {
   });
 }
 
+std::vector<TableReport> Sink::verify() {
+  impl_->connected();
+  Impl& s = *impl_;
+  const Dialect& d = *s.dialect;
+  const std::vector<std::string> creates = d.create_tables();
+  const std::array<std::pair<std::string, std::span<const Column>>, 3> tables{{
+      {d.names().table, meter_columns()},
+      {d.names().offsets_table, offsets_columns()},
+      {d.names().truncates_table, truncates_columns()},
+  }};
+  auto roll_back = [&] {
+    if (d.explicit_transactions()) {
+      s.connection->execute(d.rollback_sql(), {}, "rolling back the check");
+    } else {
+      s.connection->end_transaction(false);
+    }
+  };
+  std::vector<TableReport> reports;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const auto& [name, columns] = tables[i];
+    TableReport report{d.quote(d.names().schema) + "." + d.quote(name), true, ""};
+    const TableCheck found = s.guarded([&] {
+      TableCheck c = check_columns(*s.connection, d, name, columns);
+      s.finish_read();
+      return c;
+    });
+    if (!found.exists) {
+      if (config::Dialect::MariaDb == s.config.dialect) {
+        report.detail = "missing; `metersync init` creates it (the right to create it is not "
+                        "checked: MariaDB commits DDL at once)";
+      } else {
+        try {
+          s.begin();
+          s.connection->execute(creates.at(i), {}, "creating it in a transaction rolled back");
+          roll_back();
+          report.detail = "missing; creatable (`metersync init` creates it)";
+        } catch (const SinkError& error) {
+          s.recover(error.sqlstate());
+          report.ok = false;
+          report.detail = std::string("missing, and this login cannot create it: ") + error.what() +
+                          "; fix: create it as docs/sink.md shows, or grant CREATE on schema " +
+                          d.quote(d.names().schema);
+        }
+      }
+      reports.push_back(std::move(report));
+      continue;
+    }
+    if (!found.problems.empty()) {
+      report.ok = false;
+      report.detail = "does not have the columns metersync writes:" + found.problems;
+      reports.push_back(std::move(report));
+      continue;
+    }
+    std::string list;
+    for (const Column& column : columns) list += (list.empty() ? "" : ", ") + d.quote(column.name);
+    const std::string first = d.quote(columns.back().name);
+    try {
+      s.begin();
+      s.connection->execute("UPDATE " + report.table + " SET " + first + " = " + first + " WHERE 1 = 0",
+                            {}, "checking the right to update it");
+      s.connection->execute("INSERT INTO " + report.table + " (" + list + ") SELECT " + list +
+                                " FROM " + report.table + " WHERE 1 = 0",
+                            {}, "checking the right to insert into it");
+      roll_back();
+      report.detail = "present, columns as expected, writable";
+    } catch (const SinkError& error) {
+      s.recover(error.sqlstate());
+      report.ok = false;
+      report.detail = std::string("this login may not write it: ") + error.what() +
+                      "; fix: GRANT SELECT, INSERT, UPDATE ON " + report.table + " TO <the login>";
+    }
+    reports.push_back(std::move(report));
+  }
+  return reports;
+}
+
 Offsets Sink::load_offsets(const std::string& pipeline, const std::string& topic) {
   impl_->connected();
   const std::vector<SqlRow> rows = impl_->guarded([&] {
@@ -519,8 +542,8 @@ Offsets Sink::load_offsets(const std::string& pipeline, const std::string& topic
   });
   Offsets offsets;
   for (const SqlRow& row : rows) {
-    const auto partition = to_int(row[0]);
-    const auto next = to_int(row[1]);
+    const auto partition = integer_cell(row[0]);
+    const auto next = integer_cell(row[1]);
     if (!partition || !next)
       throw fatal("sink: unreadable row in " + impl_->dialect->offsets_table());
     offsets[static_cast<int32_t>(*partition)] = *next;
@@ -537,7 +560,7 @@ int64_t Sink::records_applied(const std::string& pipeline) {
     impl_->finish_read();
     return result;
   });
-  const auto count = rows.empty() ? std::optional<int64_t>(0) : to_int(rows[0][0]);
+  const auto count = rows.empty() ? std::optional<int64_t>(0) : integer_cell(rows[0][0]);
   if (!count)
     throw fatal("sink: unreadable records_applied sum in " + impl_->dialect->offsets_table());
   return *count;

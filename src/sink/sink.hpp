@@ -58,6 +58,13 @@ enum class SinkStage {
 // "documents", "json", "rows": the status file's and the log's name of a stage.
 std::string_view stage_name(SinkStage stage);
 
+// What `metersync check` reports about one sink table.
+struct TableReport {
+  std::string table;   // schema-qualified, quoted as the dialect writes it
+  bool ok = true;
+  std::string detail;  // what was found; or the problem and its fix
+};
+
 class Sink {
  public:
   explicit Sink(const config::SinkConfig& config);  // connects; throws SinkError
@@ -67,6 +74,11 @@ class Sink {
 
   // Creates Meter Master and the offsets table if missing, checks their columns.
   void init();
+  // Checks the three tables without changing anything: each present with the columns
+  // metersync writes, or, when missing, creatable (created in a transaction that is rolled
+  // back, where DDL is transactional: PostgreSQL, SQL Server); and writable by this login (an
+  // UPDATE and an INSERT of no row, rolled back).
+  std::vector<TableReport> verify();
   // Offsets stored for (pipeline, topic); empty when it never committed.
   Offsets load_offsets(const std::string& pipeline, const std::string& topic);
   // Applies the batch and advances the offsets in one transaction. On throw nothing

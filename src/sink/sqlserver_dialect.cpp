@@ -195,13 +195,17 @@ std::vector<std::string> SqlServerDialect::apply_stage() const {
   update += "FROM " + table + join + "WHERE s.[ChangeKind] = 'U' AND " +
             newer("t.[SourcePosition]", "s.[SourcePosition]") + ";";
 
-  // 2. Keys that do not exist yet.
+  // 2. Keys that do not exist yet. Skipped when the UPDATE just wrote every staged full row
+  // (each key exists then): the steady state of a source is updates of known meters, and on
+  // Babelfish the anti-join costs about 85 ms per 5,000 rows even when it inserts nothing.
+  // The test stays in the UPDATE's statement so nothing can come between it and @@ROWCOUNT.
   std::string staged_values;
   for (const Column& column : meter_columns()) {
     if (!staged_values.empty()) staged_values += ", ";
     staged_values += column.name == "SyncedAt" ? "SYSUTCDATETIME()" : "s." + quote(column.name);
   }
   const std::string insert =
+      "IF @@ROWCOUNT < (SELECT COUNT(*) FROM " + stage + " WHERE [ChangeKind] = 'U')\n"
       "INSERT INTO " + table + " (" + column_list(meter_columns()) + ")\nSELECT " + staged_values +
       "\nFROM " + stage + " AS s\nWHERE s.[ChangeKind] = 'U' AND NOT EXISTS (SELECT 1 FROM " +
       table +
@@ -214,7 +218,7 @@ std::vector<std::string> SqlServerDialect::apply_stage() const {
       "  [SourcePosition] = s.[SourcePosition],\n  [SyncedAt] = SYSUTCDATETIME()\nFROM " +
       table + join + "WHERE s.[ChangeKind] = 'K' AND " +
       newer("t.[SourcePosition]", "s.[SourcePosition]") + ";";
-  return {update, insert, flag};
+  return {update + "\n" + insert, flag};
 }
 
 std::string SqlServerDialect::stage_truncated_sql() const {
@@ -257,7 +261,9 @@ std::string SqlServerDialect::truncate_sql() const {
 std::string SqlServerDialect::offsets_upsert_all_sql(std::size_t partitions) const {
   // A table variable, not DECLAREd scalars: the statement is one piece of the
   // transaction's batch, whose variables share one scope. The rows are only ever written
-  // under the pipeline's applock, so UPDATE then INSERT of the missing is safe.
+  // under the pipeline's applock, so UPDATE then INSERT of the missing is safe. Offsets only
+  // move forward: a batch retried after its COMMIT's acknowledgement was lost is a no-op
+  // here (its rows are by the position guard), so records_applied is not counted twice.
   const std::string table = offsets_table();
   std::string rows;
   for (std::size_t i = 0; i < partitions; ++i) {
@@ -276,7 +282,7 @@ std::string SqlServerDialect::offsets_upsert_all_sql(std::size_t partitions) con
          "UPDATE o SET [next_offset] = v.[next_offset], [records_applied] = o.[records_applied] "
          "+ v.[records], [updated_at] = SYSUTCDATETIME()\nFROM " +
          table + " AS o\nINNER JOIN @metersync_offsets AS v ON " + match +
-         ";\n"
+         " AND o.[next_offset] < v.[next_offset];\n"
          "INSERT INTO " +
          table +
          " ([pipeline], [topic], [partition], [next_offset], [records_applied], [updated_at])\n"

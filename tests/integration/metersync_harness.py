@@ -35,6 +35,14 @@ MAPPED = ("SourceSystem", "SourceMeterId", "SerialNumber", "MeterType", "Manufac
 BOOKKEEPING = ("SourceCommittedAt", "SourcePosition", "SyncedAt")
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now (bound to 0 and released)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def binary() -> Path:
     path = Path(os.environ.get("METERSYNC_BIN", REPO / "build" / "src" / "app" / "metersync"))
     if not path.exists():
@@ -114,7 +122,10 @@ class MeterSync:
         self.directory = directory
         self.config = write_config(names, directory)
         self.status_file = directory / "status.json"
-        self.env = {**os.environ, **env, "METERSYNC_STATUS_FILE": str(self.status_file)}
+        # Its own listener port, so tests may run several metersyncs side by side.
+        self.http_port = free_port()
+        self.env = {**os.environ, **env, "METERSYNC_STATUS_FILE": str(self.status_file),
+                    "METERSYNC_HTTP_LISTEN": f"127.0.0.1:{self.http_port}"}
         self.proc: subprocess.Popen | None = None
         self.runs = 0
 
@@ -173,6 +184,18 @@ class MeterSync:
         second and its counters move only when a batch commits, so a count checked right after
         the rows or dead letters are seen may still be the previous one."""
         return wait_until(lambda: (s := self.status()) and holds(s) and s, timeout, what)
+
+    def get(self, path: str, timeout: float = 5) -> tuple[int, str]:
+        """GET on the process's listener: (HTTP status, body); (0, reason) when nothing answers."""
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError as e:
+            return 0, str(e)
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -53,7 +53,7 @@ def test_dump_has_every_statement_kind():
     names = set(BY_NAME)
     for expected in ["begin", "commit", "rollback", "create_table_0", "create_table_1", "create_table_2",
                      "columns_query", "lock", "prepare_stage_0", "prepare_stage_1", "stage_insert_1",
-                     "stage_insert_max", "stage_truncated", "apply_stage_0", "apply_stage_1", "apply_stage_2",
+                     "stage_insert_max", "stage_truncated", "apply_stage_0", "apply_stage_1",
                      "truncate_watermark", "truncate", "offsets_upsert_all_1", "offsets_select", "records_applied"]:
         assert expected in names
 
@@ -132,11 +132,21 @@ def test_stage_insert_uses_the_most_rows_sql_server_allows():
 
 
 def test_updates_carry_the_stale_position_guard():
-    for name in ["apply_stage_0", "apply_stage_2", "truncate"]:
+    for name in ["apply_stage_0", "apply_stage_1", "truncate"]:
         sql = BY_NAME[name]["sql"]
         assert re.search(r"\[SourcePosition\] COLLATE Latin1_General_BIN2 < (s\.\[SourcePosition\]|\?) "
                          r"COLLATE Latin1_General_BIN2", sql), name
-    assert "NOT EXISTS" in BY_NAME["apply_stage_1"]["sql"]
+
+
+def test_new_keys_are_inserted_unless_the_update_wrote_every_staged_row():
+    # The INSERT of new keys is conditioned on the UPDATE's @@ROWCOUNT, so both are one
+    # statement: nothing may run between them.
+    update, insert = BY_NAME["apply_stage_0"]["sql"].split("\nIF @@ROWCOUNT < ", 1)
+    assert update.startswith("UPDATE t SET")
+    assert insert.startswith("(SELECT COUNT(*) FROM #MeterSyncStage WHERE [ChangeKind] = 'U')\nINSERT INTO")
+    assert "NOT EXISTS" in insert
+    parsed = sqlglot.parse(BY_NAME["apply_stage_0"]["sql"], read="tsql")
+    assert not [p for p in parsed if isinstance(p, exp.Command)]
 
 
 def test_truncate_watermark_only_moves_forward_and_older_staged_rows_are_flagged():

@@ -139,6 +139,8 @@ TEST(Load, TableDefaultsMatchTheStructs) {
   EXPECT_EQ(config.sink.retry_initial, plain_sink.retry_initial);
   EXPECT_EQ(config.sink.retry_max, plain_sink.retry_max);
   EXPECT_EQ(config.kafka.group_prefix, KafkaConfig{}.group_prefix);
+  EXPECT_EQ(config.http.listen, HttpConfig{}.listen);
+  EXPECT_EQ(config.http.stall_after, HttpConfig{}.stall_after);
   const EndpointConfig plain;
   const EndpointConfig& loaded = *config.sources[0].endpoint;
   EXPECT_EQ(loaded.max_batch_events, plain.max_batch_events);
@@ -185,6 +187,30 @@ TEST(Load, ReadsEveryKindOfValue) {
   EXPECT_EQ(source.endpoint->max_attempts, 10);
 }
 
+TEST(Load, TheListenerAddressIsHostAndPortOrNothing) {
+  const Config defaults = load_string(kMinimal);
+  ASSERT_TRUE(listen_address(defaults.http));
+  EXPECT_EQ(listen_address(defaults.http)->host, "127.0.0.1");
+  EXPECT_EQ(listen_address(defaults.http)->port, 9180);
+
+  const Config off = load_string(kMinimal + "http:\n  listen: \"\"\n  stall_after_ms: 5000\n");
+  EXPECT_FALSE(listen_address(off.http));
+  EXPECT_EQ(off.http.stall_after.count(), 5000);
+
+  const Config v6 = load_string(kMinimal + "http:\n  listen: \"[::1]:9999\"\n");
+  EXPECT_EQ(listen_address(v6.http)->host, "::1");
+  EXPECT_EQ(listen_address(v6.http)->port, 9999);
+
+  for (const std::string bad : {"9180", ":9180", "localhost:", "localhost:http", "h:70000", "h:0"}) {
+    EXPECT_NE(error_of(kMinimal + "http:\n  listen: \"" + bad + "\"\n")
+                  .find("http.listen: '" + bad + "' is not host:port"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(error_of(kMinimal + "http:\n  stall_after_ms: 10\n").find("http.stall_after_ms"),
+            std::string::npos);
+}
+
 TEST(Errors, UnknownMappingColumnSuggestsTheRightOne) {
   const std::string yaml =
       replaced(kMinimal, "SerialNumber: serial_number", "Serial: serial_number");
@@ -203,7 +229,7 @@ TEST(Errors, UnknownKeysAnywhereAreNamedWithSuggestion) {
   EXPECT_EQ(error_of(replaced(kMinimal, "text: uuid", "txt: uuid")),
             "unknown key sources.pg.mapping.SourceMeterId.txt; did you mean text?");
   const std::string far = error_of(replaced(kMinimal, "sink:", "zzzzzz: 1\nsink:"));
-  EXPECT_EQ(far, "unknown key zzzzzz; the keys here are kafka, sink, status_file, sources");
+  EXPECT_EQ(far, "unknown key zzzzzz; the keys here are kafka, sink, http, connect, status_file, sources");
 }
 
 TEST(Errors, MissingEnvironmentVariableNamesVariableAndKey) {

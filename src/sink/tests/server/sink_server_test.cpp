@@ -240,6 +240,38 @@ TEST_P(SinkServerTest, InitCreatesCheckedTablesAndIsIdempotent) {
   EXPECT_TRUE(rows().empty());
 }
 
+// `metersync check`'s view of the tables: it never creates or changes one.
+TEST_P(SinkServerTest, VerifyReportsTheTablesWithoutChangingThem) {
+  {
+    Sink sink(config_);
+    const std::vector<TableReport> missing = sink.verify();
+    ASSERT_EQ(missing.size(), 3u);
+    for (const TableReport& report : missing) {
+      EXPECT_TRUE(report.ok) << report.table << ": " << report.detail;
+      EXPECT_EQ(report.detail.rfind("missing; ", 0), 0u) << report.detail;
+    }
+    EXPECT_NE(missing[0].table.find(config_.table), std::string::npos);
+  }
+  // Still missing for a second look: the check created nothing.
+  for (const TableReport& report : Sink(config_).verify())
+    EXPECT_EQ(report.detail.rfind("missing; ", 0), 0u) << report.detail;
+
+  auto sink = make_sink();
+  for (const TableReport& report : sink->verify()) {
+    EXPECT_TRUE(report.ok) << report.table << ": " << report.detail;
+    EXPECT_EQ(report.detail, "present, columns as expected, writable");
+  }
+  raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) + " DROP COLUMN " +
+                dialect_->quote("Latitude"));
+  if (target_.dialect != config::Dialect::SqlServer) raw_->end_transaction(true);
+  const std::vector<TableReport> after = sink->verify();
+  EXPECT_FALSE(after[0].ok);
+  EXPECT_NE(after[0].detail.find("column Latitude is missing; fix: ALTER TABLE"), std::string::npos)
+      << after[0].detail;
+  EXPECT_TRUE(after[1].ok) << after[1].detail;
+  EXPECT_TRUE(after[2].ok) << after[2].detail;
+}
+
 TEST_P(SinkServerTest, MissingOrMistypedColumnIsFatalAndNamesTheFix) {
   make_sink();
   raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) + " DROP COLUMN " +
@@ -482,7 +514,7 @@ TEST_P(SinkServerTest, AFailedBatchLeavesTheWatermarkRowsAndOffsetsUntouched) {
   const auto before = rows();
   // The truncate runs first; the over-long serial staged after it fails the batch.
   Batch bad = batch({truncate("postgres", "p0005"), upsert("2", "p0006", std::string(65, 'x'))},
-                    {{0, 1}, {1, 2}}, 2);
+                    {{0, 2}, {1, 2}}, 2);
   try {
     sink->apply(bad);
     FAIL() << "a 65-character serial was accepted";
@@ -500,7 +532,7 @@ TEST_P(SinkServerTest, AFailedBatchLeavesTheWatermarkRowsAndOffsetsUntouched) {
   EXPECT_EQ(rows().at("postgres/1").at("IsDeleted"), "1");
   EXPECT_EQ(rows().at("postgres/2").at("IsDeleted"), "0");
   EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
-            (Offsets{{0, 1}, {1, 2}}));
+            (Offsets{{0, 2}, {1, 2}}));
   EXPECT_EQ(sink->records_applied("metersync-test"), 3);
 }
 
@@ -543,6 +575,27 @@ TEST_P(SinkServerTest, OffsetsAdvanceWithTheRowsAndAFailedBatchLeavesBothUntouch
   EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
             (Offsets{{0, 13}, {1, 9}}));
   EXPECT_EQ(sink->records_applied("metersync-test"), 22);
+}
+
+// A batch retried after its COMMIT reached the server but the acknowledgement did not (the
+// link cut between the two) is applied a second time: it must change nothing.
+TEST_P(SinkServerTest, ABatchAppliedTwiceChangesNothingTheSecondTime) {
+  auto sink = make_sink();
+  const Batch first = batch({upsert("1", "p0001", "a"), upsert("2", "p0002", "b")},
+                            {{0, 7}, {1, 3}}, 10);
+  sink->apply(first);
+  const auto after_first = rows();
+  sink->apply(first);
+  EXPECT_EQ(rows(), after_first);
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
+            (Offsets{{0, 7}, {1, 3}}));
+  EXPECT_EQ(sink->records_applied("metersync-test"), 10);
+
+  // An older batch (a writer that lost its partition and did not know yet) moves nothing back.
+  sink->apply(batch({}, {{0, 5}}, 3));
+  EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"),
+            (Offsets{{0, 7}, {1, 3}}));
+  EXPECT_EQ(sink->records_applied("metersync-test"), 10);
 }
 
 // The sessions of this process other than the test's own connection: the sink's.

@@ -1,0 +1,113 @@
+#include "health/readiness.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <ctime>
+
+namespace metersync::health {
+
+std::string iso_utc(Clock::time_point at) {
+  const std::time_t t = Clock::to_time_t(at);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+Readiness::Readiness(std::chrono::milliseconds stall_after) : stall_after_(stall_after) {}
+
+Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point now) const {
+  Verdict verdict{o.source, o.destination, true, "", std::nullopt};
+
+  if (o.phase == Phase::Failed) {
+    if (!memory.failed_since) memory.failed_since = now;
+    verdict.ready = false;
+    verdict.since = memory.failed_since;
+    verdict.reason = "stopped after an error, restarting after a back-off: " +
+                     (o.last_error.empty() ? std::string("(no message)") : o.last_error);
+    return verdict;
+  }
+  memory.failed_since.reset();
+  if (o.phase == Phase::Stopped) {
+    verdict.ready = false;
+    verdict.reason = "stopped";
+    return verdict;
+  }
+
+  // The first observation is a baseline, not progress.
+  const bool progressed = memory.committed >= 0 && o.committed != memory.committed;
+  memory.committed = o.committed;
+  const bool work_waiting = o.phase == Phase::Starting || o.phase == Phase::Failing ||
+                            o.in_flight > 0 || (o.lag && *o.lag > 0);
+  if (progressed || !work_waiting) {
+    memory.stuck_since.reset();
+    return verdict;
+  }
+  if (!memory.stuck_since) memory.stuck_since = now;
+  if (now - *memory.stuck_since < stall_after_) return verdict;
+
+  verdict.ready = false;
+  verdict.since = memory.stuck_since;
+  const std::string what = o.destination == "endpoint" ? "endpoint" : "sink";
+  switch (o.phase) {
+    case Phase::Failing:
+      verdict.reason = what + " failing";
+      if (o.last_http_status) verdict.reason += " (last status " + std::to_string(*o.last_http_status) + ")";
+      if (!o.last_error.empty()) verdict.reason += ": " + o.last_error;
+      break;
+    case Phase::Starting:
+      verdict.reason = "not started: no partitions assigned yet";
+      if (!o.last_error.empty()) verdict.reason += " (last error: " + o.last_error + ")";
+      break;
+    default:
+      verdict.reason = "no progress";
+      if (o.lag) verdict.reason += " with " + std::to_string(*o.lag) + " records of lag";
+      if (o.in_flight > 0) verdict.reason += ", " + std::to_string(o.in_flight) + " records read and not committed";
+      if (!o.last_error.empty()) verdict.reason += " (last error: " + o.last_error + ")";
+      break;
+  }
+  return verdict;
+}
+
+void Readiness::observe(const std::vector<Observation>& observations, Clock::time_point now) {
+  std::vector<Verdict> verdicts;
+  verdicts.reserve(observations.size());
+  std::lock_guard lock(mutex_);
+  for (const Observation& o : observations) {
+    verdicts.push_back(judge(o, memory_[{o.source, o.destination}], now));
+  }
+  verdicts_ = std::move(verdicts);
+  observed_ = true;
+}
+
+std::vector<Verdict> Readiness::verdicts() const {
+  std::lock_guard lock(mutex_);
+  return verdicts_;
+}
+
+bool Readiness::ready() const {
+  std::lock_guard lock(mutex_);
+  return observed_ && std::all_of(verdicts_.begin(), verdicts_.end(), [](const Verdict& v) { return v.ready; });
+}
+
+std::string Readiness::body() const {
+  std::lock_guard lock(mutex_);
+  nlohmann::ordered_json destinations = nlohmann::ordered_json::array();
+  bool all = observed_;
+  for (const Verdict& v : verdicts_) {
+    all = all && v.ready;
+    nlohmann::ordered_json d{{"source", v.source}, {"destination", v.destination}, {"ready", v.ready}};
+    if (!v.ready) {
+      d["reason"] = v.reason;
+      d["since"] = v.since ? nlohmann::ordered_json(iso_utc(*v.since)) : nlohmann::ordered_json();
+    }
+    destinations.push_back(std::move(d));
+  }
+  nlohmann::ordered_json body{{"ready", all}, {"destinations", std::move(destinations)}};
+  if (!observed_) body["reason"] = "starting: no pipeline observed yet";
+  return body.dump();
+}
+
+}  // namespace metersync::health

@@ -1,0 +1,123 @@
+#include "health/readiness.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace metersync::health {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Clock::time_point t0 = Clock::time_point(std::chrono::seconds(1'800'000'000));
+
+Observation running(std::string source, std::string destination, int64_t committed, std::optional<int64_t> lag = 0) {
+  Observation o;
+  o.source = std::move(source);
+  o.destination = std::move(destination);
+  o.phase = Phase::Running;
+  o.committed = committed;
+  o.lag = lag;
+  return o;
+}
+
+TEST(Readiness, NotReadyBeforeTheFirstObservation) {
+  Readiness readiness(60s);
+  EXPECT_FALSE(readiness.ready());
+  EXPECT_EQ(nlohmann::json::parse(readiness.body())["ready"], false);
+}
+
+TEST(Readiness, IdleAndCaughtUpIsReady) {
+  Readiness readiness(60s);
+  for (int s = 0; s < 600; s += 10) readiness.observe({running("pg", "meter_master", 5)}, t0 + std::chrono::seconds(s));
+  EXPECT_TRUE(readiness.ready());
+  EXPECT_EQ(readiness.body(), R"({"ready":true,"destinations":[{"source":"pg","destination":"meter_master","ready":true}]})");
+}
+
+TEST(Readiness, AFailingSinkIsNotReadyAfterTheStallTimeAndOnlyItself) {
+  Readiness readiness(60s);
+  Observation sink = running("pg", "meter_master", 100, 40);
+  sink.phase = Phase::Failing;
+  sink.last_error = "sink: connection refused";
+  const Observation endpoint = running("pg", "endpoint", 100);
+  readiness.observe({sink, endpoint}, t0);
+  readiness.observe({sink, endpoint}, t0 + 59s);
+  EXPECT_TRUE(readiness.ready()) << "a failure shorter than the stall time is a blip";
+  readiness.observe({sink, endpoint}, t0 + 60s);
+  EXPECT_FALSE(readiness.ready());
+  const auto verdicts = readiness.verdicts();
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_FALSE(verdicts[0].ready);
+  EXPECT_EQ(verdicts[0].reason, "sink failing: sink: connection refused");
+  EXPECT_EQ(verdicts[0].since, t0);
+  EXPECT_TRUE(verdicts[1].ready) << "one stalled destination never marks the others";
+  const auto body = nlohmann::json::parse(readiness.body());
+  EXPECT_EQ(body["destinations"][0]["since"], "2027-01-15T08:00:00Z");
+
+  // It recovers: committed moves again.
+  sink.phase = Phase::Running;
+  sink.committed = 140;
+  sink.lag = 0;
+  readiness.observe({sink, endpoint}, t0 + 61s);
+  EXPECT_TRUE(readiness.ready());
+}
+
+TEST(Readiness, AnEndpointAnswering500SaysItsLastStatus) {
+  Readiness readiness(30s);
+  Observation endpoint = running("mariadb", "endpoint", 7, 3);
+  endpoint.phase = Phase::Failing;
+  endpoint.last_http_status = 500;
+  readiness.observe({endpoint}, t0);
+  readiness.observe({endpoint}, t0 + 31s);
+  ASSERT_FALSE(readiness.ready());
+  EXPECT_EQ(readiness.verdicts()[0].reason, "endpoint failing (last status 500)");
+}
+
+TEST(Readiness, LagThatDoesNotShrinkIsAStallButProgressIsNot) {
+  Readiness readiness(60s);
+  // Busy: lag stays high, but every observation commits more.
+  for (int s = 0; s <= 300; s += 1)
+    readiness.observe({running("pg", "meter_master", 1000 + s * 50, 20'000)}, t0 + std::chrono::seconds(s));
+  EXPECT_TRUE(readiness.ready());
+  // Stuck: lag and no commit.
+  for (int s = 301; s <= 400; s += 1)
+    readiness.observe({running("pg", "meter_master", 99'999, 20'000)}, t0 + std::chrono::seconds(s));
+  ASSERT_FALSE(readiness.ready());
+  EXPECT_EQ(readiness.verdicts()[0].reason, "no progress with 20000 records of lag");
+  EXPECT_EQ(readiness.verdicts()[0].since, t0 + 302s);
+}
+
+TEST(Readiness, RecordsReadAndNotCommittedAreWorkWaiting) {
+  Readiness readiness(10s);
+  Observation o = running("pg", "meter_master", 5, std::nullopt);
+  o.in_flight = 12;
+  readiness.observe({o}, t0);
+  readiness.observe({o}, t0 + 10s);
+  ASSERT_FALSE(readiness.ready());
+  EXPECT_EQ(readiness.verdicts()[0].reason, "no progress, 12 records read and not committed");
+}
+
+TEST(Readiness, PartitionsNeverAssignedIsAStall) {
+  Readiness readiness(10s);
+  Observation o = running("pg", "meter_master", 0, std::nullopt);
+  o.phase = Phase::Starting;
+  readiness.observe({o}, t0);
+  readiness.observe({o}, t0 + 11s);
+  ASSERT_FALSE(readiness.ready());
+  EXPECT_EQ(readiness.verdicts()[0].reason, "not started: no partitions assigned yet");
+}
+
+TEST(Readiness, AFailedPipelineIsNotReadyAtOnce) {
+  Readiness readiness(60s);
+  Observation o = running("mssql", "meter_master", 10);
+  o.phase = Phase::Failed;
+  o.last_error = "sink: Meter Master column SerialNumber is INT, expected NVARCHAR(64)";
+  readiness.observe({o}, t0);
+  ASSERT_FALSE(readiness.ready());
+  EXPECT_EQ(readiness.verdicts()[0].since, t0);
+  EXPECT_NE(readiness.verdicts()[0].reason.find("stopped after an error"), std::string::npos);
+  readiness.observe({o}, t0 + 5s);
+  EXPECT_EQ(readiness.verdicts()[0].since, t0) << "since stays the first time it was seen";
+}
+
+}  // namespace
+}  // namespace metersync::health

@@ -1,0 +1,30 @@
+// What the brokers say about topics: for `metersync check`, and librdkafka's version for
+// the build-info metric (src/kafka is the only component that includes librdkafka).
+#pragma once
+
+#include <chrono>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kafka/client_config.hpp"
+
+namespace metersync::kafka {
+
+struct TopicMetadata {
+  int brokers = 0;
+  // Each asked topic: its partition count, or nullopt when the cluster does not have it.
+  std::map<std::string, std::optional<int>> partitions;
+};
+
+// One metadata request for every topic of the cluster (it never creates a topic). The error
+// says why the cluster did not answer within `timeout`.
+std::expected<TopicMetadata, std::string> describe_topics(const ClientSettings& settings,
+                                                          const std::vector<std::string>& topics,
+                                                          std::chrono::milliseconds timeout);
+
+std::string library_version();  // librdkafka's, e.g. "2.0.2"
+
+}  // namespace metersync::kafka

@@ -1,0 +1,92 @@
+#include "metrics/catalogue.hpp"
+
+#include <array>
+#include <stdexcept>
+
+namespace metersync::metrics {
+namespace {
+
+constexpr std::array kFamilies{
+    // Both destinations of a source: the Meter Master pipeline and the endpoint dispatcher.
+    Family{"metersync_records_consumed_total", Type::Counter, "source,destination",
+           "Kafka records read (a record read again after a retry or a rebalance counts again)"},
+    Family{"metersync_tombstones_skipped_total", Type::Counter, "source,destination",
+           "Kafka records with a null value, skipped and covered by the stored offsets"},
+    Family{"metersync_dead_letters_total", Type::Counter, "source,destination,stage",
+           "records sent to the dead-letter topic and acknowledged, by the stage that refused "
+           "them (decode, map, sink, endpoint)"},
+    Family{"metersync_retries_total", Type::Counter, "source,destination",
+           "failed attempts retried after a back-off (sink transactions, endpoint posts, "
+           "pipeline restarts)"},
+    Family{"metersync_batch_records", Type::Histogram, "source,destination",
+           "Kafka records per committed batch (a sink transaction, an endpoint post)"},
+    Family{"metersync_last_commit_timestamp_seconds", Type::Gauge, "source,destination",
+           "Unix time of the last committed batch (0: none yet)"},
+    Family{"metersync_consumer_lag_records", Type::Gauge, "source,destination,partition",
+           "records on the broker after the committed position, per assigned partition"},
+    Family{"metersync_consumer_lag_seconds", Type::Gauge, "source,destination",
+           "how far the committed position is behind: the age of the oldest record read and "
+           "not yet committed (0 when nothing is pending)"},
+    Family{"metersync_destination_ready", Type::Gauge, "source,destination",
+           "1 while the destination is progressing (what /readyz judges), else 0"},
+    // Meter Master.
+    Family{"metersync_changes_written_total", Type::Counter, "source",
+           "Meter Master changes in committed sink transactions"},
+    Family{"metersync_transaction_duration_seconds", Type::Histogram, "source",
+           "time of one sink transaction, from the first statement to the acknowledged commit"},
+    Family{"metersync_sink_errors_total", Type::Counter, "source,class",
+           "sink errors by class (transient, data, fatal, configuration)"},
+    // Endpoints.
+    Family{"metersync_endpoint_events_delivered_total", Type::Counter, "source",
+           "events in batches the endpoint answered with 2xx"},
+    Family{"metersync_endpoint_posts_total", Type::Counter, "source,status",
+           "POSTs by HTTP status (the code, or `error` when no answer came)"},
+    Family{"metersync_endpoint_post_duration_seconds", Type::Histogram, "source",
+           "time of one POST until its answer"},
+    Family{"metersync_endpoint_retry_after_seconds_total", Type::Counter, "source",
+           "time waited because an endpoint's Retry-After asked for it"},
+    // The process.
+    Family{"metersync_build_info", Type::Gauge, "version,revision,librdkafka_version",
+           "always 1; the labels say what runs"},
+    Family{"metersync_uptime_seconds", Type::Gauge, "", "seconds since the process started"},
+    Family{"process_cpu_seconds_total", Type::Counter, "",
+           "user and system CPU time of the process"},
+    Family{"process_resident_memory_bytes", Type::Gauge, "", "resident set size"},
+    Family{"process_start_time_seconds", Type::Gauge, "", "Unix time the process started"},
+};
+
+std::string_view type_name(Type type) {
+  switch (type) {
+    case Type::Counter:
+      return "counter";
+    case Type::Gauge:
+      return "gauge";
+    case Type::Histogram:
+      return "histogram";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::span<const Family> catalogue() { return kFamilies; }
+
+const Family& family(std::string_view name) {
+  for (const Family& f : kFamilies)
+    if (f.name == name) return f;
+  throw std::logic_error("metrics: no family named " + std::string(name) + " in the catalogue");
+}
+
+std::string reference_markdown() {
+  std::string out =
+      "| metric | type | labels | meaning |\n"
+      "|---|---|---|---|\n";
+  for (const Family& f : kFamilies) {
+    out += "| `" + std::string(f.name) + "` | " + std::string(type_name(f.type)) + " | " +
+           (f.labels.empty() ? std::string() : "`" + std::string(f.labels) + "`") + " | " +
+           std::string(f.help) + " |\n";
+  }
+  return out;
+}
+
+}  // namespace metersync::metrics
