@@ -1,22 +1,29 @@
 #include "app/cli.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "app/pipeline.hpp"
+#include "engine/pipeline.hpp"
 #include "app/redact.hpp"
 #include "app/status_file.hpp"
 #include "app/supervisor.hpp"
+#include "check/preflight.hpp"
 #include "dispatch/replay.hpp"
 #include "config/config.hpp"
 #include "kafka/client_config.hpp"
 #include "mapping/source_mapper.hpp"
+#include "metrics/catalogue.hpp"
 #include "pipeline/topics.hpp"
 #include "sink/sink.hpp"
 
@@ -50,11 +57,33 @@ int check_config(const config::Config& config) {
   for (const auto& source : config.sources) {
     std::cout << "source " << source.name << (source.enabled ? "" : " (disabled)") << ": topic "
               << source.topic << ", connector " << source.connector << ", group "
-              << group_for(config, source) << ", dead letters "
+              << engine::group_for(config, source) << ", dead letters "
               << pipeline::topics_of(source).dead_letters
               << ", " << source.mapping.columns.size() << " mapped columns\n";
   }
   return 0;
+}
+
+// The sources a command works on: those named (each must exist), else every enabled one.
+std::vector<const config::SourceConfig*> chosen_sources(const config::Config& config,
+                                                        const std::vector<std::string>& names) {
+  std::vector<const config::SourceConfig*> chosen;
+  for (const auto& source : config.sources) {
+    const bool named = std::find(names.begin(), names.end(), source.name) != names.end();
+    if (names.empty() ? source.enabled : named) chosen.push_back(&source);
+  }
+  for (const auto& name : names) {
+    if (std::none_of(chosen.begin(), chosen.end(), [&](const auto* s) { return s->name == name; }))
+      throw ConfigError("--source " + name + ": no such source in the configuration");
+  }
+  return chosen;
+}
+
+int preflight(const config::Config& config, const std::vector<std::string>& names) {
+  for (const auto& source : config.sources) mapping::SourceMapper mapper(source);
+  const check::Report report = check::preflight(config, chosen_sources(config, names));
+  std::cout << report.render();
+  return report.failed() ? kRuntimeFailure : 0;
 }
 
 int init_sink(const config::Config& config) {
@@ -66,6 +95,31 @@ int init_sink(const config::Config& config) {
             << config::dialect_name(config.sink.dialect) << " stage: " << sink::stage_name(sink.stage())
             << ": " << sink.stage_description() << "\n";
   return 0;
+}
+
+// The running process's status and readiness from its listener; nullopt when nothing answers
+// there (then the status file is read).
+std::optional<std::string> status_from_listener(const config::Config& config, bool raw_json) {
+  const auto address = config::listen_address(config.http);
+  if (!address) return std::nullopt;
+  httplib::Client client(address->host, address->port);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(5, 0);
+  const auto status = client.Get("/status");
+  if (!status || status->status != 200) return std::nullopt;
+  if (raw_json) return status->body + "\n";
+  std::string out = StatusFile::describe(status->body, "http://" + config.http.listen + "/status");
+  const auto ready = client.Get("/readyz");
+  if (!ready) return out;
+  const nlohmann::json body = nlohmann::json::parse(ready->body, nullptr, false);
+  if (!body.is_object()) return out;
+  out += std::string("ready: ") + (body.value("ready", false) ? "yes" : "no") + "\n";
+  for (const auto& d : body.value("destinations", nlohmann::json::array())) {
+    out += fmt::format("  {:<12} {:<13} {}{}\n", d.value("source", "?"), d.value("destination", "?"),
+                       d.value("ready", false) ? "ready" : "NOT READY: " + d.value("reason", std::string()),
+                       d.contains("since") && d["since"].is_string() ? " (since " + d["since"].get<std::string>() + ")" : "");
+  }
+  return out;
 }
 
 int print_status(const std::string& path, bool raw_json) {
@@ -98,7 +152,14 @@ int main_cli(int argc, char** argv) {
   auto* init = app.add_subcommand("init", "create or check the Meter Master and offsets tables, then exit");
   auto* check = app.add_subcommand("check-config", "load and validate the configuration, then exit");
   auto* docs = app.add_subcommand("config-docs", "print the configuration reference (Markdown)");
-  auto* status = app.add_subcommand("status", "show the status file of a running metersync");
+  auto* metrics_docs = app.add_subcommand("metrics-docs", "print the metrics reference (Markdown)");
+  std::vector<std::string> check_sources;
+  auto* preflight_check = app.add_subcommand(
+      "check", "check Kafka, the topics, Kafka Connect, the sink, the endpoints and the sources' CDC "
+               "settings; one line each with the fix; exit 1 when any fails");
+  preflight_check->add_option("--source", check_sources, "check only this source (repeatable)");
+  auto* status = app.add_subcommand(
+      "status", "show a running metersync's status and readiness (from its http.listen, else its status file)");
   std::string replay_source;
   auto* replay = app.add_subcommand("replay", "post a source's endpoint dead-letter batches again, then exit");
   replay->add_option("--source", replay_source, "the source whose endpoint dead letters to replay")->required();
@@ -118,6 +179,10 @@ int main_cli(int argc, char** argv) {
     std::cout << config::reference_markdown();
     return 0;
   }
+  if (metrics_docs->parsed()) {
+    std::cout << metrics::reference_markdown();
+    return 0;
+  }
   // Signals are blocked before any thread (librdkafka's included) exists.
   const bool running = run->parsed() || app.get_subcommands().empty();
   if (running) Supervisor::block_stop_signals();
@@ -127,8 +192,13 @@ int main_cli(int argc, char** argv) {
     config::Config config = config::load_file(config_path);
     if (check->parsed()) return check_config(config);
     if (init->parsed()) return init_sink(config);
+    if (preflight_check->parsed()) return preflight(config, check_sources);
     if (replay->parsed()) return dispatch::replay_command(config, replay_source);
     if (status->parsed()) {
+      if (const auto live = status_from_listener(config, raw_json)) {
+        std::cout << *live;
+        return 0;
+      }
       if (config.status_file.empty()) {
         throw ConfigError("status_file: not set in " + config_path + " (set it, or pass --file)");
       }

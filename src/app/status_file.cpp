@@ -34,13 +34,13 @@ nlohmann::json optional_time(const std::optional<std::chrono::system_clock::time
 StatusFile::StatusFile(std::string path, std::chrono::system_clock::time_point started_at)
     : path_(std::move(path)), started_at_(started_at) {}
 
-std::string StatusFile::render(const std::vector<PipelineSnapshot>& pipelines) const {
+std::string StatusFile::render(const std::vector<engine::PipelineSnapshot>& pipelines) const {
   nlohmann::json sources = nlohmann::json::object();
   for (const auto& p : pipelines) {
     nlohmann::json positions = nlohmann::json::object();
     for (const auto& [partition, offset] : p.positions) positions[std::to_string(partition)] = offset;
     sources[p.source] = {
-        {"state", state_name(p.state)},
+        {"state", engine::state_name(p.state)},
         {"topic", p.topic},
         {"group", p.group},
         {"records_consumed", p.records_consumed},
@@ -75,7 +75,7 @@ void StatusFile::set_sink(std::string dialect, std::string stage, std::string st
   sink_stage_reason_ = std::move(stage_reason);
 }
 
-bool StatusFile::write(const std::vector<PipelineSnapshot>& pipelines) {
+bool StatusFile::write(const std::vector<engine::PipelineSnapshot>& pipelines) {
   if (path_.empty()) return true;
   const std::string temporary = path_ + ".tmp";
   {
@@ -103,11 +103,17 @@ std::string StatusFile::describe_file(const std::string& path) {
     throw std::runtime_error("cannot read status file " + path +
                              " (is `metersync run` running with status_file set to it?)");
   }
+  std::stringstream text;
+  text << in.rdbuf();
+  return describe(text.str(), "status file " + path);
+}
+
+std::string StatusFile::describe(const std::string& json_text, const std::string& origin) {
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(in);
+    doc = nlohmann::json::parse(json_text);
   } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error("status file " + path + " is not valid JSON: " + e.what());
+    throw std::runtime_error(origin + " is not valid JSON: " + e.what());
   }
   std::ostringstream out;
   out << fmt::format("metersync pid {} started {} updated {}\n", doc.value("pid", 0),

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "app/pipeline_status.hpp"
+#include "engine/pipeline_status.hpp"
 
 namespace metersync::app {
 
@@ -23,15 +23,17 @@ class StatusFile {
  public:
   StatusFile(std::string path, std::chrono::system_clock::time_point started_at);
 
-  std::string render(const std::vector<PipelineSnapshot>& pipelines) const;
+  std::string render(const std::vector<engine::PipelineSnapshot>& pipelines) const;
   // How the sink writes (sink::SinkStage), once `run` has connected to it.
   void set_sink(std::string dialect, std::string stage, std::string stage_reason);
   // Writes atomically; returns false (and logs once) when the file cannot be written.
-  bool write(const std::vector<PipelineSnapshot>& pipelines);
+  bool write(const std::vector<engine::PipelineSnapshot>& pipelines);
 
   // For `metersync status`: a short table of a status file's contents. Throws
   // std::runtime_error naming the path when it cannot be read or parsed.
   static std::string describe_file(const std::string& path);
+  // The same table from the status JSON itself (`origin` names where it came from, for errors).
+  static std::string describe(const std::string& json_text, const std::string& origin);
 
  private:
   std::string path_;

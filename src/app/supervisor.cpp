@@ -8,6 +8,10 @@
 
 #include "pipeline/backoff.hpp"
 #include "app/status_file.hpp"
+#include "health/listener.hpp"
+#include "health/readiness.hpp"
+#include "kafka/topic_metadata.hpp"
+#include "metrics/metrics.hpp"
 #include "dispatch/dispatcher_threads.hpp"
 #include "sink/sink.hpp"
 
@@ -33,8 +37,8 @@ int wait_for_signal(std::chrono::milliseconds timeout) {
 }
 
 // Every pipeline's status, in the configuration's order.
-std::vector<PipelineSnapshot> snapshots_of(const std::vector<std::unique_ptr<Pipeline>>& pipelines) {
-  std::vector<PipelineSnapshot> snapshots;
+std::vector<engine::PipelineSnapshot> snapshots_of(const std::vector<std::unique_ptr<engine::Pipeline>>& pipelines) {
+  std::vector<engine::PipelineSnapshot> snapshots;
   snapshots.reserve(pipelines.size());
   for (const auto& p : pipelines) snapshots.push_back(p->snapshot());
   return snapshots;
@@ -88,21 +92,111 @@ bool Supervisor::prepare_sink(StatusFile& status) {
       if (e.kind() != sink::SinkError::Kind::Transient) throw;
       spdlog::warn("sink not reachable yet: {} (retrying)", e.what());
     }
-    if (wait_for_signal(backoff.next()) != 0) return false;
+    if (wait(backoff.next()) != 0) return false;
+  }
+}
+
+int Supervisor::wait(std::chrono::milliseconds timeout) {
+  const auto until = Clock::now() + timeout;
+  for (;;) {
+    if (listener_ != nullptr) listener_->beat();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (left <= std::chrono::milliseconds(0)) return 0;
+    if (const int sig = wait_for_signal(std::min(left, std::chrono::milliseconds(1000))); sig != 0) return sig;
+  }
+}
+
+namespace {
+
+health::Phase phase_of(engine::PipelineState state) {
+  switch (state) {
+    case engine::PipelineState::Starting: return health::Phase::Starting;
+    case engine::PipelineState::Running: return health::Phase::Running;
+    case engine::PipelineState::Retrying: return health::Phase::Failing;
+    case engine::PipelineState::Failed: return health::Phase::Failed;
+    case engine::PipelineState::Stopped: return health::Phase::Stopped;
+  }
+  return health::Phase::Starting;
+}
+
+}  // namespace
+
+void Supervisor::tick(StatusFile& status, const dispatch::DispatcherThreads& dispatchers) {
+  const std::vector<engine::PipelineSnapshot> snapshots = snapshots_of(pipelines_);
+  status.write(snapshots);
+  {
+    std::lock_guard lock(status_mutex_);
+    status_json_ = status.render(snapshots);
+  }
+  if (listener_ != nullptr) listener_->beat();
+  if (readiness_ == nullptr) return;
+  std::vector<health::Observation> observations;
+  for (const auto& s : snapshots) {
+    // The lag covers the records read and not yet committed (positions are the committed
+    // ones), so it is the whole of the work waiting.
+    observations.push_back({s.source, "meter_master", phase_of(s.state), s.records_applied, 0, s.lag,
+                            s.last_error, std::nullopt});
+  }
+  for (const auto& d : dispatchers.snapshot()) {
+    const health::Phase phase = d.stopped_by_error ? health::Phase::Failed
+                                : d.failing        ? health::Phase::Failing
+                                                   : health::Phase::Running;
+    observations.push_back({d.source, "endpoint", phase, d.records_settled, 0, std::nullopt, d.last_error,
+                            d.failing ? std::optional<long>(d.last_status) : std::nullopt});
+  }
+  readiness_->observe(observations, std::chrono::system_clock::now());
+  if (metrics_ == nullptr) return;
+  for (const health::Verdict& v : readiness_->verdicts()) {
+    if (v.destination == "endpoint") {
+      metrics_->endpoint(v.source).ready(v.ready);
+    } else {
+      metrics_->meter_master(v.source).ready(v.ready);
+    }
   }
 }
 
 int Supervisor::run() {
   const auto started_at = std::chrono::system_clock::now();
   StatusFile status(config_.status_file, started_at);
+  metrics::Metrics metrics({METERSYNC_VERSION, METERSYNC_REVISION, kafka::library_version()});
+  health::Readiness readiness(config_.http.stall_after);
+  metrics_ = &metrics;
+  readiness_ = &readiness;
+  // Bound first, so that an address in use stops the start before anything else runs.
+  std::unique_ptr<health::Listener> listener;
+  if (const auto address = config::listen_address(config_.http)) {
+    listener = std::make_unique<health::Listener>(
+        *address, health::Handlers{
+                      .metrics = [&metrics] { return metrics.render(); },
+                      .ready = [&readiness] { return readiness.ready(); },
+                      .ready_body = [&readiness] { return readiness.body(); },
+                      .status =
+                          [this] {
+                            std::lock_guard lock(status_mutex_);
+                            return status_json_;
+                          },
+                  });
+    listener->start();
+    listener_ = listener.get();
+  }
+  struct Forget {  // the members point into this frame only while it lives
+    Supervisor& s;
+    ~Forget() { s.listener_ = nullptr, s.readiness_ = nullptr, s.metrics_ = nullptr; }
+  } forget{*this};
+  {
+    std::lock_guard lock(status_mutex_);
+    status_json_ = status.render({});
+  }
+
   // Endpoint dispatchers run beside the pipelines, on threads of their own, and do not
   // wait for the sink (dispatch/dispatcher_threads.hpp); stopped when this returns.
-  dispatch::DispatcherThreads dispatchers(config_, selected_);
+  dispatch::DispatcherThreads dispatchers(config_, selected_, &metrics);
   dispatchers.start();
   if (!prepare_sink(status)) return 0;
 
   for (const auto* source : selected_) {
-    pipelines_.push_back(std::make_unique<Pipeline>(config_, *source));
+    pipelines_.push_back(std::make_unique<engine::Pipeline>(config_, *source));
+    pipelines_.back()->export_to(&metrics.meter_master(source->name));
   }
   for (auto& pipeline : pipelines_) pipeline->start();
   spdlog::info("metersync running {} pipeline(s)", pipelines_.size());
@@ -111,7 +205,7 @@ int Supervisor::run() {
   int exit_code = 0;
   for (;;) {
     const int sig = wait_for_signal(std::chrono::milliseconds(1000));
-    status.write(snapshots_of(pipelines_));
+    tick(status, dispatchers);
     if (sig != 0) {
       spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       break;
@@ -151,12 +245,12 @@ int Supervisor::run() {
 }
 
 void Supervisor::log_summary() {
-  std::vector<PipelineSnapshot> now = snapshots_of(pipelines_);
+  std::vector<engine::PipelineSnapshot> now = snapshots_of(pipelines_);
   for (std::size_t i = 0; i < now.size(); ++i) {
     const auto& s = now[i];
     const int64_t before = i < last_summary_.size() ? last_summary_[i].records_applied : 0;
     spdlog::info("{}: {}, consumed {}, applied {} (+{}), dead-lettered {}, tombstones {}, lag {}{}{}",
-                 s.source, state_name(s.state), s.records_consumed, s.records_applied,
+                 s.source, engine::state_name(s.state), s.records_consumed, s.records_applied,
                  s.records_applied - before, s.records_dead_lettered, s.tombstones_skipped,
                  s.lag ? std::to_string(*s.lag) : "?", s.last_error.empty() ? "" : ", last error: ",
                  s.last_error);

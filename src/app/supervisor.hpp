@@ -7,12 +7,25 @@
 // received here with sigtimedwait, which is also the one-second status tick.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "app/pipeline.hpp"
+#include "engine/pipeline.hpp"
 #include "config/config.hpp"
+
+namespace metersync::dispatch {
+class DispatcherThreads;
+}
+namespace metersync::health {
+class Listener;
+class Readiness;
+}
+namespace metersync::metrics {
+class Metrics;
+}
 
 namespace metersync::app {
 
@@ -33,11 +46,21 @@ class Supervisor {
   // false when a signal arrived while waiting for the sink; records its stage in `status`
   bool prepare_sink(class StatusFile& status);
   void log_summary();
+  // The one-second tick: status file, readiness, the ready gauges, the listener's heartbeat.
+  void tick(StatusFile& status, const dispatch::DispatcherThreads& dispatchers);
+  // Waits up to `timeout` for SIGTERM/SIGINT, beating the listener's heartbeat every second;
+  // returns the signal or 0.
+  int wait(std::chrono::milliseconds timeout);
 
   const config::Config& config_;
   std::vector<const config::SourceConfig*> selected_;
-  std::vector<std::unique_ptr<Pipeline>> pipelines_;
-  std::vector<PipelineSnapshot> last_summary_;
+  std::vector<std::unique_ptr<engine::Pipeline>> pipelines_;
+  std::vector<engine::PipelineSnapshot> last_summary_;
+  metrics::Metrics* metrics_ = nullptr;      // run()'s, while it runs
+  health::Readiness* readiness_ = nullptr;
+  health::Listener* listener_ = nullptr;
+  std::mutex status_mutex_;
+  std::string status_json_;  // the latest status, for the listener's /status
 };
 
 }  // namespace metersync::app

@@ -17,11 +17,11 @@ namespace {
 
 using simdjson::ondemand::json_type;
 
-std::unexpected<DecodeError> fail(std::string reason) {
-  return std::unexpected(DecodeError{std::move(reason)});
+std::unexpected<Error> fail(std::string reason) {
+  return std::unexpected(Error::data(Stage::Decode, std::move(reason)));
 }
 
-std::unexpected<DecodeError> json_fail(std::string_view where, simdjson::error_code error) {
+std::unexpected<Error> json_fail(std::string_view where, simdjson::error_code error) {
   return fail(json_fields::invalid(where, error));
 }
 
@@ -60,7 +60,7 @@ class EnvelopeDecoder::Impl {
   Impl(Connector connector, const DeclaredColumns& declared)
       : connector_(connector), declared_layout_(RowLayout::from_declared(declared)) {}
 
-  std::expected<ChangeEvent, DecodeError> decode(std::string_view message);
+  Result<ChangeEvent> decode(std::string_view message);
   std::shared_ptr<const std::string> schema_prefix() const { return schema_prefix_; }
 
  private:
@@ -69,16 +69,16 @@ class EnvelopeDecoder::Impl {
   enum class Mode { Message, EnvelopeOnly };
 
   std::string_view cached_schema_payload(std::string_view message) const;
-  std::expected<ChangeEvent, DecodeError> decode_text(std::string_view text, Mode mode);
-  std::expected<void, DecodeError> envelope_field(std::string_view key,
+  Result<ChangeEvent> decode_text(std::string_view text, Mode mode);
+  Result<void> envelope_field(std::string_view key,
                                                   simdjson::ondemand::value& value,
                                                   const RowLayout* layout, EnvelopeParts& parts);
-  std::expected<void, DecodeError> schema(simdjson::ondemand::value& value,
+  Result<void> schema(simdjson::ondemand::value& value,
                                           const RowLayout*& layout);
-  std::expected<std::optional<Row>, DecodeError> row(simdjson::ondemand::value& value,
+  Result<std::optional<Row>> row(simdjson::ondemand::value& value,
                                                      const RowLayout* layout,
                                                      std::string_view which);
-  std::expected<ChangeEvent, DecodeError> assemble(EnvelopeParts& parts) const;
+  Result<ChangeEvent> assemble(EnvelopeParts& parts) const;
 
   Connector connector_;
   RowLayout declared_layout_;
@@ -100,7 +100,7 @@ constexpr std::string_view kHead = R"({"schema":)";
 constexpr std::string_view kJoin = R"(,"payload":)";
 }  // namespace
 
-std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode(std::string_view message) {
+Result<ChangeEvent> EnvelopeDecoder::Impl::decode(std::string_view message) {
   // Fast path: a JsonConverter message whose schema is byte-for-byte the cached one.
   // Only the payload is then indexed and walked; the schema (often most of the bytes)
   // is compared with memcmp instead of being tokenised. Any failure here reruns the full
@@ -127,7 +127,7 @@ std::string_view EnvelopeDecoder::Impl::cached_schema_payload(std::string_view m
   return message;
 }
 
-std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode_text(std::string_view text,
+Result<ChangeEvent> EnvelopeDecoder::Impl::decode_text(std::string_view text,
                                                                            Mode mode) {
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a buffer that
   // has them (it only grows, so steady state allocates nothing here).
@@ -188,7 +188,7 @@ std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::decode_text(std::
   return assemble(parts);
 }
 
-std::expected<void, DecodeError> EnvelopeDecoder::Impl::schema(simdjson::ondemand::value& value,
+Result<void> EnvelopeDecoder::Impl::schema(simdjson::ondemand::value& value,
                                                                const RowLayout*& layout) {
   json_type type;
   if (auto error = value.type().get(type)) return json_fail("schema", error);
@@ -210,7 +210,7 @@ std::expected<void, DecodeError> EnvelopeDecoder::Impl::schema(simdjson::ondeman
   return {};
 }
 
-std::expected<void, DecodeError> EnvelopeDecoder::Impl::envelope_field(
+Result<void> EnvelopeDecoder::Impl::envelope_field(
     std::string_view key, simdjson::ondemand::value& value, const RowLayout* layout,
     EnvelopeParts& parts) {
   if (key == "before" || key == "after") {
@@ -241,7 +241,7 @@ std::expected<void, DecodeError> EnvelopeDecoder::Impl::envelope_field(
   return {};
 }
 
-std::expected<std::optional<Row>, DecodeError> EnvelopeDecoder::Impl::row(
+Result<std::optional<Row>> EnvelopeDecoder::Impl::row(
     simdjson::ondemand::value& value, const RowLayout* layout, std::string_view which) {
   json_type type;
   if (auto error = value.type().get(type)) return json_fail(which, error);
@@ -275,7 +275,7 @@ std::expected<std::optional<Row>, DecodeError> EnvelopeDecoder::Impl::row(
   return std::optional<Row>{std::move(row)};
 }
 
-std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::Impl::assemble(
+Result<ChangeEvent> EnvelopeDecoder::Impl::assemble(
     EnvelopeParts& parts) const {
   if (!parts.op) return fail("op is missing");
   if (!parts.source) return fail("source is missing");
@@ -332,7 +332,7 @@ EnvelopeDecoder::~EnvelopeDecoder() = default;
 EnvelopeDecoder::EnvelopeDecoder(EnvelopeDecoder&&) noexcept = default;
 EnvelopeDecoder& EnvelopeDecoder::operator=(EnvelopeDecoder&&) noexcept = default;
 
-std::expected<ChangeEvent, DecodeError> EnvelopeDecoder::decode(std::string_view value) {
+Result<ChangeEvent> EnvelopeDecoder::decode(std::string_view value) {
   return impl_->decode(value);
 }
 

@@ -10,13 +10,10 @@
 #include <string_view>
 
 #include "core/change_event.hpp"
+#include "core/error.hpp"
 #include "debezium/column_types.hpp"
 
 namespace metersync::debezium {
-
-struct DecodeError {
-  std::string reason;  // e.g. "field after.multiplier: Decimal bytes are not valid base64"
-};
 
 class EnvelopeDecoder {
  public:
@@ -30,7 +27,7 @@ class EnvelopeDecoder {
   EnvelopeDecoder& operator=(const EnvelopeDecoder&) = delete;
 
   // `value` is a non-null Kafka message value (tombstones never reach the decoder).
-  std::expected<ChangeEvent, DecodeError> decode(std::string_view value);
+  Result<ChangeEvent> decode(std::string_view value);
 
   // The bytes every value with the current schema begins with: {"schema":<the schema
   // block>,"payload": as the JSON converter writes it. Null until a value with a schema

@@ -226,23 +226,23 @@ std::expected<Value, std::string> ValueReader::read(simdjson::ondemand::value& v
       auto text = read_text(value, type, "an ISO-8601 timestamp string");
       if (!text) return std::unexpected(std::move(text.error()));
       if (*text == kUnavailable) return Unavailable{};
-      Timestamp instant;
-      if (!wire::parse_zoned_timestamp(*text, instant)) {
+      std::optional<Timestamp> instant = wire::parse_zoned_timestamp(*text);
+      if (!instant) {
         return std::unexpected("ZonedTimestamp " + quoted(*text) +
                                " is not an ISO-8601 date-time with an offset");
       }
-      return instant;
+      return *instant;
     }
     case LogicalType::ZonedTime: {
       auto text = read_text(value, type, "an ISO-8601 time string");
       if (!text) return std::unexpected(std::move(text.error()));
       if (*text == kUnavailable) return Unavailable{};
-      TimeOfDay time;
-      if (!wire::parse_zoned_time(*text, time)) {
+      std::optional<TimeOfDay> time = wire::parse_zoned_time(*text);
+      if (!time) {
         return std::unexpected("ZonedTime " + quoted(*text) +
                                " is not an ISO-8601 time with an offset");
       }
-      return time;
+      return *time;
     }
     case LogicalType::Json: {
       auto text = read_text(value, type, "JSON text in a string");

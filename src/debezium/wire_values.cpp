@@ -228,7 +228,7 @@ int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
   return era * 146'097 + day_of_era - 719'468;
 }
 
-bool parse_zoned_timestamp(std::string_view text, Timestamp& out) {
+std::optional<Timestamp> parse_zoned_timestamp(std::string_view text) {
   Cursor in(text);
   int sign = 1;
   bool signed_year = false;
@@ -238,33 +238,35 @@ bool parse_zoned_timestamp(std::string_view text, Timestamp& out) {
     sign = -1, signed_year = true;
   int64_t year = 0, month = 0, day = 0;
   const int year_digits = in.variable(4, 10, year);
-  if (year_digits == 0) return false;
-  if (year_digits > 4 && !signed_year) return false;  // java.time signs years beyond 9999
+  if (year_digits == 0) return std::nullopt;
+  if (year_digits > 4 && !signed_year) return std::nullopt;  // java.time signs years beyond 9999
   year *= sign;
-  if (!in.take('-') || !in.fixed(2, month) || !in.take('-') || !in.fixed(2, day)) return false;
+  if (!in.take('-') || !in.fixed(2, month) || !in.take('-') || !in.fixed(2, day)) return std::nullopt;
   if (month < 1 || month > 12 || day < 1 ||
       day > days_in_month(year, static_cast<unsigned>(month))) {
-    return false;
+    return std::nullopt;
   }
-  if (!in.take('T')) return false;
+  if (!in.take('T')) return std::nullopt;
   int64_t nanos_of_day = 0, offset = 0;
-  if (!parse_local_time(in, nanos_of_day) || !parse_offset(in, offset)) return false;
+  if (!parse_local_time(in, nanos_of_day) || !parse_offset(in, offset)) return std::nullopt;
   const int64_t days =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  out.seconds = days * kSecondsPerDay + nanos_of_day / kNanosPerSecond - offset;
-  out.nanos = static_cast<int32_t>(nanos_of_day % kNanosPerSecond);
-  return true;
+  Timestamp instant;
+  instant.seconds = days * kSecondsPerDay + nanos_of_day / kNanosPerSecond - offset;
+  instant.nanos = static_cast<int32_t>(nanos_of_day % kNanosPerSecond);
+  return instant;
 }
 
-bool parse_zoned_time(std::string_view text, TimeOfDay& out) {
+std::optional<TimeOfDay> parse_zoned_time(std::string_view text) {
   Cursor in(text);
   int64_t nanos_of_day = 0, offset = 0;
-  if (!parse_local_time(in, nanos_of_day) || !parse_offset(in, offset)) return false;
+  if (!parse_local_time(in, nanos_of_day) || !parse_offset(in, offset)) return std::nullopt;
   constexpr int64_t kNanosPerDay = kSecondsPerDay * kNanosPerSecond;
   int64_t utc = (nanos_of_day - offset * kNanosPerSecond) % kNanosPerDay;
   if (utc < 0) utc += kNanosPerDay;
-  out.nanos = utc;
-  return true;
+  TimeOfDay time;
+  time.nanos = utc;
+  return time;
 }
 
 }  // namespace metersync::debezium::wire

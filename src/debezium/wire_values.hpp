@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,12 +27,12 @@ bool decimal_from_unscaled(std::string_view bytes, int32_t scale, std::vector<ui
 Timestamp timestamp_from_units(int64_t count, int64_t units_per_second);
 
 // java.time ISO_OFFSET_DATE_TIME text ("2026-11-24T13:45:00.123456+02:00", "...Z",
-// years beyond 9999 as "+10000-...") into the UTC instant. False if malformed.
-bool parse_zoned_timestamp(std::string_view text, Timestamp& out);
+// years beyond 9999 as "+10000-...") into the UTC instant; nullopt if malformed.
+std::optional<Timestamp> parse_zoned_timestamp(std::string_view text);
 
 // ISO_OFFSET_TIME text ("13:45:00.5Z", "13:45:00+02:00") into the UTC time of day
-// (wrapped into 00:00..24:00). False if malformed.
-bool parse_zoned_time(std::string_view text, TimeOfDay& out);
+// (wrapped into 00:00..24:00); nullopt if malformed.
+std::optional<TimeOfDay> parse_zoned_time(std::string_view text);
 
 // Days since 1970-01-01 of a proleptic Gregorian date (month 1..12, day 1..31).
 int64_t days_from_civil(int64_t year, unsigned month, unsigned day);

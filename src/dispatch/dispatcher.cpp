@@ -60,10 +60,15 @@ class Dispatcher::Loop {
         processor_(source_),
         sender_(sender_settings(endpoint_)),
         deliverer_(
-            [this](const std::string& body, const std::string& id) { return sender_.post(body, id); },
+            [this](const std::string& body, const std::string& id) { return post(body, id); },
             RetryPolicy(retry_settings(endpoint_)), stopping,
             [this](const AttemptResult& result, int attempt, std::chrono::milliseconds wait) {
               ++owner_.stats_.failed_attempts;
+              owner_.stats_.failing = true;
+              if (auto* m = owner_.metrics_) {
+                m->retry();
+                if (result.retry_after) m->retry_after(wait);
+              }
               spdlog::warn("dispatch [{}]: attempt {} failed ({}); retrying in {} ms", source_.name,
                            attempt, result.describe(), wait.count());
             }),
@@ -80,7 +85,7 @@ class Dispatcher::Loop {
     while (!stopping_) {
       auto polled = consumer_.poll(poll_timeout());
       if (!polled) {
-        if (polled.error().action == kafka::ErrorAction::Fatal) {
+        if (polled.error().kind == ErrorKind::Fatal) {
           throw std::runtime_error("dispatch [" + source_.name + "]: " + polled.error().describe());
         }
         spdlog::warn("dispatch [{}]: {}", source_.name, polled.error().describe());
@@ -94,6 +99,7 @@ class Dispatcher::Loop {
       }
       commit_soon(now);
       log_summary(now);
+      export_lag(now);
     }
     // Settled progress is committed; unsettled batches are not: they are sent again after
     // the restart.
@@ -113,6 +119,15 @@ class Dispatcher::Loop {
     return timeout;
   }
 
+  // One attempt, timed and counted by its answer.
+  AttemptResult post(const std::string& body, const std::string& batch_id) {
+    const auto started = Clock::now();
+    AttemptResult result = sender_.post(body, batch_id);
+    owner_.stats_.last_status = result.transport_error ? 0 : result.status;
+    if (auto* m = owner_.metrics_) m->post(result.transport_error ? 0 : result.status, Clock::now() - started);
+    return result;
+  }
+
   PendingBatch& batch_of(int32_t partition) {
     return batches_.try_emplace(partition, source_.name, partition).first->second;
   }
@@ -120,6 +135,7 @@ class Dispatcher::Loop {
   // A record that becomes no event is settled with (or, with no batch pending, as) its
   // partition's progress.
   void settle_record(int32_t partition, int64_t offset) {
+    ++owner_.stats_.records_settled;
     PendingBatch& batch = batch_of(partition);
     if (batch.empty()) {
       settled_[partition] = offset + 1;
@@ -133,10 +149,14 @@ class Dispatcher::Loop {
   // the endpoint dead-letter topic with its stage and reason, a change is sent.
   void handle(const kafka::Message& message) {
     ++owner_.stats_.records;
+    if (auto* m = owner_.metrics_) m->consumed(1);
     const int32_t partition = message.partition();
     const int64_t offset = message.offset();
     pipeline::Outcome outcome = processor_.process(message.value());
-    if (std::holds_alternative<pipeline::Tombstone>(outcome)) return settle_record(partition, offset);
+    if (std::holds_alternative<pipeline::Tombstone>(outcome)) {
+      if (auto* m = owner_.metrics_) m->tombstones(1);
+      return settle_record(partition, offset);
+    }
     if (const auto* rejected = std::get_if<pipeline::Rejected>(&outcome)) {
       spdlog::warn("dispatch [{}]: record {}/{} goes to {} ({}): {}", source_.name, partition, offset,
                    dead_letter_topic_, kafka::stage_name(rejected->stage), rejected->reason);
@@ -144,6 +164,7 @@ class Dispatcher::Loop {
                                offset, message.timestamp_ms(), message.key(), message.value()};
       if (!dead_letter(letter)) return;
       ++owner_.stats_.records_dead_lettered;
+      if (auto* m = owner_.metrics_) m->dead_letters(kafka::stage_name(rejected->stage), 1);
       return settle_record(partition, offset);
     }
     const auto& processed = std::get<pipeline::Processed>(outcome);
@@ -166,6 +187,10 @@ class Dispatcher::Loop {
       case DeliveryOutcome::Kind::Delivered:
         owner_.stats_.events_delivered += static_cast<int64_t>(batch.size());
         ++owner_.stats_.batches_delivered;
+        if (auto* m = owner_.metrics_) {
+          m->delivered(static_cast<int64_t>(batch.size()));
+          m->committed(static_cast<int64_t>(batch.size()), std::chrono::system_clock::now());
+        }
         spdlog::debug("dispatch [{}]: batch {} ({} events) delivered", source_.name, batch_id,
                       batch.size());
         break;
@@ -176,10 +201,13 @@ class Dispatcher::Loop {
                                  batch.partition(), batch.first_offset(), -1, batch_id, body};
         if (!dead_letter(letter)) return false;
         ++owner_.stats_.batches_dead_lettered;
+        if (auto* m = owner_.metrics_) m->dead_letters(kafka::stage_name(kafka::Stage::Endpoint), static_cast<int64_t>(batch.size()));
         break;
       }
     }
     settled_[batch.partition()] = batch.next_offset();
+    owner_.stats_.records_settled += static_cast<int64_t>(batch.size());
+    owner_.stats_.failing = false;
     batch.clear();
     commit_soon(Clock::now());
     return true;
@@ -193,7 +221,7 @@ class Dispatcher::Loop {
       auto sent = dead_letters_.send(dead_letter_topic_, letter);
       if (sent) sent = dead_letters_.flush(30s);
       if (sent) return true;
-      if (sent.error().action == kafka::ErrorAction::Fatal) {
+      if (sent.error().kind == ErrorKind::Fatal) {
         throw std::runtime_error("dispatch [" + source_.name + "]: dead-letter topic " +
                                  dead_letter_topic_ + ": " + sent.error().describe());
       }
@@ -231,6 +259,22 @@ class Dispatcher::Loop {
     }
   }
 
+  // The lag of each partition whose position this run knows (it settled something there):
+  // before that the position is the group's committed offset, which only the broker knows,
+  // and the low watermark would count the whole partition as lag.
+  void export_lag(Clock::time_point now) {
+    auto* m = owner_.metrics_;
+    if (m == nullptr || now - last_lag_ < 1s) return;
+    last_lag_ = now;
+    kafka::Offsets known = sent_;
+    for (const auto& [partition, next] : settled_) known[partition] = next;
+    const auto lags = consumer_.partition_lag(known);
+    if (!lags) return;
+    for (const auto& [partition, lag] : *lags) {
+      if (known.contains(partition)) m->lag(partition, lag);
+    }
+  }
+
   // An info line every 10 s while something happens (the sink pipelines log theirs likewise).
   void log_summary(Clock::time_point now) {
     if (now - last_summary_ < 10s) return;
@@ -250,6 +294,7 @@ class Dispatcher::Loop {
   void revoke(const std::vector<int32_t>& partitions) {
     commit();
     for (int32_t p : partitions) {
+      if (auto* m = owner_.metrics_) m->forget_partition(p);
       batches_.erase(p);
       settled_.erase(p);
       sent_.erase(p);
@@ -271,13 +316,15 @@ class Dispatcher::Loop {
   std::map<int32_t, int64_t> sent_;     // next offsets committed without waiting
   Clock::time_point last_summary_ = Clock::now();
   Clock::time_point last_commit_{};
+  Clock::time_point last_lag_{};
   int64_t summarized_delivered_ = 0;
   int64_t summarized_failures_ = 0;
   kafka::Consumer consumer_;            // last: its revoke hook uses the members above
 };
 
-Dispatcher::Dispatcher(const config::Config& config, const config::SourceConfig& source)
-    : config_(config), source_(source) {
+Dispatcher::Dispatcher(const config::Config& config, const config::SourceConfig& source,
+                       metrics::EndpointMetrics* metrics)
+    : config_(config), source_(source), metrics_(metrics) {
   if (!source_.endpoint) {
     throw ConfigError("sources." + source_.name + ".endpoint: missing (no endpoint to dispatch to)");
   }

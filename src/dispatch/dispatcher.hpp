@@ -19,6 +19,7 @@
 
 #include "config/config.hpp"
 #include "dispatch/event_encoder.hpp"
+#include "metrics/metrics.hpp"
 
 namespace metersync::dispatch {
 
@@ -30,6 +31,12 @@ struct DispatchStats {
   std::atomic<int64_t> batches_dead_lettered{0};
   std::atomic<int64_t> records_dead_lettered{0};  // records dead-lettered by the processor (decode, map)
   std::atomic<int64_t> failed_attempts{0};     // posts retried
+  // Readiness: records whose progress is settled (delivered, dead-lettered, skipped), whether
+  // the batch being posted has failed its last attempt, and that attempt's HTTP status (0:
+  // no answer).
+  std::atomic<int64_t> records_settled{0};
+  std::atomic<bool> failing{false};
+  std::atomic<long> last_status{0};
 };
 
 // The consumer group of a source's dispatcher.
@@ -43,7 +50,8 @@ RetrySettings retry_settings(const config::EndpointConfig& endpoint);
 class Dispatcher {
  public:
   // Checks the configuration (source must have an endpoint); throws ConfigError.
-  Dispatcher(const config::Config& config, const config::SourceConfig& source);
+  Dispatcher(const config::Config& config, const config::SourceConfig& source,
+             metrics::EndpointMetrics* metrics = nullptr);
   ~Dispatcher();
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -60,6 +68,7 @@ class Dispatcher {
   config::Config config_;
   config::SourceConfig source_;
   DispatchStats stats_;
+  metrics::EndpointMetrics* metrics_;  // null: not exported (tests, replay)
 };
 
 }  // namespace metersync::dispatch

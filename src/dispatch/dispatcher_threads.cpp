@@ -7,11 +7,13 @@
 namespace metersync::dispatch {
 
 DispatcherThreads::DispatcherThreads(const config::Config& config,
-                                     const std::vector<const config::SourceConfig*>& sources) {
+                                     const std::vector<const config::SourceConfig*>& sources,
+                                     metrics::Metrics* metrics) {
   for (const auto* source : sources) {
     if (!source->endpoint) continue;
     auto worker = std::make_unique<Worker>();
-    worker->dispatcher = std::make_unique<Dispatcher>(config, *source);
+    worker->dispatcher = std::make_unique<Dispatcher>(
+        config, *source, metrics != nullptr ? &metrics->endpoint(source->name) : nullptr);
     worker->url = source->endpoint->url;
     workers_.push_back(std::move(worker));
   }
@@ -38,6 +40,10 @@ void DispatcherThreads::work(Worker& worker) {
   std::chrono::milliseconds pause{0};
   while (!stopping_) {
     try {
+      {
+        std::lock_guard lock(worker.mutex);
+        worker.stopped_by_error = false;
+      }
       worker.dispatcher->run(stopping_);
       return;
     } catch (const std::exception& e) {
@@ -46,6 +52,7 @@ void DispatcherThreads::work(Worker& worker) {
                     e.what(), pause.count());
       std::lock_guard lock(worker.mutex);
       worker.last_error = e.what();
+      worker.stopped_by_error = true;
     }
     for (auto until = std::chrono::steady_clock::now() + pause;
          !stopping_ && std::chrono::steady_clock::now() < until;) {
@@ -62,8 +69,12 @@ std::vector<DispatcherSnapshot> DispatcherThreads::snapshot() const {
                             s.events_delivered.load(), s.batches_delivered.load(),
                             s.batches_dead_lettered.load(), s.records_dead_lettered.load(),
                             s.failed_attempts.load(), {}};
+    snap.records_settled = s.records_settled.load();
+    snap.failing = s.failing.load();
+    snap.last_status = s.last_status.load();
     std::lock_guard lock(worker->mutex);
     snap.last_error = worker->last_error;
+    snap.stopped_by_error = worker->stopped_by_error;
     out.push_back(std::move(snap));
   }
   return out;

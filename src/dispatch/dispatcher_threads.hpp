@@ -31,6 +31,11 @@ struct DispatcherSnapshot {
   int64_t records_dead_lettered = 0;
   int64_t failed_attempts = 0;
   std::string last_error;  // of the last failed run; empty when none
+  // For readiness (health::Observation).
+  int64_t records_settled = 0;
+  bool failing = false;     // the batch being posted failed its last attempt
+  long last_status = 0;     // that attempt's HTTP status, 0 when no answer came
+  bool stopped_by_error = false;  // the last run ended with an error; a new one starts after a pause
 };
 
 class DispatcherThreads {
@@ -38,7 +43,8 @@ class DispatcherThreads {
   // Builds a Dispatcher for each of `sources` with an endpoint (others are skipped).
   // Throws ConfigError.
   DispatcherThreads(const config::Config& config,
-                    const std::vector<const config::SourceConfig*>& sources);
+                    const std::vector<const config::SourceConfig*>& sources,
+                    metrics::Metrics* metrics = nullptr);
   ~DispatcherThreads();  // stop()
   DispatcherThreads(const DispatcherThreads&) = delete;
   DispatcherThreads& operator=(const DispatcherThreads&) = delete;
@@ -56,6 +62,7 @@ class DispatcherThreads {
     std::thread thread;
     mutable std::mutex mutex;
     std::string last_error;
+    bool stopped_by_error = false;
   };
   void work(Worker& worker);
 

@@ -46,7 +46,7 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
   while (!stopping && !all_at_end()) {
     auto polled = consumer.poll(200ms);
     if (!polled) {
-      if (polled.error().action == kafka::ErrorAction::Fatal) {
+      if (polled.error().kind == ErrorKind::Fatal) {
         result.error = polled.error().describe();
         return result;
       }

@@ -207,15 +207,25 @@ void Consumer::assign(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::Top
     assigned_.clear();
   }
   assigned_.insert(ids.begin(), ids.end());
-  if (paused_) consumer->pause(partitions);
+  // librdkafka keeps a partition's pause across unassign and assign: one paused, revoked and
+  // assigned again after resume() (which resumes the assignment of its time) would stay
+  // paused for good, so the consumer's state is applied to every assignment.
+  if (paused_) {
+    consumer->pause(partitions);
+  } else {
+    consumer->resume(partitions);
+  }
 }
 
-std::expected<std::optional<Message>, KafkaError> Consumer::poll(std::chrono::milliseconds timeout) {
+Result<std::optional<Message>> Consumer::poll(std::chrono::milliseconds timeout) {
   const auto first = std::min(timeout, kStallCheck);
   auto polled = poll_once(first);
-  if (!polled || *polled || timeout <= first) return polled;
-  restart_stalled_fetches();
-  return poll_once(timeout - first);
+  if (polled && !*polled && timeout > first) {
+    restart_stalled_fetches();
+    polled = poll_once(timeout - first);
+  }
+  if (!polled) return std::unexpected(polled.error().to_error(Stage::Kafka));
+  return std::move(*polled);
 }
 
 std::expected<std::optional<Message>, KafkaError> Consumer::poll_once(std::chrono::milliseconds timeout) {
@@ -311,7 +321,13 @@ void Consumer::commit_async(const Offsets& next_offsets) {
   }
 }
 
-std::expected<void, KafkaError> Consumer::commit(const Offsets& next_offsets) {
+Result<void> Consumer::commit(const Offsets& next_offsets) {
+  auto committed = commit_sync(next_offsets);
+  if (!committed) return std::unexpected(committed.error().to_error(Stage::Kafka));
+  return {};
+}
+
+std::expected<void, KafkaError> Consumer::commit_sync(const Offsets& next_offsets) {
   if (closed_) return std::unexpected(KafkaError::from(RdKafka::ERR__STATE, "consumer is closed"));
   PartitionList list;
   for (const auto& [partition, offset] : next_offsets) {
@@ -351,8 +367,16 @@ int Consumer::partition_count(std::chrono::milliseconds timeout) {
 }
 
 std::optional<int64_t> Consumer::lag(const Offsets& next_offsets) {
-  if (closed_ || assigned_.empty()) return std::nullopt;
+  const auto lags = partition_lag(next_offsets);
+  if (!lags) return std::nullopt;
   int64_t total = 0;
+  for (const auto& [partition, lag] : *lags) total += lag;
+  return total;
+}
+
+std::optional<std::map<int32_t, int64_t>> Consumer::partition_lag(const Offsets& next_offsets) {
+  if (closed_ || assigned_.empty()) return std::nullopt;
+  std::map<int32_t, int64_t> lags;
   for (int32_t partition : assigned_) {
     int64_t low = -1;
     int64_t high = -1;
@@ -362,9 +386,9 @@ std::optional<int64_t> Consumer::lag(const Offsets& next_offsets) {
     }
     auto found = next_offsets.find(partition);
     int64_t position = found != next_offsets.end() ? found->second : std::max<int64_t>(low, 0);
-    total += std::max<int64_t>(0, high - position);
+    lags[partition] = std::max<int64_t>(0, high - position);
   }
-  return total;
+  return lags;
 }
 
 void Consumer::close() {

@@ -81,7 +81,8 @@ class Consumer {
   // when nothing came for a moment although the broker holds more (cached high
   // watermark), poll() restarts the fetch at the next unread offset (an asynchronous
   // seek, which wakes that thread). Repeated restarts without progress back off.
-  std::expected<std::optional<Message>, KafkaError> poll(std::chrono::milliseconds timeout);
+  // Errors are of stage Kafka.
+  Result<std::optional<Message>> poll(std::chrono::milliseconds timeout);
 
   // Stops / restarts fetching of every assigned partition (also of partitions assigned
   // while paused). Fetching resumes right after the last record poll() returned.
@@ -94,7 +95,7 @@ class Consumer {
   // themselves when the group does (a lost one is covered by the partition's next commit).
   void commit_async(const Offsets& next_offsets);
   // The same, waiting for the broker's answer (at a revoke, at stop, replay).
-  std::expected<void, KafkaError> commit(const Offsets& next_offsets);
+  Result<void> commit(const Offsets& next_offsets);
 
   // Partitions read to their end since their last record (Options::report_partition_end).
   const std::set<int32_t>& partitions_at_end() const { return at_end_; }
@@ -105,6 +106,8 @@ class Consumer {
   // Records on the broker not yet covered by `next_offsets`, over the assigned
   // partitions, from librdkafka's cached watermarks; nullopt while unknown.
   std::optional<int64_t> lag(const Offsets& next_offsets);
+  // The same per assigned partition (the metrics' lag); nullopt likewise.
+  std::optional<std::map<int32_t, int64_t>> partition_lag(const Offsets& next_offsets);
 
   const std::set<int32_t>& assignment() const { return assigned_; }
   const std::string& topic() const { return topic_; }
@@ -121,6 +124,7 @@ class Consumer {
   void assign(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::TopicPartition*>& partitions,
               const std::vector<int32_t>& ids, bool cooperative);
   std::expected<std::optional<Message>, KafkaError> poll_once(std::chrono::milliseconds timeout);
+  std::expected<void, KafkaError> commit_sync(const Offsets& next_offsets);
   void restart_stalled_fetches();
 
   // Per assigned partition: where the fetch is restarted, and how often.

@@ -4,16 +4,6 @@
 
 namespace metersync::kafka {
 
-std::string_view stage_name(Stage stage) {
-  switch (stage) {
-    case Stage::Decode: return "decode";
-    case Stage::Map: return "map";
-    case Stage::Sink: return "sink";
-    case Stage::Endpoint: return "endpoint";
-  }
-  return "unknown";
-}
-
 // Counts acknowledgements; runs inside flush()/poll() on the owning thread.
 class DeadLetterProducer::DeliveryTracker : public RdKafka::DeliveryReportCb {
  public:
@@ -49,8 +39,7 @@ void DeadLetterProducer::create() {
   if (!producer_) throw ClientConfigError("kafka dead-letter producer: " + error);
 }
 
-std::expected<void, KafkaError> DeadLetterProducer::send(const std::string& dead_letter_topic,
-                                                         const DeadLetter& letter) {
+Result<void> DeadLetterProducer::send(const std::string& dead_letter_topic, const DeadLetter& letter) {
   std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
   headers->add(dlq_header::kReason, std::string(letter.reason));
   headers->add(dlq_header::kStage, std::string(stage_name(letter.stage)));
@@ -73,13 +62,14 @@ std::expected<void, KafkaError> DeadLetterProducer::send(const std::string& dead
       return {};
     }
     if (err != RdKafka::ERR__QUEUE_FULL) {
-      return std::unexpected(KafkaError::from(err, "dead letter to " + dead_letter_topic));
+      return std::unexpected(
+          KafkaError::from(err, "dead letter to " + dead_letter_topic).to_error(Stage::DeadLetter));
     }
     producer_->poll(100);  // let deliveries drain the local queue, then try again
   }
 }
 
-std::expected<void, KafkaError> DeadLetterProducer::flush(std::chrono::milliseconds timeout) {
+Result<void> DeadLetterProducer::flush(std::chrono::milliseconds timeout) {
   RdKafka::ErrorCode err = producer_->flush(static_cast<int>(timeout.count()));
   std::string fatal_reason;
   if (producer_->fatal_error(fatal_reason) != RdKafka::ERR_NO_ERROR) {
@@ -89,10 +79,11 @@ std::expected<void, KafkaError> DeadLetterProducer::flush(std::chrono::milliseco
     producer_.reset();
     tracker_->first_error.reset();
     create();
-    return std::unexpected(KafkaError{RdKafka::ERR__FATAL, fatal_reason, ErrorAction::Retry});
+    return std::unexpected(
+        KafkaError{RdKafka::ERR__FATAL, fatal_reason, ErrorAction::Retry}.to_error(Stage::DeadLetter));
   }
   if (auto& first_error = tracker_->first_error) {
-    KafkaError error = std::move(*first_error);
+    Error error = first_error->to_error(Stage::DeadLetter);
     first_error.reset();
     return std::unexpected(std::move(error));
   }
@@ -102,7 +93,8 @@ std::expected<void, KafkaError> DeadLetterProducer::flush(std::chrono::milliseco
     return std::unexpected(KafkaError{err,
                                       "dead-letter flush: " + std::to_string(producer_->outq_len()) +
                                           " records unacknowledged",
-                                      ErrorAction::Retry});
+                                      ErrorAction::Retry}
+                               .to_error(Stage::DeadLetter));
   }
   return {};
 }

@@ -24,9 +24,10 @@
 
 namespace metersync::kafka {
 
-// Where processing failed. The header value is the lower-case name.
-enum class Stage { Decode, Map, Sink, Endpoint };
-std::string_view stage_name(Stage stage);  // "decode" | "map" | "sink" | "endpoint"
+// Where processing failed (core/error.hpp): Decode, Map, Sink or Endpoint on a dead letter.
+// The header value is stage_name().
+using metersync::Stage;
+using metersync::stage_name;
 
 // Header names on every dead letter.
 namespace dlq_header {
@@ -58,11 +59,12 @@ class DeadLetterProducer {
   DeadLetterProducer& operator=(const DeadLetterProducer&) = delete;
 
   // Queues one record (copied). Fails only when the local queue refuses it.
-  std::expected<void, KafkaError> send(const std::string& dead_letter_topic, const DeadLetter& letter);
+  // Errors are of stage DeadLetter.
+  Result<void> send(const std::string& dead_letter_topic, const DeadLetter& letter);
 
   // Waits until every queued record is acknowledged. An error means at least one may
   // not have been written: send them again before committing past them.
-  std::expected<void, KafkaError> flush(std::chrono::milliseconds timeout);
+  Result<void> flush(std::chrono::milliseconds timeout);
 
  private:
   class DeliveryTracker;

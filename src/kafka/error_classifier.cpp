@@ -72,6 +72,11 @@ ErrorAction classify(RdKafka::ErrorCode code, bool client_fatal) {
   }
 }
 
+Error KafkaError::to_error(Stage stage) const {
+  const ErrorKind kind = action == ErrorAction::Fatal ? ErrorKind::Fatal : ErrorKind::Transient;
+  return Error{kind, stage, describe(), {}, 0, 0};
+}
+
 std::string KafkaError::describe() const {
   std::string text = message.empty() ? RdKafka::err2str(code) : message;
   text += " (";

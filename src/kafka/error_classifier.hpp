@@ -9,6 +9,8 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include "core/error.hpp"
+
 namespace metersync::kafka {
 
 enum class ErrorAction {
@@ -23,7 +25,8 @@ std::string_view action_name(ErrorAction action);
 // (rd_kafka_error_is_fatal, or ERR__FATAL from an idempotent producer).
 ErrorAction classify(RdKafka::ErrorCode code, bool client_fatal = false);
 
-// An error as the rest of the program sees it: code, librdkafka's text, the verdict.
+// A librdkafka error inside src/kafka: code, librdkafka's text, the verdict. What leaves
+// src/kafka is its to_error().
 struct KafkaError {
   RdKafka::ErrorCode code = RdKafka::ERR_NO_ERROR;
   std::string message;
@@ -34,6 +37,9 @@ struct KafkaError {
   }
   // "Local: Broker transport failure (retry)"
   std::string describe() const;
+  // The same as the one error value the rest of metersync handles: Retry is Transient,
+  // Fatal is Fatal; the reason is describe().
+  Error to_error(Stage stage) const;
 };
 
 }  // namespace metersync::kafka

@@ -75,15 +75,15 @@ SourceMapper::SourceMapper(const config::SourceConfig& source) : source_system_(
   programs_ = std::move(programs);
 }
 
-std::expected<MeterChange, MapError> SourceMapper::map(const ChangeEvent& event) const {
+Result<MeterChange> SourceMapper::map(const ChangeEvent& event) const {
   MeterChange change{MeterChange::Kind::Upsert, {}};
   change.row.source_system = source_system_;
   change.row.source_committed_at = from_epoch_millis(event.committed_at_ms);
   change.row.source_position = event.position;
   if (event.position.text.size() > kMaxPositionBytes)
     return std::unexpected(
-        MapError{"SourcePosition: " + std::to_string(event.position.text.size()) +
-                 " bytes, the column holds " + std::to_string(kMaxPositionBytes)});
+        Error::data(Stage::Map, "SourcePosition: " + std::to_string(event.position.text.size()) +
+                 " bytes, the column holds " + std::to_string(kMaxPositionBytes)));
   if (event.op == Op::Truncate) {
     change.kind = MeterChange::Kind::Truncate;
     return change;
@@ -92,8 +92,8 @@ std::expected<MeterChange, MapError> SourceMapper::map(const ChangeEvent& event)
   const bool is_delete = event.op == Op::Delete;
   const std::optional<Row>& image = is_delete ? event.before : event.after;
   if (!image)
-    return std::unexpected(MapError{std::string(op_name(event.op)) + " event without " +
-                                    (is_delete ? "a before" : "an after") + " image"});
+    return std::unexpected(Error::data(Stage::Map, std::string(op_name(event.op)) + " event without " +
+                                    (is_delete ? "a before" : "an after") + " image"));
 
   const ColumnProgram* key_program = nullptr;
   std::optional<ColumnFailure> image_gap;  // first failure caused by a thin delete image
@@ -106,11 +106,11 @@ std::expected<MeterChange, MapError> SourceMapper::map(const ChangeEvent& event)
         if (!image_gap) image_gap = value.error();
         continue;
       }
-      return std::unexpected(MapError{value.error().reason});
+      return std::unexpected(Error::data(Stage::Map, value.error().reason));
     }
     assign(change.row, program.target().name, *value);
   }
-  if (key_program == nullptr) return std::unexpected(MapError{"SourceMeterId: no rule"});
+  if (key_program == nullptr) return std::unexpected(Error::data(Stage::Map, "SourceMeterId: no rule"));
 
   if (!is_delete) return change;
   if (image_gap) {

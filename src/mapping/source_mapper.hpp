@@ -12,13 +12,10 @@
 
 #include "config/config.hpp"
 #include "core/change_event.hpp"
+#include "core/error.hpp"
 #include "core/meter_row.hpp"
 
 namespace metersync::mapping {
-
-struct MapError {
-  std::string reason;  // e.g. "SerialNumber: 70 characters, the column holds 64"
-};
 
 class ColumnProgram;
 
@@ -31,8 +28,9 @@ class SourceMapper {
   // delete -> Delete of the mapped `before`, or DeleteKeyOnly when `before` lacks the
   //           other rules' columns (only the key was logged);
   // truncate -> Truncate of the whole source.
-  // Anything that cannot be mapped exactly is a MapError with the column and reason.
-  std::expected<MeterChange, MapError> map(const ChangeEvent& event) const;
+  // Anything that cannot be mapped exactly is an Error of kind Data at stage Map, with the column
+  // and reason.
+  Result<MeterChange> map(const ChangeEvent& event) const;
 
   const std::string& source_system() const { return source_system_; }
 

@@ -23,10 +23,11 @@ constexpr std::array kFamilies{
     Family{"metersync_last_commit_timestamp_seconds", Type::Gauge, "source,destination",
            "Unix time of the last committed batch (0: none yet)"},
     Family{"metersync_consumer_lag_records", Type::Gauge, "source,destination,partition",
-           "records on the broker after the committed position, per assigned partition"},
+           "records on the broker after the committed position, per assigned partition (an "
+           "endpoint's partitions once this process has settled something there)"},
     Family{"metersync_consumer_lag_seconds", Type::Gauge, "source,destination",
-           "how far the committed position is behind: the age of the oldest record read and "
-           "not yet committed (0 when nothing is pending)"},
+           "how far behind: while records wait on the broker, the age of the newest committed "
+           "record (its Kafka timestamp); 0 when caught up. Meter Master only"},
     Family{"metersync_destination_ready", Type::Gauge, "source,destination",
            "1 while the destination is progressing (what /readyz judges), else 0"},
     // Meter Master.
@@ -35,7 +36,8 @@ constexpr std::array kFamilies{
     Family{"metersync_transaction_duration_seconds", Type::Histogram, "source",
            "time of one sink transaction, from the first statement to the acknowledged commit"},
     Family{"metersync_sink_errors_total", Type::Counter, "source,class",
-           "sink errors by class (transient, data, fatal, configuration)"},
+           "sink transactions refused, by class (transient, data, fatal, configuration); a row the "
+           "sink refuses costs one data error per bisection step that meets it"},
     // Endpoints.
     Family{"metersync_endpoint_events_delivered_total", Type::Counter, "source",
            "events in batches the endpoint answered with 2xx"},

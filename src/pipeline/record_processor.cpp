@@ -46,13 +46,13 @@ RecordProcessor::RecordProcessor(const config::SourceConfig& source)
 Outcome RecordProcessor::process(std::optional<std::string_view> value) {
   if (!value) return Tombstone{};
   auto event = decoder_.decode(*value);
-  if (!event) return Rejected{kafka::Stage::Decode, event.error().reason};
+  if (!event) return Rejected{event.error().stage, std::move(event.error().reason)};
   if (expected_table_ && !event->table.empty() && event->table != *expected_table_) {
-    return Rejected{kafka::Stage::Map, "event of table '" + event->table + "' on the topic of table '" +
-                                           *expected_table_ + "'"};
+    return Rejected{Stage::Map, "event of table '" + event->table + "' on the topic of table '" +
+                                    *expected_table_ + "'"};
   }
   auto change = mapper_.map(*event);
-  if (!change) return Rejected{kafka::Stage::Map, change.error().reason};
+  if (!change) return Rejected{change.error().stage, std::move(change.error().reason)};
   return Processed{std::move(*event), std::move(*change)};
 }
 

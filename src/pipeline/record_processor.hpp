@@ -21,9 +21,9 @@
 
 #include "config/config.hpp"
 #include "core/change_event.hpp"
+#include "core/error.hpp"
 #include "core/meter_row.hpp"
 #include "debezium/envelope_decoder.hpp"
-#include "kafka/dead_letter_producer.hpp"
 #include "mapping/source_mapper.hpp"
 
 namespace metersync::pipeline {
@@ -33,7 +33,7 @@ struct Tombstone {};
 
 // A record no destination can use: it goes to the destination's dead-letter topic.
 struct Rejected {
-  kafka::Stage stage;  // Decode or Map
+  Stage stage;  // Decode or Map
   std::string reason;
 };
 

@@ -592,6 +592,25 @@ void Sink::apply(const Batch& batch) {
   });
 }
 
+Result<void> Sink::try_apply(const Batch& batch) {
+  try {
+    apply(batch);
+    return {};
+  } catch (const SinkError& e) {
+    return std::unexpected(to_error(e));
+  }
+}
+
+Error to_error(const SinkError& error) {
+  ErrorKind kind = ErrorKind::Fatal;
+  switch (error.kind()) {
+    case SinkError::Kind::Transient: kind = ErrorKind::Transient; break;
+    case SinkError::Kind::Data: kind = ErrorKind::Data; break;
+    case SinkError::Kind::Fatal: kind = ErrorKind::Fatal; break;
+  }
+  return Error{kind, Stage::Sink, error.what(), error.sqlstate(), error.native_error(), 0};
+}
+
 std::string_view stage_name(SinkStage stage) {
   switch (stage) {
     case SinkStage::Documents:

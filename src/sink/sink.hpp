@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/error.hpp"
 #include "core/meter_row.hpp"
 
 namespace metersync::sink {
@@ -36,6 +37,10 @@ class SinkError : public std::runtime_error {
   std::string sqlstate_;
   long native_error_;
 };
+
+// The one error value (stage Sink) of a SinkError: Transient, Data and Fatal keep their
+// kind, with the SQLSTATE and the server's error number.
+Error to_error(const SinkError& error);
 
 // Where a pipeline is in its topic: next offset to read, per partition.
 using Offsets = std::map<int32_t, int64_t>;
@@ -84,6 +89,9 @@ class Sink {
   // Applies the batch and advances the offsets in one transaction. On throw nothing
   // of the batch is written.
   void apply(const Batch& batch);
+  // The same, with a refusal as a value: a Data error (a row the server rejects) is what
+  // the engine's bisection looks for, and a Transient one what it retries.
+  Result<void> try_apply(const Batch& batch);
   // Kafka records applied by `pipeline` over its life (sum of records_applied over its
   // topics and partitions): the status page and the exactly-once tests read it.
   int64_t records_applied(const std::string& pipeline);

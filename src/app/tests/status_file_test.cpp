@@ -11,29 +11,14 @@
 namespace metersync::app {
 namespace {
 
-PipelineSnapshot sample() {
-  PipelineStatus status("postgres", "postgres.public.meter", "metersync-postgres");
-  status.set_state(PipelineState::Running);
+engine::PipelineSnapshot sample() {
+  engine::PipelineStatus status("postgres", "postgres.public.meter", "metersync-postgres");
+  status.set_state(engine::PipelineState::Running);
   status.add_consumed(12);
   status.add_commit(10, 7, 2, 1, {{0, 40}, {2, 9}});
   status.set_lag(5);
   status.set_error("sink: connection lost");
   return status.snapshot();
-}
-
-TEST(PipelineStatus, CountsCommitsAndKeepsAFailureFinal) {
-  PipelineStatus status("mysql", "t", "g");
-  status.add_commit(5, 4, 1, 0, {{1, 6}});
-  status.add_commit(3, 3, 0, 0, {{1, 9}});
-  status.set_state(PipelineState::Failed);
-  status.set_state(PipelineState::Stopped);  // a later stop must not hide the failure
-  PipelineSnapshot s = status.snapshot();
-  EXPECT_EQ(s.records_applied, 8);
-  EXPECT_EQ(s.changes_written, 7);
-  EXPECT_EQ(s.records_dead_lettered, 1);
-  EXPECT_EQ(s.batches_committed, 2);
-  EXPECT_EQ(s.positions, (std::map<int32_t, int64_t>{{1, 9}}));
-  EXPECT_EQ(s.state, PipelineState::Failed);
 }
 
 TEST(StatusFile, RendersEverySourceWithCountsPositionsAndError) {

@@ -18,6 +18,7 @@
 #include "endpoint/fault_table.hpp"
 #include "kafka/dead_letter_producer.hpp"
 #include "kafka/testing/mock_cluster.hpp"
+#include "pipeline/testing/source_config.hpp"
 
 namespace metersync::dispatch {
 namespace {
@@ -101,27 +102,7 @@ kafka:
 sink:
   dialect: postgres
   connection: "Driver=unused"
-sources:
-  postgres:
-    connector: postgres
-    topic: postgres.public.meter
-    mapping:
-      SourceMeterId:    { from: meter_id, text: uuid }
-      SerialNumber:     serial_number
-      MeterType:        kind
-      Manufacturer:     manufacturer
-      Status:
-        cases:
-          - { column: removed_at, is: not_null, value: removed }
-          - { column: active, is: true, value: active }
-          - { value: inactive }
-      InstallDate:      installed_on
-      Multiplier:       multiplier
-      LastReadingValue: { from: last_reading, round: 3 }
-      LastReadingAt:    { from: last_reading_at, time_zone: UTC }
-      Latitude:         { from: location, json_path: lat, round: 6 }
-      Longitude:        { from: location, json_path: lon, round: 6 }
-    endpoint:
+sources:)" + pipeline::testing::postgres_source_yaml("postgres.public.meter") + R"(    endpoint:
       url: http://127.0.0.1:)" + std::to_string(server_->port()) + R"(/v1/sources/postgres/changes
       signing_secret: s3cret
       linger_ms: 20

@@ -19,12 +19,12 @@ namespace metersync::kafka::testing {
 
 class MockCluster {
  public:
-  // One broker; every topic with one partition.
-  explicit MockCluster(const std::vector<std::string>& topics) {
+  // One broker; every topic with `partitions` partitions.
+  explicit MockCluster(const std::vector<std::string>& topics, int partitions = 1) {
     char error[256];
     handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), error, sizeof error);
     cluster_ = rd_kafka_mock_cluster_new(handle_, 1);
-    for (const auto& topic : topics) rd_kafka_mock_topic_create(cluster_, topic.c_str(), 1, 1);
+    for (const auto& topic : topics) rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1);
     std::string err;
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     conf->set("bootstrap.servers", bootstrap(), err);
@@ -40,10 +40,11 @@ class MockCluster {
 
   std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
 
-  // One record into partition 0, acknowledged before this returns; `value` nullopt is a
+  // One record into `partition`, acknowledged before this returns; `value` nullopt is a
   // tombstone.
-  void produce(const std::string& topic, const std::string& key, const std::optional<std::string>& value) {
-    ASSERT_EQ(producer_->produce(topic, 0, RdKafka::Producer::RK_MSG_COPY,
+  void produce(const std::string& topic, const std::string& key, const std::optional<std::string>& value,
+               int32_t partition = 0) {
+    ASSERT_EQ(producer_->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY,
                                  value ? const_cast<char*>(value->data()) : nullptr,
                                  value ? value->size() : 0, key.data(), key.size(), 0, nullptr),
               RdKafka::ERR_NO_ERROR);

@@ -62,5 +62,15 @@ TEST(KafkaError, DescribeNamesCodeAndVerdict) {
   EXPECT_NE(text.find("retry"), std::string::npos);
 }
 
+TEST(KafkaError, LeavesTheComponentAsTheOneErrorValueWithItsVerdict) {
+  Error retry = KafkaError::from(E::ERR__TRANSPORT, "broker 1 down").to_error(Stage::Kafka);
+  EXPECT_EQ(retry.kind, ErrorKind::Transient);
+  EXPECT_EQ(retry.stage, Stage::Kafka);
+  EXPECT_EQ(retry.describe(), KafkaError::from(E::ERR__TRANSPORT, "broker 1 down").describe());
+  Error fatal = KafkaError::from(E::ERR__TRANSPORT, "fenced", true).to_error(Stage::DeadLetter);
+  EXPECT_EQ(fatal.kind, ErrorKind::Fatal);
+  EXPECT_EQ(fatal.stage, Stage::DeadLetter);
+}
+
 }  // namespace
 }  // namespace metersync::kafka

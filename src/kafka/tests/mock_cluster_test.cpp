@@ -36,8 +36,8 @@ class MockCluster {
   }
   std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
 
-  // Writes "v0".."v<n-1>" with keys "k0".. into partition 0.
-  void produce(const std::string& topic, int count) {
+  // Writes "v0".."v<n-1>" with keys "k0".. into `partition`.
+  void produce(const std::string& topic, int count, int32_t partition = 0) {
     std::string error;
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     conf->set("bootstrap.servers", bootstrap(), error);
@@ -46,7 +46,7 @@ class MockCluster {
     for (int i = 0; i < count; ++i) {
       std::string value = "v" + std::to_string(i);
       std::string key = "k" + std::to_string(i);
-      ASSERT_EQ(producer->produce(topic, 0, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(),
+      ASSERT_EQ(producer->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(),
                                   key.data(), key.size(), 0, nullptr),
                 RdKafka::ERR_NO_ERROR);
     }
@@ -141,6 +141,44 @@ TEST(ConsumerOnMockCluster, PausedConsumerDeliversNothingAndResumesWhereItStoppe
     for (auto& m : *batch) offsets.push_back(m.offset());
   }
   EXPECT_EQ(offsets, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+}
+
+// librdkafka keeps a partition's pause across a revoke and a new assignment, and resume()
+// resumes the assignment of its time: a partition revoked while paused and given back after
+// resume() must be fetched again (a pipeline paused for a retry that lost a partition to a
+// rebalance and got it back otherwise never read it again).
+TEST(ConsumerOnMockCluster, APartitionRevokedWhilePausedIsFetchedWhenAssignedAgainAfterResume) {
+  MockCluster cluster;
+  cluster.create_topic("src", 2);
+  cluster.produce("src", 3, 0);
+  cluster.produce("src", 3, 1);
+  const Consumer::Hooks hooks{[](const std::vector<int32_t>&) { return std::optional<Offsets>(Offsets{}); },
+                              [](const std::vector<int32_t>&) {}};
+  Consumer first(settings_for(cluster), "g-repause", "src", hooks);
+  ASSERT_EQ(poll_records(first, 6).size(), 6u);
+  first.pause();
+
+  // A second member joins: each ends up with one partition, the first's still paused.
+  auto second = std::make_unique<Consumer>(settings_for(cluster), "g-repause", "src", hooks);
+  for (int i = 0; i < 300 && !(first.assignment().size() == 1 && second->assignment().size() == 1); ++i) {
+    (void)first.poll(50ms);
+    (void)second->poll(50ms);
+  }
+  ASSERT_EQ(first.assignment().size(), 1u);
+  ASSERT_EQ(second->assignment().size(), 1u);
+  const int32_t theirs = *second->assignment().begin();
+  first.resume();
+
+  // The second leaves: its partition, paused in the first's client since before the revoke,
+  // comes back to the first and is read from the start (nothing stored).
+  second->close();
+  second.reset();
+  bool fetched = false;
+  for (int i = 0; i < 300 && !fetched; ++i) {
+    auto polled = first.poll(50ms);
+    fetched = polled && *polled && (*polled)->partition() == theirs;
+  }
+  EXPECT_TRUE(fetched) << "partition " << theirs << " was never fetched again";
 }
 
 TEST(DeadLetterProducerOnMockCluster, WritesOriginalKeyValueAndErrorHeaders) {

@@ -1,4 +1,4 @@
-// What cannot be mapped is a MapError with a precise reason; what cannot work at all
+// What cannot be mapped is a data Error (stage map) with a precise reason; what cannot work at all
 // is a ConfigError when the mapper is built.
 #include <gtest/gtest.h>
 

@@ -71,7 +71,7 @@ inline Row without(Row row, const std::string& column) {
   return row;
 }
 
-// The reason of the MapError `map` returns, or "" when it maps.
+// The reason of the Error `map` returns, or "" when it maps.
 inline std::string map_error(const SourceMapper& mapper, const ChangeEvent& e) {
   auto result = mapper.map(e);
   return result ? std::string() : result.error().reason;

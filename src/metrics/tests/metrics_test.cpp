@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <set>
 #include <thread>
 
@@ -38,6 +40,22 @@ TEST(Catalogue, NamesFollowPrometheusConventions) {
 TEST(Catalogue, ReferenceListsEveryFamily) {
   const std::string reference = reference_markdown();
   for (const Family& f : catalogue()) EXPECT_TRUE(contains(reference, "`" + std::string(f.name) + "`"));
+}
+
+TEST(Catalogue, DocsOperatingHoldsTheGeneratedReference) {
+  std::ifstream in(std::string(METERSYNC_SOURCE_DIR) + "/docs/operating.md", std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const std::string begin = "<!-- metrics-reference:begin -->\n";
+  const std::string end = "<!-- metrics-reference:end -->";
+  const size_t from = doc.find(begin);
+  const size_t to = doc.find(end);
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  EXPECT_EQ(doc.substr(from + begin.size(), to - from - begin.size()), reference_markdown())
+      << "docs/operating.md's metrics table is out of date: put `metersync metrics-docs` between "
+         "its metrics-reference markers";
 }
 
 TEST(Metrics, RendersCountersGaugesAndHistogramsWithTheirLabels) {

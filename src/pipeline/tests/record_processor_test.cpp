@@ -1,5 +1,5 @@
 // The one processor both destinations use: what it decides is what the Meter Master
-// pipeline and the endpoint dispatcher do with the record (src/app/pipeline.cpp and
+// pipeline and the endpoint dispatcher do with the record (src/engine/record_intake.cpp and
 // src/dispatch/dispatcher.cpp act on the Outcome and nothing else).
 #include "pipeline/record_processor.hpp"
 
@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/config.hpp"
+#include "pipeline/testing/source_config.hpp"
 #include "pipeline/topics.hpp"
 
 namespace metersync::pipeline {
@@ -35,27 +36,7 @@ kafka:
 sink:
   dialect: postgres
   connection: "Driver=unused"
-sources:
-  postgres:
-    connector: postgres
-    topic: )" + topic + R"(
-    mapping:
-      SourceMeterId:    { from: meter_id, text: uuid }
-      SerialNumber:     serial_number
-      MeterType:        kind
-      Manufacturer:     manufacturer
-      Status:
-        cases:
-          - { column: removed_at, is: not_null, value: removed }
-          - { column: active, is: true, value: active }
-          - { value: inactive }
-      InstallDate:      installed_on
-      Multiplier:       multiplier
-      LastReadingValue: { from: last_reading, round: 3 }
-      LastReadingAt:    { from: last_reading_at, time_zone: UTC }
-      Latitude:         { from: location, json_path: lat, round: 6 }
-      Longitude:        { from: location, json_path: lon, round: 6 }
-)");
+sources:)" + testing::postgres_source_yaml(topic));
 }
 
 const Rejected* rejected(const Outcome& outcome) { return std::get_if<Rejected>(&outcome); }
@@ -80,7 +61,7 @@ TEST(RecordProcessor, ForeignTableUnmappableAndTombstoneHaveOneFateForBothDestin
   const std::string foreign = replaced(fixture("create.json"), R"("table": "meter")", R"("table": "not_meter")");
   auto outcome = processor.process(foreign);
   ASSERT_NE(rejected(outcome), nullptr);
-  EXPECT_EQ(rejected(outcome)->stage, kafka::Stage::Map);
+  EXPECT_EQ(rejected(outcome)->stage, Stage::Map);
   EXPECT_EQ(rejected(outcome)->reason, "event of table 'not_meter' on the topic of table 'meter'");
 
   // A change the mapping rules refuse: dead-lettered at stage map (no longer sent to the
@@ -89,13 +70,13 @@ TEST(RecordProcessor, ForeignTableUnmappableAndTombstoneHaveOneFateForBothDestin
       replaced(fixture("create.json"), R"("meter_id": "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e")", R"("meter_id": "not-a-uuid")");
   outcome = processor.process(unmappable);
   ASSERT_NE(rejected(outcome), nullptr);
-  EXPECT_EQ(rejected(outcome)->stage, kafka::Stage::Map);
+  EXPECT_EQ(rejected(outcome)->stage, Stage::Map);
   EXPECT_NE(rejected(outcome)->reason.find("SourceMeterId"), std::string::npos) << rejected(outcome)->reason;
 
   // Not a Debezium envelope: dead-lettered at stage decode.
   outcome = processor.process(std::string_view("not a Debezium envelope"));
   ASSERT_NE(rejected(outcome), nullptr);
-  EXPECT_EQ(rejected(outcome)->stage, kafka::Stage::Decode);
+  EXPECT_EQ(rejected(outcome)->stage, Stage::Decode);
 
   // A tombstone: skipped by both, covered by their progress.
   EXPECT_TRUE(std::holds_alternative<Tombstone>(processor.process(std::nullopt)));

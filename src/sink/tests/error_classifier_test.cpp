@@ -77,3 +77,20 @@ TEST(ErrorClassifier, KindNames) {
 
 }  // namespace
 }  // namespace metersync::sink
+
+namespace metersync::sink {
+namespace {
+
+TEST(ErrorClassifier, ARefusalBecomesTheOneErrorValueWithItsCodes) {
+  Error data = to_error(SinkError(SinkError::Kind::Data, "22003", "numeric field overflow", 8115));
+  EXPECT_EQ(data.kind, ErrorKind::Data);
+  EXPECT_EQ(data.stage, Stage::Sink);
+  EXPECT_EQ(data.sqlstate, "22003");
+  EXPECT_EQ(data.native, 8115);
+  EXPECT_EQ(data.describe(), "numeric field overflow [SQLSTATE 22003]");
+  EXPECT_EQ(to_error(SinkError(SinkError::Kind::Transient, "08S01", "lost")).kind, ErrorKind::Transient);
+  EXPECT_EQ(to_error(SinkError(SinkError::Kind::Fatal, "42S02", "no table")).kind, ErrorKind::Fatal);
+}
+
+}  // namespace
+}  // namespace metersync::sink
