@@ -130,14 +130,16 @@ void Supervisor::tick(StatusFile& status, const dispatch::DispatcherThreads& dis
   }
   if (listener_ != nullptr) listener_->beat();
   if (readiness_ == nullptr) return;
+  const auto dispatcher_snapshots = dispatchers.snapshot();
   std::vector<health::Observation> observations;
+  observations.reserve(snapshots.size() + dispatcher_snapshots.size());
   for (const auto& s : snapshots) {
     // The lag covers the records read and not yet committed (positions are the committed
     // ones), so it is the whole of the work waiting.
     observations.push_back({s.source, "meter_master", phase_of(s.state), s.records_applied, 0, s.lag,
                             s.last_error, std::nullopt});
   }
-  for (const auto& d : dispatchers.snapshot()) {
+  for (const auto& d : dispatcher_snapshots) {
     const health::Phase phase = d.stopped_by_error ? health::Phase::Failed
                                 : d.failing        ? health::Phase::Failing
                                                    : health::Phase::Running;

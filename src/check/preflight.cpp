@@ -21,6 +21,7 @@ using Json = nlohmann::json;
 void check_kafka(const config::Config& config, const std::vector<const config::SourceConfig*>& sources,
                  const Options& options, Report& report) {
   std::vector<std::string> topics;
+  topics.reserve(sources.size());
   for (const auto* source : sources) topics.push_back(source->topic);
   const std::string subject = "kafka " + config.kafka.bootstrap_servers;
   const auto metadata = kafka::describe_topics({config.kafka.bootstrap_servers, config.kafka.properties, "metersync-check"},
@@ -202,6 +203,7 @@ void check_sources(const std::vector<const config::SourceConfig*>& sources,
       sink::OdbcConnection connection(*environment, source->check_connection, odbc_dialect_of(source->connector));
       for (const Prerequisite& p : prerequisites(target)) {
         std::vector<sink::SqlParam> params;
+        params.reserve(p.params.size());
         for (const std::string& value : p.params) params.push_back(sink::SqlParam::national(value));
         const auto rows = connection.query(p.sql, params, p.what);
         Rows cells(rows.begin(), rows.end());

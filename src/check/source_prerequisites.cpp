@@ -14,7 +14,9 @@ std::string upper(std::string text) {
 
 // The first cell of the first row, or "" when there is none.
 std::string first(const Rows& rows) {
-  return rows.empty() || rows[0].empty() || !rows[0][0] ? "" : *rows[0][0];
+  if (rows.empty() || rows[0].empty()) return "";
+  const auto& cell = rows[0][0];
+  return cell ? *cell : "";
 }
 
 bool truthy(const std::string& value) {
@@ -70,7 +72,7 @@ std::vector<Prerequisite> postgres(const SourceTarget& t) {
 }
 
 std::vector<Prerequisite> mysql(const SourceTarget&) {
-  auto variable = [](std::string name, std::string want, std::string fix) {
+  auto variable = [](const std::string& name, const std::string& want, const std::string& fix) {
     return Prerequisite{name, "SELECT @@GLOBAL." + name, {},
                         [name, want, fix](const Rows& rows) -> std::string {
                           const std::string value = upper(first(rows));

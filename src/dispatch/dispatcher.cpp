@@ -90,8 +90,8 @@ class Dispatcher::Loop {
         }
         spdlog::warn("dispatch [{}]: {}", source_.name, polled.error().describe());
         std::this_thread::sleep_for(kIdlePoll);
-      } else if (*polled) {
-        handle(**polled);
+      } else if (const auto& message = *polled) {
+        handle(*message);
       }
       const auto now = Clock::now();
       for (auto& [partition, batch] : batches_) {

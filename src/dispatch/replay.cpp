@@ -54,8 +54,9 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
       std::this_thread::sleep_for(200ms);
       continue;
     }
-    if (!*polled) continue;
-    const kafka::Message* message = &**polled;
+    const auto& polled_message = *polled;
+    if (!polled_message) continue;
+    const kafka::Message* message = &*polled_message;
     const auto stage = message->header(kafka::dlq_header::kStage);
     const auto key = message->key();
     const auto value = message->value();

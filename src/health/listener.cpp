@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 namespace metersync::health {
 namespace {
@@ -55,9 +55,12 @@ Listener::Listener(const config::ListenAddress& address, Handlers handlers)
   const std::string where = address.host + ":" + std::to_string(address.port);
   errno = 0;
   if (!http_->bind_to_port(address.host, address.port)) {
-    const std::string why = errno == EADDRINUSE ? "the address is in use (another metersync?)"
-                            : errno != 0        ? std::strerror(errno)
-                                                : "the host does not resolve to a local address";
+    // std::strerror may hand back a buffer shared by every thread of the process, and the
+    // listener is a part of a threaded daemon; the category's message is built per call.
+    const int bind_errno = errno;
+    const std::string why = bind_errno == EADDRINUSE ? "the address is in use (another metersync?)"
+                            : bind_errno != 0        ? std::generic_category().message(bind_errno)
+                                                     : "the host does not resolve to a local address";
     throw ConfigError("http.listen: cannot listen on " + where + ": " + why +
                       "; set http.listen to a free host:port, or \"\" for no listener");
   }

@@ -178,7 +178,9 @@ void Consumer::on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     spdlog::warn("kafka [{}]: rebalance error {}", topic_, RdKafka::err2str(err));
   }
   try {
-    hooks_.revoking(ids);
+    // Unset (replay): nothing held to let go of. Calling an empty std::function would throw
+    // bad_function_call, logged as a failed hook at every revocation.
+    if (hooks_.revoking) hooks_.revoking(ids);
   } catch (const std::exception& e) {
     spdlog::error("kafka [{}]: revoking hook failed: {}", topic_, e.what());
   }

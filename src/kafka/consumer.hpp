@@ -53,7 +53,8 @@ class Consumer {
     // Must not throw. Unset: the group's committed offsets are the store.
     std::function<std::optional<Offsets>(const std::vector<int32_t>& partitions)> starting_offsets;
     // Runs before partitions are given up (rebalance, close): the pipeline finishes or
-    // abandons its unwritten records of those partitions. Must not throw.
+    // abandons its unwritten records of those partitions. Must not throw. Unset: the owner
+    // holds nothing per partition (replay).
     std::function<void(const std::vector<int32_t>& partitions)> revoking;
   };
 

@@ -1,10 +1,11 @@
 // libFuzzer target: one Kafka record value through what every pipeline and dispatcher run
-// on it: the Debezium decoder and the source's mapper (dispatch::SourceDecoding), then the
-// event encoder and the batch body the dispatcher posts.
+// on it: the source's record processor (pipeline::RecordProcessor: the Debezium decoder, the
+// topic's table check, the mapper), then the event encoder and the batch body the
+// dispatcher posts.
 //
 // Each input goes through every shipped source, plus a MySQL-connector copy of the MariaDB
-// source, so one corpus reaches each connector's positions and every mapping rule. A decode
-// or mapping error is an expected answer to bad input. Besides crashes, leaks and undefined
+// source, so one corpus reaches each connector's positions and every mapping rule. A
+// rejected record (dead-lettered by both destinations) is an expected answer to bad input. Besides crashes, leaks and undefined
 // behaviour the target checks one contract: a batch the dispatcher builds is one the
 // endpoint service accepts (endpoint::parse_batch), or the change would be refused with a
 // 400 and dead-lettered. Seeds: tests/fixtures/debezium (written and captured messages).
@@ -14,19 +15,20 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config/config.hpp"
 #include "dispatch/event_encoder.hpp"
 #include "dispatch/pending_batch.hpp"
-#include "dispatch/source_decoding.hpp"
 #include "endpoint/received_batch.hpp"
+#include "pipeline/record_processor.hpp"
 
 namespace {
 
 struct FuzzedSource {
   std::string name;
-  metersync::dispatch::SourceDecoding decoding;
+  metersync::pipeline::RecordProcessor processor;
 };
 
 std::vector<FuzzedSource> make_sources() {
@@ -36,11 +38,11 @@ std::vector<FuzzedSource> make_sources() {
       metersync::config::load_file(std::string(METERSYNC_SOURCE_DIR) + "/config/metersync.yaml");
   std::vector<FuzzedSource> sources;
   for (const auto& source : config.sources) {
-    sources.push_back({source.name, metersync::dispatch::SourceDecoding(source)});
+    sources.push_back({source.name, metersync::pipeline::RecordProcessor(source)});
     if (source.connector == "mariadb") {
       auto mysql = source;
       mysql.connector = "mysql";
-      sources.push_back({source.name, metersync::dispatch::SourceDecoding(mysql)});
+      sources.push_back({source.name, metersync::pipeline::RecordProcessor(mysql)});
     }
   }
   return sources;
@@ -52,10 +54,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::vector<FuzzedSource> sources = make_sources();
   const std::string_view value(reinterpret_cast<const char*>(data), size);
   for (auto& source : sources) {
-    auto decoded = source.decoding.decode(value);
-    if (!decoded) continue;
+    const metersync::pipeline::Outcome outcome = source.processor.process(value);
+    const auto* processed = std::get_if<metersync::pipeline::Processed>(&outcome);
+    if (processed == nullptr) continue;
     metersync::dispatch::PendingBatch batch(source.name, 0);
-    batch.add(metersync::dispatch::encode_event(source.name, decoded->event, decoded->mapped,
+    batch.add(metersync::dispatch::encode_event(source.name, processed->event, processed->change,
                                                 {.partition = 0, .offset = 7}));
     auto received = metersync::endpoint::parse_batch(batch.body(), source.name);
     if (!received) {
