@@ -138,7 +138,13 @@ DestinationMetrics::DestinationMetrics(Metrics& metrics, std::string source, Des
       last_commit_(
           metrics.gauge("metersync_last_commit_timestamp_seconds").Add(labels_of(source_, destination))),
       lag_seconds_(metrics.gauge("metersync_consumer_lag_seconds").Add(labels_of(source_, destination))),
-      ready_(metrics.gauge("metersync_destination_ready").Add(labels_of(source_, destination))) {}
+      ready_(metrics.gauge("metersync_destination_ready").Add(labels_of(source_, destination))) {
+  // Every stage's series exists from the start at 0: Prometheus's increase() sees nothing on a
+  // series whose first sample is already 1, so the first dead letter of a process would not
+  // raise the dead-letter alerts.
+  for (const char* stage : {"decode", "map", destination == Destination::MeterMaster ? "sink" : "endpoint"})
+    dead_letters(stage, 0);
+}
 
 void DestinationMetrics::consumed(int64_t records) { consumed_.Increment(static_cast<double>(records)); }
 void DestinationMetrics::tombstones(int64_t records) {

@@ -116,6 +116,19 @@ TEST(Metrics, APartitionNoLongerAssignedLeavesTheLag) {
   EXPECT_EQ(sample(metrics.render(), R"(metersync_consumer_lag_records{destination="meter_master",partition="0",source="mariadb"})"), 4);
 }
 
+TEST(Metrics, DeadLetterSeriesStartAtZeroSoTheFirstOneIsAnIncrease) {
+  Metrics metrics({"v", "r", "l"});
+  metrics.meter_master("pg");
+  metrics.endpoint("pg");
+  const std::string text = metrics.render();
+  for (const char* series :
+       {R"(metersync_dead_letters_total{destination="meter_master",source="pg",stage="decode"})",
+        R"(metersync_dead_letters_total{destination="meter_master",source="pg",stage="sink"})",
+        R"(metersync_dead_letters_total{destination="endpoint",source="pg",stage="map"})",
+        R"(metersync_dead_letters_total{destination="endpoint",source="pg",stage="endpoint"})"})
+    EXPECT_EQ(sample(text, series), 0) << series;
+}
+
 TEST(Metrics, TheSameHandleForTheProcessLife) {
   Metrics metrics({"v", "r", "l"});
   EXPECT_EQ(&metrics.meter_master("a"), &metrics.meter_master("a"));
