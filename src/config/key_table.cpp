@@ -375,8 +375,12 @@ std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_
     }
     return value;
   };
-  const auto year = number(0, 4), month = number(5, 2), day = number(8, 2);
-  const auto hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+  const auto year = number(0, 4);
+  const auto month = number(5, 2);
+  const auto day = number(8, 2);
+  const auto hour = number(11, 2);
+  const auto minute = number(14, 2);
+  const auto second = number(17, 2);
   if (!year || !month || !day || !hour || !minute || !second || *hour > 23 || *minute > 59 ||
       *second > 59) {
     return std::nullopt;
