@@ -159,8 +159,12 @@ void check_endpoints(const std::vector<const config::SourceConfig*>& sources, Re
       report.fail(subject, "no answer from " + where + ": " + *result.transport_error +
                                "; fix: check sources." + source->name + ".endpoint.url and that the endpoint runs");
     } else if (result.status == 401 || result.status == 403) {
+      // The answer's reason says which check failed (a stale webhook-timestamp is a clock apart).
       report.fail(subject, where + " refused the credentials (HTTP " + std::to_string(result.status) +
-                               "); fix: check sources." + source->name + ".endpoint.auth_header and signing_secret");
+                               ")" + (result.body_excerpt.empty() ? "" : ": " + result.body_excerpt) +
+                               "; fix: check sources." + source->name +
+                               ".endpoint.auth_header, signing_secret and signature_scheme, and that "
+                               "both clocks are right");
     } else if (result.status == 404) {
       report.fail(subject, where + " has no such route (HTTP 404); fix: check sources." + source->name +
                                ".endpoint.url");

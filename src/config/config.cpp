@@ -113,6 +113,11 @@ Setting convert(const Key<Target>& key, const YAML::Node& node, const std::strin
                           "interface), or \"\" for no listener");
       break;
     }
+    case Format::UtcTime:
+      if (!text->empty() && !parse_utc_time(*text))
+        throw ConfigError(path + ": '" + *text + "' is not a UTC time; use " + check_text(key) +
+                          " (e.g. 2026-12-01T00:00:00Z)");
+      break;
     case Format::Any:
       break;
   }
@@ -207,6 +212,10 @@ EndpointConfig read_endpoint(const YAML::Node& node, const std::string& path) {
   if (endpoint.retry_initial > endpoint.retry_max)
     throw ConfigError(
         path + ".retry_initial_ms: larger than retry_max_ms; lower it or raise retry_max_ms");
+  if (endpoint.signing_secret_previous && !endpoint.signing_secret)
+    throw ConfigError(path +
+                      ".signing_secret_previous: set without signing_secret; a rotation needs the "
+                      "new secret in signing_secret and the old one here");
   return endpoint;
 }
 

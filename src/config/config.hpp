@@ -62,6 +62,11 @@ struct EndpointConfig {
   std::string url;                                   // sources.<name>.endpoint.url
   std::optional<std::string> auth_header;            // ...endpoint.auth_header ("Bearer ${TOKEN}")
   std::optional<std::string> signing_secret;         // ...endpoint.signing_secret
+  // ...endpoint.signing_secret_previous: the secret being retired, signed with beside
+  // signing_secret until signing_secret_previous_until (absent: for as long as it is set).
+  std::optional<std::string> signing_secret_previous;
+  std::optional<std::chrono::system_clock::time_point> signing_secret_previous_until;
+  std::string signature_scheme = "standard";         // ...endpoint.signature_scheme
   int max_batch_events = 500;                        // ...endpoint.max_batch_events
   std::size_t max_batch_bytes = 1 << 20;             // ...endpoint.max_batch_bytes
   std::chrono::milliseconds linger{5};              // ...endpoint.linger_ms

@@ -235,7 +235,7 @@ const std::array<Key<SourceConfig>, 9> kSource{{
                const Setting& v) { s.columns = std::get<std::map<std::string, std::string>>(v); }},
 }};
 
-const std::array<Key<EndpointConfig>, 14> kEndpoint{{
+const std::array<Key<EndpointConfig>, 17> kEndpoint{{
     {.name = "url",
      .type = KeyType::String,
      .required = true,
@@ -249,8 +249,39 @@ const std::array<Key<EndpointConfig>, 14> kEndpoint{{
      .set = [](EndpointConfig& e, const Setting& v) { e.auth_header = optional_text(v); }},
     {.name = "signing_secret",
      .type = KeyType::String,
-     .help = "HMAC-SHA256 key for X-MeterSync-Signature; empty or absent: unsigned",
+     .help = "the HMAC-SHA256 secret posts are signed with: `whsec_<base64 key>` (Standard "
+             "Webhooks' form; the key is the decoded part) or any other text (the key is the "
+             "text itself). Keep it in the environment: `${POSTGRES_ENDPOINT_SECRET}`. Empty "
+             "or absent: posts are unsigned",
      .set = [](EndpointConfig& e, const Setting& v) { e.signing_secret = optional_text(v); }},
+    {.name = "signing_secret_previous",
+     .type = KeyType::String,
+     .help = "rotation: the secret being replaced. Posts carry a webhook-signature entry for it "
+             "beside the one for signing_secret, so receivers still on it keep verifying, until "
+             "signing_secret_previous_until. Needs signing_secret; the legacy header is signed "
+             "with signing_secret only",
+     .set = [](EndpointConfig& e,
+               const Setting& v) { e.signing_secret_previous = optional_text(v); }},
+    {.name = "signing_secret_previous_until",
+     .type = KeyType::String,
+     .format = Format::UtcTime,
+     .help = "end of the rotation's overlap, UTC (\"2026-12-01T00:00:00Z\"): from then on posts "
+             "are signed with signing_secret alone. Empty or absent: signing_secret_previous is "
+             "used for as long as it is set",
+     .set = [](EndpointConfig& e, const Setting& v) {
+       const auto text = optional_text(v);
+       e.signing_secret_previous_until = text ? parse_utc_time(*text) : std::nullopt;
+     }},
+    {.name = "signature_scheme",
+     .type = KeyType::Choice,
+     .default_value = "standard",
+     .choices = "standard|legacy|both",
+     .help = "how posts are signed. standard: Standard Webhooks (webhook-id = batch_id, "
+             "webhook-timestamp, webhook-signature: v1,<base64> per secret; docs/endpoints.md). "
+             "legacy (deprecated): X-MeterSync-Signature: sha256=<hex HMAC of the body>, which "
+             "signs no timestamp, for receivers built on it. both: the two header sets, while "
+             "receivers move to standard",
+     .set = [](EndpointConfig& e, const Setting& v) { e.signature_scheme = text(v); }},
     {.name = "max_batch_events",
      .type = KeyType::Integer,
      .default_value = "500",
@@ -330,6 +361,38 @@ const std::array<Key<EndpointConfig>, 14> kEndpoint{{
 
 }  // namespace
 
+std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_view text) {
+  // Exactly YYYY-MM-DDTHH:MM:SSZ: one spelling, so a configuration means one instant.
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
+      text[13] != ':' || text[16] != ':' || text[19] != 'Z') {
+    return std::nullopt;
+  }
+  auto number = [&](std::size_t at, std::size_t length) -> std::optional<int> {
+    int value = 0;
+    for (std::size_t i = at; i < at + length; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  const auto year = number(0, 4);
+  const auto month = number(5, 2);
+  const auto day = number(8, 2);
+  const auto hour = number(11, 2);
+  const auto minute = number(14, 2);
+  const auto second = number(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || *hour > 23 || *minute > 59 ||
+      *second > 59) {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day date{std::chrono::year(*year),
+                                         std::chrono::month(static_cast<unsigned>(*month)),
+                                         std::chrono::day(static_cast<unsigned>(*day))};
+  if (!date.ok()) return std::nullopt;
+  return std::chrono::sys_days(date) + std::chrono::hours(*hour) + std::chrono::minutes(*minute) +
+         std::chrono::seconds(*second);
+}
+
 std::span<const Key<Config>> top_level_keys() { return kTopLevel; }
 std::span<const Key<SourceConfig>> source_keys() { return kSource; }
 std::span<const Key<EndpointConfig>> endpoint_keys() { return kEndpoint; }
@@ -384,6 +447,8 @@ std::string check_text(const Key<Target>& key) {
       return "http:// or https:// URL";
     case Format::ListenAddress:
       return "host:port, or \"\" for none";
+    case Format::UtcTime:
+      return "YYYY-MM-DDTHH:MM:SSZ, or \"\" for none";
     case Format::Any:
       return "";
   }

@@ -3,8 +3,10 @@
 // unknown keys and suggest the right one, and reference_markdown() prints them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,7 +27,7 @@ enum class KeyType {
 };
 
 // Extra checks on a String value.
-enum class Format { Any, NonEmpty, Identifier, HttpUrl, ListenAddress };
+enum class Format { Any, NonEmpty, Identifier, HttpUrl, ListenAddress, UtcTime };
 
 // A checked value on its way into the structs: null, text, integer, flag or map.
 using Setting =
@@ -58,6 +60,9 @@ template <class Target>
 std::string check_text(const Key<Target>& key);
 
 std::string_view type_name(KeyType type);
+
+// "2026-12-01T00:00:00Z" (RFC 3339, UTC, whole seconds): Format::UtcTime. nullopt otherwise.
+std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_view text);
 
 // Source names become SourceSystem values (VARCHAR(16)), topic prefixes and routes.
 inline constexpr int kMaxSourceNameBytes = 16;

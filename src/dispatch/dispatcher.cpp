@@ -13,6 +13,7 @@
 #include "pipeline/backoff.hpp"
 #include "pipeline/record_processor.hpp"
 #include "pipeline/topics.hpp"
+#include "wire/webhook_signature.hpp"
 
 namespace metersync::dispatch {
 namespace {
@@ -36,9 +37,16 @@ std::string endpoint_group(const config::Config& config, const config::SourceCon
 }
 
 SenderSettings sender_settings(const config::EndpointConfig& endpoint) {
-  return SenderSettings{endpoint.url,          endpoint.auth_header,     endpoint.signing_secret,
-                        endpoint.connect_timeout, endpoint.request_timeout, endpoint.tls_verify,
-                        endpoint.ca_file};
+  return SenderSettings{.url = endpoint.url,
+                        .authorization = endpoint.auth_header,
+                        .signing_secret = endpoint.signing_secret,
+                        .signing_secret_previous = endpoint.signing_secret_previous,
+                        .signing_secret_previous_until = endpoint.signing_secret_previous_until,
+                        .signature_scheme = endpoint.signature_scheme,
+                        .connect_timeout = endpoint.connect_timeout,
+                        .request_timeout = endpoint.request_timeout,
+                        .tls_verify = endpoint.tls_verify,
+                        .ca_file = endpoint.ca_file};
 }
 
 RetrySettings retry_settings(const config::EndpointConfig& endpoint) {
@@ -332,6 +340,15 @@ Dispatcher::Dispatcher(const config::Config& config, const config::SourceConfig&
     throw ConfigError("sources." + source_.name + ".endpoint.url: empty (set the endpoint's URL)");
   }
   pipeline::RecordProcessor check(source_);  // mapping and declared columns fail here, at start
+  // A secret that stands for no key fails here, at start, with the key that holds it.
+  const auto& endpoint = *source_.endpoint;
+  for (const auto& [name, secret] : {std::pair{"signing_secret", &endpoint.signing_secret},
+                                     std::pair{"signing_secret_previous", &endpoint.signing_secret_previous}}) {
+    if (!*secret) continue;
+    if (auto key = wire::signing_key(**secret); !key) {
+      throw ConfigError("sources." + source_.name + ".endpoint." + name + ": " + key.error());
+    }
+  }
 }
 
 Dispatcher::~Dispatcher() = default;

@@ -6,10 +6,12 @@
 #include <array>
 #include <cctype>
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include "wire/contract.hpp"
-#include "wire/signature.hpp"
+#include "wire/webhook_signature.hpp"
 
 namespace metersync::dispatch {
 namespace {
@@ -70,7 +72,38 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
+struct HttpSender::Signer {
+  wire::SignatureScheme scheme;
+  wire::SigningKey current;
+  std::optional<wire::SigningKey> previous;
+  std::optional<std::chrono::system_clock::time_point> previous_until;
+
+  // The keys of an attempt made now: the current one first (the legacy header's), then the
+  // previous one while the rotation's overlap lasts.
+  std::vector<wire::SigningKey> keys(std::chrono::system_clock::time_point now) const {
+    std::vector<wire::SigningKey> keys{current};
+    if (previous && (!previous_until || now < *previous_until)) keys.push_back(*previous);
+    return keys;
+  }
+};
+
 HttpSender::HttpSender(SenderSettings settings) : settings_(std::move(settings)) {
+  if (settings_.signing_secret) {
+    auto scheme = wire::parse_scheme(settings_.signature_scheme);
+    if (!scheme) {
+      throw std::runtime_error("signature_scheme \"" + settings_.signature_scheme +
+                               "\": use standard, legacy or both");
+    }
+    auto current = wire::signing_key(*settings_.signing_secret);
+    if (!current) throw std::runtime_error("signing_secret: " + current.error());
+    signer_ = std::make_unique<Signer>(Signer{*scheme, std::move(*current), std::nullopt,
+                                              settings_.signing_secret_previous_until});
+    if (settings_.signing_secret_previous) {
+      auto previous = wire::signing_key(*settings_.signing_secret_previous);
+      if (!previous) throw std::runtime_error("signing_secret_previous: " + previous.error());
+      signer_->previous = std::move(*previous);
+    }
+  }
   global_init();
   curl_ = curl_easy_init();
   if (curl_ == nullptr) throw std::runtime_error("libcurl: cannot create a handle");
@@ -100,9 +133,14 @@ AttemptResult HttpSender::post(const std::string& body, const std::string& batch
   headers.add(std::string(wire::kIdempotencyKeyHeader) + ": " + batch_id);
   headers.add("Expect:");  // no 100-continue round trip for large bodies
   if (settings_.authorization) headers.add("Authorization: " + *settings_.authorization);
-  if (settings_.signing_secret) {
-    headers.add(std::string(wire::kSignatureHeader) + ": " +
-                wire::signature_header(*settings_.signing_secret, body));
+  if (signer_) {
+    const auto now = std::chrono::system_clock::now();
+    const int64_t timestamp =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    const auto keys = signer_->keys(now);
+    for (const auto& [name, value] : wire::sign_request(signer_->scheme, keys, batch_id, timestamp, body)) {
+      headers.add(name + ": " + value);
+    }
   }
   Response response;
   curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers.list);

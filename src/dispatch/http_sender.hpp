@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,7 +23,12 @@ namespace metersync::dispatch {
 struct SenderSettings {
   std::string url;
   std::optional<std::string> authorization;   // the Authorization header value
-  std::optional<std::string> signing_secret;  // adds X-MeterSync-Signature when set
+  // Signing (wire/webhook_signature.hpp): unsigned without a secret. The previous secret
+  // signs too, beside the current one, until `previous_until` (a rotation's overlap).
+  std::optional<std::string> signing_secret;
+  std::optional<std::string> signing_secret_previous;
+  std::optional<std::chrono::system_clock::time_point> signing_secret_previous_until;
+  std::string signature_scheme = "standard";  // standard | legacy | both
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds request_timeout{10000};
   bool tls_verify = true;
@@ -31,19 +37,23 @@ struct SenderSettings {
 
 class HttpSender {
  public:
-  explicit HttpSender(SenderSettings settings);  // throws std::runtime_error naming the fix
+  // Throws std::runtime_error naming the fix (a secret that is not a key, an unknown scheme).
+  explicit HttpSender(SenderSettings settings);
   ~HttpSender();
   HttpSender(const HttpSender&) = delete;
   HttpSender& operator=(const HttpSender&) = delete;
 
-  // One attempt: POST `body` with Idempotency-Key `batch_id`.
+  // One attempt: POST `body` with Idempotency-Key (and webhook-id) `batch_id`, signed now:
+  // every attempt carries its own webhook-timestamp.
   AttemptResult post(const std::string& body, const std::string& batch_id);
 
   // New connections opened so far (reuse shows as posts > connections).
   long connections_opened() const { return connections_; }
 
  private:
+  struct Signer;  // the parsed keys and scheme (src/wire stays out of this header)
   SenderSettings settings_;
+  std::unique_ptr<Signer> signer_;  // null: unsigned
   CURL* curl_ = nullptr;
   long connections_ = 0;
 };

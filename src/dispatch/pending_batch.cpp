@@ -24,7 +24,11 @@ std::size_t PendingBatch::body_bytes() const {
 bool PendingBatch::fits(const EncodedEvent& event, const BatchLimits& limits) const {
   if (empty()) return true;
   if (static_cast<int>(events_.size()) + 1 > limits.max_events) return false;
-  return body_bytes() + 1 + event.json.size() <= limits.max_bytes;
+  // The id names the last event's offset, so it grows by the new offset's extra digits.
+  const std::size_t id_growth = std::to_string(event.offset).size() -
+                                std::min(std::to_string(events_.back().offset).size(),
+                                         std::to_string(event.offset).size());
+  return body_bytes() + 1 + event.json.size() + id_growth <= limits.max_bytes;
 }
 
 void PendingBatch::add(EncodedEvent event, Clock::time_point now) {
@@ -43,8 +47,9 @@ bool PendingBatch::due(const BatchLimits& limits, Clock::time_point now) const {
 }
 
 std::string PendingBatch::batch_id() const {
-  return source_ + "-" + std::to_string(partition_) + "-" +
-         std::to_string(events_.empty() ? next_offset_ : events_.front().offset);
+  if (events_.empty()) return source_ + "-" + std::to_string(partition_) + "-" + std::to_string(next_offset_);
+  return source_ + "-" + std::to_string(partition_) + "-" + std::to_string(events_.front().offset) +
+         "-" + std::to_string(events_.back().offset);
 }
 
 std::string PendingBatch::body() const {

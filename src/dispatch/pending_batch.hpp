@@ -42,8 +42,10 @@ class PendingBatch {
   bool due(const BatchLimits& limits, Clock::time_point now) const;
   Clock::time_point deadline(const BatchLimits& limits) const { return first_added_ + limits.linger; }
 
-  // "<source>-<partition>-<first offset>": the same records give the same id after a
-  // restart, so it can serve as the Idempotency-Key.
+  // "<source>-<partition>-<first offset>-<last offset>" (of its events): the id names exactly
+  // the records it holds, so the same id always carries the same body, after a restart too.
+  // It is the Idempotency-Key and the webhook-id; a receiver may refuse the same id with
+  // another body as a forgery (docs/endpoints.md, "De-duplication").
   std::string batch_id() const;
   // {"source":..., "batch_id":..., "events":[...]} exactly as posted and signed.
   std::string body() const;

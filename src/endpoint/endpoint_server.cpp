@@ -2,16 +2,18 @@
 
 #include <httplib.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "wire/contract.hpp"
-#include "wire/signature.hpp"
+#include "wire/webhook_signature.hpp"
 
 namespace metersync::endpoint {
 namespace {
@@ -54,6 +56,22 @@ std::optional<int> limit_of(const httplib::Request& req) {
   return static_cast<int>(std::min<int64_t>(*limit, kMaxLimit));
 }
 
+// Hex SHA-256 of a body: what the store keeps to tell a batch_id's repeat from a reuse.
+std::string body_digest(const std::string& body) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(body.data(), body.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0x0f]);
+  }
+  return hex;
+}
+
 Json meter_state_json(const MeterState& state) {
   Json event = Json::parse(state.json);
   const std::string op = event.value("op", "");
@@ -72,12 +90,35 @@ Json meter_state_json(const MeterState& state) {
 
 }  // namespace
 
+struct EndpointServer::Verifier {
+  wire::VerifyOptions options;
+};
+
 EndpointServer::EndpointServer(ServerOptions options)
     : options_(std::move(options)), store_(options_.db_path),
       http_(std::make_unique<httplib::Server>()) {
   if (options_.read_token.empty()) {
     throw std::runtime_error(
         "no read token: pass --token or set METERSYNC_ENDPOINT_TOKEN (reads need a bearer token)");
+  }
+  const auto scheme = wire::parse_scheme(options_.signature_scheme);
+  if (!scheme) {
+    throw std::runtime_error("--signature-scheme " + options_.signature_scheme +
+                             ": use standard, legacy or both");
+  }
+  if (options_.signing_secret) {
+    verifier_ = std::make_unique<Verifier>(
+        Verifier{wire::VerifyOptions{*scheme, {}, options_.timestamp_tolerance}});
+    for (const auto& [flag, secret] :
+         {std::pair{"--secret", &options_.signing_secret},
+          std::pair{"--secret-previous", &options_.signing_secret_previous}}) {
+      if (!*secret) continue;
+      auto key = wire::signing_key(**secret);
+      if (!key) throw std::runtime_error(std::string(flag) + ": " + key.error());
+      verifier_->options.keys.push_back(std::move(*key));
+    }
+  } else if (options_.signing_secret_previous) {
+    throw std::runtime_error("--secret-previous without --secret: pass the new secret too");
   }
   const int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -164,28 +205,49 @@ void EndpointServer::install_routes() {
     if (options_.ingest_token && !bearer_matches(req, *options_.ingest_token)) {
       return error(res, 401, "posts need Authorization: Bearer <ingest token>");
     }
-    if (options_.signing_secret &&
-        !wire::signature_matches(req.get_header_value(std::string(wire::kSignatureHeader)),
-                           *options_.signing_secret, req.body)) {
-      spdlog::warn("{}: rejected a batch whose signature does not match its body", source);
-      return error(res, 401, "X-MeterSync-Signature does not match the body");
+    std::optional<wire::Verified> verified;
+    if (verifier_) {
+      auto checked = wire::verify_request(
+          verifier_->options,
+          [&req](std::string_view name) { return req.get_header_value(std::string(name)); },
+          req.body, wire::unix_seconds_now());
+      if (!checked) {
+        spdlog::warn("{}: rejected a batch: {}", source, checked.error());
+        return error(res, 401, checked.error());
+      }
+      verified = std::move(*checked);
     }
     auto batch = parse_batch(req.body, source);
     if (!batch) {
       spdlog::warn("{}: rejected a batch: {}", source, batch.error());
       return error(res, 400, batch.error());
     }
-    const std::string key = req.get_header_value(std::string(wire::kIdempotencyKeyHeader));
-    if (!key.empty() && key != batch->batch_id) {
-      return error(res, 400, "Idempotency-Key \"" + key + "\" differs from batch_id \"" +
-                                 batch->batch_id + "\"");
+    // The signed id must name this batch, or a signed batch could pose as another.
+    for (const auto& [name, value] :
+         {std::pair{wire::kIdempotencyKeyHeader,
+                    req.get_header_value(std::string(wire::kIdempotencyKeyHeader))},
+          std::pair{wire::kWebhookIdHeader,
+                    verified && verified->scheme == wire::SignatureScheme::Standard
+                        ? verified->id
+                        : req.get_header_value(std::string(wire::kWebhookIdHeader))}}) {
+      if (!value.empty() && value != batch->batch_id) {
+        return error(res, 400, std::string(name) + " \"" + value + "\" differs from batch_id \"" +
+                                   batch->batch_id + "\"");
+      }
     }
     IngestResult result;
     try {
-      result = store_.ingest(*batch);
+      result = store_.ingest(*batch, body_digest(req.body));
     } catch (const std::exception& e) {
       spdlog::error("{}: storing batch {} failed: {}", source, batch->batch_id, e.what());
       return error(res, 503, "storage failed; retry");
+    }
+    if (result.conflicting_body) {
+      spdlog::warn("{}: refused batch {}: accepted before with another body", source,
+                   batch->batch_id);
+      return error(res, 409, "batch_id \"" + batch->batch_id +
+                                 "\" was accepted before with another body; a batch id names "
+                                 "its events, so it is not reused");
     }
     spdlog::debug("{}: batch {}: {} stored, {} duplicates", source, batch->batch_id,
                   result.accepted, result.duplicates);

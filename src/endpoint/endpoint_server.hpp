@@ -5,6 +5,7 @@
 // FaultTable are the only shared state and lock themselves.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,7 +25,12 @@ struct ServerOptions {
   int port = 58080;                 // 0 picks a free port (tests)
   std::string db_path = "metersync-endpoint.db";
   std::vector<std::string> sources = {"mssql", "oracle", "mysql", "postgres"};
-  std::optional<std::string> signing_secret;  // verify X-MeterSync-Signature when set
+  // Signature check (wire/webhook_signature.hpp), on when signing_secret is set: posts signed
+  // with it, or with signing_secret_previous during a rotation, pass.
+  std::optional<std::string> signing_secret;
+  std::optional<std::string> signing_secret_previous;
+  std::string signature_scheme = "standard";  // standard | legacy (deprecated) | both
+  std::chrono::seconds timestamp_tolerance{300};  // webhook-timestamp this far from now, at most
   std::string read_token;                     // Bearer token for every read route
   std::optional<std::string> ingest_token;    // Bearer token for POSTs when set
   bool admin = false;                         // enables /admin/faults (tests, demos)
@@ -47,9 +53,11 @@ class EndpointServer {
   void stop();
 
  private:
+  struct Verifier;  // the parsed keys (src/wire stays out of this header)
   void install_routes();
 
   ServerOptions options_;
+  std::unique_ptr<Verifier> verifier_;  // null: posts are not checked
   Store store_;
   FaultTable faults_;
   std::unique_ptr<httplib::Server> http_;

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   ServerOptions options;
   std::string sources = "mssql,oracle,mysql,postgres";
   std::string secret;
+  std::string secret_previous;
   std::string ingest_token;
   std::vector<std::string> faults;
   std::string log_level = "info";
@@ -54,8 +55,21 @@ int main(int argc, char** argv) {
   app.add_option("--token", options.read_token, "bearer token required by every read route")
       ->envname("METERSYNC_ENDPOINT_TOKEN");
   app.add_option("--secret", secret,
-                 "HMAC-SHA256 secret: posts must carry a matching X-MeterSync-Signature")
+                 "signing secret (whsec_<base64> or any text): posts must carry a matching "
+                 "signature")
       ->envname("METERSYNC_ENDPOINT_SECRET");
+  app.add_option("--secret-previous", secret_previous,
+                 "the secret being rotated out: signatures under it pass too")
+      ->envname("METERSYNC_ENDPOINT_SECRET_PREVIOUS");
+  app.add_option("--signature-scheme", options.signature_scheme,
+                 "standard (Standard Webhooks), legacy (X-MeterSync-Signature, deprecated) or "
+                 "both (either passes)")
+      ->envname("METERSYNC_ENDPOINT_SIGNATURE_SCHEME")->capture_default_str();
+  int64_t tolerance_s = options.timestamp_tolerance.count();
+  app.add_option("--timestamp-tolerance", tolerance_s,
+                 "seconds a webhook-timestamp may be away from this clock, either way")
+      ->envname("METERSYNC_ENDPOINT_TIMESTAMP_TOLERANCE")->check(CLI::Range(int64_t{1}, int64_t{86400}))
+      ->capture_default_str();
   app.add_option("--ingest-token", ingest_token, "bearer token required by posts (optional)")
       ->envname("METERSYNC_ENDPOINT_INGEST_TOKEN");
   app.add_flag("--admin", options.admin, "enable /admin/faults (tests and demos)")
@@ -72,6 +86,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   options.sources = split_list(sources);
   if (!secret.empty()) options.signing_secret = secret;
+  if (!secret_previous.empty()) options.signing_secret_previous = secret_previous;
+  options.timestamp_tolerance = std::chrono::seconds(tolerance_s);
   if (!ingest_token.empty()) options.ingest_token = ingest_token;
 
   // Signals are taken by one thread with sigwait, so the server stops from ordinary code.
@@ -99,7 +115,8 @@ int main(int argc, char** argv) {
     });
     spdlog::info("metersync-endpoint listening on {}:{} (db {}, signature check {}, admin {})",
                  options.bind, server.port(), options.db_path,
-                 options.signing_secret ? "on" : "off", options.admin ? "on" : "off");
+                 options.signing_secret ? options.signature_scheme : "off",
+                 options.admin ? "on" : "off");
     // Tests and scripts read the chosen port from this line when --port 0.
     std::cout << "listening " << server.port() << '\n' << std::flush;
     server.run();

@@ -92,6 +92,7 @@ CREATE TABLE IF NOT EXISTS batches (
   batch_id    TEXT NOT NULL,
   first_seen  TEXT NOT NULL,
   times_seen  INTEGER NOT NULL,
+  body_digest TEXT,
   PRIMARY KEY (source, batch_id)
 );
 CREATE TABLE IF NOT EXISTS meters (
@@ -119,6 +120,14 @@ Store::Store(const std::string& path) {
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=FULL");
   exec(kSchema);
+  // Databases created before the batches' body digests were kept get the column (NULL for
+  // the batches already there).
+  bool has_digest = false;
+  {
+    Statement columns(db_, "PRAGMA table_info(batches)");
+    while (columns.step()) has_digest |= columns.text(1) == "body_digest";
+  }
+  if (!has_digest) exec("ALTER TABLE batches ADD COLUMN body_digest TEXT");
   Statement max(db_, "SELECT COALESCE(MAX(seq), 0) FROM events");
   max.step();
   last_seq_ = max.integer(0);
@@ -135,21 +144,36 @@ void Store::exec(const char* sql) {
   }
 }
 
-IngestResult Store::ingest(const ReceivedBatch& batch) {
+IngestResult Store::ingest(const ReceivedBatch& batch, const std::string& body_digest) {
   std::lock_guard lock(mutex_);
   IngestResult result;
   const std::string received_at = now_iso();
   exec("BEGIN IMMEDIATE");
   try {
     {
-      Statement seen(db_, "SELECT times_seen FROM batches WHERE source = ?1 AND batch_id = ?2");
+      Statement seen(db_,
+                     "SELECT body_digest FROM batches WHERE source = ?1 AND batch_id = ?2");
       seen.bind(1, batch.source).bind(2, batch.batch_id);
       result.batch_seen_before = seen.step();
+      const std::optional<std::string> known_digest =
+          result.batch_seen_before && !seen.is_null(0) ? std::optional(seen.text(0)) : std::nullopt;
+      seen.reset();  // no statement may be reading when the transaction ends
+      if (known_digest && !body_digest.empty() && *known_digest != body_digest) {
+        result.conflicting_body = true;
+        exec("ROLLBACK");
+        return result;
+      }
       Statement note(db_,
-                     "INSERT INTO batches (source, batch_id, first_seen, times_seen) "
-                     "VALUES (?1, ?2, ?3, 1) ON CONFLICT (source, batch_id) "
-                     "DO UPDATE SET times_seen = times_seen + 1");
+                     "INSERT INTO batches (source, batch_id, first_seen, times_seen, body_digest) "
+                     "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (source, batch_id) "
+                     "DO UPDATE SET times_seen = times_seen + 1, "
+                     "body_digest = COALESCE(batches.body_digest, excluded.body_digest)");
       note.bind(1, batch.source).bind(2, batch.batch_id).bind(3, received_at);
+      if (body_digest.empty()) {
+        note.bind_null(4);
+      } else {
+        note.bind(4, body_digest);
+      }
       note.step();
     }
     Statement insert(db_,

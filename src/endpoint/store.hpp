@@ -24,6 +24,9 @@ struct IngestResult {
   int accepted = 0;     // events stored now
   int duplicates = 0;   // events whose id was stored before (dropped)
   bool batch_seen_before = false;  // the Idempotency-Key / batch_id was received before
+  // The batch_id was accepted before with another body: nothing was stored (a forgery or a
+  // replay under a reused id; the dispatcher's batch ids name their records exactly).
+  bool conflicting_body = false;
 };
 
 struct StoredEvent {
@@ -51,8 +54,10 @@ class Store {
   // Stores the batch's new events in one transaction and commits it to disk before
   // returning. Events whose id this source already has are dropped; the meter's
   // latest state moves only forward in source position (a late replay of an old
-  // change does not roll a meter back).
-  IngestResult ingest(const ReceivedBatch& batch);
+  // change does not roll a meter back). `body_digest` (SHA-256 of the body, hex) is kept
+  // with the batch_id: the same id again with another digest stores nothing and says
+  // conflicting_body. Batches remembered before digests were kept compare with anything.
+  IngestResult ingest(const ReceivedBatch& batch, const std::string& body_digest = "");
 
   std::vector<StoredEvent> history(const std::string& source, int64_t after, int limit);
   std::vector<MeterState> meters(const std::string& source, const std::string& after, int limit);

@@ -10,6 +10,13 @@ namespace metersync::wire {
 
 // Request headers.
 inline constexpr std::string_view kIdempotencyKeyHeader = "Idempotency-Key";  // = batch_id
+// Standard Webhooks (webhook_signature.hpp): webhook-id is the batch_id too.
+inline constexpr std::string_view kWebhookIdHeader = "webhook-id";
+inline constexpr std::string_view kWebhookTimestampHeader = "webhook-timestamp";
+inline constexpr std::string_view kWebhookSignatureHeader = "webhook-signature";
+inline constexpr std::string_view kWebhookSignatureVersion = "v1,";
+inline constexpr std::string_view kWebhookSecretPrefix = "whsec_";
+// The legacy signature (deprecated: no timestamp, so no replay protection).
 inline constexpr std::string_view kSignatureHeader = "X-MeterSync-Signature";
 inline constexpr std::string_view kSignaturePrefix = "sha256=";
 

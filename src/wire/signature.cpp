@@ -11,20 +11,26 @@
 
 namespace metersync::wire {
 
-std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
+std::string hmac_sha256(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int length = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac.data(),
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(),
            &length) == nullptr) {
     throw std::runtime_error("OpenSSL HMAC-SHA256 failed");
   }
+  return std::string(reinterpret_cast<const char*>(mac.data()), length);
+}
+
+std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const std::string mac = hmac_sha256(secret, body);
   std::string hex;
-  hex.reserve(std::size_t{length} * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[mac[i] >> 4]);
-    hex.push_back(kHex[mac[i] & 0x0f]);
+  hex.reserve(mac.size() * 2);
+  for (const char c : mac) {
+    const auto byte = static_cast<unsigned char>(c);
+    hex.push_back(kHex[byte >> 4]);
+    hex.push_back(kHex[byte & 0x0f]);
   }
   return hex;
 }

@@ -1,12 +1,16 @@
-// HMAC-SHA256 request signatures: `X-MeterSync-Signature: sha256=<hex>` over the exact
-// body. The dispatcher signs (signature_header), the endpoint service checks
-// (signature_matches): one implementation for both ends.
+// HMAC-SHA256, and the legacy request signature `X-MeterSync-Signature: sha256=<hex>` over
+// the exact body (deprecated: it signs no timestamp; webhook_signature.hpp has both schemes).
+// The dispatcher signs (signature_header), the endpoint service checks (signature_matches):
+// one implementation for both ends.
 #pragma once
 
 #include <string>
 #include <string_view>
 
 namespace metersync::wire {
+
+// The 32 bytes of HMAC-SHA256 of `data` under `key`: the one HMAC of both schemes.
+std::string hmac_sha256(std::string_view key, std::string_view data);
 
 // Lower-case hex HMAC-SHA256 of `body` under `secret`.
 std::string hmac_sha256_hex(std::string_view secret, std::string_view body);

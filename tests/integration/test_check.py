@@ -127,3 +127,17 @@ def test_an_endpoint_that_refuses_the_credentials(rig):
     for source in ("postgres", "mysql"):
         assert any(f.startswith(f"FAIL  endpoint of {source}: ") and "refused the credentials (HTTP 401)" in f
                    and f"fix: check sources.{source}.endpoint.auth_header" in f for f in fails), fails
+
+
+def test_an_endpoint_that_refuses_the_signature_says_why(rig):
+    """The endpoint check's empty batch is signed as every post (Standard Webhooks by default):
+    a secret the endpoint does not know fails with the endpoint's reason."""
+    config, env = rig
+    code, lines = check(config, env, METERSYNC_ENDPOINT_SECRET="whsec_bm90LXRoZS1lbmRwb2ludHMta2V5")
+    assert code == 1
+    fails = failures(lines)
+    assert len(fails) == 2, fails
+    for source in ("postgres", "mysql"):
+        assert any(f.startswith(f"FAIL  endpoint of {source}: ") and "refused the credentials (HTTP 401): " in f
+                   and "webhook-signature: no entry matches" in f
+                   and f"endpoint.auth_header, signing_secret and signature_scheme" in f for f in fails), fails

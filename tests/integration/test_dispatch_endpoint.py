@@ -11,8 +11,6 @@ the decoded `before` / `after`.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -59,8 +57,10 @@ class EndpointService:
     """One metersync-endpoint process on a fixed port (so it can be restarted where metersync
     expects it) with its own database; every process it starts is ended by stop()/close()."""
 
-    def __init__(self, directory: Path, name: str):
+    def __init__(self, directory: Path, name: str, secret: str = SECRET, args: tuple[str, ...] = ()):
         self.port = free_port()
+        self.secret = secret
+        self.args = args
         self.db = directory / f"endpoint-{name}.db"
         self.log = directory / f"endpoint-{name}.log"
         self.proc: subprocess.Popen | None = None
@@ -70,12 +70,12 @@ class EndpointService:
 
     def start(self) -> None:
         assert self.proc is None
-        env = {**os.environ, "METERSYNC_ENDPOINT_SECRET": SECRET, "METERSYNC_ENDPOINT_TOKEN": READ_TOKEN,
+        env = {**os.environ, "METERSYNC_ENDPOINT_SECRET": self.secret, "METERSYNC_ENDPOINT_TOKEN": READ_TOKEN,
                "METERSYNC_ENDPOINT_INGEST_TOKEN": INGEST_TOKEN}
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
                 [str(endpoint_binary()), "--port", str(self.port), "--db", str(self.db), "--admin",
-                 "--sources", "postgres,mysql"],
+                 "--sources", "postgres,mysql", *self.args],
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_until(self._healthy, 30, f"endpoint service on port {self.port}", interval=0.2)
 
@@ -542,18 +542,24 @@ def test_sigkill_during_dispatch_loses_nothing(stack, rig):
 
 
 def test_altered_body_is_rejected_by_the_signature_check(rig):
+    from datetime import datetime, timezone
+    from standardwebhooks import Webhook
     endpoints, _, _, _ = rig
     endpoint = endpoints["postgres"]
-    body = json.dumps({"source": "postgres", "batch_id": "postgres-0-1", "events": [{
+    body = json.dumps({"source": "postgres", "batch_id": "postgres-0-1-1", "events": [{
         "id": "postgres:00000000/00000001:m-1", "op": "create", "committed_at": "2026-11-24T19:43:00.123Z",
         "position": "00000000/00000001", "meter": {"sourceSystem": "postgres", "sourceMeterId": "m-1"},
         "before": None, "after": {"multiplier": "1.0000"}}]}).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    # SECRET is not in whsec_ form: its key is its own bytes, which the library takes as bytes.
+    now = datetime.now(timezone.utc)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {INGEST_TOKEN}",
-               "X-MeterSync-Signature": signature, "Idempotency-Key": "postgres-0-1"}
+               "webhook-id": "postgres-0-1-1", "webhook-timestamp": str(int(now.timestamp())),
+               "webhook-signature": Webhook(SECRET.encode()).sign("postgres-0-1-1", now, body),
+               "Idempotency-Key": "postgres-0-1-1"}
     altered = body.replace(b'"1.0000"', b'"9.0000"')
     r = requests.post(f"{endpoint.url}/v1/sources/postgres/changes", data=altered, headers=headers, timeout=10)
     assert r.status_code == 401, r.text
+    assert "no entry matches" in r.json()["error"]
     assert endpoint.total("postgres") == 0
     r = requests.post(f"{endpoint.url}/v1/sources/postgres/changes", data=body, headers=headers, timeout=10)
     assert r.status_code == 200, r.text

@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/key_table.hpp"
 
 #include <gtest/gtest.h>
 
@@ -154,8 +155,36 @@ TEST(Load, TableDefaultsMatchTheStructs) {
   EXPECT_EQ(loaded.tls_verify, plain.tls_verify);
   EXPECT_EQ(loaded.auth_header, plain.auth_header);
   EXPECT_EQ(loaded.signing_secret, plain.signing_secret);
+  EXPECT_EQ(loaded.signing_secret_previous, plain.signing_secret_previous);
+  EXPECT_EQ(loaded.signing_secret_previous_until, plain.signing_secret_previous_until);
+  EXPECT_EQ(loaded.signature_scheme, plain.signature_scheme);
   EXPECT_EQ(loaded.ca_file, plain.ca_file);
   EXPECT_EQ(config.sources[0].enabled, SourceConfig{}.enabled);
+}
+
+TEST(Load, SigningSecretRotationAndScheme) {
+  const Config config = load_string(
+      kMinimal + "    endpoint: { url: http://h/x, signing_secret: whsec_bmV3, "
+                 "signing_secret_previous: old, signing_secret_previous_until: "
+                 "\"2026-12-01T06:30:00Z\", signature_scheme: both }\n");
+  const EndpointConfig& e = *config.sources[0].endpoint;
+  EXPECT_EQ(e.signing_secret_previous, std::optional<std::string>("old"));
+  ASSERT_TRUE(e.signing_secret_previous_until);
+  EXPECT_EQ(e.signing_secret_previous_until->time_since_epoch(), std::chrono::seconds(1'796'106'600));
+  EXPECT_EQ(e.signature_scheme, "both");
+  EXPECT_NE(error_of(kMinimal + "    endpoint: { url: http://h/x, signing_secret_previous: old }\n")
+                .find("signing_secret_previous: set without signing_secret"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal + "    endpoint: { url: http://h/x, signing_secret: s, "
+                                "signing_secret_previous_until: 2026-12-01 }\n")
+                .find("is not a UTC time; use YYYY-MM-DDTHH:MM:SSZ"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal + "    endpoint: { url: http://h/x, signature_scheme: v1 }\n")
+                .find("standard, legacy or both"),
+            std::string::npos);
+  EXPECT_FALSE(parse_utc_time("2026-02-30T00:00:00Z"));
+  EXPECT_FALSE(parse_utc_time("2026-12-01T24:00:00Z"));
+  EXPECT_FALSE(parse_utc_time("2026-12-01 00:00:00Z"));
 }
 
 TEST(Load, ReadsEveryKindOfValue) {

@@ -90,6 +90,29 @@ TEST_F(HttpSenderTest, SignatureAndAuthAreChecked) {
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST_F(HttpSenderTest, SignsBySchemeAndRotation) {
+  // The service checks Standard Webhooks: the legacy header alone is refused, both pass.
+  auto legacy = settings();
+  legacy.signature_scheme = "legacy";
+  EXPECT_EQ(HttpSender(legacy).post(body("l", "e-l"), "l").status, 401);
+  auto both = settings();
+  both.signature_scheme = "both";
+  EXPECT_EQ(HttpSender(both).post(body("b2", "e-b2"), "b2").status, 200);
+  // A rotation: the new secret current, the service's still on the previous one.
+  auto rotating = settings();
+  rotating.signing_secret = "whsec_bmV3LXNlY3JldA==";
+  rotating.signing_secret_previous = "s3cret";
+  EXPECT_EQ(HttpSender(rotating).post(body("r1", "e-r1"), "r1").status, 200);
+  // After the overlap the previous secret signs no more.
+  rotating.signing_secret_previous_until = std::chrono::system_clock::now() - 1s;
+  EXPECT_EQ(HttpSender(rotating).post(body("r2", "e-r2"), "r2").status, 401);
+  rotating.signing_secret_previous_until = std::chrono::system_clock::now() + 1h;
+  EXPECT_EQ(HttpSender(rotating).post(body("r3", "e-r3"), "r3").status, 200);
+  auto broken = settings();
+  broken.signing_secret = "whsec_***";
+  EXPECT_THROW(HttpSender{broken}, std::runtime_error);
+}
+
 TEST_F(HttpSenderTest, ReportsEveryFailureKind) {
   HttpSender sender(settings());
   fault("status:429:retry_after=7:count=1");

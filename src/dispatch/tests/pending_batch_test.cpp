@@ -19,17 +19,31 @@ TEST(PendingBatch, BuildsTheBodyWithADeterministicId) {
   batch.add(event(184467));
   batch.cover(184468);  // a tombstone
   batch.add(event(184469));
-  EXPECT_EQ(batch.batch_id(), "postgres-3-184467");
+  // First and last event offsets: the id names exactly the events it carries.
+  EXPECT_EQ(batch.batch_id(), "postgres-3-184467-184469");
   EXPECT_EQ(batch.next_offset(), 184470);
   const std::string body = batch.body();
   EXPECT_EQ(batch.body_bytes(), body.size());
   auto json = nlohmann::json::parse(body);
   EXPECT_EQ(json["source"], "postgres");
-  EXPECT_EQ(json["batch_id"], "postgres-3-184467");
+  EXPECT_EQ(json["batch_id"], "postgres-3-184467-184469");
   ASSERT_EQ(json["events"].size(), 2u);
   EXPECT_EQ(json["events"][1]["id"], "postgres:p184469:m");
   batch.clear();
   EXPECT_TRUE(batch.empty());
+}
+
+TEST(PendingBatch, TheByteBoundCountsTheIdGrowingWithTheLastOffset) {
+  PendingBatch batch("postgres", 0);
+  batch.add(event(9));
+  const std::size_t event_bytes = event(10).json.size();
+  // Exactly the body with event 10 (whose offset adds a digit to the id) fits, one byte less does not.
+  const std::size_t needed = batch.body_bytes() + 1 + event_bytes + 1;
+  EXPECT_TRUE(batch.fits(event(10), BatchLimits{10, needed, 50ms}));
+  EXPECT_FALSE(batch.fits(event(10), BatchLimits{10, needed - 1, 50ms}));
+  batch.add(event(10));
+  EXPECT_EQ(batch.body_bytes(), needed);
+  EXPECT_EQ(batch.body().size(), needed);
 }
 
 TEST(PendingBatch, BoundedByCountBytesAndLinger) {

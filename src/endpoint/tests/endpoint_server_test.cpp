@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "wire/signature.hpp"
+#include "wire/webhook_signature.hpp"
 
 namespace metersync::endpoint {
 namespace {
@@ -27,8 +28,25 @@ std::string batch_body(const std::string& source, const std::string& batch_id,
   return Json{{"source", source}, {"batch_id", batch_id}, {"events", events}}.dump();
 }
 
+// The headers the dispatcher sends for `body` (Standard Webhooks under "s3cret" unless told).
+httplib::Headers signed_headers(const std::string& body, int64_t timestamp = wire::unix_seconds_now(),
+                                std::vector<std::string> secrets = {"s3cret"},
+                                wire::SignatureScheme scheme = wire::SignatureScheme::Standard) {
+  std::vector<wire::SigningKey> keys;
+  for (const auto& secret : secrets) keys.push_back(*wire::signing_key(secret));
+  const std::string id = Json::parse(body).value("batch_id", "");
+  httplib::Headers headers;
+  for (const auto& [name, value] : wire::sign_request(scheme, keys, id, timestamp, body)) {
+    headers.emplace(name, value);
+  }
+  return headers;
+}
+
 class EndpointServerTest : public ::testing::Test {
  protected:
+  // Tests of other settings change the options before the server starts.
+  virtual void configure(ServerOptions&) {}
+
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("endpoint-server-" + std::to_string(getpid()) + "-" +
@@ -42,6 +60,7 @@ class EndpointServerTest : public ::testing::Test {
     options.read_token = "reader";
     options.admin = true;
     options.worker_threads = 8;
+    configure(options);
     server_ = std::make_unique<EndpointServer>(options);
     thread_ = std::thread([this] { server_->run(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -56,11 +75,16 @@ class EndpointServerTest : public ::testing::Test {
   }
 
   httplib::Result post(const std::string& source, const std::string& body,
-                       std::optional<std::string> signature = std::nullopt) {
-    httplib::Headers headers = {
-        {"X-MeterSync-Signature", signature.value_or(wire::signature_header("s3cret", body))}};
-    return client_->Post(("/v1/sources/" + source + "/changes").c_str(), headers, body,
-                         "application/json");
+                       std::optional<httplib::Headers> headers = std::nullopt) {
+    return client_->Post(("/v1/sources/" + source + "/changes").c_str(),
+                         headers.value_or(signed_headers(body)), body, "application/json");
+  }
+  // The refusal's status and reason.
+  std::pair<int, std::string> refusal(const std::string& body, const httplib::Headers& headers) {
+    auto res = post("postgres", body, headers);
+    if (!res) return {0, "no answer"};
+    if (res->status == 200) return {200, ""};
+    return {res->status, Json::parse(res->body).value("error", "")};
   }
 
   std::filesystem::path dir_;
@@ -119,13 +143,12 @@ TEST_F(EndpointServerTest, StoresSignedBatchesAndDropsDuplicates) {
 
 TEST_F(EndpointServerTest, RejectsAlteredBodiesBadBatchesAndUnknownRoutes) {
   auto body = batch_body("postgres", "postgres-0-0", {{"e1", "m1"}});
-  const std::string signature = wire::signature_header("s3cret", body);
   std::string altered = body;
   altered.replace(altered.find("S-1"), 3, "S-2");
-  auto tampered = post("postgres", altered, signature);
+  auto tampered = post("postgres", altered, signed_headers(body));
   ASSERT_TRUE(tampered);
   EXPECT_EQ(tampered->status, 401);
-  auto unsigned_post = post("postgres", body, "");
+  auto unsigned_post = post("postgres", body, httplib::Headers{});
   EXPECT_EQ(unsigned_post->status, 401);
   auto wrong_route = post("mysql", body);
   EXPECT_EQ(wrong_route->status, 400);
@@ -133,6 +156,97 @@ TEST_F(EndpointServerTest, RejectsAlteredBodiesBadBatchesAndUnknownRoutes) {
             std::string::npos);
   EXPECT_EQ(post("nosuch", body)->status, 404);
   EXPECT_EQ(Json::parse(client_->Get("/v1/sources/postgres/changes", reader_)->body)["total"], 0);
+}
+
+TEST_F(EndpointServerTest, StandardWebhooksRefusalsSayWhy) {
+  const auto body = batch_body("postgres", "postgres-0-5-6", {{"e5", "m1"}, {"e6", "m2"}});
+  const int64_t now = wire::unix_seconds_now();
+  auto [status, reason] = refusal(body, signed_headers(body, now - 400));
+  EXPECT_EQ(status, 401);
+  EXPECT_NE(reason.find("s old; the tolerance is 300 s"), std::string::npos) << reason;
+  std::tie(status, reason) = refusal(body, signed_headers(body, now + 400));
+  EXPECT_EQ(status, 401);
+  EXPECT_NE(reason.find("in the future"), std::string::npos) << reason;
+  std::tie(status, reason) = refusal(body, signed_headers(body, now, {"guess"}));
+  EXPECT_EQ(status, 401);
+  EXPECT_NE(reason.find("no entry matches"), std::string::npos) << reason;
+  auto bad = signed_headers(body);
+  bad.erase("webhook-signature");
+  bad.emplace("webhook-signature", "v1,%%%");
+  EXPECT_EQ(refusal(body, bad),
+            std::pair(401, std::string("webhook-signature: no v1,<base64 of a 32-byte HMAC-SHA256> entry")));
+  auto partial = signed_headers(body);
+  partial.erase("webhook-timestamp");
+  EXPECT_EQ(refusal(body, partial),
+            std::pair(401, std::string("missing webhook-timestamp (Standard Webhooks)")));
+  // The legacy header alone does not pass the standard check.
+  EXPECT_EQ(refusal(body, {{"X-MeterSync-Signature", wire::signature_header("s3cret", body)}}).first, 401);
+  // A validly signed id that is not the body's batch_id.
+  const auto other = batch_body("postgres", "postgres-0-7-7", {{"e7", "m1"}});
+  auto moved = signed_headers(other);
+  moved.erase("webhook-id");
+  moved.erase("webhook-signature");
+  moved.emplace("webhook-id", "postgres-0-9-9");
+  moved.emplace("webhook-signature",
+                wire::webhook_signature_entry(*wire::signing_key("s3cret"), "postgres-0-9-9", now, other));
+  moved.erase("webhook-timestamp");
+  moved.emplace("webhook-timestamp", std::to_string(now));
+  std::tie(status, reason) = refusal(other, moved);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(reason, "webhook-id \"postgres-0-9-9\" differs from batch_id \"postgres-0-7-7\"");
+  EXPECT_EQ(Json::parse(client_->Get("/v1/sources/postgres/changes", reader_)->body)["total"], 0);
+}
+
+TEST_F(EndpointServerTest, AnAcceptedIdIsAnsweredIdempotentlyOrRefusedWithAnotherBody) {
+  const auto body = batch_body("postgres", "postgres-0-5-6", {{"e5", "m1"}, {"e6", "m2"}});
+  const auto first = signed_headers(body);
+  ASSERT_EQ(refusal(body, first).first, 200);
+  // The same request again (a replay within the tolerance, or a retry whose answer was lost):
+  // answered 200, nothing stored twice.
+  auto again = post("postgres", body, first);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(Json::parse(again->body)["duplicates"], 2);
+  EXPECT_EQ(Json::parse(again->body)["batch_seen_before"], true);
+  // The same id with another body, even validly signed: refused, nothing stored.
+  const auto forged = batch_body("postgres", "postgres-0-5-6", {{"e5", "m1"}, {"e-new", "m3"}});
+  auto [status, reason] = refusal(forged, signed_headers(forged));
+  EXPECT_EQ(status, 409);
+  EXPECT_NE(reason.find("accepted before with another body"), std::string::npos) << reason;
+  EXPECT_EQ(Json::parse(client_->Get("/v1/sources/postgres/changes", reader_)->body)["total"], 2);
+}
+
+class EndpointRotationTest : public EndpointServerTest {
+ protected:
+  void configure(ServerOptions& options) override {
+    options.signing_secret = "whsec_bmV3LXNlY3JldA==";
+    options.signing_secret_previous = "s3cret";
+    options.timestamp_tolerance = std::chrono::seconds(60);
+  }
+};
+
+TEST_F(EndpointRotationTest, EitherSecretPassesAndTheToleranceIsConfigurable) {
+  const auto body = batch_body("postgres", "postgres-0-1-1", {{"e1", "m1"}});
+  EXPECT_EQ(refusal(body, signed_headers(body)).first, 200);  // the previous secret
+  const auto next = batch_body("postgres", "postgres-0-2-2", {{"e2", "m1"}});
+  EXPECT_EQ(refusal(next, signed_headers(next, wire::unix_seconds_now(), {"whsec_bmV3LXNlY3JldA=="})).first, 200);
+  const auto late = batch_body("postgres", "postgres-0-3-3", {{"e3", "m1"}});
+  auto [status, reason] = refusal(late, signed_headers(late, wire::unix_seconds_now() - 61));
+  EXPECT_EQ(status, 401);
+  EXPECT_NE(reason.find("the tolerance is 60 s"), std::string::npos) << reason;
+}
+
+class EndpointLegacyTest : public EndpointServerTest {
+ protected:
+  void configure(ServerOptions& options) override { options.signature_scheme = "legacy"; }
+};
+
+TEST_F(EndpointLegacyTest, TheDeprecatedHeaderStillWorksWhenChosen) {
+  const auto body = batch_body("postgres", "postgres-0-1-1", {{"e1", "m1"}});
+  EXPECT_EQ(refusal(body, {{"X-MeterSync-Signature", wire::signature_header("s3cret", body)}}).first, 200);
+  EXPECT_EQ(refusal(body + " ", {{"X-MeterSync-Signature", wire::signature_header("s3cret", body)}}),
+            std::pair(401, std::string("X-MeterSync-Signature does not match the body")));
+  EXPECT_EQ(refusal(body, signed_headers(body)).first, 401);  // standard headers only
 }
 
 TEST_F(EndpointServerTest, ReadsNeedTheToken) {
