@@ -66,7 +66,7 @@ struct EndpointConfig {
   // signing_secret until signing_secret_previous_until (absent: for as long as it is set).
   std::optional<std::string> signing_secret_previous;
   std::optional<std::chrono::system_clock::time_point> signing_secret_previous_until;
-  std::string signature_scheme = "standard";         // ...endpoint.signature_scheme
+  std::string signature_scheme = "both";               // ...endpoint.signature_scheme
   int max_batch_events = 500;                        // ...endpoint.max_batch_events
   std::size_t max_batch_bytes = 1 << 20;             // ...endpoint.max_batch_bytes
   std::chrono::milliseconds linger{5};              // ...endpoint.linger_ms

@@ -274,13 +274,13 @@ const std::array<Key<EndpointConfig>, 17> kEndpoint{{
      }},
     {.name = "signature_scheme",
      .type = KeyType::Choice,
-     .default_value = "standard",
+     .default_value = "both",
      .choices = "standard|legacy|both",
      .help = "how posts are signed. standard: Standard Webhooks (webhook-id = batch_id, "
              "webhook-timestamp, webhook-signature: v1,<base64> per secret; docs/endpoints.md). "
              "legacy (deprecated): X-MeterSync-Signature: sha256=<hex HMAC of the body>, which "
-             "signs no timestamp, for receivers built on it. both: the two header sets, while "
-             "receivers move to standard",
+             "signs no timestamp, for receivers built on it. both (the default, because the "
+             "endpoint contract promises X-MeterSync-Signature): the two header sets",
      .set = [](EndpointConfig& e, const Setting& v) { e.signature_scheme = text(v); }},
     {.name = "max_batch_events",
      .type = KeyType::Integer,

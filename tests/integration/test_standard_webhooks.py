@@ -13,6 +13,8 @@ The second part needs only the endpoint binary; the first runs metersync against
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -159,7 +161,9 @@ def test_a_receiver_built_on_the_library_verifies_every_post(stack, library_rig)
         assert h["webhook-id"] == batch_id == h["idempotency-key"]
         entries = h["webhook-signature"].split(" ")
         assert len(entries) == 2 and all(e.startswith("v1,") for e in entries), entries
-        assert "x-metersync-signature" not in h  # the deprecated header only when configured
+        # signature_scheme's default, both: the contract's header too, under signing_secret's key.
+        key = base64.b64decode(SECRET[len("whsec_"):])
+        assert h["x-metersync-signature"] == "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
     # The same real requests, altered, fail the library's check.
     headers, body = receiver.accepted[-1]
