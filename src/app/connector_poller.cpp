@@ -25,12 +25,13 @@ health::ConnectorObservation observe_connector(const std::string& source, const 
     observed.detail = answer.error().describe();
     return observed;
   }
-  if (!*answer) {
+  const std::optional<connect::ConnectorStatus>& found = *answer;
+  if (!found) {
     observed.condition = ConnectorCondition::Missing;
     observed.detail = "not registered in Kafka Connect";
     return observed;
   }
-  const connect::ConnectorStatus& status = **answer;
+  const connect::ConnectorStatus& status = *found;
   const std::vector<connect::Problem> problems = connect::problems(status);
   if (problems.empty()) return observed;
   for (const connect::Problem& problem : problems) {

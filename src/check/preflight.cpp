@@ -77,14 +77,16 @@ void check_connectors(const config::Config& config, const std::vector<const conf
                                source->name + ".connector_name");
       continue;
     }
-    if (const auto connector_config = client.config(name); connector_config && *connector_config) {
-      connector_configs[source->name] = **connector_config;
+    if (const auto connector_config = client.config(name); connector_config) {
+      if (const auto& found = *connector_config) connector_configs[source->name] = *found;
     }
     if (!status) {
       report.fail(subject, "status not readable (" + status.error().describe() + "); fix: check Kafka Connect's log");
       continue;
     }
-    const connect::ConnectorStatus& state = **status;
+    const std::optional<connect::ConnectorStatus>& known = *status;
+    if (!known) continue;  // not registered: reported above
+    const connect::ConnectorStatus& state = *known;
     if (state.state != "RUNNING") {
       report.fail(subject, "is " + state.state + "; fix: " +
                                (state.state == "PAUSED" ? "curl -X PUT " + url + "/connectors/" + name + "/resume"

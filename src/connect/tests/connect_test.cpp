@@ -104,12 +104,16 @@ TEST_F(FakeConnect, ReadsConnectorsStatusAndConfig) {
   EXPECT_EQ(*names, (std::vector<std::string>{"pg", "maria"}));
 
   const auto status = client.status("pg");
-  ASSERT_TRUE(status && *status);
-  EXPECT_EQ((*status)->tasks[0].state, "FAILED");
+  ASSERT_TRUE(status.has_value()) << status.error().describe();
+  const std::optional<ConnectorStatus>& found = *status;
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->tasks[0].state, "FAILED");
 
   const auto config = client.config("pg");
-  ASSERT_TRUE(config && *config);
-  EXPECT_EQ((*config)->at("publication.name"), "pub");
+  ASSERT_TRUE(config.has_value()) << config.error().describe();
+  const auto& settings = *config;
+  ASSERT_TRUE(settings.has_value());
+  EXPECT_EQ(settings->at("publication.name"), "pub");
 }
 
 TEST_F(FakeConnect, AnUnknownConnectorIsNoErrorButNothing) {
