@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pipeline/backoff.hpp"
+#include "app/connector_poller.hpp"
 #include "app/status_file.hpp"
 #include "health/listener.hpp"
 #include "health/readiness.hpp"
@@ -133,21 +134,26 @@ void Supervisor::tick(StatusFile& status, const dispatch::DispatcherThreads& dis
   const auto dispatcher_snapshots = dispatchers.snapshot();
   std::vector<health::Observation> observations;
   observations.reserve(snapshots.size() + dispatcher_snapshots.size());
+  // Each lag is counted from the committed (endpoints: settled) position, so it covers the
+  // records read and not yet committed too: the whole of the work waiting.
   for (const auto& s : snapshots) {
-    // The lag covers the records read and not yet committed (positions are the committed
-    // ones), so it is the whole of the work waiting.
-    observations.push_back({s.source, "meter_master", phase_of(s.state), s.records_applied, 0, s.lag,
+    observations.push_back({s.source, "meter_master", phase_of(s.state), s.records_applied, s.lag,
                             s.last_error, std::nullopt});
   }
   for (const auto& d : dispatcher_snapshots) {
     const health::Phase phase = d.stopped_by_error ? health::Phase::Failed
                                 : d.failing        ? health::Phase::Failing
                                                    : health::Phase::Running;
-    observations.push_back({d.source, "endpoint", phase, d.records_settled, 0, std::nullopt, d.last_error,
+    observations.push_back({d.source, "endpoint", phase, d.records_settled, d.lag, d.last_error,
                             d.failing ? std::optional<long>(d.last_status) : std::nullopt});
   }
-  readiness_->observe(observations, std::chrono::system_clock::now());
+  const std::vector<health::ConnectorObservation> connectors =
+      connectors_ != nullptr ? connectors_->latest() : std::vector<health::ConnectorObservation>{};
+  readiness_->observe(observations, std::chrono::system_clock::now(), connectors);
   if (metrics_ == nullptr) return;
+  for (const health::ConnectorObservation& c : connectors) {
+    metrics_->connector_up(c.source, c.condition == health::ConnectorCondition::Running);
+  }
   for (const health::Verdict& v : readiness_->verdicts()) {
     if (v.destination == "endpoint") {
       metrics_->endpoint(v.source).ready(v.ready);
@@ -181,9 +187,23 @@ int Supervisor::run() {
     listener->start();
     listener_ = listener.get();
   }
+  // Kafka Connect's view of each source's connector, for readiness and the metrics: only
+  // where someone reads them (a listener) and Connect is known.
+  std::unique_ptr<ConnectorPoller> connectors;
+  if (listener && !config_.connect.url.empty()) {
+    std::vector<ConnectorPoller::Watched> watched;
+    for (const auto* source : selected_) {
+      if (!source->connector_name.empty()) watched.push_back({source->name, source->connector_name});
+    }
+    if (!watched.empty()) {
+      connectors = std::make_unique<ConnectorPoller>(config_.connect.url, std::move(watched), config_.connect.poll);
+      connectors->start();
+      connectors_ = connectors.get();
+    }
+  }
   struct Forget {  // the members point into this frame only while it lives
     Supervisor& s;
-    ~Forget() { s.listener_ = nullptr, s.readiness_ = nullptr, s.metrics_ = nullptr; }
+    ~Forget() { s.listener_ = nullptr, s.readiness_ = nullptr, s.metrics_ = nullptr, s.connectors_ = nullptr; }
   } forget{*this};
   {
     std::lock_guard lock(status_mutex_);

@@ -29,6 +29,8 @@ class Metrics;
 
 namespace metersync::app {
 
+class ConnectorPoller;
+
 class Supervisor {
  public:
   // `only_sources`: names from --source (empty: every enabled source). Throws
@@ -46,7 +48,8 @@ class Supervisor {
   // false when a signal arrived while waiting for the sink; records its stage in `status`
   bool prepare_sink(class StatusFile& status);
   void log_summary();
-  // The one-second tick: status file, readiness, the ready gauges, the listener's heartbeat.
+  // The one-second tick: status file, readiness (with the connectors' latest state), the
+  // ready and connector gauges, the listener's heartbeat.
   void tick(StatusFile& status, const dispatch::DispatcherThreads& dispatchers);
   // Waits up to `timeout` for SIGTERM/SIGINT, beating the listener's heartbeat every second;
   // returns the signal or 0.
@@ -59,6 +62,7 @@ class Supervisor {
   metrics::Metrics* metrics_ = nullptr;      // run()'s, while it runs
   health::Readiness* readiness_ = nullptr;
   health::Listener* listener_ = nullptr;
+  ConnectorPoller* connectors_ = nullptr;    // null without connect.url or a listener
   std::mutex status_mutex_;
   std::string status_json_;  // the latest status, for the listener's /status
 };

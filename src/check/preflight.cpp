@@ -1,11 +1,12 @@
 #include "check/preflight.hpp"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <memory>
 
 #include "check/source_prerequisites.hpp"
+#include "connect/client.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/http_sender.hpp"
 #include "kafka/topic_metadata.hpp"
@@ -46,31 +47,23 @@ void check_kafka(const config::Config& config, const std::vector<const config::S
   }
 }
 
-// GET on Kafka Connect's REST API: (status, parsed body), status 0 when no answer came.
-std::pair<int, Json> connect_get(const std::string& url, const std::string& path, const Options& options) {
-  httplib::Client client(url);
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count();
-  client.set_connection_timeout(seconds, 0);
-  client.set_read_timeout(seconds, 0);
-  const auto result = client.Get(path);
-  if (!result) return {0, Json(httplib::to_string(result.error()))};
-  return {result->status, Json::parse(result->body, nullptr, false)};
-}
-
-// The connector's publication and slot names (PostgreSQL), when Connect is configured.
+// Each source's connector and tasks RUNNING; keeps each connector's configuration (its
+// publication and slot names, for the PostgreSQL source checks), whatever its state.
 void check_connectors(const config::Config& config, const std::vector<const config::SourceConfig*>& sources,
                       const Options& options, Report& report,
-                      std::map<std::string, Json>& connector_configs) {
+                      std::map<std::string, std::map<std::string, std::string>>& connector_configs) {
   if (config.connect.url.empty()) return;
   const std::string& url = config.connect.url;
-  const auto [status, body] = connect_get(url, "/connectors", options);
-  if (status != 200) {
+  const connect::Client client(url, options.timeout);
+  const auto registered = client.connectors();
+  if (!registered) {
+    const Error& error = registered.error();
     report.fail("connect " + url,
-                (status == 0 ? "no answer (" + body.get<std::string>() + ")" : "answered " + std::to_string(status)) +
+                (error.http_status == 0 ? error.reason : "answered " + std::to_string(error.http_status)) +
                     "; fix: check connect.url and that Kafka Connect runs");
     return;
   }
-  report.ok("connect " + url, std::to_string(body.size()) + " connector(s) registered");
+  report.ok("connect " + url, std::to_string(registered->size()) + " connector(s) registered");
   for (const auto* source : sources) {
     const std::string subject = "connector " + (source->connector_name.empty() ? "of " + source->name : source->connector_name);
     if (source->connector_name.empty()) {
@@ -78,45 +71,40 @@ void check_connectors(const config::Config& config, const std::vector<const conf
       continue;
     }
     const std::string name = source->connector_name;
-    const auto [code, state] = connect_get(url, "/connectors/" + name + "/status", options);
-    if (code == 404) {
+    const auto status = client.status(name);
+    if (status && !*status) {
       report.fail(subject, "not registered; fix: register it (POST " + url + "/connectors), or correct sources." +
                                source->name + ".connector_name");
       continue;
     }
-    // Its publication and slot names, whatever its state: the source checks need them.
-    const auto [config_code, connector_config] = connect_get(url, "/connectors/" + name + "/config", options);
-    if (config_code == 200 && connector_config.is_object()) connector_configs[source->name] = connector_config;
-    if (code != 200 || !state.is_object()) {
-      report.fail(subject, "status not readable (HTTP " + std::to_string(code) + "); fix: check Kafka Connect's log");
+    if (const auto connector_config = client.config(name); connector_config) {
+      if (const auto& found = *connector_config) connector_configs[source->name] = *found;
+    }
+    if (!status) {
+      report.fail(subject, "status not readable (" + status.error().describe() + "); fix: check Kafka Connect's log");
       continue;
     }
-    const std::string connector_state = state.value("/connector/state"_json_pointer, std::string("?"));
-    if (connector_state != "RUNNING") {
-      report.fail(subject, "is " + connector_state + "; fix: " +
-                               (connector_state == "PAUSED" ? "curl -X PUT " + url + "/connectors/" + name + "/resume"
-                                                            : "read its trace (GET " + url + "/connectors/" + name +
-                                                                  "/status), fix the cause, then POST " + url +
-                                                                  "/connectors/" + name + "/restart"));
+    const std::optional<connect::ConnectorStatus>& known = *status;
+    if (!known) continue;  // not registered: reported above
+    const connect::ConnectorStatus& state = *known;
+    if (state.state != "RUNNING") {
+      report.fail(subject, "is " + state.state + "; fix: " +
+                               (state.state == "PAUSED" ? "curl -X PUT " + url + "/connectors/" + name + "/resume"
+                                                        : "read its trace (GET " + url + "/connectors/" + name +
+                                                              "/status), fix the cause, then POST " + url +
+                                                              "/connectors/" + name + "/restart"));
       continue;
     }
-    std::string problems;
-    const Json tasks = state.value("tasks", Json::array());
-    for (const Json& task : tasks) {
-      const std::string task_state = task.value("state", std::string("?"));
-      if (task_state == "RUNNING") continue;
-      std::string trace = task.value("trace", std::string());
-      trace = trace.substr(0, trace.find('\n'));
-      problems += (problems.empty() ? "" : "; ") + std::string("task ") + std::to_string(task.value("id", -1)) + " is " +
-                  task_state + (trace.empty() ? "" : " (" + trace + ")");
+    std::string found;
+    for (const connect::Problem& problem : connect::problems(state)) {
+      found += (found.empty() ? "" : "; ") + (problem.state == "no task" ? std::string("no task running") : problem.describe());
     }
-    if (tasks.empty()) problems = "no task running";
-    if (!problems.empty()) {
-      report.fail(subject, problems + "; fix: correct the cause, then POST " + url + "/connectors/" + name +
+    if (!found.empty()) {
+      report.fail(subject, found + "; fix: correct the cause, then POST " + url + "/connectors/" + name +
                                "/restart?includeTasks=true&onlyFailed=true");
       continue;
     }
-    report.ok(subject, "RUNNING, " + std::to_string(tasks.size()) + " task(s) RUNNING");
+    report.ok(subject, "RUNNING, " + std::to_string(state.tasks.size()) + " task(s) RUNNING");
   }
 }
 
@@ -187,7 +175,8 @@ config::Dialect odbc_dialect_of(const std::string& connector) {
 }
 
 void check_sources(const std::vector<const config::SourceConfig*>& sources,
-                   const std::map<std::string, Json>& connector_configs, Report& report) {
+                   const std::map<std::string, std::map<std::string, std::string>>& connector_configs,
+                   Report& report) {
   std::unique_ptr<sink::OdbcEnvironment> environment;
   for (const auto* source : sources) {
     if (source->check_connection.empty()) continue;
@@ -199,8 +188,10 @@ void check_sources(const std::vector<const config::SourceConfig*>& sources,
     }
     SourceTarget target{source->connector, table->first, table->second};
     if (const auto found = connector_configs.find(source->name); found != connector_configs.end()) {
-      target.publication = found->second.value("publication.name", target.publication);
-      target.slot = found->second.value("slot.name", target.slot);
+      if (const auto publication = found->second.find("publication.name"); publication != found->second.end()) {
+        target.publication = publication->second;
+      }
+      if (const auto slot = found->second.find("slot.name"); slot != found->second.end()) target.slot = slot->second;
     }
     try {
       if (!environment) environment = std::make_unique<sink::OdbcEnvironment>();
@@ -234,7 +225,7 @@ Report preflight(const config::Config& config, const std::vector<const config::S
   for (const auto* source : sources) names += (names.empty() ? "" : ", ") + source->name;
   report.ok("configuration", std::to_string(sources.size()) + " source(s): " + names);
   check_kafka(config, sources, options, report);
-  std::map<std::string, Json> connector_configs;
+  std::map<std::string, std::map<std::string, std::string>> connector_configs;
   check_connectors(config, sources, options, report, connector_configs);
   check_sink(config, report);
   check_endpoints(sources, report);

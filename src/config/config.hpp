@@ -99,6 +99,7 @@ struct SourceConfig {
 // Kafka Connect, for `metersync check` (connectors and tasks RUNNING).
 struct ConnectConfig {
   std::string url;  // connect.url; "" = not checked
+  std::chrono::milliseconds poll{5000};  // connect.poll_ms
 };
 
 // The operator's HTTP listener of `run` (/metrics, /healthz, /readyz).

@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 19> kTopLevel{{
+const std::array<Key<Config>, 20> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -156,11 +156,20 @@ const std::array<Key<Config>, 19> kTopLevel{{
      .type = KeyType::String,
      .default_value = "\"\"",
      .help = "Kafka Connect's REST address (http://host:8083); `metersync check` then checks that "
-             "each source's connector (sources.<name>.connector_name) and its tasks are RUNNING. "
-             "\"\": not checked",
+             "each source's connector (sources.<name>.connector_name) and its tasks are RUNNING, "
+             "and `run` reads their status for /readyz and the metrics. \"\": neither",
      .set = [](Config& c, const Setting& v) {
        c.connect.url = std::holds_alternative<std::string>(v) ? text(v) : "";
      }},
+    {.name = "connect.poll_ms",
+     .type = KeyType::Integer,
+     .default_value = "5000",
+     .min = 500,
+     .max = kDay,
+     .help = "how often `run` reads each source's connector status from connect.url (one GET per "
+             "source, off the pipelines' threads); a failed connector or task shows in /readyz "
+             "within this time and the one-second tick",
+     .set = [](Config& c, const Setting& v) { c.connect.poll = millis(v); }},
     {.name = "status_file",
      .type = KeyType::String,
      .default_value = "\"\"",

@@ -20,6 +20,7 @@ std::string_view stage_name(Stage stage) {
     case Stage::Endpoint: return "endpoint";
     case Stage::Kafka: return "kafka";
     case Stage::DeadLetter: return "dead-letter";
+    case Stage::Connect: return "connect";
   }
   return "unknown";
 }

@@ -32,10 +32,11 @@ enum class Stage {
   Endpoint,    // an HTTP endpoint
   Kafka,       // the consumer
   DeadLetter,  // the dead-letter producer
+  Connect,     // Kafka Connect's REST API (the connectors' status)
 };
 
 std::string_view kind_name(ErrorKind kind);  // "configuration", "transient", "data", "fatal"
-std::string_view stage_name(Stage stage);    // "decode", "map", "sink", "endpoint", "kafka", "dead-letter"
+std::string_view stage_name(Stage stage);    // "decode", "map", "sink", "endpoint", "kafka", "dead-letter", "connect"
 
 struct Error {
   ErrorKind kind = ErrorKind::Fatal;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <set>
 #include <thread>
 
 #include "dispatch/batch_deliverer.hpp"
@@ -25,6 +26,8 @@ constexpr auto kIdlePoll = 100ms;
 // Progress is sent to Kafka at most this often while running (and at once, waited for, at
 // a revoke and at stop): a crash meanwhile re-sends at most this much, with the same ids.
 constexpr auto kCommitEvery = 100ms;
+// The group's committed offsets, asked once per assignment for the lag.
+constexpr auto kCommittedTimeout = 2s;
 
 kafka::ClientSettings client_settings(const config::Config& config, const std::string& client_id) {
   return kafka::ClientSettings{config.kafka.bootstrap_servers, config.kafka.properties, client_id};
@@ -107,7 +110,7 @@ class Dispatcher::Loop {
       }
       commit_soon(now);
       log_summary(now);
-      export_lag(now);
+      refresh_lag(now);
     }
     // Settled progress is committed; unsettled batches are not: they are sent again after
     // the restart.
@@ -142,14 +145,21 @@ class Dispatcher::Loop {
 
   // A record that becomes no event is settled with (or, with no batch pending, as) its
   // partition's progress.
-  void settle_record(int32_t partition, int64_t offset) {
+  void settle_record(int32_t partition, int64_t offset, int64_t timestamp_ms) {
     ++owner_.stats_.records_settled;
     PendingBatch& batch = batch_of(partition);
     if (batch.empty()) {
-      settled_[partition] = offset + 1;
+      settled(partition, offset + 1, timestamp_ms);
     } else {
-      batch.cover(offset);
+      batch.cover(offset, timestamp_ms);
     }
+  }
+
+  // A partition's progress moved to `next`: committed soon, and the position of its lag.
+  void settled(int32_t partition, int64_t next, int64_t newest_timestamp_ms) {
+    settled_[partition] = next;
+    positions_[partition] = next;
+    newest_settled_ms_ = std::max(newest_settled_ms_, newest_timestamp_ms);
   }
 
   // The shared processor decides, as for the Meter Master pipeline: a tombstone is
@@ -163,7 +173,7 @@ class Dispatcher::Loop {
     pipeline::Outcome outcome = processor_.process(message.value());
     if (std::holds_alternative<pipeline::Tombstone>(outcome)) {
       if (auto* m = owner_.metrics_) m->tombstones(1);
-      return settle_record(partition, offset);
+      return settle_record(partition, offset, message.timestamp_ms());
     }
     if (const auto* rejected = std::get_if<pipeline::Rejected>(&outcome)) {
       spdlog::warn("dispatch [{}]: record {}/{} goes to {} ({}): {}", source_.name, partition, offset,
@@ -173,11 +183,12 @@ class Dispatcher::Loop {
       if (!dead_letter(letter)) return;
       ++owner_.stats_.records_dead_lettered;
       if (auto* m = owner_.metrics_) m->dead_letters(kafka::stage_name(rejected->stage), 1);
-      return settle_record(partition, offset);
+      return settle_record(partition, offset, message.timestamp_ms());
     }
     const auto& processed = std::get<pipeline::Processed>(outcome);
     EncodedEvent event = encode_event(source_.name, processed.event, processed.change,
                                       RecordRef{partition, offset});
+    event.timestamp_ms = message.timestamp_ms();
     PendingBatch& batch = batch_of(partition);
     if (!batch.fits(event, limits_) && !settle(batch)) return;
     batch.add(std::move(event));
@@ -213,7 +224,7 @@ class Dispatcher::Loop {
         break;
       }
     }
-    settled_[batch.partition()] = batch.next_offset();
+    settled(batch.partition(), batch.next_offset(), batch.newest_timestamp_ms());
     owner_.stats_.records_settled += static_cast<int64_t>(batch.size());
     owner_.stats_.failing = false;
     batch.clear();
@@ -267,20 +278,37 @@ class Dispatcher::Loop {
     }
   }
 
-  // The lag of each partition whose position this run knows (it settled something there):
-  // before that the position is the group's committed offset, which only the broker knows,
-  // and the low watermark would count the whole partition as lag.
-  void export_lag(Clock::time_point now) {
-    auto* m = owner_.metrics_;
-    if (m == nullptr || now - last_lag_ < 1s) return;
+  // The lag of every assigned partition, once a second, for readiness and the metrics. Its
+  // position is what this run settled there or, before that, the group's committed offset:
+  // asked of the broker once per assignment (a round trip on this thread, bounded by
+  // kCommittedTimeout; without it the low watermark would count the whole partition as lag).
+  void refresh_lag(Clock::time_point now) {
+    if (now - last_lag_ < 1s) return;
     last_lag_ = now;
-    kafka::Offsets known = sent_;
-    for (const auto& [partition, next] : settled_) known[partition] = next;
-    const auto lags = consumer_.partition_lag(known);
-    if (!lags) return;
-    for (const auto& [partition, lag] : *lags) {
-      if (known.contains(partition)) m->lag(partition, lag);
+    std::vector<int32_t> unknown;
+    for (int32_t partition : consumer_.assignment()) {
+      if (!positions_.contains(partition) && !asked_.contains(partition)) unknown.push_back(partition);
     }
+    if (!unknown.empty()) {
+      auto committed = consumer_.committed(unknown, kCommittedTimeout);
+      if (!committed) {
+        // Asked again next second; meanwhile the lag is unknown rather than wrong.
+        spdlog::warn("dispatch [{}]: the group's committed offsets: {}", source_.name, committed.error().describe());
+        owner_.stats_.lag = -1;
+        return;
+      }
+      for (const auto& [partition, next] : *committed) positions_.try_emplace(partition, next);
+      asked_.insert(unknown.begin(), unknown.end());
+    }
+    const auto lags = consumer_.partition_lag(positions_);
+    if (!lags) {
+      owner_.stats_.lag = -1;
+      return;
+    }
+    int64_t total = 0;
+    for (const auto& [partition, records] : *lags) total += records;
+    owner_.stats_.lag = total;
+    if (auto* m = owner_.metrics_) m->lags(*lags, newest_settled_ms_, std::chrono::system_clock::now());
   }
 
   // An info line every 10 s while something happens (the sink pipelines log theirs likewise).
@@ -306,6 +334,8 @@ class Dispatcher::Loop {
       batches_.erase(p);
       settled_.erase(p);
       sent_.erase(p);
+      positions_.erase(p);
+      asked_.erase(p);
     }
   }
 
@@ -322,6 +352,9 @@ class Dispatcher::Loop {
   std::map<int32_t, PendingBatch> batches_;
   std::map<int32_t, int64_t> settled_;  // next offsets to commit
   std::map<int32_t, int64_t> sent_;     // next offsets committed without waiting
+  kafka::Offsets positions_;            // settled position per assigned partition, for the lag
+  std::set<int32_t> asked_;             // partitions whose committed offset the broker gave
+  int64_t newest_settled_ms_ = -1;      // the newest Kafka timestamp settled, for the lag in seconds
   Clock::time_point last_summary_ = Clock::now();
   Clock::time_point last_commit_{};
   Clock::time_point last_lag_{};

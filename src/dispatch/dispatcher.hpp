@@ -37,6 +37,9 @@ struct DispatchStats {
   std::atomic<int64_t> records_settled{0};
   std::atomic<bool> failing{false};
   std::atomic<long> last_status{0};
+  // Records on the broker after the settled position, over the assigned partitions (so
+  // also those read and not settled); -1 while unknown. Refreshed every second.
+  std::atomic<int64_t> lag{-1};
 };
 
 // The consumer group of a source's dispatcher.

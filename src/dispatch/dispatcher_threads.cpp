@@ -72,6 +72,7 @@ std::vector<DispatcherSnapshot> DispatcherThreads::snapshot() const {
     snap.records_settled = s.records_settled.load();
     snap.failing = s.failing.load();
     snap.last_status = s.last_status.load();
+    if (const int64_t lag = s.lag.load(); lag >= 0) snap.lag = lag;
     std::lock_guard lock(worker->mutex);
     snap.last_error = worker->last_error;
     snap.stopped_by_error = worker->stopped_by_error;

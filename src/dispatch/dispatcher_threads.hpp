@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,7 @@ struct DispatcherSnapshot {
   int64_t records_settled = 0;
   bool failing = false;     // the batch being posted failed its last attempt
   long last_status = 0;     // that attempt's HTTP status, 0 when no answer came
+  std::optional<int64_t> lag{};  // records after the settled position; nullopt while unknown
   bool stopped_by_error = false;  // the last run ended with an error; a new one starts after a pause
 };
 

@@ -25,6 +25,7 @@ struct EncodedEvent {
   std::string json;  // the event object
   int32_t partition = 0;
   int64_t offset = 0;  // the Kafka record it came from
+  int64_t timestamp_ms = -1;  // that record's Kafka timestamp (-1: none); for the lag in seconds
 };
 
 // Where the change came from in Kafka; names the event when it has no meter key.

@@ -34,11 +34,15 @@ bool PendingBatch::fits(const EncodedEvent& event, const BatchLimits& limits) co
 void PendingBatch::add(EncodedEvent event, Clock::time_point now) {
   if (events_.empty()) first_added_ = now;
   next_offset_ = std::max(next_offset_, event.offset + 1);
+  newest_timestamp_ms_ = std::max(newest_timestamp_ms_, event.timestamp_ms);
   event_bytes_ += event.json.size();
   events_.push_back(std::move(event));
 }
 
-void PendingBatch::cover(int64_t offset) { next_offset_ = std::max(next_offset_, offset + 1); }
+void PendingBatch::cover(int64_t offset, int64_t timestamp_ms) {
+  next_offset_ = std::max(next_offset_, offset + 1);
+  newest_timestamp_ms_ = std::max(newest_timestamp_ms_, timestamp_ms);
+}
 
 bool PendingBatch::due(const BatchLimits& limits, Clock::time_point now) const {
   if (empty()) return false;
@@ -70,6 +74,7 @@ void PendingBatch::clear() {
   events_.clear();
   event_bytes_ = 0;
   next_offset_ = -1;
+  newest_timestamp_ms_ = -1;
 }
 
 }  // namespace metersync::dispatch

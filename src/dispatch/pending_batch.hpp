@@ -37,7 +37,7 @@ class PendingBatch {
   bool fits(const EncodedEvent& event, const BatchLimits& limits) const;
   void add(EncodedEvent event, Clock::time_point now = Clock::now());
   // A record of this partition with no event: covered by the batch.
-  void cover(int64_t offset);
+  void cover(int64_t offset, int64_t timestamp_ms = -1);
   // Full by count or bytes, or lingered long enough.
   bool due(const BatchLimits& limits, Clock::time_point now) const;
   Clock::time_point deadline(const BatchLimits& limits) const { return first_added_ + limits.linger; }
@@ -52,6 +52,8 @@ class PendingBatch {
   int32_t partition() const { return partition_; }
   int64_t first_offset() const { return events_.front().offset; }
   int64_t next_offset() const { return next_offset_; }
+  // The newest Kafka timestamp of the records the batch holds or covers (-1: none known).
+  int64_t newest_timestamp_ms() const { return newest_timestamp_ms_; }
   const std::vector<EncodedEvent>& events() const { return events_; }
 
   void clear();
@@ -62,6 +64,7 @@ class PendingBatch {
   std::vector<EncodedEvent> events_;
   std::size_t event_bytes_ = 0;  // sum of event JSON lengths
   int64_t next_offset_ = -1;
+  int64_t newest_timestamp_ms_ = -1;
   Clock::time_point first_added_{};
 };
 

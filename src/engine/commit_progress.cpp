@@ -75,21 +75,12 @@ void CommitProgress::refresh_lag(kafka::Consumer& consumer) {
   status_.set_lag(total);
   auto* m = status_.metrics();
   if (m == nullptr || !lags) return;
-  for (const auto& [partition, lag] : *lags) m->lag(partition, lag);
-  // Behind: how old the newest committed record is while records wait on the broker.
   int64_t newest_ms = -1;
   {
     std::lock_guard lock(committed_mutex_);
     newest_ms = newest_committed_ms_;
   }
-  double behind = 0;
-  if (*total > 0 && newest_ms >= 0) {
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    behind = std::max<double>(0, static_cast<double>(now_ms - newest_ms) / 1000.0);
-  }
-  m->lag_seconds(behind);
+  m->lags(*lags, newest_ms, std::chrono::system_clock::now());
 }
 
 }  // namespace metersync::engine

@@ -16,7 +16,37 @@ std::string iso_utc(Clock::time_point at) {
   return text;
 }
 
+std::string_view condition_name(ConnectorCondition condition) {
+  switch (condition) {
+    case ConnectorCondition::Running: return "running";
+    case ConnectorCondition::Failed: return "failed";
+    case ConnectorCondition::Missing: return "missing";
+    case ConnectorCondition::Transitioning: return "transitioning";
+    case ConnectorCondition::Paused: return "paused";
+    case ConnectorCondition::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
 Readiness::Readiness(std::chrono::milliseconds stall_after) : stall_after_(stall_after) {}
+
+std::optional<Verdict> Readiness::judge_connector(const ConnectorView& view, Clock::time_point now) const {
+  const ConnectorObservation& c = view.observed;
+  switch (c.condition) {
+    case ConnectorCondition::Failed:
+    case ConnectorCondition::Missing:
+      break;
+    case ConnectorCondition::Transitioning:
+      // Rebalances and restarts pass; one that lasts is a stall like any other.
+      if (now - view.since < stall_after_) return std::nullopt;
+      break;
+    case ConnectorCondition::Running:
+    case ConnectorCondition::Paused:
+    case ConnectorCondition::Unknown:
+      return std::nullopt;
+  }
+  return Verdict{c.source, "", false, "connector " + c.connector + " " + c.detail, view.since};
+}
 
 Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point now) const {
   Verdict verdict{o.source, o.destination, true, "", std::nullopt};
@@ -39,8 +69,7 @@ Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point
   // The first observation is a baseline, not progress.
   const bool progressed = memory.committed >= 0 && o.committed != memory.committed;
   memory.committed = o.committed;
-  const bool work_waiting = o.phase == Phase::Starting || o.phase == Phase::Failing ||
-                            o.in_flight > 0 || (o.lag && *o.lag > 0);
+  const bool work_waiting = o.phase == Phase::Starting || o.phase == Phase::Failing || (o.lag && *o.lag > 0);
   if (progressed || !work_waiting) {
     memory.stuck_since.reset();
     return verdict;
@@ -64,21 +93,44 @@ Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point
     default:
       verdict.reason = "no progress";
       if (o.lag) verdict.reason += " with " + std::to_string(*o.lag) + " records of lag";
-      if (o.in_flight > 0) verdict.reason += ", " + std::to_string(o.in_flight) + " records read and not committed";
       if (!o.last_error.empty()) verdict.reason += " (last error: " + o.last_error + ")";
       break;
   }
   return verdict;
 }
 
-void Readiness::observe(const std::vector<Observation>& observations, Clock::time_point now) {
+void Readiness::observe(const std::vector<Observation>& observations, Clock::time_point now,
+                        const std::vector<ConnectorObservation>& connectors) {
   std::vector<Verdict> verdicts;
   verdicts.reserve(observations.size());
+  std::vector<ConnectorView> views;
+  views.reserve(connectors.size());
   std::lock_guard lock(mutex_);
+  for (const ConnectorObservation& c : connectors) {
+    ConnectorMemory& memory = connector_memory_[c.source];
+    if (memory.since == Clock::time_point{} || memory.condition != c.condition) memory = {c.condition, now};
+    views.push_back({c, memory.since});
+  }
   for (const Observation& o : observations) {
-    verdicts.push_back(judge(o, memory_[{o.source, o.destination}], now));
+    Verdict verdict = judge(o, memory_[{o.source, o.destination}], now);
+    const auto view = std::find_if(views.begin(), views.end(),
+                                   [&](const ConnectorView& v) { return v.observed.source == o.source; });
+    if (view != views.end()) {
+      // The destination's own verdict goes on being judged (its memory kept), the
+      // connector's comes first in the reason.
+      if (auto held = judge_connector(*view, now)) {
+        held->destination = o.destination;
+        if (!verdict.ready) {
+          held->reason += "; " + verdict.reason;
+          if (verdict.since && held->since && *verdict.since < *held->since) held->since = verdict.since;
+        }
+        verdict = std::move(*held);
+      }
+    }
+    verdicts.push_back(std::move(verdict));
   }
   verdicts_ = std::move(verdicts);
+  connectors_ = std::move(views);
   observed_ = true;
 }
 
@@ -106,6 +158,20 @@ std::string Readiness::body() const {
     destinations.push_back(std::move(d));
   }
   nlohmann::ordered_json body{{"ready", all}, {"destinations", std::move(destinations)}};
+  if (!connectors_.empty()) {
+    nlohmann::ordered_json connectors = nlohmann::ordered_json::array();
+    for (const ConnectorView& view : connectors_) {
+      const ConnectorObservation& c = view.observed;
+      nlohmann::ordered_json entry{{"source", c.source}, {"connector", c.connector},
+                                   {"state", condition_name(c.condition)}};
+      if (c.condition != ConnectorCondition::Running) {
+        entry["detail"] = c.detail;
+        entry["since"] = iso_utc(view.since);
+      }
+      connectors.push_back(std::move(entry));
+    }
+    body["connectors"] = std::move(connectors);
+  }
   if (!observed_) body["reason"] = "starting: no pipeline observed yet";
   return body.dump();
 }

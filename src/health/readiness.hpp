@@ -1,11 +1,19 @@
 // Whether each destination of each source is progressing: what /readyz answers.
 //
 // The supervisor hands over one Observation per destination every second; Readiness
-// remembers since when each has had work (records pending on the broker, records read and
-// not committed, a failing sink or endpoint, partitions not yet assigned) without making
+// remembers since when each has had work (records on the broker after its committed
+// position, a failing sink or endpoint, partitions not yet assigned) without making
 // progress (its committed count not moving), and judges a destination not ready once that
 // has lasted `stall_after` (http.stall_after_ms). A pipeline stopped after an error is not
 // ready at once. One stalled destination marks itself only, never the others.
+//
+// With Kafka Connect known (connect.url), the supervisor also hands over what Connect last
+// said about each source's connector (ConnectorObservation): a connector or task FAILED, or
+// a connector Connect does not know, makes both destinations of that source not ready at
+// once (no change of that source reaches the topic, and Connect never restarts a failed
+// task by itself); one UNASSIGNED or RESTARTING for longer than the stall time too. A
+// PAUSED or STOPPED connector (an operator's decision) and a Connect that does not answer
+// are shown in the body and judge nothing: docs/operating.md says why.
 //
 // Threads: observe() from the supervisor's thread, verdicts()/ready()/body() from the
 // listener's; a mutex between them.
@@ -17,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace metersync::health {
@@ -36,10 +45,29 @@ struct Observation {
   std::string destination;  // meter_master | endpoint
   Phase phase = Phase::Starting;
   int64_t committed = 0;        // records settled so far (written, dead-lettered, skipped)
-  int64_t in_flight = 0;        // records read and not yet settled
-  std::optional<int64_t> lag;   // records on the broker after the committed position
+  // Records on the broker after the committed position (so also those read and not yet
+  // committed); nullopt while unknown.
+  std::optional<int64_t> lag;
   std::string last_error;       // "" = none
   std::optional<long> last_http_status;  // endpoints: the last answer's status
+};
+
+enum class ConnectorCondition {
+  Running,        // the connector and every task RUNNING
+  Failed,         // the connector or a task FAILED
+  Missing,        // Connect does not know the connector
+  Transitioning,  // UNASSIGNED, RESTARTING, or no task yet
+  Paused,         // PAUSED or STOPPED by an operator
+  Unknown,        // Connect did not answer (or answered something unreadable)
+};
+
+struct ConnectorObservation {
+  std::string source;
+  std::string connector;  // its name in Connect (sources.<name>.connector_name)
+  ConnectorCondition condition = ConnectorCondition::Unknown;
+  // What is wrong, in Connect's words: "task 0 is FAILED (<first trace line>)", "is PAUSED",
+  // "not registered", "no answer from ...". "" when running.
+  std::string detail;
 };
 
 struct Verdict {
@@ -54,12 +82,15 @@ class Readiness {
  public:
   explicit Readiness(std::chrono::milliseconds stall_after);
 
-  void observe(const std::vector<Observation>& observations, Clock::time_point now);
+  // `connectors`: the latest of each source's connector (none without connect.url).
+  void observe(const std::vector<Observation>& observations, Clock::time_point now,
+               const std::vector<ConnectorObservation>& connectors = {});
 
   std::vector<Verdict> verdicts() const;
   bool ready() const;  // every destination ready, and at least one observation made
   // /readyz's JSON body: {"ready": bool, "destinations": [{source, destination, ready,
-  // reason, since}, ...]}
+  // reason, since}, ...], "connectors": [{source, connector, state, detail, since}, ...]}
+  // ("connectors" only with connectors observed).
   std::string body() const;
 
  private:
@@ -68,15 +99,28 @@ class Readiness {
     std::optional<Clock::time_point> stuck_since;  // work waiting and no progress since
     std::optional<Clock::time_point> failed_since;
   };
+  struct ConnectorMemory {
+    ConnectorCondition condition = ConnectorCondition::Running;
+    Clock::time_point since{};  // since when it has been in this condition
+  };
+  struct ConnectorView {
+    ConnectorObservation observed;
+    Clock::time_point since;
+  };
   Verdict judge(const Observation& o, Memory& memory, Clock::time_point now) const;
+  // Why the source's connector holds its destinations back, if it does.
+  std::optional<Verdict> judge_connector(const ConnectorView& view, Clock::time_point now) const;
 
   std::chrono::milliseconds stall_after_;
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, std::string>, Memory> memory_;
+  std::map<std::string, ConnectorMemory> connector_memory_;  // by source
   std::vector<Verdict> verdicts_;
+  std::vector<ConnectorView> connectors_;
   bool observed_ = false;
 };
 
 std::string iso_utc(Clock::time_point at);
+std::string_view condition_name(ConnectorCondition condition);  // running, failed, missing, ...
 
 }  // namespace metersync::health

@@ -346,6 +346,25 @@ std::expected<void, KafkaError> Consumer::commit_sync(const Offsets& next_offset
   return {};
 }
 
+Result<Offsets> Consumer::committed(const std::vector<int32_t>& partitions, std::chrono::milliseconds timeout) {
+  if (closed_) {
+    return std::unexpected(KafkaError::from(RdKafka::ERR__STATE, "consumer is closed").to_error(Stage::Kafka));
+  }
+  PartitionList list;
+  for (int32_t partition : partitions) list.items.push_back(RdKafka::TopicPartition::create(topic_, partition));
+  Offsets offsets;
+  if (list.items.empty()) return offsets;
+  const RdKafka::ErrorCode err = consumer_->committed(list.items, static_cast<int>(timeout.count()));
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return std::unexpected(KafkaError::from(err, "committed offsets: " + RdKafka::err2str(err)).to_error(Stage::Kafka));
+  }
+  for (const auto* p : list.items) {
+    // OFFSET_INVALID: the group has no offset for the partition.
+    if (p->err() == RdKafka::ERR_NO_ERROR && p->offset() >= 0) offsets[p->partition()] = p->offset();
+  }
+  return offsets;
+}
+
 int Consumer::partition_count(std::chrono::milliseconds timeout) {
   if (closed_) throw std::runtime_error("kafka [" + topic_ + "]: consumer is closed");
   std::string error;

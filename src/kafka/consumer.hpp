@@ -97,6 +97,13 @@ class Consumer {
   // The same, waiting for the broker's answer (at a revoke, at stop, replay).
   Result<void> commit(const Offsets& next_offsets);
 
+  // The group's committed offsets of `partitions` (a broker round trip, up to `timeout`):
+  // where a group-positioned consumer (an endpoint) stands before it has settled anything
+  // itself, so that its lag is right from the start. A partition the group has never
+  // committed is missing from the result (it starts at the beginning). Errors are of stage
+  // Kafka.
+  Result<Offsets> committed(const std::vector<int32_t>& partitions, std::chrono::milliseconds timeout);
+
   // Partitions read to their end since their last record (Options::report_partition_end).
   const std::set<int32_t>& partitions_at_end() const { return at_end_; }
   // Partitions of the topic per the broker's metadata; 0 when the topic does not exist.

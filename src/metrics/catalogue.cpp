@@ -24,10 +24,11 @@ constexpr std::array kFamilies{
            "Unix time of the last committed batch (0: none yet)"},
     Family{"metersync_consumer_lag_records", Type::Gauge, "source,destination,partition",
            "records on the broker after the committed position, per assigned partition (an "
-           "endpoint's partitions once this process has settled something there)"},
+           "endpoint's position, until it settles something, is its group's committed offset, "
+           "asked of the broker once per assignment)"},
     Family{"metersync_consumer_lag_seconds", Type::Gauge, "source,destination",
            "how far behind: while records wait on the broker, the age of the newest committed "
-           "record (its Kafka timestamp); 0 when caught up. Meter Master only"},
+           "record (its Kafka timestamp); 0 when caught up or before this process committed any"},
     Family{"metersync_destination_ready", Type::Gauge, "source,destination",
            "1 while the destination is progressing (what /readyz judges), else 0"},
     // Meter Master.
@@ -47,6 +48,11 @@ constexpr std::array kFamilies{
            "time of one POST until its answer"},
     Family{"metersync_endpoint_retry_after_seconds_total", Type::Counter, "source",
            "time waited because an endpoint's Retry-After asked for it"},
+    // Kafka Connect (connect.url, sources.<name>.connector_name).
+    Family{"metersync_connector_up", Type::Gauge, "source",
+           "1 when Kafka Connect last said the source's connector and every task are RUNNING, "
+           "else 0 (failed, paused, stopped, not registered, or Connect not answering; /readyz "
+           "says which)"},
     // The process.
     Family{"metersync_build_info", Type::Gauge, "version,revision,librdkafka_version",
            "always 1; the labels say what runs"},

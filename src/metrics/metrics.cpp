@@ -3,6 +3,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "metrics/catalogue.hpp"
@@ -110,6 +111,10 @@ EndpointMetrics& Metrics::endpoint(const std::string& source) {
   return *slot;
 }
 
+void Metrics::connector_up(const std::string& source, bool up) {
+  gauge("metersync_connector_up").Add({{"source", source}}).Set(up ? 1 : 0);
+}
+
 std::string Metrics::render() {
   {
     std::lock_guard lock(impl_->mutex);
@@ -183,6 +188,21 @@ void DestinationMetrics::forget_partition(int32_t partition) {
 }
 
 void DestinationMetrics::lag_seconds(double seconds) { lag_seconds_.Set(seconds); }
+
+void DestinationMetrics::lags(const std::map<int32_t, int64_t>& partition_lags, int64_t newest_committed_ms,
+                              std::chrono::system_clock::time_point now) {
+  int64_t total = 0;
+  for (const auto& [partition, records] : partition_lags) {
+    lag(partition, records);
+    total += records;
+  }
+  double behind = 0;
+  if (total > 0 && newest_committed_ms >= 0) {
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    behind = std::max<double>(0, static_cast<double>(now_ms - newest_committed_ms) / 1000.0);
+  }
+  lag_seconds(behind);
+}
 void DestinationMetrics::ready(bool ready) { ready_.Set(ready ? 1 : 0); }
 
 MeterMasterMetrics::MeterMasterMetrics(Metrics& metrics, std::string source)

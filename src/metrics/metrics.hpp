@@ -45,6 +45,11 @@ class DestinationMetrics {
   void lag(int32_t partition, int64_t records);
   void forget_partition(int32_t partition);  // no longer assigned here
   void lag_seconds(double seconds);
+  // Both lags at once: each assigned partition's records, and how far behind the
+  // destination is (the age of the newest committed record, by its Kafka timestamp
+  // `newest_committed_ms`, while any record waits; 0 otherwise or with none committed, -1).
+  void lags(const std::map<int32_t, int64_t>& partition_lags, int64_t newest_committed_ms,
+            std::chrono::system_clock::time_point now);
   void ready(bool ready);
 
  protected:
@@ -102,6 +107,8 @@ class Metrics {
   // go back while it runs).
   MeterMasterMetrics& meter_master(const std::string& source);
   EndpointMetrics& endpoint(const std::string& source);
+  // What Kafka Connect last said about the source's connector: all RUNNING or not.
+  void connector_up(const std::string& source, bool up);
 
   // The Prometheus text exposition format (version 0.0.4), process figures refreshed.
   std::string render();

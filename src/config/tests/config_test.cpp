@@ -240,6 +240,16 @@ TEST(Load, TheListenerAddressIsHostAndPortOrNothing) {
             std::string::npos);
 }
 
+TEST(Load, ConnectIsPolledEveryFewSecondsUnlessSet) {
+  const Config defaults = load_string(kMinimal);
+  EXPECT_EQ(defaults.connect.url, "");
+  EXPECT_EQ(defaults.connect.poll.count(), 5000);
+  const Config set = load_string(kMinimal + "connect:\n  url: http://127.0.0.1:8083\n  poll_ms: 1000\n");
+  EXPECT_EQ(set.connect.url, "http://127.0.0.1:8083");
+  EXPECT_EQ(set.connect.poll.count(), 1000);
+  EXPECT_NE(error_of(kMinimal + "connect:\n  poll_ms: 10\n").find("connect.poll_ms"), std::string::npos);
+}
+
 TEST(Errors, UnknownMappingColumnSuggestsTheRightOne) {
   const std::string yaml =
       replaced(kMinimal, "SerialNumber: serial_number", "Serial: serial_number");

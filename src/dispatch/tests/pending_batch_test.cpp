@@ -46,6 +46,21 @@ TEST(PendingBatch, TheByteBoundCountsTheIdGrowingWithTheLastOffset) {
   EXPECT_EQ(batch.body().size(), needed);
 }
 
+TEST(PendingBatch, KnowsTheNewestKafkaTimestampOfWhatItHoldsOrCovers) {
+  PendingBatch batch("postgres", 0);
+  EXPECT_EQ(batch.newest_timestamp_ms(), -1);
+  EncodedEvent first = event(10);
+  first.timestamp_ms = 1'000;
+  batch.add(first);
+  batch.cover(11, 3'000);  // a tombstone written later
+  EncodedEvent last = event(12);
+  last.timestamp_ms = 2'000;  // a producer's clock may go back
+  batch.add(last);
+  EXPECT_EQ(batch.newest_timestamp_ms(), 3'000);
+  batch.clear();
+  EXPECT_EQ(batch.newest_timestamp_ms(), -1);
+}
+
 TEST(PendingBatch, BoundedByCountBytesAndLinger) {
   const BatchLimits limits{3, 400, 50ms};
   const auto t0 = PendingBatch::Clock::now();

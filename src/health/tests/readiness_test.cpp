@@ -86,14 +86,13 @@ TEST(Readiness, LagThatDoesNotShrinkIsAStallButProgressIsNot) {
   EXPECT_EQ(readiness.verdicts()[0].since, t0 + 302s);
 }
 
-TEST(Readiness, RecordsReadAndNotCommittedAreWorkWaiting) {
+TEST(Readiness, AnUnknownLagIsNoWorkWaiting) {
+  // The lag covers the records read and not committed; before it is known (no partition
+  // watermarks yet) a running destination is judged on its phase alone.
   Readiness readiness(10s);
-  Observation o = running("pg", "meter_master", 5, std::nullopt);
-  o.in_flight = 12;
-  readiness.observe({o}, t0);
-  readiness.observe({o}, t0 + 10s);
-  ASSERT_FALSE(readiness.ready());
-  EXPECT_EQ(readiness.verdicts()[0].reason, "no progress, 12 records read and not committed");
+  readiness.observe({running("pg", "endpoint", 5, std::nullopt)}, t0);
+  readiness.observe({running("pg", "endpoint", 5, std::nullopt)}, t0 + 20s);
+  EXPECT_TRUE(readiness.ready());
 }
 
 TEST(Readiness, PartitionsNeverAssignedIsAStall) {
@@ -117,6 +116,88 @@ TEST(Readiness, AFailedPipelineIsNotReadyAtOnce) {
   EXPECT_NE(readiness.verdicts()[0].reason.find("stopped after an error"), std::string::npos);
   readiness.observe({o}, t0 + 5s);
   EXPECT_EQ(readiness.verdicts()[0].since, t0) << "since stays the first time it was seen";
+}
+
+ConnectorObservation connector(std::string source, ConnectorCondition condition, std::string detail = "") {
+  const std::string name = source + "-meter-source";
+  return ConnectorObservation{std::move(source), name, condition, std::move(detail)};
+}
+
+TEST(Readiness, AFailedTaskHoldsBackBothDestinationsOfItsSourceAtOnceAndOnlyThem) {
+  Readiness readiness(60s);
+  const std::vector<Observation> observations{running("pg", "meter_master", 5), running("pg", "endpoint", 5),
+                                              running("maria", "meter_master", 5), running("maria", "endpoint", 5)};
+  readiness.observe(observations, t0,
+                    {connector("pg", ConnectorCondition::Running), connector("maria", ConnectorCondition::Running)});
+  EXPECT_TRUE(readiness.ready());
+
+  const auto failed = connector("pg", ConnectorCondition::Failed, "task 0 is FAILED (ConnectException: boom)");
+  readiness.observe(observations, t0 + 5s, {failed, connector("maria", ConnectorCondition::Running)});
+  readiness.observe(observations, t0 + 6s, {failed, connector("maria", ConnectorCondition::Running)});
+  ASSERT_FALSE(readiness.ready());
+  const auto verdicts = readiness.verdicts();
+  for (int i : {0, 1}) {
+    EXPECT_FALSE(verdicts[i].ready);
+    EXPECT_EQ(verdicts[i].reason, "connector pg-meter-source task 0 is FAILED (ConnectException: boom)");
+    EXPECT_EQ(verdicts[i].since, t0 + 5s) << "since: when it was first seen failed";
+  }
+  EXPECT_TRUE(verdicts[2].ready);
+  EXPECT_TRUE(verdicts[3].ready);
+  const auto body = nlohmann::json::parse(readiness.body());
+  EXPECT_EQ(body["connectors"][0]["state"], "failed");
+  EXPECT_EQ(body["connectors"][0]["connector"], "pg-meter-source");
+  EXPECT_EQ(body["connectors"][0]["since"], iso_utc(t0 + 5s));
+  EXPECT_FALSE(body["connectors"][1].contains("detail"));
+
+  readiness.observe(observations, t0 + 7s,
+                    {connector("pg", ConnectorCondition::Running), connector("maria", ConnectorCondition::Running)});
+  EXPECT_TRUE(readiness.ready()) << "repaired: ready again";
+}
+
+TEST(Readiness, AConnectorConnectDoesNotKnowIsNotReady) {
+  Readiness readiness(60s);
+  readiness.observe({running("pg", "meter_master", 5)}, t0, {connector("pg", ConnectorCondition::Missing, "not registered")});
+  ASSERT_FALSE(readiness.ready());
+  EXPECT_EQ(readiness.verdicts()[0].reason, "connector pg-meter-source not registered");
+}
+
+TEST(Readiness, APausedConnectorOrASilentConnectIsShownButJudgesNothing) {
+  Readiness readiness(10s);
+  for (int s = 0; s <= 60; s += 10) {
+    readiness.observe({running("pg", "meter_master", 5), running("maria", "meter_master", 5)}, t0 + std::chrono::seconds(s),
+                      {connector("pg", ConnectorCondition::Paused, "is PAUSED"),
+                       connector("maria", ConnectorCondition::Unknown, "no answer from http://connect:8083")});
+  }
+  EXPECT_TRUE(readiness.ready());
+  const auto body = nlohmann::json::parse(readiness.body());
+  EXPECT_EQ(body["connectors"][0]["state"], "paused");
+  EXPECT_EQ(body["connectors"][0]["since"], iso_utc(t0));
+  EXPECT_EQ(body["connectors"][1]["state"], "unknown");
+  EXPECT_EQ(body["connectors"][1]["detail"], "no answer from http://connect:8083");
+}
+
+TEST(Readiness, AConnectorStuckBetweenStatesIsAStallAfterTheStallTime) {
+  Readiness readiness(10s);
+  const auto unassigned = connector("pg", ConnectorCondition::Transitioning, "task 0 is UNASSIGNED");
+  readiness.observe({running("pg", "meter_master", 5)}, t0, {unassigned});
+  readiness.observe({running("pg", "meter_master", 5)}, t0 + 9s, {unassigned});
+  EXPECT_TRUE(readiness.ready()) << "a rebalance passes";
+  readiness.observe({running("pg", "meter_master", 5)}, t0 + 10s, {unassigned});
+  ASSERT_FALSE(readiness.ready());
+  EXPECT_EQ(readiness.verdicts()[0].reason, "connector pg-meter-source task 0 is UNASSIGNED");
+  EXPECT_EQ(readiness.verdicts()[0].since, t0);
+}
+
+TEST(Readiness, AFailedConnectorAndAFailingSinkAreBothNamed) {
+  Readiness readiness(10s);
+  Observation sink = running("pg", "meter_master", 100, 40);
+  sink.phase = Phase::Failing;
+  sink.last_error = "sink: connection refused";
+  const auto failed = connector("pg", ConnectorCondition::Failed, "is FAILED");
+  readiness.observe({sink}, t0, {failed});
+  readiness.observe({sink}, t0 + 10s, {failed});
+  EXPECT_EQ(readiness.verdicts()[0].reason, "connector pg-meter-source is FAILED; sink failing: sink: connection refused");
+  EXPECT_EQ(readiness.verdicts()[0].since, t0);
 }
 
 }  // namespace

@@ -317,6 +317,35 @@ TEST(ConsumerOnMockCluster, WithGroupPositionsResumesAfterTheCommittedOffset) {
   EXPECT_EQ(consumer.partitions_at_end(), std::set<int32_t>{0});
 }
 
+// An endpoint's lag is right before it settles anything: its position is the group's
+// committed offset, which only the broker knows.
+TEST(ConsumerOnMockCluster, ReadsTheGroupsCommittedOffsetsForTheLagBeforeReadingAnything) {
+  MockCluster cluster;
+  cluster.create_topic("src", 2);
+  cluster.produce("src", 6, 0);
+  cluster.produce("src", 2, 1);
+  {
+    Consumer first(settings_for(cluster), "g-lag", "src", {{}, [](const std::vector<int32_t>&) {}});
+    ASSERT_EQ(poll_records(first, 8).size(), 8u);
+    ASSERT_TRUE(first.commit({{0, 4}}));  // partition 1: never committed
+    first.close();
+  }
+  Consumer consumer(settings_for(cluster), "g-lag", "src", {{}, [](const std::vector<int32_t>&) {}});
+  for (int i = 0; i < 100 && consumer.assignment().size() < 2; ++i) (void)consumer.poll(100ms);
+  ASSERT_EQ(consumer.assignment().size(), 2u);
+  const auto committed = consumer.committed({0, 1}, 10s);
+  ASSERT_TRUE(committed) << committed.error().describe();
+  EXPECT_EQ(*committed, (Offsets{{0, 4}}));
+  std::optional<std::map<int32_t, int64_t>> lags;
+  for (int i = 0; i < 100 && !lags; ++i) {
+    lags = consumer.partition_lag(*committed);
+    if (!lags) (void)consumer.poll(100ms);
+  }
+  ASSERT_TRUE(lags);
+  EXPECT_EQ(lags->at(0), 2);  // 6 on the broker, committed up to 4
+  EXPECT_EQ(lags->at(1), 2);  // none committed: from the beginning
+}
+
 // The dispatcher commits its settled progress when it gives partitions up, close included.
 TEST(ConsumerOnMockCluster, WithGroupPositionsTheRevokingHookCommitsAtClose) {
   MockCluster cluster;
