@@ -72,6 +72,11 @@ std::vector<DispatcherSnapshot> DispatcherThreads::snapshot() const {
     snap.records_settled = s.records_settled.load();
     snap.failing = s.failing.load();
     snap.last_status = s.last_status.load();
+    if (s.circuit_open.load()) {
+      snap.unavailable_since = std::chrono::system_clock::time_point(
+          std::chrono::milliseconds(s.circuit_opened_at_ms.load()));
+    }
+    snap.failures_in_a_row = s.failures_in_a_row.load();
     std::lock_guard lock(worker->mutex);
     snap.last_error = worker->last_error;
     snap.stopped_by_error = worker->stopped_by_error;

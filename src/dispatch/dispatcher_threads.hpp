@@ -9,9 +9,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +38,9 @@ struct DispatcherSnapshot {
   bool failing = false;     // the batch being posted failed its last attempt
   long last_status = 0;     // that attempt's HTTP status, 0 when no answer came
   bool stopped_by_error = false;  // the last run ended with an error; a new one starts after a pause
+  // The circuit breaker: open (endpoint unavailable) since when, after how many failed posts.
+  std::optional<std::chrono::system_clock::time_point> unavailable_since{};
+  int failures_in_a_row = 0;
 };
 
 class DispatcherThreads {

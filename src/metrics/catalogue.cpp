@@ -47,6 +47,9 @@ constexpr std::array kFamilies{
            "time of one POST until its answer"},
     Family{"metersync_endpoint_retry_after_seconds_total", Type::Counter, "source",
            "time waited because an endpoint's Retry-After asked for it"},
+    Family{"metersync_endpoint_circuit_open", Type::Gauge, "source",
+           "1 while the endpoint's circuit breaker is open (endpoint.breaker_failures failed posts "
+           "in a row: unavailable, partitions paused, one probe at a time), else 0"},
     // The process.
     Family{"metersync_build_info", Type::Gauge, "version,revision,librdkafka_version",
            "always 1; the labels say what runs"},
