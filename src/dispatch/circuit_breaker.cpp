@@ -30,14 +30,15 @@ void CircuitBreaker::open_until(Clock::time_point now, std::optional<std::chrono
   next_probe_ = now + wait;
 }
 
-void CircuitBreaker::failed(Clock::time_point now, std::optional<std::chrono::milliseconds> at_least) {
+void CircuitBreaker::failed(Clock::time_point now, std::optional<std::chrono::milliseconds> at_least,
+                            bool probe) {
   ++in_a_row_;
   switch (state_) {
     case State::Closed:
       if (threshold_ > 0 && in_a_row_ >= threshold_) open_until(now, at_least);
       break;
     case State::Probing:
-      open_until(now, at_least);
+      if (probe) open_until(now, at_least);  // else the probe is still in flight: one at a time
       break;
     case State::Open:
       // A post that started before the breaker opened: the next probe's time stands.

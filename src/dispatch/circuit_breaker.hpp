@@ -44,8 +44,11 @@ class CircuitBreaker {
 
   // Asked before a post starts; Probe moves the breaker to Probing.
   Permit permit(Clock::time_point now);
-  // A post's answer. `at_least` (a Retry-After) may only lengthen the wait before a probe.
-  void failed(Clock::time_point now, std::optional<std::chrono::milliseconds> at_least = {});
+  // A failed post. `at_least` (a Retry-After) may only lengthen the wait before a probe.
+  // `probe`: it was the probe; only the probe's failure ends Probing (a post that started
+  // before the circuit opened may fail while the probe is in flight).
+  void failed(Clock::time_point now, std::optional<std::chrono::milliseconds> at_least = {},
+              bool probe = false);
   void succeeded();
   // A probe that went out and came back without an answer to judge (the dispatcher stopping,
   // its partition revoked): the next probe may go at once.

@@ -245,7 +245,7 @@ class Dispatcher::Loop {
       std::optional<std::chrono::milliseconds> asked;
       if (result.retry_after) asked = parse_retry_after(*result.retry_after, std::chrono::system_clock::now());
       const bool was_open = breaker_.open();
-      breaker_.failed(now, asked);
+      breaker_.failed(now, asked, done.job.probe);
       ++owner_.stats_.failed_attempts;
       owner_.stats_.failing = true;
       if (auto* m = owner_.metrics_) m->retry();
@@ -459,6 +459,12 @@ class Dispatcher::Loop {
       queues_.erase(p);
       settled_.erase(p);
       sent_.erase(p);
+    }
+    // An open circuit probes with a queued batch: with none left here, fetching resumes so
+    // that one comes (its first failed probe pauses again).
+    if (breaker_.open() && std::all_of(queues_.begin(), queues_.end(),
+                                       [](const auto& entry) { return entry.second.empty(); })) {
+      consumer_.resume();
     }
   }
 

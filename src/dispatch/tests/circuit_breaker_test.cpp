@@ -45,7 +45,7 @@ TEST(CircuitBreakerTest, OneProbeAtATimeWithGrowingBackoffUntilAnAnswer) {
   EXPECT_EQ(breaker.permit(now), Permit::Wait);  // the probe is in flight: nothing else
   EXPECT_EQ(breaker.permit(now + 1h), Permit::Wait);
   // The probe fails: open again, the next wait from the back-off's second step, [100, 200] ms.
-  breaker.failed(now);
+  breaker.failed(now, {}, true);
   EXPECT_EQ(breaker.state(), State::Open);
   EXPECT_GE(breaker.next_probe() - now, 100ms);
   EXPECT_LE(breaker.next_probe() - now, 200ms);
@@ -53,7 +53,7 @@ TEST(CircuitBreakerTest, OneProbeAtATimeWithGrowingBackoffUntilAnAnswer) {
   for (int i = 0; i < 10; ++i) {
     now = breaker.next_probe();
     ASSERT_EQ(breaker.permit(now), Permit::Probe);
-    breaker.failed(now);
+    breaker.failed(now, {}, true);
     EXPECT_LE(breaker.next_probe() - now, 400ms);
   }
   // The probe is answered: closed, posts go, the back-off starts over.
@@ -71,7 +71,7 @@ TEST(CircuitBreakerTest, RetryAfterLengthensTheWaitWithinTheCap) {
   breaker.failed(t0, 2000ms);
   EXPECT_EQ(breaker.next_probe(), t0 + 2000ms);
   ASSERT_EQ(breaker.permit(t0 + 2000ms), Permit::Probe);
-  breaker.failed(t0 + 2000ms, std::chrono::milliseconds(24h));  // a hostile header
+  breaker.failed(t0 + 2000ms, std::chrono::milliseconds(24h), true);  // a hostile header
   EXPECT_EQ(breaker.next_probe(), t0 + 2000ms + 5000ms);
 }
 
@@ -84,6 +84,16 @@ TEST(CircuitBreakerTest, LateFailuresOfPostsStartedBeforeItOpenedDoNotPostponeTh
   breaker.failed(t0 + 20ms);
   EXPECT_EQ(breaker.next_probe(), probe);
   EXPECT_EQ(breaker.failures_in_a_row(), 4);
+}
+
+TEST(CircuitBreakerTest, ALateFailureWhileTheProbeIsInFlightStartsNoSecondProbe) {
+  CircuitBreaker breaker(1, 100ms, 1000ms, 1);
+  breaker.failed(t0);
+  const auto now = breaker.next_probe();
+  ASSERT_EQ(breaker.permit(now), Permit::Probe);
+  breaker.failed(now);  // a post from before the circuit opened
+  EXPECT_EQ(breaker.state(), State::Probing);
+  EXPECT_EQ(breaker.permit(now + 1h), Permit::Wait);
 }
 
 TEST(CircuitBreakerTest, AnAbandonedProbeLetsTheNextGoAtOnce) {
