@@ -146,6 +146,8 @@ void Supervisor::tick(StatusFile& status, const dispatch::DispatcherThreads& dis
                                                    : health::Phase::Running;
     observations.push_back({d.source, "endpoint", phase, d.records_settled, d.lag, d.last_error,
                             d.failing ? std::optional<long>(d.last_status) : std::nullopt});
+    observations.back().unavailable_since = d.unavailable_since;
+    observations.back().failures_in_a_row = d.failures_in_a_row;
   }
   const std::vector<health::ConnectorObservation> connectors =
       connectors_ != nullptr ? connectors_->latest() : std::vector<health::ConnectorObservation>{};

@@ -75,6 +75,8 @@ struct EndpointConfig {
   std::chrono::milliseconds retry_initial{200};      // ...endpoint.retry_initial_ms
   std::chrono::milliseconds retry_max{30000};        // ...endpoint.retry_max_ms
   int max_attempts = 10;                             // ...endpoint.max_attempts
+  int max_in_flight = 4;                             // ...endpoint.max_in_flight
+  int breaker_failures = 5;                          // ...endpoint.breaker_failures
   std::string dead_letter_topic;  // ...endpoint.dead_letter_topic; empty: pipeline::topics_of names it
   bool tls_verify = true;         // ...endpoint.tls_verify
   std::optional<std::string> ca_file;  // ...endpoint.ca_file

@@ -244,7 +244,7 @@ const std::array<Key<SourceConfig>, 9> kSource{{
                const Setting& v) { s.columns = std::get<std::map<std::string, std::string>>(v); }},
 }};
 
-const std::array<Key<EndpointConfig>, 17> kEndpoint{{
+const std::array<Key<EndpointConfig>, 19> kEndpoint{{
     {.name = "url",
      .type = KeyType::String,
      .required = true,
@@ -347,9 +347,27 @@ const std::array<Key<EndpointConfig>, 17> kEndpoint{{
      .default_value = "10",
      .min = 1,
      .max = 1'000'000,
-     .help = "attempts per batch before it goes to the dead-letter topic",
+     .help = "attempts per batch before it goes to the dead-letter topic (attempts while the circuit "
+             "breaker is open are not counted)",
      .set = [](EndpointConfig& e,
                const Setting& v) { e.max_attempts = static_cast<int>(integer(v)); }},
+    {.name = "max_in_flight",
+     .type = KeyType::Integer,
+     .default_value = "4",
+     .min = 1,
+     .max = 64,
+     .help = "posts in flight at once, each for another partition (a partition never has two)",
+     .set = [](EndpointConfig& e,
+               const Setting& v) { e.max_in_flight = static_cast<int>(integer(v)); }},
+    {.name = "breaker_failures",
+     .type = KeyType::Integer,
+     .default_value = "5",
+     .min = 0,
+     .max = 1'000'000,
+     .help = "failed posts in a row (any partition) that open the circuit breaker: one probe at a "
+             "time, backlog left on Kafka, retries not counted against max_attempts; 0: never opens",
+     .set = [](EndpointConfig& e,
+               const Setting& v) { e.breaker_failures = static_cast<int>(integer(v)); }},
     {.name = "dead_letter_topic",
      .type = KeyType::String,
      .default_value = "<topic>.endpoint.dlq",

@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
 #include "dispatch/batch_deliverer.hpp"
+#include "dispatch/circuit_breaker.hpp"
 #include "dispatch/http_sender.hpp"
-#include "dispatch/pending_batch.hpp"
+#include "dispatch/partition_queue.hpp"
+#include "dispatch/post_pool.hpp"
 #include "kafka/consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
 #include "pipeline/backoff.hpp"
@@ -69,30 +73,23 @@ class Dispatcher::Loop {
         limits_{endpoint_.max_batch_events, endpoint_.max_batch_bytes, endpoint_.linger},
         dead_letter_topic_(pipeline::topics_of(source_).endpoint_dead_letters),
         processor_(source_),
-        sender_(sender_settings(endpoint_)),
-        deliverer_(
-            [this](const std::string& body, const std::string& id) { return post(body, id); },
-            RetryPolicy(retry_settings(endpoint_)), stopping,
-            [this](const AttemptResult& result, int attempt, std::chrono::milliseconds wait) {
-              ++owner_.stats_.failed_attempts;
-              owner_.stats_.failing = true;
-              if (auto* m = owner_.metrics_) {
-                m->retry();
-                if (result.retry_after) m->retry_after(wait);
-              }
-              spdlog::warn("dispatch [{}]: attempt {} failed ({}); retrying in {} ms", source_.name,
-                           attempt, result.describe(), wait.count());
-            }),
+        policy_(retry_settings(endpoint_)),
+        breaker_(endpoint_.breaker_failures, endpoint_.retry_initial, endpoint_.retry_max),
+        pool_(posts()),
         dead_letters_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint-dlq")),
         // Positions in the group's committed offsets (no starting_offsets): the endpoint
         // keeps no offsets of its own.
         consumer_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint"),
                   endpoint_group(owner.config_, source_), source_.topic,
-                  kafka::Consumer::Hooks{{}, [this](const std::vector<int32_t>& partitions) { revoke(partitions); }}) {}
+                  kafka::Consumer::Hooks{{}, [this](const std::vector<int32_t>& partitions) { revoke(partitions); }}) {
+    owner_.stats_.circuit_open = false;
+    if (auto* m = owner_.metrics_) m->circuit_open(false);
+  }
 
   void run() {
-    spdlog::info("dispatch [{}]: {} -> {} (group {})", source_.name, source_.topic, endpoint_.url,
-                 endpoint_group(owner_.config_, source_));
+    spdlog::info("dispatch [{}]: {} -> {} (group {}, up to {} posts in flight)", source_.name,
+                 source_.topic, endpoint_.url, endpoint_group(owner_.config_, source_),
+                 endpoint_.max_in_flight);
     while (!stopping_) {
       auto polled = consumer_.poll(poll_timeout());
       if (!polled) {
@@ -104,55 +101,71 @@ class Dispatcher::Loop {
       } else if (const auto& message = *polled) {
         handle(*message);
       }
+      for (PostDone& done : pool_.take_done()) judge(done);
       const auto now = Clock::now();
-      for (auto& [partition, batch] : batches_) {
-        if (batch.due(limits_, now) && !settle(batch)) break;
-      }
+      start_posts(now);
       commit_soon(now);
       log_summary(now);
       refresh_lag(now);
     }
-    // Settled progress is committed; unsettled batches are not: they are sent again after
-    // the restart.
+    // The posts in flight are waited for (their answers judged, so what was delivered is
+    // committed); batches not yet delivered are not: they are sent again after the restart.
+    wait_for_posts([](int32_t) { return true; });
     commit();
     consumer_.close();
   }
 
  private:
+  // While posts are in flight their answers are looked for at least this often: the
+  // partition's next batch waits for its predecessor's answer, and Kafka's poll cannot be
+  // woken by the pool.
+  static constexpr auto kAnswerPoll = 1ms;
+
+  std::vector<PostPool::Post> posts() {
+    std::vector<PostPool::Post> posts;
+    for (int i = 0; i < endpoint_.max_in_flight; ++i) {
+      auto sender = std::make_shared<HttpSender>(sender_settings(endpoint_));
+      posts.emplace_back([this, sender](const std::string& body, const std::string& id) {
+        return post(*sender, body, id);
+      });
+    }
+    return posts;
+  }
+
   std::chrono::milliseconds poll_timeout() const {
+    if (pool_.in_flight() > 0) return kAnswerPoll;
     auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll);
     const auto now = Clock::now();
-    for (const auto& [partition, batch] : batches_) {
-      if (batch.empty()) continue;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(batch.deadline(limits_) - now);
+    auto until = [&](Clock::time_point at) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
       timeout = std::clamp(left, 0ms, timeout);
+    };
+    for (const auto& [partition, queue] : queues_) {
+      if (auto at = queue.ready_at(limits_)) until(*at);
     }
+    if (breaker_.state() == CircuitBreaker::State::Open) until(breaker_.next_probe());
     return timeout;
   }
 
-  // One attempt, timed and counted by its answer.
-  AttemptResult post(const std::string& body, const std::string& batch_id) {
+  // One attempt, on a pool worker: timed and counted by its answer (the stats are atomics,
+  // the metrics thread-safe).
+  AttemptResult post(HttpSender& sender, const std::string& body, const std::string& batch_id) {
     const auto started = Clock::now();
-    AttemptResult result = sender_.post(body, batch_id);
+    AttemptResult result = sender.post(body, batch_id);
     owner_.stats_.last_status = result.transport_error ? 0 : result.status;
     if (auto* m = owner_.metrics_) m->post(result.transport_error ? 0 : result.status, Clock::now() - started);
     return result;
   }
 
-  PendingBatch& batch_of(int32_t partition) {
-    return batches_.try_emplace(partition, source_.name, partition).first->second;
+  PartitionQueue& queue_of(int32_t partition) {
+    return queues_.try_emplace(partition, source_.name, partition).first->second;
   }
 
-  // A record that becomes no event is settled with (or, with no batch pending, as) its
+  // A record that becomes no event is settled with (or, with no batch queued, as) its
   // partition's progress.
   void settle_record(int32_t partition, int64_t offset, int64_t timestamp_ms) {
     ++owner_.stats_.records_settled;
-    PendingBatch& batch = batch_of(partition);
-    if (batch.empty()) {
-      settled(partition, offset + 1, timestamp_ms);
-    } else {
-      batch.cover(offset, timestamp_ms);
-    }
+    if (auto next = queue_of(partition).cover(offset, timestamp_ms)) settled(partition, *next, timestamp_ms);
   }
 
   // A partition's progress moved to `next`: committed soon, and the position of its lag.
@@ -164,7 +177,7 @@ class Dispatcher::Loop {
 
   // The shared processor decides, as for the Meter Master pipeline: a tombstone is
   // skipped, a record of another table or one that cannot be decoded or mapped is kept in
-  // the endpoint dead-letter topic with its stage and reason, a change is sent.
+  // the endpoint dead-letter topic with its stage and reason, a change is queued.
   void handle(const kafka::Message& message) {
     ++owner_.stats_.records;
     if (auto* m = owner_.metrics_) m->consumed(1);
@@ -189,20 +202,136 @@ class Dispatcher::Loop {
     EncodedEvent event = encode_event(source_.name, processed.event, processed.change,
                                       RecordRef{partition, offset});
     event.timestamp_ms = message.timestamp_ms();
-    PendingBatch& batch = batch_of(partition);
-    if (!batch.fits(event, limits_) && !settle(batch)) return;
-    batch.add(std::move(event));
-    if (batch.due(limits_, Clock::now())) settle(batch);
+    PartitionQueue& queue = queue_of(partition);
+    queue.add(std::move(event), limits_, Clock::now());
+    // The backlog stays on Kafka: a partition whose queue is full stops fetching until its
+    // head settles.
+    if (queue.full(limits_)) consumer_.pause(partition);
+    start_posts(Clock::now());
   }
 
-  // Posts the batch until delivered or dead-lettered. False when stopping first.
-  bool settle(PendingBatch& batch) {
-    const std::string body = batch.body();
-    const std::string batch_id = batch.batch_id();
-    DeliveryOutcome outcome = deliverer_.deliver(body, batch_id);
+  // Starts the posts that may go: each partition's head when ready, up to max_in_flight,
+  // as the circuit breaker allows. Partitions are visited from where the last visit
+  // stopped, so a busy low partition does not starve the others.
+  void start_posts(Clock::time_point now) {
+    if (queues_.empty()) return;
+    auto from = queues_.upper_bound(last_started_);
+    for (std::size_t visited = 0; visited < queues_.size(); ++visited, ++from) {
+      if (from == queues_.end()) from = queues_.begin();
+      if (pool_.in_flight() >= pool_.size()) return;
+      auto& [partition, queue] = *from;
+      if (!queue.ready(limits_, now)) continue;
+      const CircuitBreaker::Permit permit = breaker_.permit(now);
+      if (permit == CircuitBreaker::Permit::Wait) return;
+      const PendingBatch& batch = queue.start();
+      pool_.submit(PostJob{partition, batch.body(), batch.batch_id(),
+                           permit == CircuitBreaker::Permit::Probe});
+      last_started_ = partition;
+      if (permit == CircuitBreaker::Permit::Probe) {
+        spdlog::info("dispatch [{}]: endpoint unavailable, probing with batch {}", source_.name,
+                     batch.batch_id());
+      }
+    }
+  }
+
+  // One answer, on the dispatcher's thread: the retry policy and the circuit breaker decide.
+  void judge(const PostDone& done) {
+    const int32_t partition = done.job.partition;
+    auto found = queues_.find(partition);
+    if (found == queues_.end()) return;  // revoked meanwhile (revoke waits, so not expected)
+    PartitionQueue& queue = found->second;
+    const AttemptResult& result = done.result;
+    const auto now = Clock::now();
+    if (stopping_) {
+      // Judged for what it settles; a failure is not retried (the batch is sent again after
+      // the restart) and counts toward nothing.
+      if (classify(result) == Verdict::Retry) {
+        queue.abandon();
+        if (done.job.probe) breaker_.probe_abandoned();
+        return;
+      }
+    }
+    const Verdict verdict = classify(result);
+    if (verdict == Verdict::Retry) {
+      std::optional<std::chrono::milliseconds> asked;
+      if (result.retry_after) asked = parse_retry_after(*result.retry_after, std::chrono::system_clock::now());
+      const bool was_open = breaker_.open();
+      breaker_.failed(now, asked, done.job.probe);
+      ++owner_.stats_.failed_attempts;
+      owner_.stats_.failing = true;
+      if (auto* m = owner_.metrics_) m->retry();
+      if (breaker_.open()) {
+        // The endpoint is unavailable: the batch waits for the breaker, and the attempt is
+        // not counted against max_attempts, so an outage dead-letters nothing.
+        queue.retry_at(now);
+        if (!was_open) {
+          spdlog::error("dispatch [{}]: endpoint unavailable after {} failed posts in a row (last: {}); "
+                        "partitions paused, probing with back-off", source_.name,
+                        breaker_.failures_in_a_row(), result.describe());
+        } else {
+          spdlog::warn("dispatch [{}]: {} {} failed ({}); next probe in {} ms", source_.name,
+                       done.job.probe ? "probe" : "post", done.job.batch_id, result.describe(),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(breaker_.next_probe() - now).count());
+        }
+        show_breaker();
+        return;
+      }
+      const int attempt = queue.count_attempt();
+      Decision decision = policy_.decide(result, attempt);
+      if (decision.verdict == Verdict::Retry) {
+        if (auto* m = owner_.metrics_) {
+          if (result.retry_after) m->retry_after(decision.wait);
+        }
+        spdlog::warn("dispatch [{}]: batch {} attempt {} failed ({}); retrying in {} ms", source_.name,
+                     done.job.batch_id, attempt, result.describe(), decision.wait.count());
+        queue.retry_at(now + decision.wait);
+        return;
+      }
+      settle(queue, done, DeliveryOutcome{DeliveryOutcome::Kind::DeadLetter, attempt,
+                                          "gave up after " + std::to_string(attempt) +
+                                              " attempts; last: " + result.describe()});
+      return;
+    }
+    // Answered: the endpoint is there, whatever it said.
+    const bool was_open = breaker_.open();
+    breaker_.succeeded();
+    if (was_open) {
+      spdlog::info("dispatch [{}]: endpoint available again ({}); partitions resumed", source_.name,
+                   result.describe());
+      show_breaker();
+    }
+    settle(queue, done,
+           verdict == Verdict::Delivered
+               ? DeliveryOutcome{DeliveryOutcome::Kind::Delivered, queue.attempts() + 1, ""}
+               : DeliveryOutcome{DeliveryOutcome::Kind::DeadLetter, queue.attempts() + 1, result.describe()});
+  }
+
+  // The breaker's state to the stats, the metrics and the consumer: while open nothing is
+  // fetched, the backlog waits on Kafka.
+  void show_breaker() {
+    const bool open = breaker_.open();
+    if (open && !owner_.stats_.circuit_open) {
+      owner_.stats_.circuit_opened_at_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::system_clock::now().time_since_epoch()).count();
+    }
+    owner_.stats_.circuit_open = open;
+    owner_.stats_.failures_in_a_row = breaker_.failures_in_a_row();
+    if (auto* m = owner_.metrics_) m->circuit_open(open);
+    if (open) {
+      consumer_.pause();
+    } else {
+      consumer_.resume();
+    }
+  }
+
+  // The head of `queue` is delivered or to be dead-lettered.
+  void settle(PartitionQueue& queue, const PostDone& done, const DeliveryOutcome& outcome) {
+    const PendingBatch& batch = queue.head();
     switch (outcome.kind) {
       case DeliveryOutcome::Kind::Stopped:
-        return false;
+        queue.abandon();
+        return;
       case DeliveryOutcome::Kind::Delivered:
         owner_.stats_.events_delivered += static_cast<int64_t>(batch.size());
         ++owner_.stats_.batches_delivered;
@@ -210,26 +339,48 @@ class Dispatcher::Loop {
           m->delivered(static_cast<int64_t>(batch.size()));
           m->committed(static_cast<int64_t>(batch.size()), std::chrono::system_clock::now());
         }
-        spdlog::debug("dispatch [{}]: batch {} ({} events) delivered", source_.name, batch_id,
-                      batch.size());
+        spdlog::debug("dispatch [{}]: batch {} ({} events) delivered", source_.name,
+                      done.job.batch_id, batch.size());
         break;
       case DeliveryOutcome::Kind::DeadLetter: {
-        spdlog::error("dispatch [{}]: batch {} ({} events) to {}: {}", source_.name, batch_id,
+        spdlog::error("dispatch [{}]: batch {} ({} events) to {}: {}", source_.name, done.job.batch_id,
                       batch.size(), dead_letter_topic_, outcome.last_error);
         kafka::DeadLetter letter{kafka::Stage::Endpoint, outcome.last_error, source_.topic,
-                                 batch.partition(), batch.first_offset(), -1, batch_id, body};
-        if (!dead_letter(letter)) return false;
+                                 batch.partition(), batch.first_offset(), -1, done.job.batch_id,
+                                 done.job.body};
+        if (!dead_letter(letter)) {
+          queue.abandon();
+          return;
+        }
         ++owner_.stats_.batches_dead_lettered;
         if (auto* m = owner_.metrics_) m->dead_letters(kafka::stage_name(kafka::Stage::Endpoint), static_cast<int64_t>(batch.size()));
         break;
       }
     }
-    settled(batch.partition(), batch.next_offset(), batch.newest_timestamp_ms());
-    owner_.stats_.records_settled += static_cast<int64_t>(batch.size());
+    const auto size = static_cast<int64_t>(batch.size());
+    const int32_t partition = batch.partition();
+    const int64_t newest_timestamp_ms = batch.newest_timestamp_ms();
+    settled(partition, queue.settle(), newest_timestamp_ms);
+    owner_.stats_.records_settled += size;
     owner_.stats_.failing = false;
-    batch.clear();
+    if (consumer_.paused(partition) && !queue.full(limits_)) consumer_.resume(partition);
     commit_soon(Clock::now());
-    return true;
+  }
+
+  // Waits for the posts in flight of the partitions `which` selects, judging every answer
+  // that comes meanwhile (revoke, stop: a post is not left in flight for a partition this
+  // member gives up, so its next owner never has a second one beside it).
+  template <typename Which>
+  void wait_for_posts(Which which) {
+    auto any = [&] {
+      for (const auto& [partition, queue] : queues_) {
+        if (queue.in_flight() && which(partition)) return true;
+      }
+      return false;
+    };
+    while (any()) {
+      for (PostDone& done : pool_.wait_done(100ms)) judge(done);
+    }
   }
 
   // Writes one dead letter and waits for the broker's acknowledgement, retrying until it
@@ -328,14 +479,23 @@ class Dispatcher::Loop {
   }
 
   void revoke(const std::vector<int32_t>& partitions) {
+    wait_for_posts([&](int32_t partition) {
+      return std::find(partitions.begin(), partitions.end(), partition) != partitions.end();
+    });
     commit();
     for (int32_t p : partitions) {
       if (auto* m = owner_.metrics_) m->forget_partition(p);
-      batches_.erase(p);
+      queues_.erase(p);
       settled_.erase(p);
       sent_.erase(p);
       positions_.erase(p);
       asked_.erase(p);
+    }
+    // An open circuit probes with a queued batch: with none left here, fetching resumes so
+    // that one comes (its first failed probe pauses again).
+    if (breaker_.open() && std::all_of(queues_.begin(), queues_.end(),
+                                       [](const auto& entry) { return entry.second.empty(); })) {
+      consumer_.resume();
     }
   }
 
@@ -346,10 +506,12 @@ class Dispatcher::Loop {
   BatchLimits limits_;
   std::string dead_letter_topic_;
   pipeline::RecordProcessor processor_;  // the same decisions as the Meter Master pipeline's
-  HttpSender sender_;
-  BatchDeliverer deliverer_;
+  RetryPolicy policy_;
+  CircuitBreaker breaker_;
+  std::map<int32_t, PartitionQueue> queues_;
+  int32_t last_started_ = -1;              // the partition whose head was posted last
+  PostPool pool_;                          // after what its workers' posts use
   kafka::DeadLetterProducer dead_letters_;
-  std::map<int32_t, PendingBatch> batches_;
   std::map<int32_t, int64_t> settled_;  // next offsets to commit
   std::map<int32_t, int64_t> sent_;     // next offsets committed without waiting
   kafka::Offsets positions_;            // settled position per assigned partition, for the lag

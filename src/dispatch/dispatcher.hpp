@@ -2,15 +2,19 @@
 //
 // Owns, for one source: a Kafka consumer in its own group (<group_prefix>-<source>-endpoint),
 // a pipeline::RecordProcessor (the Meter Master pipeline's decisions: a record one side
-// dead-letters, the other does too), one pending batch per partition, an HttpSender (one libcurl
-// handle, connection reused) and an endpoint dead-letter producer. Runs on one thread
-// of its own, so a slow or failing endpoint holds back nothing but itself.
+// dead-letters, the other does too), one queue of batches per partition, a pool of posting
+// threads (one HttpSender each: a libcurl handle, connection reused) and an endpoint
+// dead-letter producer. Runs on one thread of its own (and its pool's), so a slow or failing
+// endpoint holds back nothing but itself.
 //
-// Order and progress: records are batched per partition in Kafka order; a batch is
-// posted only after the previous batch of its partition was delivered or dead-lettered
-// (posting is synchronous on this thread). Offsets are committed only for settled
-// batches, without waiting (at most every 100 ms) while running and waited for at a
-// revoke and at stop: at-least-once, and a receiver drops repeats by event id.
+// Order and progress: records are batched per partition in Kafka order
+// (partition_queue.hpp); a batch is posted only after the previous batch of its partition
+// was delivered or dead-lettered, while the heads of different partitions are posted
+// together, up to endpoint.max_in_flight (post_pool.hpp). Offsets are committed only for
+// settled batches, without waiting (at most every 100 ms) while running and waited for at a
+// revoke and at stop: at-least-once, and a receiver drops repeats by event id. After
+// endpoint.breaker_failures failed posts in a row the endpoint is unavailable
+// (circuit_breaker.hpp): fetching pauses, one probe at a time.
 #pragma once
 
 #include <atomic>
@@ -40,6 +44,11 @@ struct DispatchStats {
   // Records on the broker after the settled position, over the assigned partitions (so
   // also those read and not settled); -1 while unknown. Refreshed every second.
   std::atomic<int64_t> lag{-1};
+  // The circuit breaker (circuit_breaker.hpp): open since when (Unix ms), and the failed
+  // posts in a row when it last changed.
+  std::atomic<bool> circuit_open{false};
+  std::atomic<int64_t> circuit_opened_at_ms{0};
+  std::atomic<int> failures_in_a_row{0};
 };
 
 // The consumer group of a source's dispatcher.

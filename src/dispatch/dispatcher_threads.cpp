@@ -73,6 +73,11 @@ std::vector<DispatcherSnapshot> DispatcherThreads::snapshot() const {
     snap.failing = s.failing.load();
     snap.last_status = s.last_status.load();
     if (const int64_t lag = s.lag.load(); lag >= 0) snap.lag = lag;
+    if (s.circuit_open.load()) {
+      snap.unavailable_since = std::chrono::system_clock::time_point(
+          std::chrono::milliseconds(s.circuit_opened_at_ms.load()));
+    }
+    snap.failures_in_a_row = s.failures_in_a_row.load();
     std::lock_guard lock(worker->mutex);
     snap.last_error = worker->last_error;
     snap.stopped_by_error = worker->stopped_by_error;

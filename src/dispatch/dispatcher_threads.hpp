@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,9 @@ struct DispatcherSnapshot {
   long last_status = 0;     // that attempt's HTTP status, 0 when no answer came
   std::optional<int64_t> lag{};  // records after the settled position; nullopt while unknown
   bool stopped_by_error = false;  // the last run ended with an error; a new one starts after a pause
+  // The circuit breaker: open (endpoint unavailable) since when, after how many failed posts.
+  std::optional<std::chrono::system_clock::time_point> unavailable_since{};
+  int failures_in_a_row = 0;
 };
 
 class DispatcherThreads {

@@ -65,6 +65,17 @@ Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point
     verdict.reason = "stopped";
     return verdict;
   }
+  if (o.unavailable_since) {
+    memory.committed = o.committed;
+    memory.stuck_since.reset();
+    verdict.ready = false;
+    verdict.since = o.unavailable_since;
+    verdict.reason = "endpoint unavailable: circuit breaker open after " +
+                     std::to_string(o.failures_in_a_row) + " failed posts in a row";
+    if (o.last_http_status) verdict.reason += " (last status " + std::to_string(*o.last_http_status) + ")";
+    verdict.reason += "; probing with back-off, backlog kept on Kafka";
+    return verdict;
+  }
 
   // The first observation is a baseline, not progress.
   const bool progressed = memory.committed >= 0 && o.committed != memory.committed;

@@ -50,6 +50,10 @@ struct Observation {
   std::optional<int64_t> lag;
   std::string last_error;       // "" = none
   std::optional<long> last_http_status;  // endpoints: the last answer's status
+  // Endpoints: set while the circuit breaker holds the endpoint unavailable (since when),
+  // after `failures_in_a_row` failed posts. Not ready at once: the run of failures was the wait.
+  std::optional<Clock::time_point> unavailable_since{};
+  int failures_in_a_row = 0;
 };
 
 enum class ConnectorCondition {

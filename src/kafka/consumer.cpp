@@ -194,6 +194,7 @@ void Consumer::on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
   std::erase_if(next_, [&](const auto& entry) { return !assigned_.contains(entry.first); });
   std::erase_if(restarts_, [&](const auto& entry) { return !assigned_.contains(entry.first); });
   std::erase_if(at_end_, [&](int32_t partition) { return !assigned_.contains(partition); });
+  std::erase_if(paused_partitions_, [&](int32_t partition) { return !assigned_.contains(partition); });
   for (int32_t id : ids) spdlog::info("kafka [{}] partition {} revoked", topic_, id);
 }
 
@@ -215,6 +216,7 @@ void Consumer::assign(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::Top
   } else {
     consumer->resume(partitions);
   }
+  for (int32_t id : ids) paused_partitions_.erase(id);
 }
 
 Result<std::optional<Message>> Consumer::poll(std::chrono::milliseconds timeout) {
@@ -260,6 +262,7 @@ void Consumer::restart_stalled_fetches() {
   if (paused_ || closed_) return;
   const auto now = SteadyClock::now();
   for (int32_t partition : assigned_) {
+    if (paused_partitions_.contains(partition)) continue;  // not fetching on purpose
     auto next = next_.find(partition);
     if (next == next_.end()) continue;  // no concrete position yet
     int64_t low = -1;
@@ -301,8 +304,27 @@ void Consumer::resume() {
   if (consumer_->assignment(current) == RdKafka::ERR_NO_ERROR) {
     PartitionList owned;
     owned.items = std::move(current);
-    consumer_->resume(owned.items);
+    // A partition paused on its own stays paused.
+    std::vector<RdKafka::TopicPartition*> resumed;
+    for (auto* p : owned.items) {
+      if (!paused_partitions_.contains(p->partition())) resumed.push_back(p);
+    }
+    consumer_->resume(resumed);
   }
+}
+
+void Consumer::pause(int32_t partition) {
+  if (closed_ || !assigned_.contains(partition) || !paused_partitions_.insert(partition).second) return;
+  PartitionList list;
+  list.items.push_back(RdKafka::TopicPartition::create(topic_, partition));
+  consumer_->pause(list.items);
+}
+
+void Consumer::resume(int32_t partition) {
+  if (closed_ || paused_partitions_.erase(partition) == 0 || paused_) return;
+  PartitionList list;
+  list.items.push_back(RdKafka::TopicPartition::create(topic_, partition));
+  consumer_->resume(list.items);
 }
 
 void Consumer::commit_async(const Offsets& next_offsets) {

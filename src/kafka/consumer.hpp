@@ -89,6 +89,12 @@ class Consumer {
   void pause();
   void resume();
   bool paused() const { return paused_; }
+  // The same for one assigned partition (a dispatcher whose partition has a full queue):
+  // it stays paused across pause()/resume() of the whole consumer until resumed itself, and
+  // is forgotten when revoked (a partition assigned again starts fetching).
+  void pause(int32_t partition);
+  void resume(int32_t partition);
+  bool paused(int32_t partition) const { return paused_partitions_.contains(partition); }
 
   // Records progress in the group's committed offsets without waiting, for the assigned
   // partitions: for lag tools when the sink holds the positions; as the positions
@@ -151,6 +157,7 @@ class Consumer {
   std::map<int32_t, Restart> restarts_;
   std::set<int32_t> at_end_;
   bool paused_ = false;
+  std::set<int32_t> paused_partitions_;  // pause(partition), within assigned_
   bool closed_ = false;
 };
 

@@ -53,6 +53,9 @@ constexpr std::array kFamilies{
            "1 when Kafka Connect last said the source's connector and every task are RUNNING, "
            "else 0 (failed, paused, stopped, not registered, or Connect not answering; /readyz "
            "says which)"},
+    Family{"metersync_endpoint_circuit_open", Type::Gauge, "source",
+           "1 while the endpoint's circuit breaker is open (endpoint.breaker_failures failed posts "
+           "in a row: unavailable, partitions paused, one probe at a time), else 0"},
     // The process.
     Family{"metersync_build_info", Type::Gauge, "version,revision,librdkafka_version",
            "always 1; the labels say what runs"},

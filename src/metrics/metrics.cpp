@@ -229,7 +229,8 @@ EndpointMetrics::EndpointMetrics(Metrics& metrics, std::string source)
       post_duration_(metrics.histogram("metersync_endpoint_post_duration_seconds")
                          .Add({{"source", source_}}, kSecondsBuckets)),
       retry_after_(
-          metrics.counter("metersync_endpoint_retry_after_seconds_total").Add({{"source", source_}})) {}
+          metrics.counter("metersync_endpoint_retry_after_seconds_total").Add({{"source", source_}})),
+      circuit_open_(metrics.gauge("metersync_endpoint_circuit_open").Add({{"source", source_}})) {}
 
 void EndpointMetrics::delivered(int64_t events) { delivered_.Increment(static_cast<double>(events)); }
 void EndpointMetrics::post(long status, std::chrono::duration<double> took) {
@@ -241,5 +242,6 @@ void EndpointMetrics::post(long status, std::chrono::duration<double> took) {
 void EndpointMetrics::retry_after(std::chrono::duration<double> waited) {
   retry_after_.Increment(waited.count());
 }
+void EndpointMetrics::circuit_open(bool open) { circuit_open_.Set(open ? 1 : 0); }
 
 }  // namespace metersync::metrics

@@ -89,11 +89,14 @@ class EndpointMetrics : public DestinationMetrics {
   // One POST and its answer: the HTTP status, or 0 when none came.
   void post(long status, std::chrono::duration<double> took);
   void retry_after(std::chrono::duration<double> waited);
+  // The endpoint's circuit breaker: open (unavailable, probed) or closed.
+  void circuit_open(bool open);
 
  private:
   prometheus::Counter& delivered_;
   prometheus::Histogram& post_duration_;
   prometheus::Counter& retry_after_;
+  prometheus::Gauge& circuit_open_;
 };
 
 class Metrics {

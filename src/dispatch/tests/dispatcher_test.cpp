@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -49,12 +52,12 @@ bool eventually(F done) {
 // The mock cluster with this test's topics, producing captured fixtures.
 class MockCluster {
  public:
-  MockCluster() : cluster_({kTopic, kDeadLetters}) {}
+  explicit MockCluster(int partitions = 1) : cluster_({kTopic, kDeadLetters}, partitions) {}
   std::string bootstrap() const { return cluster_.bootstrap(); }
 
   // A record with the fixture's key; `value` nullopt is a tombstone.
-  void produce(const std::string& key, const std::optional<std::string>& value) {
-    cluster_.produce(kTopic, key, value);
+  void produce(const std::string& key, const std::optional<std::string>& value, int32_t partition = 0) {
+    cluster_.produce(kTopic, key, value, partition);
   }
   void produce_fixture(const std::string& name) {
     produce(fixture(name + ".key.json"), fixture(name + ".json"));
@@ -80,7 +83,12 @@ class MockCluster {
 
 class DispatcherTest : public ::testing::Test {
  protected:
+  // What a test class adds: its topic's partitions, keys of the endpoint section.
+  virtual int partitions() const { return 1; }
+  virtual std::string endpoint_yaml() const { return ""; }
+
   void SetUp() override {
+    cluster_ = std::make_unique<MockCluster>(partitions());
     dir_ = std::filesystem::temp_directory_path() / ("dispatcher-" + std::to_string(getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -96,7 +104,7 @@ class DispatcherTest : public ::testing::Test {
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
     config_ = config::load_string(R"(
 kafka:
-  bootstrap_servers: )" + cluster_.bootstrap() + R"(
+  bootstrap_servers: )" + cluster_->bootstrap() + R"(
   group_prefix: test
   properties: { session.timeout.ms: "6000", heartbeat.interval.ms: "500" }
 sink:
@@ -109,7 +117,7 @@ sources:)" + pipeline::testing::postgres_source_yaml("postgres.public.meter") + 
       retry_initial_ms: 1
       retry_max_ms: 20
       max_attempts: 3
-)");
+)" + endpoint_yaml());
   }
   void TearDown() override {
     server_->stop();
@@ -134,7 +142,7 @@ sources:)" + pipeline::testing::postgres_source_yaml("postgres.public.meter") + 
     return reached;
   }
 
-  MockCluster cluster_;
+  std::unique_ptr<MockCluster> cluster_;
   std::filesystem::path dir_;
   std::unique_ptr<endpoint::EndpointServer> server_;
   std::thread server_thread_;
@@ -152,11 +160,11 @@ TEST_F(DispatcherTest, DeadLettersForeignTablesAndUnmappableChangesLikeTheTableS
     return text;
   };
   const std::string create = fixture("create.json");
-  cluster_.produce(fixture("create.key.json"), edited(create, R"("table": "meter")", R"("table": "not_meter")"));
-  cluster_.produce(fixture("create.key.json"),
+  cluster_->produce(fixture("create.key.json"), edited(create, R"("table": "meter")", R"("table": "not_meter")"));
+  cluster_->produce(fixture("create.key.json"),
                    edited(create, R"("meter_id": "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e")", R"("meter_id": "not-a-uuid")"));
-  cluster_.produce(fixture("create.key.json"), std::nullopt);
-  cluster_.produce_fixture("update");
+  cluster_->produce(fixture("create.key.json"), std::nullopt);
+  cluster_->produce_fixture("update");
 
   Dispatcher dispatcher(config_, config_.sources.at(0));
   ASSERT_TRUE(dispatch_until(dispatcher, [&] { return dispatcher.stats().records >= 4 &&
@@ -165,7 +173,7 @@ TEST_F(DispatcherTest, DeadLettersForeignTablesAndUnmappableChangesLikeTheTableS
   Json changes = received();
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0]["event"]["op"], "update");
-  auto letters = cluster_.dead_letters();
+  auto letters = cluster_->dead_letters();
   ASSERT_EQ(letters.size(), 2u);
   EXPECT_EQ(letters[0].stage, "map");
   EXPECT_EQ(letters[0].reason, "event of table 'not_meter' on the topic of table 'meter'");
@@ -174,9 +182,9 @@ TEST_F(DispatcherTest, DeadLettersForeignTablesAndUnmappableChangesLikeTheTableS
 }
 
 TEST_F(DispatcherTest, DeliversInOrderDeadLettersAndReplays) {
-  for (const char* name : {"create", "update", "update_removed", "delete"}) cluster_.produce_fixture(name);
-  cluster_.produce(fixture("delete.key.json"), std::nullopt);  // tombstone: no event
-  cluster_.produce("garbage-key", std::string("not a Debezium envelope"));
+  for (const char* name : {"create", "update", "update_removed", "delete"}) cluster_->produce_fixture(name);
+  cluster_->produce(fixture("delete.key.json"), std::nullopt);  // tombstone: no event
+  cluster_->produce("garbage-key", std::string("not a Debezium envelope"));
 
   const auto& source = config_.sources.at(0);
   {
@@ -206,14 +214,14 @@ TEST_F(DispatcherTest, DeliversInOrderDeadLettersAndReplays) {
     EXPECT_LT(changes[i - 1]["event"]["position"].get<std::string>(),
               changes[i]["event"]["position"].get<std::string>());
   }
-  auto letters = cluster_.dead_letters();
+  auto letters = cluster_->dead_letters();
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].stage, "decode");
   EXPECT_EQ(letters[0].value, "not a Debezium envelope");
 
   // The endpoint refuses the next batch: dead-lettered at once, with the reason.
   server_->faults().set("postgres", *endpoint::parse_fault("status:400"));
-  cluster_.produce_fixture("snapshot_edge_max");
+  cluster_->produce_fixture("snapshot_edge_max");
   {
     Dispatcher dispatcher(config_, source);
     ASSERT_TRUE(dispatch_until(dispatcher, [&] { return dispatcher.stats().batches_dead_lettered >= 1; }));
@@ -221,7 +229,7 @@ TEST_F(DispatcherTest, DeliversInOrderDeadLettersAndReplays) {
     EXPECT_EQ(dispatcher.stats().records, 1);
     EXPECT_EQ(dispatcher.stats().failed_attempts, 0);  // a 400 is not retried
   }
-  letters = cluster_.dead_letters();
+  letters = cluster_->dead_letters();
   ASSERT_EQ(letters.size(), 2u);
   EXPECT_EQ(letters[1].stage, "endpoint");
   EXPECT_EQ(letters[1].reason.rfind("HTTP 400", 0), 0u) << letters[1].reason;
@@ -251,13 +259,130 @@ TEST_F(DispatcherTest, DeliversInOrderDeadLettersAndReplays) {
 
 TEST_F(DispatcherTest, RetriesThroughFailuresWithoutLosingOrDuplicating) {
   server_->faults().set("postgres", *endpoint::parse_fault("status:503:count=2"));
-  for (const char* name : {"create", "update"}) cluster_.produce_fixture(name);
+  for (const char* name : {"create", "update"}) cluster_->produce_fixture(name);
   const auto& source = config_.sources.at(0);
   Dispatcher dispatcher(config_, source);
   ASSERT_TRUE(dispatch_until(dispatcher, [&] { return received().size() >= 2; }));
   EXPECT_EQ(dispatcher.stats().failed_attempts, 2);
   EXPECT_EQ(dispatcher.stats().batches_dead_lettered, 0);
   EXPECT_EQ(received().size(), 2u);
+}
+
+// A change of meter `meter` at source position `lsn` (the captured update, re-keyed).
+std::pair<std::string, std::string> change(int meter, int64_t lsn) {
+  auto replace_all = [](std::string text, const std::string& from, const std::string& to) {
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+    return text;
+  };
+  const std::string id = fmt::format("0f1e2d3c-4b5a-4968-8778-{:012d}", meter);
+  const std::string original = "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e";
+  return {replace_all(fixture("update.key.json"), original, id),
+          replace_all(replace_all(fixture("update.json"), original, id), "31436576", std::to_string(lsn))};
+}
+
+// Per meter, the received events' positions: every change once, in source order.
+void expect_each_once_in_order(const Json& changes, int meters, int per_meter) {
+  std::map<std::string, std::vector<std::string>> positions;
+  for (const auto& c : changes) {
+    positions[c["event"]["meter"]["sourceMeterId"]].push_back(c["event"]["position"]);
+  }
+  for (int meter = 0; meter < meters; ++meter) {
+    const auto& seen = positions[fmt::format("0f1e2d3c-4b5a-4968-8778-{:012d}", meter)];
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(per_meter)) << "meter " << meter;
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end())) << "meter " << meter;
+  }
+}
+
+class ParallelDispatchTest : public DispatcherTest {
+ protected:
+  int partitions() const override { return 4; }
+  std::string endpoint_yaml() const override {
+    return "      max_in_flight: 4\n      max_batch_events: 2\n      breaker_failures: 3\n";
+  }
+};
+
+// Four partitions, a slow endpoint: their posts overlap (the wall time is well under the
+// posts' summed latency), while each partition's batches, and so each meter's changes,
+// arrive one after another in source order.
+TEST_F(ParallelDispatchTest, PostsOfDifferentPartitionsOverlapAndEachMeterStaysInOrder) {
+  Dispatcher dispatcher(config_, config_.sources.at(0));
+  std::atomic<bool> stopping{false};
+  std::thread thread([&] { dispatcher.run(stopping); });
+  // Warm-up: the partitions assigned, one change each delivered.
+  for (int p = 0; p < 4; ++p) {
+    auto [key, value] = change(p, 1000 + p);
+    cluster_->produce(key, value, p);
+  }
+  ASSERT_TRUE(eventually([&] { return received().size() >= 4; }));
+  const int64_t posts_before = dispatcher.stats().batches_delivered;
+
+  constexpr auto kLatency = 300ms;
+  server_->faults().set("postgres", *endpoint::parse_fault("sleep:300"));
+  const auto started = std::chrono::steady_clock::now();
+  // Meter p lives in partition p: six changes each.
+  for (int seq = 1; seq <= 6; ++seq) {
+    for (int p = 0; p < 4; ++p) {
+      auto [key, value] = change(p, 1000 + seq * 10 + p);
+      cluster_->produce(key, value, p);
+    }
+  }
+  const bool all = eventually([&] { return dispatcher.stats().events_delivered >= 4 + 24; });
+  const auto took = std::chrono::steady_clock::now() - started;
+  server_->faults().clear("postgres");
+  stopping = true;
+  thread.join();
+  ASSERT_TRUE(all);
+  const int64_t posts = dispatcher.stats().batches_delivered - posts_before;
+  // One after another they would take posts * latency at least.
+  EXPECT_LT(took, posts * kLatency * 2 / 3) << posts << " posts";
+  EXPECT_EQ(dispatcher.stats().batches_dead_lettered, 0);
+  expect_each_once_in_order(received(), 4, 7);
+}
+
+// The endpoint fails: after breaker_failures failed posts in a row its circuit opens, the
+// partitions are paused (what is produced meanwhile stays on Kafka), no batch is
+// dead-lettered although max_attempts (3) is passed many times over by the probes; once the
+// endpoint answers, the circuit closes and everything arrives, once, in order.
+TEST_F(ParallelDispatchTest, CircuitOpensAfterFailuresKeepsTheBacklogOnKafkaAndRecovers) {
+  server_->faults().set("postgres", *endpoint::parse_fault("status:503"));
+  for (int p = 0; p < 4; ++p) {
+    auto [key, value] = change(p, 1000 + p);
+    cluster_->produce(key, value, p);
+  }
+  Dispatcher dispatcher(config_, config_.sources.at(0));
+  std::atomic<bool> stopping{false};
+  std::thread thread([&] { dispatcher.run(stopping); });
+  const bool opened = eventually([&] { return dispatcher.stats().circuit_open.load(); });
+  EXPECT_GE(dispatcher.stats().failures_in_a_row, 3);
+  EXPECT_GT(dispatcher.stats().circuit_opened_at_ms, 0);
+  // Produced while the endpoint is unavailable: left on Kafka.
+  const int64_t read_before = dispatcher.stats().records;
+  for (int seq = 1; seq <= 10; ++seq) {
+    for (int p = 0; p < 4; ++p) {
+      auto [key, value] = change(p, 1000 + seq * 10 + p);
+      cluster_->produce(key, value, p);
+    }
+  }
+  std::this_thread::sleep_for(1s);
+  const int64_t read_while_open = dispatcher.stats().records - read_before;
+  const int64_t probes = dispatcher.stats().failed_attempts;
+  EXPECT_TRUE(dispatcher.stats().circuit_open);
+  EXPECT_EQ(dispatcher.stats().batches_dead_lettered, 0);
+
+  server_->faults().clear("postgres");
+  const bool all = eventually([&] { return dispatcher.stats().events_delivered >= 44; });
+  stopping = true;
+  thread.join();
+  ASSERT_TRUE(opened);
+  ASSERT_TRUE(all);
+  EXPECT_LT(read_while_open, 40) << "the paused partitions were read";
+  EXPECT_GT(probes, 3) << "probed while open";
+  EXPECT_FALSE(dispatcher.stats().circuit_open);
+  EXPECT_EQ(dispatcher.stats().batches_dead_lettered, 0);
+  EXPECT_TRUE(cluster_->dead_letters().empty());
+  expect_each_once_in_order(received(), 4, 11);
 }
 
 }  // namespace

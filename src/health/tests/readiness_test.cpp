@@ -72,6 +72,31 @@ TEST(Readiness, AnEndpointAnswering500SaysItsLastStatus) {
   EXPECT_EQ(readiness.verdicts()[0].reason, "endpoint failing (last status 500)");
 }
 
+TEST(Readiness, AnEndpointWithItsCircuitBreakerOpenIsNotReadyAtOnceAndSaysWhy) {
+  Readiness readiness(60s);
+  Observation endpoint = running("pg", "endpoint", 10, std::nullopt);
+  Observation table = running("pg", "meter_master", 10);
+  readiness.observe({endpoint, table}, t0);
+  endpoint.phase = Phase::Failing;
+  endpoint.last_http_status = 503;
+  endpoint.unavailable_since = t0 + 5s;
+  endpoint.failures_in_a_row = 5;
+  readiness.observe({endpoint, table}, t0 + 6s);  // not after stall_after: the run of failures was the wait
+  EXPECT_FALSE(readiness.ready());
+  const auto body = nlohmann::json::parse(readiness.body());
+  EXPECT_EQ(body["destinations"][0]["reason"],
+            "endpoint unavailable: circuit breaker open after 5 failed posts in a row (last status 503); "
+            "probing with back-off, backlog kept on Kafka");
+  EXPECT_EQ(body["destinations"][0]["since"], iso_utc(t0 + 5s));
+  EXPECT_EQ(body["destinations"][1]["ready"], true);
+  // Closed again: ready at once.
+  endpoint.phase = Phase::Running;
+  endpoint.unavailable_since.reset();
+  endpoint.committed = 20;
+  readiness.observe({endpoint, table}, t0 + 7s);
+  EXPECT_TRUE(readiness.ready());
+}
+
 TEST(Readiness, LagThatDoesNotShrinkIsAStallButProgressIsNot) {
   Readiness readiness(60s);
   // Busy: lag stays high, but every observation commits more.
