@@ -222,6 +222,18 @@ def run_throughput(env, run_id, workdir, binary, args) -> dict:
         log("metersync (low memory: batch 1000) draining again")
         res["metersync_lowmem"] = b.run_metersync(expect, "lowmem", 1000, low, timeout, profile=False)
         log(f"  {res['metersync_lowmem']['elapsed_s']:.1f}s {res['metersync_lowmem']['check']}")
+        # What a Prometheus server costs the pipeline: the same drain with the HTTP listener on,
+        # once left alone and once scraped every second, twice each in turn (A B A B) so the
+        # machine's drift shows as the spread of each pair.
+        res["scrape"] = []
+        for round_ in (1, 2):
+            for scraped in (False, True):
+                label = f"scrape{round_}{'on' if scraped else 'off'}"
+                log(f"metersync with its listener, {'scraped every second' if scraped else 'not scraped'} (round {round_})")
+                r = b.run_metersync(expect, label, args.batch, {}, timeout, profile=False, listen=True,
+                                    scrape_every_s=1.0 if scraped else None)
+                res["scrape"].append(r)
+                log(f"  {r['elapsed_s']:.1f}s {r['check']}" + (f" scrapes {r['scrapes']}" if scraped else ""))
         log("database ceiling")
         res["ceiling"] = b.run_ceiling(expect)
         log(f"  {res['ceiling']['elapsed_s']:.1f}s")

@@ -121,6 +121,34 @@ def resources_section(tp: dict, plots: Path) -> list[str]:
     return lines
 
 
+def scrape_section(tp: dict) -> list[str]:
+    """The same drain with the HTTP listener on, scraped every second or not (A B A B)."""
+    runs = tp.get("scrape")
+    if not runs:
+        return []
+    off = [r for r in runs if "scrapes" not in r]
+    on = [r for r in runs if "scrapes" in r]
+    lines = ["### What a scrape every second costs", "",
+             "The same drain again with metersync's HTTP listener on (`http.listen`), left alone or with "
+             "`GET /metrics` every second from the bench (as a Prometheus server would), alternated "
+             "off, on, off, on so that the machine's drift shows in the spread of each pair:", "",
+             "| drain | wall s | changes/s | CPU s | scrapes (ok / failed) | scrape p50 / max | body |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    n = tp["expect"]["records"]
+    for r in runs:
+        sc = r.get("scrapes")
+        lines.append(f"| {r['label']} | {r['elapsed_s']:.1f} | {n / r['elapsed_s']:,.0f} | {r['cpu_s']:.1f} | "
+                     + (f"{sc['ok']} / {sc['failed']} | {sc['p50_ms']:.1f} / {sc['max_ms']:.1f} ms | {sc['body_bytes'] / 1024:.0f} KiB |"
+                        if sc and sc['ok'] else "– | – | – |"))
+    if off and on:
+        mean = lambda rs: sum(r["elapsed_s"] for r in rs) / len(rs)  # noqa: E731
+        spread = max(r["elapsed_s"] for r in off) - min(r["elapsed_s"] for r in off)
+        lines += ["", f"Scraped ÷ not scraped, mean wall time: **{mean(on) / mean(off):.3f}** "
+                      f"(the two unscraped drains differ by {spread:.1f} s, "
+                      f"{100 * spread / mean(off):.1f}% of their mean: the noise of this run)."]
+    return lines + [""]
+
+
 def shape_section(tp: dict) -> list[str]:
     sh = tp["shape"]
     lines = ["### The events are Debezium's shape", "",
@@ -177,7 +205,7 @@ def write(results: dict, md: Path, plots: Path) -> None:
         out += throughput_section(tp, plots) + shape_section(tp)
         if results.get("jdbc_sweep"):
             out += sweep_section(results["jdbc_sweep"])
-        out += settings_section(tp) + profile_section(tp) + ceiling_analysis(tp) + resources_section(tp, plots)
+        out += settings_section(tp) + profile_section(tp) + ceiling_analysis(tp) + resources_section(tp, plots) + scrape_section(tp)
     lat = results.get("latency")
     if lat:
         import latency

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -140,7 +141,8 @@ class Bench:
         return s, expect, elapsed
 
     # --- metersync -----------------------------------------------------------------------
-    def metersync_config(self, label: str, batch: int, kafka_props: dict) -> Path:
+    def metersync_config(self, label: str, batch: int, kafka_props: dict, listen: str = "") -> Path:
+        """`listen`: the operator's HTTP listener (http.listen); "" runs none."""
         path = self.workdir / f"metersync-{label}.yaml"
         odbc = (f"Driver={{PostgreSQL Unicode}};Server={self.env['PG_HOST']};Port={self.env['PG_PORT']};"
                 f"Database={self.db};Uid={self.env['PG_USER']};Pwd={self.env['PG_PASSWORD']}")
@@ -158,6 +160,8 @@ kafka:
   max_batch_events: {batch}
   max_batch_wait_ms: 5
 status_file: {self.workdir / f'metersync-status-{label}.json'}
+http:
+  listen: "{listen}"
 sources:
   postgres:
     connector: postgres
@@ -174,8 +178,12 @@ sources:
         return "MeterSyncOffsets" if label == "main" else f"MeterSyncOffsets_{label}"
 
     def run_metersync(self, expect: dict, label: str, batch: int, kafka_props: dict, timeout: float,
-                      profile: bool) -> dict:
-        config = self.metersync_config(label, batch, kafka_props)
+                      profile: bool, listen: bool = False, scrape_every_s: float | None = None) -> dict:
+        """Drains the bench topic; `listen` runs the HTTP listener on a free loopback port and
+        `scrape_every_s` GETs its /metrics at that period from a thread of this process, as a
+        Prometheus server would, for the whole drain."""
+        address = f"127.0.0.1:{stackenv.free_port()}" if listen or scrape_every_s else ""
+        config = self.metersync_config(label, batch, kafka_props, address)
         logf = open(self.workdir / f"metersync-{label}.log", "w")
         t0 = time.monotonic()
         proc = subprocess.Popen([str(self.bin), "--config", str(config), "run"], stdout=logf, stderr=subprocess.STDOUT)
@@ -184,6 +192,7 @@ sources:
         profile = profile and shutil.which("perf") is not None  # Debian: linux-perf
         backends: dict[int, float] = {}  # PostgreSQL backends of metersync's session: pid -> CPU at first sight
         applied = 0
+        scraper = Scraper(address, scrape_every_s) if scrape_every_s else None
         try:
             conn = None
             while True:
@@ -224,12 +233,16 @@ sources:
                     pass
             res["postgres_backend_cpu_s"] = backend_cpu
         finally:
+            scrapes = scraper.stop() if scraper else None
             profiles = [p() for p in perf]
             procstat.stop(proc)
             logf.close()
         check = self.check_metersync(expect, self.table(label))
-        return {"label": label, "elapsed_s": elapsed, **res, "check": check, "batch": batch,
-                "kafka_properties": kafka_props, "profiles": profiles}
+        out = {"label": label, "elapsed_s": elapsed, **res, "check": check, "batch": batch,
+               "kafka_properties": kafka_props, "profiles": profiles, "listen": bool(address)}
+        if scrapes is not None:
+            out["scrapes"] = scrapes
+        return out
 
     def perf(self, pid: int, name: str):
         """Starts `perf record` (cpu-clock sampling, 499 Hz) on a process; the returned function
@@ -373,6 +386,43 @@ sources:
             conn.commit()
             res["final_only_s"] = time.monotonic() - t0
         return res
+
+
+class Scraper:
+    """GETs http://<address>/metrics every `period` seconds on a thread until stopped; counts
+    the answers (200 with a body) and the failures (none before the listener is up are
+    counted: the first answer starts the count) and times each scrape."""
+
+    def __init__(self, address: str, period: float):
+        self.url = f"http://{address}/metrics"
+        self.period = period
+        self.ok = 0
+        self.failed = 0
+        self.durations: list[float] = []
+        self.bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            t = time.monotonic()
+            try:
+                r = requests.get(self.url, timeout=5)
+                r.raise_for_status()
+                self.durations.append(time.monotonic() - t)
+                self.ok += 1
+                self.bytes = len(r.content)
+            except requests.RequestException:
+                if self.ok:
+                    self.failed += 1
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        d = sorted(self.durations)
+        return {"period_s": self.period, "ok": self.ok, "failed": self.failed, "body_bytes": self.bytes,
+                "p50_ms": 1000 * d[len(d) // 2] if d else None, "max_ms": 1000 * d[-1] if d else None}
 
 
 def _perf_rows(report: str, n: int) -> list[str]:

@@ -50,6 +50,13 @@ def mariadb_connect_kwargs(env: dict[str, str], database: str | None = None) -> 
     }
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now (bound to 0 and released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def port_free(port: int) -> bool:
     """True when nothing holds `port` on 127.0.0.1, so a private stack can take it."""
     with socket.socket() as s:

@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -27,6 +28,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO / "cdcstack") not in sys.path:
+    sys.path.insert(0, str(REPO / "cdcstack"))
+
+from stackenv import free_port  # noqa: E402  (the tests' port picker, also for prometheus_harness)
 
 # The Meter Master columns, in table order; the first 13 are compared value for value.
 MAPPED = ("SourceSystem", "SourceMeterId", "SerialNumber", "MeterType", "Manufacturer", "Status",
@@ -35,12 +40,6 @@ MAPPED = ("SourceSystem", "SourceMeterId", "SerialNumber", "MeterType", "Manufac
 BOOKKEEPING = ("SourceCommittedAt", "SourcePosition", "SyncedAt")
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on now (bound to 0 and released)."""
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def binary() -> Path:
