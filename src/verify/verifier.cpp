@@ -1,0 +1,170 @@
+#include "verify/verifier.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace metersync::verify {
+namespace {
+
+constexpr size_t kUnmappableKept = 100;
+
+}  // namespace
+
+std::string_view kind_name(Difference::Kind kind) {
+  switch (kind) {
+    case Difference::Kind::Missing: return "missing";
+    case Difference::Kind::ExtraLive: return "extra_live";
+    case Difference::Kind::Differing: return "differing";
+  }
+  return "?";
+}
+
+std::vector<Difference> diff_rows(const std::map<std::string, ComparedRow>& source,
+                                  const std::map<std::string, ComparedRow>& meter_master,
+                                  const std::vector<std::string>& column_names) {
+  std::vector<Difference> out;
+  auto s = source.begin();
+  auto m = meter_master.begin();
+  while (s != source.end() || m != meter_master.end()) {
+    if (m == meter_master.end() || (s != source.end() && s->first < m->first)) {
+      out.push_back({Difference::Kind::Missing, s->first, {}});
+      ++s;
+    } else if (s == source.end() || m->first < s->first) {
+      out.push_back({Difference::Kind::ExtraLive, m->first, {}});
+      ++m;
+    } else {
+      Difference d{Difference::Kind::Differing, s->first, {}};
+      const auto& a = s->second.values;
+      const auto& b = m->second.values;
+      for (size_t i = 1; i < a.size() && i < b.size(); ++i)
+        if (a[i] != b[i])
+          d.columns.push_back({i < column_names.size() ? column_names[i] : std::to_string(i), a[i], b[i]});
+      if (!d.columns.empty()) out.push_back(std::move(d));
+      ++s;
+      ++m;
+    }
+  }
+  return out;
+}
+
+Verifier::Verifier(SourceTable& source, MeterMasterRows& meter_master, VerifyOptions options)
+    : source_(source), meter_master_(meter_master), options_(std::move(options)) {}
+
+Result<void> Verifier::first_pass(std::vector<BucketDigest>& digests, SourceReport& report) {
+  source_.restart();
+  ++report.source_passes;
+  while (true) {
+    auto page = source_.next_page();
+    if (!page) return std::unexpected(page.error());
+    if (page->empty()) return {};
+    for (const SourceRow& row : *page) {
+      if (!row.mapped) {
+        ++report.unmappable_rows;
+        if (report.unmappable.size() < kUnmappableKept)
+          report.unmappable.push_back({row.source_key, row.failure});
+        continue;
+      }
+      ++report.source_rows;
+      digests[bucket_of(row.mapped->key(), options_.encoding, buckets_)].add(
+          row_hash(*row.mapped, options_.encoding));
+    }
+  }
+}
+
+Result<std::map<std::string, Difference>> Verifier::compare_buckets(
+    const std::vector<uint32_t>& buckets, SourceReport& report) {
+  std::map<std::string, Difference> found;
+  // Buckets hold ~16 rows each: a group of buckets keeps about max_rows_in_memory rows.
+  const int64_t rows = std::max<int64_t>({report.source_rows, report.meter_master_rows, 1});
+  const auto per_group = static_cast<size_t>(std::max<int64_t>(
+      1, options_.max_rows_in_memory * static_cast<int64_t>(buckets_) / rows));
+  for (size_t first = 0; first < buckets.size(); first += per_group) {
+    const std::vector<uint32_t> group(buckets.begin() + static_cast<std::ptrdiff_t>(first),
+                                      buckets.begin() + static_cast<std::ptrdiff_t>(
+                                                            std::min(buckets.size(), first + per_group)));
+    const std::set<uint32_t> wanted(group.begin(), group.end());
+    std::map<std::string, ComparedRow> source_rows;
+    source_.restart();
+    ++report.source_passes;
+    while (true) {
+      auto page = source_.next_page();
+      if (!page) return std::unexpected(page.error());
+      if (page->empty()) break;
+      for (SourceRow& row : *page)
+        if (row.mapped && wanted.contains(bucket_of(row.mapped->key(), options_.encoding, buckets_))) {
+          std::string key = row.mapped->key();
+          source_rows.insert_or_assign(std::move(key), std::move(*row.mapped));
+        }
+    }
+    std::map<std::string, ComparedRow> meter_master_rows;
+    for (size_t at = 0; at < group.size(); at += 1000) {  // IN lists of at most 1,000 buckets
+      const std::vector<uint32_t> part(group.begin() + static_cast<std::ptrdiff_t>(at),
+                                       group.begin() + static_cast<std::ptrdiff_t>(std::min(group.size(), at + 1000)));
+      auto rows_read = meter_master_.rows(buckets_, part);
+      if (!rows_read) return std::unexpected(rows_read.error());
+      report.meter_master_rows_read += static_cast<int64_t>(rows_read->size());
+      for (ComparedRow& row : *rows_read) {
+        std::string key = row.key();
+        meter_master_rows.insert_or_assign(std::move(key), std::move(row));
+      }
+    }
+    for (Difference& d : diff_rows(source_rows, meter_master_rows, options_.column_names)) {
+      std::string key = d.key;
+      found.insert_or_assign(std::move(key), std::move(d));
+    }
+  }
+  return found;
+}
+
+SourceReport Verifier::run(const std::string& source_name) {
+  const auto started = std::chrono::steady_clock::now();
+  SourceReport report;
+  report.source = source_name;
+  const auto finish = [&](std::string error = {}) {
+    report.error = std::move(error);
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return report;
+  };
+
+  auto live = meter_master_.live_rows();
+  if (!live) return finish("Meter Master: " + live.error().describe());
+  report.meter_master_rows = *live;
+  buckets_ = bucket_count_for(*live);
+  report.buckets = buckets_;
+  auto stored = meter_master_.digests(buckets_);
+  if (!stored) return finish("Meter Master: " + stored.error().describe());
+
+  std::vector<BucketDigest> computed(buckets_);
+  if (auto read = first_pass(computed, report); !read) return finish("source: " + read.error().describe());
+
+  std::vector<uint32_t> differing;
+  for (uint32_t bucket = 0; bucket < buckets_; ++bucket) {
+    const auto found = stored->find(bucket);
+    const BucketDigest theirs = found == stored->end() ? BucketDigest{} : found->second;
+    if (!(theirs == computed[bucket])) differing.push_back(bucket);
+  }
+  report.differing_buckets = static_cast<uint32_t>(differing.size());
+  if (differing.empty()) return finish();
+
+  auto first = compare_buckets(differing, report);
+  if (!first) return finish(first.error().describe());
+  if (first->empty() || !options_.catch_up) {
+    for (auto& [key, d] : *first) report.differences.push_back(std::move(d));
+    return finish();
+  }
+
+  auto caught_up = options_.catch_up();
+  if (!caught_up) return finish("waiting for the pipeline: " + caught_up.error().describe());
+  report.caught_up = *caught_up;
+  std::set<uint32_t> again;
+  for (const auto& [key, d] : *first) again.insert(bucket_of(key, options_.encoding, buckets_));
+  auto second = compare_buckets({again.begin(), again.end()}, report);
+  if (!second) return finish(second.error().describe());
+  for (auto& [key, d] : *second)
+    if (first->contains(key)) report.differences.push_back(std::move(d));
+  report.settled_in_flight = static_cast<int64_t>(first->size() - report.differences.size());
+  return finish();
+}
+
+}  // namespace metersync::verify
