@@ -91,8 +91,11 @@ std::string bucket_sql(const sink::Dialect& dialect, uint32_t buckets) {
 }
 
 std::string live_rows_of_source(const sink::Dialect& dialect) {
+  // IsDeleted is a BOOLEAN on PostgreSQL, a BIT / TINYINT elsewhere.
+  const std::string live = dialect.id() == Dialect::Postgres ? "NOT " + dialect.quote("IsDeleted")
+                                                             : dialect.quote("IsDeleted") + " = 0";
   return " FROM " + dialect.meter_table() + " WHERE " + dialect.quote("SourceSystem") +
-         " = ? AND " + dialect.quote("IsDeleted") + " = 0";
+         " = ? AND " + live;
 }
 
 }  // namespace
