@@ -73,7 +73,7 @@ Result<void> Verifier::first_pass(std::vector<BucketDigest>& digests, SourceRepo
 }
 
 Result<std::map<std::string, Difference>> Verifier::compare_buckets(
-    const std::vector<uint32_t>& buckets, SourceReport& report) {
+    const std::vector<uint32_t>& buckets, SourceReport& report, const std::function<void()>& between) {
   std::map<std::string, Difference> found;
   // Buckets hold ~16 rows each: a group of buckets keeps about max_rows_in_memory rows.
   const int64_t rows = std::max<int64_t>({report.source_rows, report.meter_master_rows, 1});
@@ -97,6 +97,7 @@ Result<std::map<std::string, Difference>> Verifier::compare_buckets(
           source_rows.insert_or_assign(std::move(key), std::move(*row.mapped));
         }
     }
+    if (between) between();
     std::map<std::string, ComparedRow> meter_master_rows;
     for (size_t at = 0; at < group.size(); at += 1000) {  // IN lists of at most 1,000 buckets
       const std::vector<uint32_t> part(group.begin() + static_cast<std::ptrdiff_t>(at),
@@ -154,16 +155,32 @@ SourceReport Verifier::run(const std::string& source_name) {
     return finish();
   }
 
-  auto caught_up = options_.catch_up();
-  if (!caught_up) return finish("waiting for the pipeline: " + caught_up.error().describe());
-  report.caught_up = *caught_up;
-  std::set<uint32_t> again;
-  for (const auto& [key, d] : *first) again.insert(bucket_of(key, options_.encoding, buckets_));
-  auto second = compare_buckets({again.begin(), again.end()}, report);
-  if (!second) return finish(second.error().describe());
-  for (auto& [key, d] : *second)
-    if (first->contains(key)) report.differences.push_back(std::move(d));
-  report.settled_in_flight = static_cast<int64_t>(first->size() - report.differences.size());
+  // Re-check rounds: each reads the source, waits until the pipeline has applied what the
+  // topic held at that moment, then reads Meter Master, so Meter Master is never older than
+  // the source read; a key is reported only when it differed in every round.
+  std::map<std::string, Difference> current = std::move(*first);
+  const size_t first_count = current.size();
+  report.caught_up = true;
+  for (int round = 2; round <= options_.rounds && !current.empty(); ++round) {
+    std::set<uint32_t> again;
+    for (const auto& [key, d] : current) again.insert(bucket_of(key, options_.encoding, buckets_));
+    bool caught_up = true;
+    std::optional<Error> wait_error;
+    auto next = compare_buckets({again.begin(), again.end()}, report, [&] {
+      auto waited = options_.catch_up();
+      if (!waited) wait_error = waited.error();
+      else caught_up = *waited;
+    });
+    if (wait_error) return finish("waiting for the pipeline: " + wait_error->describe());
+    if (!next) return finish(next.error().describe());
+    report.caught_up = *report.caught_up && caught_up;
+    std::map<std::string, Difference> still;
+    for (auto& [key, d] : *next)
+      if (current.contains(key)) still.insert_or_assign(key, std::move(d));
+    current = std::move(still);
+  }
+  for (auto& [key, d] : current) report.differences.push_back(std::move(d));
+  report.settled_in_flight = static_cast<int64_t>(first_count - current.size());
   return finish();
 }
 

@@ -9,9 +9,11 @@
 //      `max_rows_in_memory` rows per side: the source is streamed again keeping only the
 //      rows of the group's buckets, Meter Master returns its rows of those buckets, and the
 //      two sorted sets are merge-joined key by key: missing, extra live, differing columns.
-//   5. If anything differs, `catch_up` waits until the pipeline has applied what the topic
-//      held when step 3 ended; the buckets of the differing keys are compared again, and only
-//      keys that differ both times are reported (a change in flight differs only once).
+//   5. If anything differs, the buckets of the differing keys are compared again (up to
+//      `rounds` in all): the source is read, `catch_up` waits until the pipeline has applied
+//      what the topic holds then, and Meter Master is read. Only keys that differ in every
+//      round are reported: a change in flight differs once, not again after the pipeline
+//      applied it.
 #pragma once
 
 #include <cstdint>
@@ -95,6 +97,8 @@ struct VerifyOptions {
   // Waits until the pipeline has applied what the topic holds now; false when it did not
   // within its bound. Unset: no re-check (every difference found is reported).
   std::function<Result<bool>()> catch_up;
+  // Comparisons of a differing key, the first included; reported only when it differed in all.
+  int rounds = 3;
 };
 
 class Verifier {
@@ -103,8 +107,10 @@ class Verifier {
   SourceReport run(const std::string& source_name);
 
  private:
+  // `between` runs after the source was read and before Meter Master is.
   Result<std::map<std::string, Difference>> compare_buckets(const std::vector<uint32_t>& buckets,
-                                                            SourceReport& report);
+                                                            SourceReport& report,
+                                                            const std::function<void()>& between = {});
   Result<void> first_pass(std::vector<BucketDigest>& digests, SourceReport& report);
 
   SourceTable& source_;
