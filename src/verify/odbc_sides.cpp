@@ -93,23 +93,23 @@ std::string source_page_sql(const std::string& connector, const std::vector<std:
 }
 
 std::string key_cast(const std::string& connector, const sink::ResultColumn& key) {
-  switch (key.sql_type) {
-    case SQL_TINYINT:
-    case SQL_SMALLINT:
-    case SQL_INTEGER:
-    case SQL_BIGINT:
-    case SQL_DECIMAL:
-    case SQL_NUMERIC:
-      // Exact whatever the size (BIGINT UNSIGNED included); a plain string would compare
-      // as a double on MariaDB.
-      return connector == "oracle" ? "CAST(? AS NUMBER)" : "CAST(? AS DECIMAL(38, 0))";
-    default:
-      break;
+  // The last key goes back as text, cast to the key column's own type: a comparison of the
+  // column with another type (a BIGINT with a DECIMAL, a uuid with text) could not use the
+  // key's index, and each page would scan the table from its start.
+  const bool integer = key.sql_type == SQL_TINYINT || key.sql_type == SQL_SMALLINT ||
+                       key.sql_type == SQL_INTEGER || key.sql_type == SQL_BIGINT;
+  const bool decimal = key.sql_type == SQL_DECIMAL || key.sql_type == SQL_NUMERIC;
+  if (connector == "oracle") return integer || decimal ? "CAST(? AS NUMBER)" : "?";
+  switch (sql_family(connector)) {
+    case config::Dialect::Postgres:
+      return plain_type_name(key.type_name) ? "CAST(? AS " + key.type_name + ")" : "?";
+    case config::Dialect::MariaDb:
+      if (integer) return key.is_unsigned ? "CAST(? AS UNSIGNED)" : "CAST(? AS SIGNED)";
+      return decimal ? "CAST(? AS DECIMAL(65, 30))" : "?";
+    case config::Dialect::SqlServer:
+      if (integer) return "CAST(? AS BIGINT)";
+      return decimal ? "CAST(? AS DECIMAL(38, 0))" : "?";
   }
-  // PostgreSQL compares a uuid, a date, ... only with its own type.
-  if (sql_family(connector) == config::Dialect::Postgres && connector != "oracle" &&
-      plain_type_name(key.type_name))
-    return "CAST(? AS " + key.type_name + ")";
   return "?";
 }
 

@@ -86,6 +86,8 @@ struct SourceReport {
   std::vector<Unmappable> unmappable;  // the first 100
   int64_t unmappable_rows = 0;
   double seconds = 0;
+  double digest_seconds = 0;      // Meter Master's aggregate query
+  double first_pass_seconds = 0;  // reading and mapping the source once
 
   bool equal() const { return error.empty() && differences.empty() && unmappable_rows == 0; }
 };

@@ -19,8 +19,8 @@ TEST(SourceTable, FollowsDebeziumsTopicNaming) {
 TEST(SourceTable, PagesInKeyOrderInEachFamily) {
   EXPECT_EQ(source_page_sql("postgres", {"public", "meter"}, "meter_id", 100, std::nullopt),
             "SELECT * FROM \"public\".\"meter\" ORDER BY \"meter_id\" LIMIT 100");
-  EXPECT_EQ(source_page_sql("mariadb", {"meterdb", "meters"}, "id", 100, "CAST(? AS DECIMAL(38, 0))"),
-            "SELECT * FROM `meterdb`.`meters` WHERE `id` > CAST(? AS DECIMAL(38, 0)) ORDER BY `id` LIMIT 100");
+  EXPECT_EQ(source_page_sql("mariadb", {"meterdb", "meters"}, "id", 100, "CAST(? AS UNSIGNED)"),
+            "SELECT * FROM `meterdb`.`meters` WHERE `id` > CAST(? AS UNSIGNED) ORDER BY `id` LIMIT 100");
   EXPECT_EQ(source_page_sql("sqlserver", {"MeterDB", "dbo", "Meters"}, "MeterID", 5, "?"),
             "SELECT TOP (5) * FROM [MeterDB].[dbo].[Meters] WHERE [MeterID] > ? ORDER BY [MeterID]");
   EXPECT_EQ(source_page_sql("oracle", {"METERS", "METER"}, "METER_NO", 5, std::nullopt),
@@ -29,7 +29,9 @@ TEST(SourceTable, PagesInKeyOrderInEachFamily) {
 
 TEST(SourceTable, TheLastKeyIsComparedInTheKeysOwnType) {
   EXPECT_EQ(key_cast("postgres", {"meter_id", SQL_GUID, "uuid", false}), "CAST(? AS uuid)");
-  EXPECT_EQ(key_cast("mariadb", {"id", SQL_BIGINT, "bigint unsigned", true}), "CAST(? AS DECIMAL(38, 0))");
+  EXPECT_EQ(key_cast("postgres", {"id", SQL_BIGINT, "int8", false}), "CAST(? AS int8)");
+  EXPECT_EQ(key_cast("mariadb", {"id", SQL_BIGINT, "bigint unsigned", true}), "CAST(? AS UNSIGNED)");
+  EXPECT_EQ(key_cast("sqlserver", {"MeterID", SQL_INTEGER, "int", false}), "CAST(? AS BIGINT)");
   EXPECT_EQ(key_cast("sqlserver", {"code", SQL_WVARCHAR, "nvarchar", false}), "?");
 }
 

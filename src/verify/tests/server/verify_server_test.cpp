@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 
 #include "config/config.hpp"
@@ -55,7 +57,9 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
     config_.sink.truncates_table = "TR_" + suffix_;
     raw_ = std::make_unique<sink::OdbcConnection>(environment_, server.connection_string(),
                                                   config_.sink.dialect);
-    create_source();
+    const char* rows = std::getenv("METERSYNC_VERIFY_ROWS");
+    measuring_ = rows != nullptr && *rows != '\0' && std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()).starts_with("Measure");
+    create_source(measuring_ ? std::atoi(rows) : 700);
     sink_ = std::make_unique<sink::Sink>(config_.sink);
     sink_->init();
     columns_ = compared_columns(source_);
@@ -72,7 +76,8 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
       }
   }
 
-  void create_source() {
+  void create_source(int rows = 700) {
+    const std::string n = std::to_string(rows);
     if (postgres_) {
       raw_->execute("CREATE TABLE public." + table_ + R"( (
         meter_id UUID PRIMARY KEY, serial_number TEXT NOT NULL, kind TEXT NOT NULL,
@@ -89,7 +94,7 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
                CASE WHEN i % 3 <> 0 THEN TIMESTAMPTZ '2026-11-24 19:43:00.123456+01' + i * INTERVAL '1 second' END,
                CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN jsonb_build_object('lat', 51.5 + i * 0.0000001234, 'lon', -0.1425)
                           WHEN 2 THEN '{"lat": 48.8584}'::jsonb ELSE '{}'::jsonb END
-        FROM generate_series(1, 700) AS i)");
+        FROM generate_series(1, )" + n + ") AS i");
     } else {
       raw_->execute("CREATE TABLE " + table_ + R"( (
         id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, serial VARCHAR(64) NOT NULL,
@@ -99,7 +104,7 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
         last_reading_at TIMESTAMP(6) NULL, latitude DOUBLE NULL, longitude DOUBLE NULL
       ) DEFAULT CHARSET=utf8mb4)");
       raw_->execute("INSERT INTO " + table_ + R"(
-        SELECT CASE WHEN seq = 700 THEN 18446744073709551615 ELSE seq * 3 END, CONCAT('SN-', seq),
+        SELECT CASE WHEN seq = )" + n + R"( THEN 18446744073709551615 ELSE seq * 3 END, CONCAT('SN-', seq),
                ELT(1 + seq % 3, 'electric', 'water', 'gas'),
                IF(seq % 4 = 0, NULL, CONCAT('Maker ', seq % 7, ' é')),
                ELT(1 + seq % 3, 'active', 'inactive', 'removed'),
@@ -107,7 +112,7 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
                1 + (seq % 9) * 0.1234, IF(seq % 6 = 0, NULL, seq * 1.23456789),
                IF(seq % 3 = 0, NULL, TIMESTAMP '2026-11-24 19:43:00.123456' + INTERVAL seq SECOND),
                IF(seq % 4 = 0, NULL, 51.5 + seq * 0.0000001234), IF(seq % 4 = 0, NULL, -0.1425)
-        FROM seq_1_to_700)");
+        FROM seq_1_to_)" + n);
     }
   }
 
@@ -116,19 +121,31 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
     mapping::SourceMapper mapper(source_);
     if (postgres_) raw_->execute("SET TIME ZONE 'UTC'");
     else raw_->execute("SET time_zone = '+00:00'");
-    const auto page = raw_->query_described("SELECT * FROM " + table_);
-    sink::Batch batch{"verify-test", source_.topic, {}, {{0, 1}}, 1};
-    for (const auto& raw : page.rows) {
-      auto row = source_row(page.columns, raw);
-      ASSERT_TRUE(row.has_value()) << row.error().reason;
-      ChangeEvent event{pipeline::connector_of(source_), Op::Read, std::nullopt, *row,
-                        Position{postgres_ ? "S/00000000/00000001" : "f/00000000000000000001/0000000001"},
-                        1'700'000'000'000, table_, true};
-      auto change = mapper.map(event);
-      ASSERT_TRUE(change.has_value()) << change.error().reason;
-      batch.changes.push_back(std::move(*change));
+    const std::string key = postgres_ ? "meter_id" : "id";
+    const std::vector<std::string> table{postgres_ ? "public" : "metersync_test", table_};
+    std::optional<std::string> last, cast;
+    int64_t offset = 0;
+    while (true) {
+      std::vector<sink::SqlParam> params;
+      if (last) params.push_back(sink::SqlParam::national(*last));
+      const auto page = raw_->query_described(
+          source_page_sql(source_.connector, table, key, 5000, last ? cast : std::nullopt), params);
+      if (page.rows.empty()) break;
+      if (!cast) cast = key_cast(source_.connector, page.columns[0]);
+      last = page.rows.back()[0];
+      sink::Batch batch{"verify-test", source_.topic, {}, {{0, ++offset}}, 1};
+      for (const auto& raw : page.rows) {
+        auto row = source_row(page.columns, raw);
+        ASSERT_TRUE(row.has_value()) << row.error().reason;
+        ChangeEvent event{pipeline::connector_of(source_), Op::Read, std::nullopt, *row,
+                          Position{postgres_ ? "S/00000000/00000001" : "f/00000000000000000001/0000000001"},
+                          1'700'000'000'000, table_, true};
+        auto change = mapper.map(event);
+        ASSERT_TRUE(change.has_value()) << change.error().reason;
+        batch.changes.push_back(std::move(*change));
+      }
+      sink_->apply(batch);
     }
-    sink_->apply(batch);
   }
 
   SourceReport verify() {
@@ -143,6 +160,7 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
   std::string q(const std::string& name) { return postgres_ ? "\"" + name + "\"" : "`" + name + "`"; }
 
   bool postgres_ = true;
+  bool measuring_ = false;
   config::Config config_;
   config::SourceConfig source_;
   std::string suffix_, table_;
@@ -208,6 +226,58 @@ TEST_P(VerifyServerTest, AMissingSourceTableIsAClearError) {
   const SourceReport report = verify();
   EXPECT_FALSE(report.equal());
   EXPECT_NE(report.error.find("no_such_table"), std::string::npos) << report.error;
+}
+
+// Not a check: times verify on a large table when METERSYNC_VERIFY_ROWS is set (docs/verify.md),
+// beside a plain paged read of both tables through ODBC.
+TEST_P(VerifyServerTest, MeasureLargeTable) {
+  if (!measuring_) GTEST_SKIP() << "set METERSYNC_VERIFY_ROWS to measure";
+  sync_meter_master();
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+  };
+  // Baseline: both tables read whole, page by page, as text, without mapping.
+  auto started = Clock::now();
+  int64_t read = 0;
+  const std::vector<std::string> table{postgres_ ? "public" : "metersync_test", table_};
+  const std::string key = postgres_ ? "meter_id" : "id";
+  std::optional<std::string> last, cast;
+  while (true) {
+    std::vector<sink::SqlParam> params;
+    if (last) params.push_back(sink::SqlParam::national(*last));
+    const auto page = raw_->query_described(
+        source_page_sql(source_.connector, table, key, 10000, last ? cast : std::nullopt), params);
+    if (page.rows.empty()) break;
+    if (!cast) cast = key_cast(source_.connector, page.columns[0]);
+    last = page.rows.back()[0];
+    read += static_cast<int64_t>(page.rows.size());
+  }
+  const std::string mm_table = q(config_.sink.table);
+  std::optional<std::string> mm_last;
+  while (true) {
+    std::vector<sink::SqlParam> params{sink::SqlParam::ascii(source_.name)};
+    if (mm_last) params.push_back(sink::SqlParam::national(*mm_last));
+    const auto rows = raw_->query("SELECT * FROM " + mm_table + " WHERE " + q("SourceSystem") + " = ?" +
+                                  (mm_last ? " AND " + q("SourceMeterId") + " > ?" : "") + " ORDER BY " +
+                                  q("SourceMeterId") + " LIMIT 10000", params);
+    if (rows.empty()) break;
+    mm_last = rows.back()[1];
+    read += static_cast<int64_t>(rows.size());
+  }
+  const double baseline = seconds(started);
+  const SourceReport equal = verify();
+  EXPECT_TRUE(equal.equal());
+  raw_->execute("UPDATE " + mm_table + " SET " + q("SerialNumber") + " = 'measured' WHERE " +
+                (postgres_ ? "random()" : "RAND()") + " < 0.001");
+  const SourceReport differing = verify();
+  std::cout << GetParam() << " " << equal.source_rows << " rows: read both tables whole " << baseline
+            << " s (" << read << " rows); verify equal " << equal.seconds << " s (" << equal.buckets
+            << " buckets; Meter Master digests " << equal.digest_seconds << " s, source pass "
+            << equal.first_pass_seconds << " s); verify with " << differing.differences.size() << " differing "
+            << differing.seconds << " s (" << differing.differing_buckets << " buckets differed, "
+            << differing.source_passes << " source passes, " << differing.meter_master_rows_read
+            << " Meter Master rows read)\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, VerifyServerTest, ::testing::Values("postgres", "mariadb"),
