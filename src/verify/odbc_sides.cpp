@@ -153,7 +153,15 @@ Result<std::vector<SourceRow>> OdbcSourceTable::next_page() {
                         last_key_ ? cast_ : std::nullopt),
         params, "reading the source table");
   } catch (const sink::SinkError& error) {
-    return std::unexpected(sink_failure(error));
+    Error failure = sink_failure(error);
+    std::string table;
+    for (const auto& part : table_) table += (table.empty() ? "" : ".") + part;
+    std::string_view reason = failure.reason;
+    if (reason.starts_with("sink: ")) reason.remove_prefix(6);  // the ODBC layer's prefix
+    failure.reason = "table " + table + ": " + std::string(reason) + "; fix: sources." + source_.name +
+                     ".topic names the table (<prefix>.<schema>.<table>), and the user of sources." +
+                     source_.name + ".connection may SELECT it";
+    return std::unexpected(std::move(failure));
   }
   if (page.rows.size() < page_rows_) done_ = true;
   if (page.rows.empty()) return out;

@@ -226,6 +226,8 @@ TEST_P(VerifyServerTest, AMissingSourceTableIsAClearError) {
   const SourceReport report = verify();
   EXPECT_FALSE(report.equal());
   EXPECT_NE(report.error.find("no_such_table"), std::string::npos) << report.error;
+  EXPECT_NE(report.error.find("fix: sources." + source_.name + ".topic"), std::string::npos) << report.error;
+  std::cout << report.error << "\n";
 }
 
 // Not a check: times verify on a large table when METERSYNC_VERIFY_ROWS is set (docs/verify.md),
