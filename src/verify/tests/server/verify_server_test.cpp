@@ -34,12 +34,18 @@ const auto* const kServers = ::testing::AddGlobalTestEnvironment(new Servers);
 class VerifyServerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    ThrowawayServer& server = ThrowawayServer::get(GetParam());
+    // "sqlserver": the source on the throwaway PostgreSQL, Meter Master on the SQL Server-compatible
+    // server METERSYNC_SQLSERVER_ODBC names (skipped without it).
+    sqlserver_ = GetParam() == "sqlserver";
+    const char* sqlserver = std::getenv("METERSYNC_SQLSERVER_ODBC");
+    if (sqlserver_ && (sqlserver == nullptr || *sqlserver == '\0'))
+      GTEST_SKIP() << "set METERSYNC_SQLSERVER_ODBC to an ODBC connection string of a SQL Server-compatible server";
+    ThrowawayServer& server = ThrowawayServer::get(sqlserver_ ? "postgres" : GetParam());
     if (!server.running()) {
       if (server.binaries_missing()) GTEST_SKIP() << GetParam() << " skipped: " << server.problem();
       FAIL() << server.problem();
     }
-    postgres_ = GetParam() == "postgres";
+    postgres_ = GetParam() != "mariadb";
     ::setenv("SINK_ODBC", "unused", 0);
     config_ = config::load_file(std::string(METERSYNC_SOURCE_DIR) + "/config/metersync.yaml");
     static int counter = 0;
@@ -49,14 +55,19 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
     table_ = (postgres_ ? "meter_" : "meters_") + suffix_;
     source_.topic = postgres_ ? "postgres.public." + table_ : "mysql.metersync_test." + table_;
     source_.connection = server.connection_string();
-    config_.sink.dialect = postgres_ ? config::Dialect::Postgres : config::Dialect::MariaDb;
-    config_.sink.connection = server.connection_string();
+    config_.sink.dialect = sqlserver_ ? config::Dialect::SqlServer
+                           : postgres_ ? config::Dialect::Postgres
+                                       : config::Dialect::MariaDb;
+    config_.sink.connection = sqlserver_ ? std::string(sqlserver) : server.connection_string();
     config_.sink.schema = "";
     config_.sink.table = "MM_" + suffix_;
     config_.sink.offsets_table = "OFF_" + suffix_;
     config_.sink.truncates_table = "TR_" + suffix_;
     raw_ = std::make_unique<sink::OdbcConnection>(environment_, server.connection_string(),
-                                                  config_.sink.dialect);
+                                                  postgres_ ? config::Dialect::Postgres : config::Dialect::MariaDb);
+    mm_raw_ = sqlserver_ ? std::make_unique<sink::OdbcConnection>(environment_, config_.sink.connection,
+                                                                  config::Dialect::SqlServer)
+                         : nullptr;
     const char* rows = std::getenv("METERSYNC_VERIFY_ROWS");
     measuring_ = rows != nullptr && *rows != '\0' && std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()).starts_with("Measure");
     create_source(measuring_ ? std::atoi(rows) : 700);
@@ -65,13 +76,19 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
     columns_ = compared_columns(source_);
   }
 
+  // Meter Master's own connection (the source's server but for SQL Server).
+  sink::OdbcConnection& mm() { return mm_raw_ ? *mm_raw_ : *raw_; }
+
   void TearDown() override {
     if (!raw_) return;
     sink_.reset();
-    for (const std::string& t : {table_, config_.sink.table, config_.sink.offsets_table,
-                                 config_.sink.truncates_table})
+    try {
+      raw_->execute("DROP TABLE " + std::string(postgres_ ? "\"" + table_ + "\"" : "`" + table_ + "`"));
+    } catch (const sink::SinkError&) {
+    }
+    for (const std::string& t : {config_.sink.table, config_.sink.offsets_table, config_.sink.truncates_table})
       try {
-        raw_->execute("DROP TABLE " + std::string(postgres_ ? "\"" + t + "\"" : "`" + t + "`"));
+        mm().execute("DROP TABLE " + q(t));
       } catch (const sink::SinkError&) {
       }
   }
@@ -157,9 +174,14 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::string mm(const std::string& column) { return "\"" + column + "\""; }
-  std::string q(const std::string& name) { return postgres_ ? "\"" + name + "\"" : "`" + name + "`"; }
+  std::string q(const std::string& name) {
+    if (sqlserver_) return "[" + name + "]";
+    return postgres_ ? "\"" + name + "\"" : "`" + name + "`";
+  }
 
   bool postgres_ = true;
+  bool sqlserver_ = false;
+  std::unique_ptr<sink::OdbcConnection> mm_raw_;
   bool measuring_ = false;
   config::Config config_;
   config::SourceConfig source_;
@@ -183,20 +205,20 @@ TEST_P(VerifyServerTest, AnEqualTableIsVerifiedFromTheDatabasesDigests) {
 
 TEST_P(VerifyServerTest, EachPlantedDivergenceIsReportedWithItsColumns) {
   sync_meter_master();
-  const auto keys = raw_->query("SELECT " + q("SourceMeterId") + " FROM " + q(config_.sink.table) +
+  const auto keys = mm().query("SELECT " + q("SourceMeterId") + " FROM " + q(config_.sink.table) +
                                 " ORDER BY " + q("SourceMeterId"));
   ASSERT_GE(keys.size(), 4u);
   const std::string deleted = *keys[0][0], changed = *keys[1][0], source_changed = *keys[2][0];
   const std::string where = " WHERE " + q("SourceSystem") + " = '" + source_.name + "' AND " +
                             q("SourceMeterId") + " = ";
-  raw_->execute("DELETE FROM " + q(config_.sink.table) + where + "'" + deleted + "'");
-  raw_->execute("UPDATE " + q(config_.sink.table) + " SET " + q("SerialNumber") + " = 'hand edit'" +
+  mm().execute("DELETE FROM " + q(config_.sink.table) + where + "'" + deleted + "'");
+  mm().execute("UPDATE " + q(config_.sink.table) + " SET " + q("SerialNumber") + " = 'hand edit'" +
                 where + "'" + changed + "'");
-  raw_->execute("INSERT INTO " + q(config_.sink.table) + " (" + q("SourceSystem") + ", " +
+  mm().execute("INSERT INTO " + q(config_.sink.table) + " (" + q("SourceSystem") + ", " +
                 q("SourceMeterId") + ", " + q("SerialNumber") + ", " + q("MeterType") + ", " +
                 q("Status") + ", " + q("Multiplier") + ", " + q("IsDeleted") + ", " +
                 q("SourceCommittedAt") + ", " + q("SourcePosition") + ", " + q("SyncedAt") + ") VALUES ('" +
-                source_.name + "', 'extra', 'X', 'gas', 'active', 1, " + (postgres_ ? "false" : "0") +
+                source_.name + "', 'extra', 'X', 'gas', 'active', 1, " + (postgres_ && !sqlserver_ ? "false" : "0") +
                 ", '2026-01-01 00:00:00', 'x', '2026-01-01 00:00:00')");
   // A source change Meter Master never saw.
   const std::string source_key = postgres_ ? "meter_id" : "id";
@@ -233,7 +255,7 @@ TEST_P(VerifyServerTest, AMissingSourceTableIsAClearError) {
 // Not a check: times verify on a large table when METERSYNC_VERIFY_ROWS is set (docs/verify.md),
 // beside a plain paged read of both tables through ODBC.
 TEST_P(VerifyServerTest, MeasureLargeTable) {
-  if (!measuring_) GTEST_SKIP() << "set METERSYNC_VERIFY_ROWS to measure";
+  if (!measuring_ || sqlserver_) GTEST_SKIP() << "set METERSYNC_VERIFY_ROWS to measure (PostgreSQL, MariaDB)";
   sync_meter_master();
   using Clock = std::chrono::steady_clock;
   const auto seconds = [](Clock::time_point since) {
@@ -282,7 +304,7 @@ TEST_P(VerifyServerTest, MeasureLargeTable) {
             << " Meter Master rows read)\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, VerifyServerTest, ::testing::Values("postgres", "mariadb"),
+INSTANTIATE_TEST_SUITE_P(Servers, VerifyServerTest, ::testing::Values("postgres", "mariadb", "sqlserver"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
