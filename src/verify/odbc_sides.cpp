@@ -92,6 +92,15 @@ std::string source_page_sql(const std::string& connector, const std::vector<std:
   return "SELECT * FROM " + name + where + " ORDER BY " + key + " LIMIT " + rows;
 }
 
+std::string source_lookup_sql(const std::string& connector, const std::vector<std::string>& table,
+                              const std::string& key_column, size_t count, const std::string& key_cast) {
+  std::string name;
+  for (const auto& part : table) name += (name.empty() ? "" : ".") + quote(connector, part);
+  std::string list;
+  for (size_t i = 0; i < count; ++i) list += (i == 0 ? "" : ", ") + key_cast;
+  return "SELECT * FROM " + name + " WHERE " + quote(connector, key_column) + " IN (" + list + ")";
+}
+
 std::string key_cast(const std::string& connector, const sink::ResultColumn& key) {
   // The last key goes back as text, cast to the key column's own type: a comparison of the
   // column with another type (a BIGINT with a DECIMAL, a uuid with text) could not use the
@@ -141,17 +150,10 @@ void OdbcSourceTable::restart() {
   done_ = false;
 }
 
-Result<std::vector<SourceRow>> OdbcSourceTable::next_page() {
-  std::vector<SourceRow> out;
-  if (done_) return out;
-  sink::DescribedRows page;
+Result<sink::DescribedRows> OdbcSourceTable::read(const std::string& sql,
+                                                  const std::vector<sink::SqlParam>& params) {
   try {
-    std::vector<sink::SqlParam> params;
-    if (last_key_) params.push_back(sink::SqlParam::national(*last_key_));
-    page = connection_->query_described(
-        source_page_sql(source_.connector, table_, key_column_, page_rows_,
-                        last_key_ ? cast_ : std::nullopt),
-        params, "reading the source table");
+    return connection_->query_described(sql, params, "reading the source table");
   } catch (const sink::SinkError& error) {
     Error failure = sink_failure(error);
     std::string table;
@@ -163,15 +165,10 @@ Result<std::vector<SourceRow>> OdbcSourceTable::next_page() {
                      source_.name + ".connection may SELECT it";
     return std::unexpected(std::move(failure));
   }
-  if (page.rows.size() < page_rows_) done_ = true;
-  if (page.rows.empty()) return out;
-  size_t key_index = page.columns.size();
-  for (size_t i = 0; i < page.columns.size(); ++i)
-    if (page.columns[i].name == key_column_) key_index = i;
-  if (key_index == page.columns.size())
-    return std::unexpected(Error::data(Stage::Map, "the source table has no column " + key_column_));
-  if (!cast_) cast_ = key_cast(source_.connector, page.columns[key_index]);
-  last_key_ = page.rows.back()[key_index];
+}
+
+std::vector<SourceRow> OdbcSourceTable::map_rows(const sink::DescribedRows& page, size_t key_index) const {
+  std::vector<SourceRow> out;
   out.reserve(page.rows.size());
   for (const sink::SqlRow& raw : page.rows) {
     SourceRow& row = out.emplace_back();
@@ -191,6 +188,41 @@ Result<std::vector<SourceRow>> OdbcSourceTable::next_page() {
     row.mapped = compared_row(change->row, columns_);
   }
   return out;
+}
+
+Result<std::vector<SourceRow>> OdbcSourceTable::next_page() {
+  if (done_) return std::vector<SourceRow>{};
+  std::vector<sink::SqlParam> params;
+  if (last_key_) params.push_back(sink::SqlParam::national(*last_key_));
+  auto page = read(source_page_sql(source_.connector, table_, key_column_, page_rows_,
+                                   last_key_ ? cast_ : std::nullopt),
+                   params);
+  if (!page) return std::unexpected(page.error());
+  if (page->rows.size() < page_rows_) done_ = true;
+  if (page->rows.empty()) return std::vector<SourceRow>{};
+  size_t key_index = page->columns.size();
+  for (size_t i = 0; i < page->columns.size(); ++i)
+    if (page->columns[i].name == key_column_) key_index = i;
+  if (key_index == page->columns.size())
+    return std::unexpected(Error::data(Stage::Map, "the source table has no column " + key_column_));
+  if (!cast_) cast_ = key_cast(source_.connector, page->columns[key_index]);
+  last_key_ = page->rows.back()[key_index];
+  return map_rows(*page, key_index);
+}
+
+Result<std::vector<SourceRow>> OdbcSourceTable::rows_with_keys(const std::vector<std::string>& source_keys) {
+  if (source_keys.empty()) return std::vector<SourceRow>{};
+  if (!cast_)  // no page read yet: nothing tells the key's type
+    return std::unexpected(Error::data(Stage::Map, "source rows looked up by key before the table was read"));
+  std::vector<sink::SqlParam> params;
+  for (const auto& key : source_keys) params.push_back(sink::SqlParam::national(key));
+  auto page = read(source_lookup_sql(source_.connector, table_, key_column_, source_keys.size(), *cast_), params);
+  if (!page) return std::unexpected(page.error());
+  size_t key_index = page->columns.size();
+  for (size_t i = 0; i < page->columns.size(); ++i)
+    if (page->columns[i].name == key_column_) key_index = i;
+  if (key_index == page->columns.size()) return std::vector<SourceRow>{};
+  return map_rows(*page, key_index);
 }
 
 OdbcMeterMaster::OdbcMeterMaster(const sink::OdbcEnvironment& environment,

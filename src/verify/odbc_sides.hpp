@@ -33,6 +33,9 @@ std::string key_column_of(const config::SourceConfig& source);
 std::string source_page_sql(const std::string& connector, const std::vector<std::string>& table,
                             const std::string& key_column, size_t page_rows,
                             const std::optional<std::string>& after_cast);
+// The rows whose key is one of `count` values, each `?` wrapped in `key_cast`.
+std::string source_lookup_sql(const std::string& connector, const std::vector<std::string>& table,
+                              const std::string& key_column, size_t count, const std::string& key_cast);
 // What makes the driver's text of the key comparable with the key column again.
 std::string key_cast(const std::string& connector, const sink::ResultColumn& key);
 
@@ -43,8 +46,12 @@ class OdbcSourceTable final : public SourceTable {
                   std::vector<const config::TargetColumn*> columns, size_t page_rows = 10'000);
   void restart() override;
   Result<std::vector<SourceRow>> next_page() override;
+  Result<std::vector<SourceRow>> rows_with_keys(const std::vector<std::string>& source_keys) override;
 
  private:
+  Result<sink::DescribedRows> read(const std::string& sql, const std::vector<sink::SqlParam>& params);
+  std::vector<SourceRow> map_rows(const sink::DescribedRows& page, size_t key_index) const;
+
   const config::SourceConfig& source_;
   std::vector<const config::TargetColumn*> columns_;
   mapping::SourceMapper mapper_;

@@ -29,13 +29,13 @@ std::vector<Difference> diff_rows(const std::map<std::string, ComparedRow>& sour
   auto m = meter_master.begin();
   while (s != source.end() || m != meter_master.end()) {
     if (m == meter_master.end() || (s != source.end() && s->first < m->first)) {
-      out.push_back({Difference::Kind::Missing, s->first, {}});
+      out.push_back({Difference::Kind::Missing, s->first, {}, {}});
       ++s;
     } else if (s == source.end() || m->first < s->first) {
-      out.push_back({Difference::Kind::ExtraLive, m->first, {}});
+      out.push_back({Difference::Kind::ExtraLive, m->first, {}, {}});
       ++m;
     } else {
-      Difference d{Difference::Kind::Differing, s->first, {}};
+      Difference d{Difference::Kind::Differing, s->first, {}, {}};
       const auto& a = s->second.values;
       const auto& b = m->second.values;
       for (size_t i = 1; i < a.size() && i < b.size(); ++i)
@@ -86,6 +86,7 @@ Result<std::map<std::string, Difference>> Verifier::compare_buckets(
                                                             std::min(buckets.size(), first + per_group)));
     const std::set<uint32_t> wanted(group.begin(), group.end());
     std::map<std::string, ComparedRow> source_rows;
+    std::map<std::string, std::string> source_keys;
     source_.restart();
     ++report.source_passes;
     while (true) {
@@ -94,29 +95,81 @@ Result<std::map<std::string, Difference>> Verifier::compare_buckets(
       if (page->empty()) break;
       for (SourceRow& row : *page)
         if (row.mapped && wanted.contains(bucket_of(row.mapped->key(), options_.encoding, buckets_))) {
+          source_keys[row.mapped->key()] = row.source_key;
           std::string key = row.mapped->key();
           source_rows.insert_or_assign(std::move(key), std::move(*row.mapped));
         }
     }
     if (between) between();
-    std::map<std::string, ComparedRow> meter_master_rows;
-    for (size_t at = 0; at < group.size(); at += 1000) {  // IN lists of at most 1,000 buckets
-      const std::vector<uint32_t> part(group.begin() + static_cast<std::ptrdiff_t>(at),
-                                       group.begin() + static_cast<std::ptrdiff_t>(std::min(group.size(), at + 1000)));
-      auto rows_read = meter_master_.rows(buckets_, part);
-      if (!rows_read) return std::unexpected(rows_read.error());
-      report.meter_master_rows_read += static_cast<int64_t>(rows_read->size());
-      for (ComparedRow& row : *rows_read) {
-        std::string key = row.key();
-        meter_master_rows.insert_or_assign(std::move(key), std::move(row));
-      }
-    }
-    for (Difference& d : diff_rows(source_rows, meter_master_rows, options_.column_names)) {
-      std::string key = d.key;
-      found.insert_or_assign(std::move(key), std::move(d));
-    }
+    auto compared = compare(std::move(source_rows), source_keys, group, nullptr, report);
+    if (!compared) return std::unexpected(compared.error());
+    for (auto& [key, d] : *compared) found.insert_or_assign(key, std::move(d));
   }
   return found;
+}
+
+Result<std::map<std::string, Difference>> Verifier::compare(
+    std::map<std::string, ComparedRow> source_rows, const std::map<std::string, std::string>& source_keys,
+    const std::vector<uint32_t>& buckets, const std::set<std::string>* only, SourceReport& report) {
+  std::map<std::string, ComparedRow> meter_master_rows;
+  for (size_t at = 0; at < buckets.size(); at += 1000) {  // IN lists of at most 1,000 buckets
+    const std::vector<uint32_t> part(buckets.begin() + static_cast<std::ptrdiff_t>(at),
+                                     buckets.begin() + static_cast<std::ptrdiff_t>(std::min(buckets.size(), at + 1000)));
+    auto rows_read = meter_master_.rows(buckets_, part);
+    if (!rows_read) return std::unexpected(rows_read.error());
+    report.meter_master_rows_read += static_cast<int64_t>(rows_read->size());
+    for (ComparedRow& row : *rows_read) {
+      std::string key = row.key();
+      if (only == nullptr || only->contains(key)) meter_master_rows.insert_or_assign(std::move(key), std::move(row));
+    }
+  }
+  std::map<std::string, Difference> found;
+  for (Difference& d : diff_rows(source_rows, meter_master_rows, options_.column_names)) {
+    if (const auto k = source_keys.find(d.key); k != source_keys.end()) d.source_key = k->second;
+    std::string key = d.key;
+    found.insert_or_assign(std::move(key), std::move(d));
+  }
+  return found;
+}
+
+Result<std::map<std::string, Difference>> Verifier::recheck(const std::map<std::string, Difference>& keys,
+                                                           SourceReport& report,
+                                                           const std::function<void()>& between) {
+  std::set<uint32_t> buckets;
+  std::set<std::string> only;
+  bool all_have_source_rows = true;
+  for (const auto& [key, d] : keys) {
+    buckets.insert(bucket_of(key, options_.encoding, buckets_));
+    only.insert(key);
+    if (d.source_key.empty()) all_have_source_rows = false;
+  }
+  if (!all_have_source_rows) {
+    auto again = compare_buckets({buckets.begin(), buckets.end()}, report, between);
+    if (!again) return again;
+    std::map<std::string, Difference> out;
+    for (auto& [key, d] : *again)
+      if (only.contains(key)) out.insert_or_assign(key, std::move(d));
+    return out;
+  }
+  std::map<std::string, ComparedRow> source_rows;
+  std::map<std::string, std::string> source_keys;
+  std::vector<std::string> wanted;
+  for (const auto& [key, d] : keys) wanted.push_back(d.source_key);
+  for (size_t at = 0; at < wanted.size(); at += 500) {
+    const std::vector<std::string> part(wanted.begin() + static_cast<std::ptrdiff_t>(at),
+                                        wanted.begin() + static_cast<std::ptrdiff_t>(std::min(wanted.size(), at + 500)));
+    auto rows = source_.rows_with_keys(part);
+    if (!rows) return std::unexpected(rows.error());
+    report.source_rows_looked_up += static_cast<int64_t>(rows->size());
+    for (SourceRow& row : *rows) {
+      if (!row.mapped || !only.contains(row.mapped->key())) continue;
+      source_keys[row.mapped->key()] = row.source_key;
+      std::string key = row.mapped->key();
+      source_rows.insert_or_assign(std::move(key), std::move(*row.mapped));
+    }
+  }
+  if (between) between();
+  return compare(std::move(source_rows), source_keys, {buckets.begin(), buckets.end()}, &only, report);
 }
 
 SourceReport Verifier::run(const std::string& source_name) {
@@ -176,11 +229,9 @@ SourceReport Verifier::run(const std::string& source_name) {
   const size_t first_count = current.size();
   report.caught_up = true;
   for (int round = 2; round <= options_.rounds && !current.empty(); ++round) {
-    std::set<uint32_t> again;
-    for (const auto& [key, d] : current) again.insert(bucket_of(key, options_.encoding, buckets_));
     bool caught_up = true;
     std::optional<Error> wait_error;
-    auto next = compare_buckets({again.begin(), again.end()}, report, [&] {
+    auto next = recheck(current, report, [&] {
       auto waited = options_.catch_up();
       if (!waited) wait_error = waited.error();
       else caught_up = *waited;

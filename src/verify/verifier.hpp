@@ -9,9 +9,10 @@
 //      `max_rows_in_memory` rows per side: the source is streamed again keeping only the
 //      rows of the group's buckets, Meter Master returns its rows of those buckets, and the
 //      two sorted sets are merge-joined key by key: missing, extra live, differing columns.
-//   5. If anything differs, the buckets of the differing keys are compared again (up to
-//      `rounds` in all): the source is read, `catch_up` waits until the pipeline has applied
-//      what the topic holds then, and Meter Master is read. Only keys that differ in every
+//   5. If anything differs, the differing keys are compared again (up to `rounds` in all):
+//      their source rows are read by source key (the whole source again, for their buckets,
+//      when an extra live key has no source row to look up), `catch_up` waits until the
+//      pipeline has applied what the topic holds then, and Meter Master is read. Only keys that differ in every
 //      round are reported: a change in flight differs once, not again after the pipeline
 //      applied it.
 #pragma once
@@ -20,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,9 @@ class SourceTable {
   virtual void restart() = 0;
   // The next page; empty at the end of the table.
   virtual Result<std::vector<SourceRow>> next_page() = 0;
+  // The rows whose key has these values (SourceRow::source_key as read before); a key no
+  // longer in the table gives no row.
+  virtual Result<std::vector<SourceRow>> rows_with_keys(const std::vector<std::string>& source_keys) = 0;
 };
 
 class MeterMasterRows {
@@ -63,6 +68,7 @@ struct Difference {
   Kind kind;
   std::string key;                        // SourceMeterId
   std::vector<ColumnDifference> columns;  // Differing only
+  std::string source_key;                 // the source row's key; empty for ExtraLive
 };
 std::string_view kind_name(Difference::Kind kind);  // "missing", "extra_live", "differing"
 
@@ -79,6 +85,7 @@ struct SourceReport {
   uint32_t buckets = 0;
   uint32_t differing_buckets = 0;
   int source_passes = 0;
+  int64_t source_rows_looked_up = 0;   // re-check rounds: source rows read by key
   int64_t meter_master_rows_read = 0;  // rows pulled through metersync (all passes)
   std::optional<bool> caught_up;       // set when a re-check was needed: the wait ended in time
   int64_t settled_in_flight = 0;       // keys that differed first, then no more
@@ -113,6 +120,15 @@ class Verifier {
   Result<std::map<std::string, Difference>> compare_buckets(const std::vector<uint32_t>& buckets,
                                                             SourceReport& report,
                                                             const std::function<void()>& between = {});
+  // A re-check of differing keys: their source rows read by key when every one has a source
+  // row (missing, differing), else the buckets compared again.
+  Result<std::map<std::string, Difference>> recheck(const std::map<std::string, Difference>& keys,
+                                                    SourceReport& report,
+                                                    const std::function<void()>& between);
+  Result<std::map<std::string, Difference>> compare(std::map<std::string, ComparedRow> source_rows,
+                                                    const std::map<std::string, std::string>& source_keys,
+                                                    const std::vector<uint32_t>& buckets,
+                                                    const std::set<std::string>* only, SourceReport& report);
   Result<void> first_pass(std::vector<BucketDigest>& digests, SourceReport& report);
 
   SourceTable& source_;

@@ -87,7 +87,8 @@ std::string render_text(const std::vector<SourceReport>& reports) {
   std::string out;
   for (const auto& r : reports) {
     for (const auto& d : r.differences) {
-      out += fmt::format("{} {} {}\n", r.source, kind_name(d.kind), d.key);
+      out += fmt::format("{} {} {}{}\n", r.source, kind_name(d.kind), d.key,
+                         d.source_key.empty() || d.source_key == d.key ? "" : " (source key " + d.source_key + ")");
       for (const auto& c : d.columns)
         out += fmt::format("    {}: source {} | Meter Master {}\n", c.column, shown(c.source),
                            shown(c.meter_master));
@@ -129,7 +130,9 @@ std::string render_json(const std::vector<SourceReport>& reports) {
       for (const auto& c : d.columns)
         columns.push_back({{"column", c.column}, {"source", json_value(c.source)},
                            {"meter_master", json_value(c.meter_master)}});
-      differences.push_back({{"kind", kind_name(d.kind)}, {"key", d.key}, {"columns", columns}});
+      differences.push_back({{"kind", kind_name(d.kind)}, {"key", d.key},
+                             {"source_key", d.source_key.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.source_key)},
+                             {"columns", columns}});
     }
     nlohmann::json unmappable = nlohmann::json::array();
     for (const auto& u : r.unmappable)
@@ -142,6 +145,7 @@ std::string render_json(const std::vector<SourceReport>& reports) {
                          {"buckets", r.buckets},
                          {"differing_buckets", r.differing_buckets},
                          {"source_passes", r.source_passes},
+                         {"source_rows_looked_up", r.source_rows_looked_up},
                          {"meter_master_rows_read", r.meter_master_rows_read},
                          {"settled_in_flight", r.settled_in_flight},
                          {"differences", differences},

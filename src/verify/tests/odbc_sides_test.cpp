@@ -27,6 +27,11 @@ TEST(SourceTable, PagesInKeyOrderInEachFamily) {
             "SELECT * FROM \"METERS\".\"METER\" ORDER BY \"METER_NO\" FETCH FIRST 5 ROWS ONLY");
 }
 
+TEST(SourceTable, LooksRowsUpByKey) {
+  EXPECT_EQ(source_lookup_sql("postgres", {"public", "meter"}, "meter_id", 2, "CAST(? AS uuid)"),
+            "SELECT * FROM \"public\".\"meter\" WHERE \"meter_id\" IN (CAST(? AS uuid), CAST(? AS uuid))");
+}
+
 TEST(SourceTable, TheLastKeyIsComparedInTheKeysOwnType) {
   EXPECT_EQ(key_cast("postgres", {"meter_id", SQL_GUID, "uuid", false}), "CAST(? AS uuid)");
   EXPECT_EQ(key_cast("postgres", {"id", SQL_BIGINT, "int8", false}), "CAST(? AS int8)");
@@ -51,7 +56,7 @@ TEST(Report, TextHasOneSummaryLinePerSourceAndTheColumns) {
   SourceReport different;
   different.source = "mysql";
   different.differences.push_back(
-      {Difference::Kind::Differing, "7", {{"SerialNumber", std::string("A"), std::nullopt}}});
+      {Difference::Kind::Differing, "7", {{"SerialNumber", std::string("A"), std::nullopt}}, "7"});
   SourceReport failed;
   failed.source = "mssql";
   failed.error = "cannot reach the source";

@@ -28,6 +28,14 @@ class FakeSource : public SourceTable {
     for (; at < rows.size() && page.size() < 3; ++at) page.push_back(rows[at]);
     return page;
   }
+  int lookups = 0;
+  Result<std::vector<SourceRow>> rows_with_keys(const std::vector<std::string>& keys) override {
+    ++lookups;
+    std::vector<SourceRow> out;
+    for (const auto& r : rows)
+      if (std::find(keys.begin(), keys.end(), r.source_key) != keys.end()) out.push_back(r);
+    return out;
+  }
 };
 
 // Meter Master computing digests the way the SQL does, from its rows.
@@ -115,6 +123,37 @@ TEST(Verifier, AChangeInFlightThatSettlesIsNotReported) {
   EXPECT_EQ(report.differences[0].key, "4");
   EXPECT_EQ(report.settled_in_flight, 1);
   EXPECT_EQ(report.caught_up, true);
+  EXPECT_EQ(report.differences[0].source_key, "4");
+  // The re-checks looked the two keys up instead of reading the table again.
+  EXPECT_EQ(report.source_passes, 2);
+  EXPECT_GE(f.source.lookups, 1);
+}
+
+TEST(Verifier, AnExtraLiveKeyIsRecheckedThroughTheWholeSource) {
+  Fixture f;
+  f.meter_master.live.push_back(row("gone", "S-gone"));
+  int waits = 0;
+  const SourceReport report = f.run([&]() -> Result<bool> {
+    ++waits;
+    return true;
+  });
+  ASSERT_EQ(report.differences.size(), 1u);
+  EXPECT_EQ(report.differences[0].kind, Difference::Kind::ExtraLive);
+  EXPECT_EQ(report.differences[0].source_key, "");
+  EXPECT_EQ(waits, 2);
+  EXPECT_EQ(report.source_passes, 4);  // digests, rows, two re-checks
+  EXPECT_EQ(f.source.lookups, 0);
+}
+
+TEST(Verifier, AMissingRowDeletedAtTheSourceMeanwhileSettles) {
+  Fixture f;
+  f.meter_master.live.erase(f.meter_master.live.begin() + 8);  // key 8 missing
+  const SourceReport report = f.run([&]() -> Result<bool> {
+    std::erase_if(f.source.rows, [](const SourceRow& r) { return r.source_key == "8"; });
+    return true;
+  });
+  EXPECT_TRUE(report.differences.empty());
+  EXPECT_EQ(report.settled_in_flight, 1);
 }
 
 TEST(Verifier, AKeyThatStartsDifferingDuringTheWaitIsNotReported) {
@@ -156,6 +195,7 @@ TEST(Verifier, ASourceThatCannotBeReadIsAnError) {
     Result<std::vector<SourceRow>> next_page() override {
       return std::unexpected(Error::data(Stage::Sink, "relation \"meter\" does not exist"));
     }
+    Result<std::vector<SourceRow>> rows_with_keys(const std::vector<std::string>&) override { return {}; }
   } broken;
   FakeMeterMaster meter_master;
   const SourceReport report = Verifier(broken, meter_master, {}).run("postgres");

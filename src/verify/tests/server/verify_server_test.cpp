@@ -165,11 +165,13 @@ class VerifyServerTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  SourceReport verify() {
+  // `recheck`: the re-check rounds run, with a pipeline that is always caught up (no Kafka here).
+  SourceReport verify(bool recheck = false) {
     OdbcSourceTable source(environment_, source_, columns_, 64);  // pages of 64: paging exercised
     OdbcMeterMaster meter_master(environment_, config_.sink, source_.name, columns_);
     VerifyOptions options;
     for (const auto* c : columns_) options.column_names.emplace_back(c->name);
+    if (recheck) options.catch_up = []() -> Result<bool> { return true; };
     return Verifier(source, meter_master, options).run(source_.name);
   }
 
@@ -241,6 +243,31 @@ TEST_P(VerifyServerTest, EachPlantedDivergenceIsReportedWithItsColumns) {
   EXPECT_EQ(by_key.at(source_changed).columns[0].column, "Manufacturer");
   EXPECT_EQ(by_key.at(source_changed).columns[0].source, "Renamed");
   EXPECT_LT(report.meter_master_rows_read, 200);  // only the differing buckets' rows
+}
+
+TEST_P(VerifyServerTest, ReChecksLookDifferingKeysUpBySourceKey) {
+  sync_meter_master();
+  const auto keys = mm().query("SELECT " + q("SourceMeterId") + " FROM " + q(config_.sink.table) +
+                               " ORDER BY " + q("SourceMeterId"));
+  ASSERT_GE(keys.size(), 700u);
+  // The last keys too: the largest BIGINT UNSIGNED is looked up on MariaDB.
+  const std::string deleted = *keys[3][0], changed = *keys.back()[0];
+  const std::string where = " WHERE " + q("SourceSystem") + " = '" + source_.name + "' AND " +
+                            q("SourceMeterId") + " = ";
+  mm().execute("DELETE FROM " + q(config_.sink.table) + where + "'" + deleted + "'");
+  mm().execute("UPDATE " + q(config_.sink.table) + " SET " + q("Multiplier") + " = 7" + where + "'" + changed + "'");
+  const SourceReport report = verify(true);
+  ASSERT_EQ(report.error, "");
+  ASSERT_EQ(report.differences.size(), 2u);
+  std::map<std::string, Difference> by_key;
+  for (const auto& d : report.differences) by_key.emplace(d.key, d);
+  EXPECT_EQ(by_key.at(deleted).kind, Difference::Kind::Missing);
+  ASSERT_EQ(by_key.at(changed).columns.size(), 1u);
+  EXPECT_EQ(by_key.at(changed).columns[0].column, "Multiplier");
+  EXPECT_EQ(by_key.at(changed).columns[0].meter_master, "7.0000");
+  EXPECT_EQ(report.source_passes, 2);           // digests, rows of the differing buckets
+  EXPECT_EQ(report.source_rows_looked_up, 4);   // two keys, two re-check rounds
+  EXPECT_EQ(report.caught_up, true);
 }
 
 TEST_P(VerifyServerTest, AMissingSourceTableIsAClearError) {
