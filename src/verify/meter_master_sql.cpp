@@ -8,7 +8,7 @@ using config::TargetType;
 
 // The canonical text of one column (row_digest.hpp), NULL for NULL.
 std::string canonical_sql(const sink::Dialect& dialect, const config::TargetColumn& column) {
-  const std::string name = dialect.quote(column.name);
+  std::string name = dialect.quote(column.name);
   switch (column.type) {
     case TargetType::Text:
       return name;

@@ -215,6 +215,7 @@ Result<std::vector<SourceRow>> OdbcSourceTable::rows_with_keys(const std::vector
   if (!cast_)  // no page read yet: nothing tells the key's type
     return std::unexpected(Error::data(Stage::Map, "source rows looked up by key before the table was read"));
   std::vector<sink::SqlParam> params;
+  params.reserve(source_keys.size());
   for (const auto& key : source_keys) params.push_back(sink::SqlParam::national(key));
   auto page = read(source_lookup_sql(source_.connector, table_, key_column_, source_keys.size(), *cast_), params);
   if (!page) return std::unexpected(page.error());
@@ -242,9 +243,11 @@ Result<int64_t> OdbcMeterMaster::live_rows() {
   try {
     const auto rows = connection_->query(live_rows_sql(*dialect_),
                                          {sink::SqlParam::ascii(source_system_)}, "counting live rows");
-    if (rows.size() != 1 || rows[0].empty() || !rows[0][0])
+    if (rows.size() != 1 || rows[0].empty())
       return std::unexpected(Error::data(Stage::Sink, "COUNT(*) returned no row"));
-    return std::stoll(*rows[0][0]);
+    const auto& count = rows[0][0];
+    if (!count) return std::unexpected(Error::data(Stage::Sink, "COUNT(*) returned NULL"));
+    return std::stoll(*count);
   } catch (const sink::SinkError& error) {
     return std::unexpected(sink_failure(error));
   }
@@ -257,11 +260,16 @@ Result<std::map<uint32_t, BucketDigest>> OdbcMeterMaster::digests(uint32_t bucke
                                          "computing bucket digests");
     std::map<uint32_t, BucketDigest> out;
     for (const auto& row : rows) {
-      if (row.size() != 3 || !row[0] || !row[1] || !row[2])
+      if (row.size() != 3)
+        return std::unexpected(Error::data(Stage::Sink, "a bucket digest row has " + std::to_string(row.size()) + " columns"));
+      const auto& bucket = row[0];
+      const auto& count = row[1];
+      const auto& hash_sum = row[2];
+      if (!bucket || !count || !hash_sum)
         return std::unexpected(Error::data(Stage::Sink, "a bucket digest row is incomplete"));
-      const auto sum = parse_sum(*row[2]);
-      if (!sum) return std::unexpected(Error::data(Stage::Sink, "bucket digest sum '" + *row[2] + "'"));
-      out[static_cast<uint32_t>(std::stoul(*row[0]))] = BucketDigest{std::stoll(*row[1]), *sum};
+      const auto sum = parse_sum(*hash_sum);
+      if (!sum) return std::unexpected(Error::data(Stage::Sink, "bucket digest sum '" + *hash_sum + "'"));
+      out[static_cast<uint32_t>(std::stoul(*bucket))] = BucketDigest{std::stoll(*count), *sum};
     }
     return out;
   } catch (const sink::SinkError& error) {

@@ -96,9 +96,9 @@ std::string digest_text(const ComparedRow& row) {
   std::string text;
   for (size_t i = 0; i < row.values.size(); ++i) {
     if (i > 0) text.push_back('\x1f');
-    if (row.values[i]) {
+    if (const auto& value = row.values[i]; value.has_value()) {
       text.push_back('v');
-      text += *row.values[i];
+      text += value.value();
     } else {
       text.push_back('n');
     }

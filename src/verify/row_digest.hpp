@@ -41,7 +41,12 @@ std::vector<const config::TargetColumn*> compared_columns(const config::SourceCo
 // NULL); values[0] is the key.
 struct ComparedRow {
   std::vector<std::optional<std::string>> values;
-  const std::string& key() const { return *values.front(); }
+  // Never NULL: SourceMeterId is NOT NULL on both sides.
+  const std::string& key() const {
+    static const std::string none;
+    const auto& first = values.front();
+    return first ? *first : none;
+  }
   bool operator==(const ComparedRow&) const = default;
 };
 

@@ -101,7 +101,7 @@ Result<std::map<std::string, Difference>> Verifier::compare_buckets(
         }
     }
     if (between) between();
-    auto compared = compare(std::move(source_rows), source_keys, group, nullptr, report);
+    auto compared = compare(source_rows, source_keys, group, nullptr, report);
     if (!compared) return std::unexpected(compared.error());
     for (auto& [key, d] : *compared) found.insert_or_assign(key, std::move(d));
   }
@@ -109,7 +109,7 @@ Result<std::map<std::string, Difference>> Verifier::compare_buckets(
 }
 
 Result<std::map<std::string, Difference>> Verifier::compare(
-    std::map<std::string, ComparedRow> source_rows, const std::map<std::string, std::string>& source_keys,
+    const std::map<std::string, ComparedRow>& source_rows, const std::map<std::string, std::string>& source_keys,
     const std::vector<uint32_t>& buckets, const std::set<std::string>* only, SourceReport& report) {
   std::map<std::string, ComparedRow> meter_master_rows;
   for (size_t at = 0; at < buckets.size(); at += 1000) {  // IN lists of at most 1,000 buckets
@@ -154,6 +154,7 @@ Result<std::map<std::string, Difference>> Verifier::recheck(const std::map<std::
   std::map<std::string, ComparedRow> source_rows;
   std::map<std::string, std::string> source_keys;
   std::vector<std::string> wanted;
+  wanted.reserve(keys.size());
   for (const auto& [key, d] : keys) wanted.push_back(d.source_key);
   for (size_t at = 0; at < wanted.size(); at += 500) {
     const std::vector<std::string> part(wanted.begin() + static_cast<std::ptrdiff_t>(at),
@@ -169,7 +170,7 @@ Result<std::map<std::string, Difference>> Verifier::recheck(const std::map<std::
     }
   }
   if (between) between();
-  return compare(std::move(source_rows), source_keys, {buckets.begin(), buckets.end()}, &only, report);
+  return compare(source_rows, source_keys, {buckets.begin(), buckets.end()}, &only, report);
 }
 
 SourceReport Verifier::run(const std::string& source_name) {

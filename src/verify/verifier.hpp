@@ -125,7 +125,7 @@ class Verifier {
   Result<std::map<std::string, Difference>> recheck(const std::map<std::string, Difference>& keys,
                                                     SourceReport& report,
                                                     const std::function<void()>& between);
-  Result<std::map<std::string, Difference>> compare(std::map<std::string, ComparedRow> source_rows,
+  Result<std::map<std::string, Difference>> compare(const std::map<std::string, ComparedRow>& source_rows,
                                                     const std::map<std::string, std::string>& source_keys,
                                                     const std::vector<uint32_t>& buckets,
                                                     const std::set<std::string>* only, SourceReport& report);
