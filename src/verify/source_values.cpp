@@ -44,6 +44,9 @@ Result<Value> source_value(const sink::ResultColumn& column, const std::optional
     return std::unexpected(unreadable(column, s, "is not a boolean"));
   }
   if (type_name == "json" || type_name == "jsonb") return Value{Json{s}};
+  // psqlODBC shows a PostgreSQL uuid (SQL_GUID) in upper case; Debezium sends PostgreSQL's own
+  // lower-case text. (SQL Server's uniqueidentifier is upper case in both.)
+  if (type_name == "uuid") return Value{lower(s)};
 
   switch (column.sql_type) {
     case SQL_TINYINT:

@@ -15,7 +15,8 @@
 //   TIME                            Time / MicroTime                                      TimeOfDay
 //   json, jsonb                     io.debezium.data.Json                                 Json
 //   BINARY, VARBINARY               bytes                                                 Bytes
-//   anything else (text, uuid, enum) string                                               std::string
+//   uuid (PostgreSQL)               io.debezium.data.Uuid: PostgreSQL's lower-case text   std::string
+//   anything else (text, enum)      string                                                std::string
 //
 // Zone-less timestamps are read in a UTC session (source_session_sql), as Debezium reads them.
 #pragma once
