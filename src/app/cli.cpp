@@ -26,6 +26,7 @@
 #include "metrics/catalogue.hpp"
 #include "pipeline/topics.hpp"
 #include "sink/sink.hpp"
+#include "verify/verify_command.hpp"
 
 namespace metersync::app {
 namespace {
@@ -163,6 +164,18 @@ int main_cli(int argc, char** argv) {
   std::string replay_source;
   auto* replay = app.add_subcommand("replay", "post a source's endpoint dead-letter batches again, then exit");
   replay->add_option("--source", replay_source, "the source whose endpoint dead letters to replay")->required();
+  std::vector<std::string> verify_sources;
+  verify::CommandOptions verify_options;
+  int catch_up_seconds = 60;
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "compare Meter Master with the source tables through the sources' mapping; exit 1 "
+                "when anything differs (docs/verify.md)");
+  verify_cmd->add_option("--source", verify_sources, "verify only this source (repeatable)");
+  verify_cmd->add_flag("--json", verify_options.json, "print the report as JSON");
+  verify_cmd->add_option("--catch-up-timeout", catch_up_seconds,
+                         "seconds to wait for the pipeline before differing keys are compared again")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   bool raw_json = false;
   std::string status_path;
   status->add_flag("--json", raw_json, "print the status file as it is");
@@ -194,6 +207,11 @@ int main_cli(int argc, char** argv) {
     if (init->parsed()) return init_sink(config);
     if (preflight_check->parsed()) return preflight(config, check_sources);
     if (replay->parsed()) return dispatch::replay_command(config, replay_source);
+    if (verify_cmd->parsed()) {
+      for (const auto& source : config.sources) mapping::SourceMapper mapper(source);
+      verify_options.catch_up_timeout = std::chrono::seconds(catch_up_seconds);
+      return verify::verify_command(config, chosen_sources(config, verify_sources), verify_options, std::cout);
+    }
     if (status->parsed()) {
       if (const auto live = status_from_listener(config, raw_json)) {
         std::cout << *live;

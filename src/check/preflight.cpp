@@ -179,7 +179,7 @@ void check_sources(const std::vector<const config::SourceConfig*>& sources,
                    Report& report) {
   std::unique_ptr<sink::OdbcEnvironment> environment;
   for (const auto* source : sources) {
-    if (source->check_connection.empty()) continue;
+    if (source->connection.empty()) continue;
     const std::string subject = "source " + source->name;
     const auto table = table_of_topic(source->topic);
     if (!table) {
@@ -195,7 +195,7 @@ void check_sources(const std::vector<const config::SourceConfig*>& sources,
     }
     try {
       if (!environment) environment = std::make_unique<sink::OdbcEnvironment>();
-      sink::OdbcConnection connection(*environment, source->check_connection, odbc_dialect_of(source->connector));
+      sink::OdbcConnection connection(*environment, source->connection, odbc_dialect_of(source->connector));
       for (const Prerequisite& p : prerequisites(target)) {
         std::vector<sink::SqlParam> params;
         params.reserve(p.params.size());
@@ -211,7 +211,7 @@ void check_sources(const std::vector<const config::SourceConfig*>& sources,
       }
     } catch (const sink::SinkError& error) {
       report.fail(subject, std::string(error.what()) + "; fix: check sources." + source->name +
-                               ".check_connection (and that the connector's user may read the catalog)");
+                               ".connection (and that the connector's user may read the catalog)");
     }
   }
 }

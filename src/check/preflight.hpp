@@ -2,7 +2,7 @@
 // one finding per line with the fix: the configuration; Kafka and each source's topic;
 // Kafka Connect and each source's connector and tasks (connect.url); the sink's login and
 // tables; each endpoint (a signed empty batch: an answer that it is empty proves the address
-// and the credentials); each source's CDC prerequisites (check_connection).
+// and the credentials); each source's CDC prerequisites (connection).
 #pragma once
 
 #include <chrono>

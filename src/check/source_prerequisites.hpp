@@ -1,6 +1,6 @@
 // A source database's CDC prerequisites, as Debezium's connector for it needs them: the SQL
 // that reads each one and what the answer must be. Run by `metersync check` over the source's
-// check_connection (ODBC) as the connector's user.
+// connection (ODBC) as the connector's user.
 //
 // PostgreSQL and MariaDB ran here against the stack's servers; the SQL Server and Oracle
 // statements are checked by parsers only (tests/sql), never run against those servers.

@@ -92,7 +92,7 @@ struct SourceConfig {
   MappingSpec mapping;  // sources.<name>.mapping
   std::optional<EndpointConfig> endpoint;  // sources.<name>.endpoint (absent: no dispatch)
   std::string connector_name;    // sources.<name>.connector_name: its Kafka Connect connector
-  std::string check_connection;  // sources.<name>.check_connection: ODBC, for `check` only
+  std::string connection;  // sources.<name>.connection: ODBC, for `check` and `verify`
   // sources.<name>.columns: column -> Debezium type name, for topics written without
   // schemas (value.converter.schemas.enable=false); empty when messages carry schemas.
   std::map<std::string, std::string> columns;

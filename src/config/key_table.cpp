@@ -227,13 +227,14 @@ const std::array<Key<SourceConfig>, 9> kSource{{
      .set = [](SourceConfig& s, const Setting& v) {
        s.connector_name = std::holds_alternative<std::string>(v) ? text(v) : "";
      }},
-    {.name = "check_connection",
+    {.name = "connection",
      .type = KeyType::String,
      .default_value = "\"\"",
-     .help = "ODBC connection string of the source database, as the connector's user; used only "
-             "by `metersync check` to verify the source's CDC prerequisites. \"\": not checked",
+     .help = "ODBC connection string of the source database, as the connector's user: "
+             "`metersync check` reads the source's CDC prerequisites through it and `metersync "
+             "verify` reads the source table (SELECT only). \"\": neither",
      .set = [](SourceConfig& s, const Setting& v) {
-       s.check_connection = std::holds_alternative<std::string>(v) ? text(v) : "";
+       s.connection = std::holds_alternative<std::string>(v) ? text(v) : "";
      }},
     {.name = "columns",
      .type = KeyType::StringMap,

@@ -38,6 +38,35 @@ std::expected<TopicMetadata, std::string> describe_topics(const ClientSettings& 
   return out;
 }
 
+std::expected<std::map<int32_t, int64_t>, std::string> end_offsets(
+    const ClientSettings& settings, const std::string& topic, std::chrono::milliseconds timeout) {
+  const auto described = describe_topics(settings, {topic}, timeout);
+  if (!described) return std::unexpected(described.error());
+  const auto partitions = described->partitions.at(topic);
+  if (!partitions) return std::unexpected("topic " + topic + " does not exist");
+  std::unique_ptr<RdKafka::Conf> conf;
+  try {
+    conf = make_conf(settings, {}, {{"log_level", "3"}});
+  } catch (const ClientConfigError& error) {
+    return std::unexpected(error.what());
+  }
+  std::string error;
+  std::unique_ptr<RdKafka::Producer> handle(RdKafka::Producer::create(conf.get(), error));
+  if (!handle) return std::unexpected("cannot create a Kafka client: " + error);
+  std::map<int32_t, int64_t> out;
+  for (int32_t partition = 0; partition < *partitions; ++partition) {
+    int64_t low = 0;
+    int64_t high = 0;
+    const RdKafka::ErrorCode code = handle->query_watermark_offsets(
+        topic, partition, &low, &high, static_cast<int>(timeout.count()));
+    if (code != RdKafka::ERR_NO_ERROR)
+      return std::unexpected("end offset of " + topic + " [" + std::to_string(partition) +
+                             "]: " + RdKafka::err2str(code));
+    out[partition] = high;
+  }
+  return out;
+}
+
 std::string library_version() { return RdKafka::version_str(); }
 
 }  // namespace metersync::kafka

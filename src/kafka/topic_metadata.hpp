@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <expected>
 #include <map>
 #include <optional>
@@ -24,6 +25,11 @@ struct TopicMetadata {
 std::expected<TopicMetadata, std::string> describe_topics(const ClientSettings& settings,
                                                           const std::vector<std::string>& topics,
                                                           std::chrono::milliseconds timeout);
+
+// The end offset (high watermark: the offset the next record will get) of every partition of
+// `topic`, asked of the partition leaders. The error says why they did not answer.
+std::expected<std::map<int32_t, int64_t>, std::string> end_offsets(
+    const ClientSettings& settings, const std::string& topic, std::chrono::milliseconds timeout);
 
 std::string library_version();  // librdkafka's, e.g. "2.0.2"
 

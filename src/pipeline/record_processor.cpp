@@ -7,6 +7,18 @@
 namespace metersync::pipeline {
 namespace {
 
+debezium::DeclaredColumns declared_columns(const config::SourceConfig& source) {
+  debezium::DeclaredColumns declared;
+  for (const auto& [column, text] : source.columns) {
+    auto type = debezium::parse_column_type(text);
+    if (!type) throw ConfigError("sources." + source.name + ".columns." + column + ": " + type.error());
+    declared.emplace(column, *type);
+  }
+  return declared;
+}
+
+}  // namespace
+
 Connector connector_of(const config::SourceConfig& source) {
   static const std::map<std::string, Connector, std::less<>> kNames{
       {"postgres", Connector::Postgres}, {"mysql", Connector::MySql},
@@ -19,18 +31,6 @@ Connector connector_of(const config::SourceConfig& source) {
   }
   return found->second;
 }
-
-debezium::DeclaredColumns declared_columns(const config::SourceConfig& source) {
-  debezium::DeclaredColumns declared;
-  for (const auto& [column, text] : source.columns) {
-    auto type = debezium::parse_column_type(text);
-    if (!type) throw ConfigError("sources." + source.name + ".columns." + column + ": " + type.error());
-    declared.emplace(column, *type);
-  }
-  return declared;
-}
-
-}  // namespace
 
 std::optional<std::string> expected_table(const config::SourceConfig& source) {
   const std::string prefix = source.name + ".";

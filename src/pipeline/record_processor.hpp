@@ -63,6 +63,9 @@ class RecordProcessor {
   std::optional<std::string> expected_table_;
 };
 
+// The connector named by sources.<name>.connector; throws ConfigError naming the key.
+Connector connector_of(const config::SourceConfig& source);
+
 // The table every event on the source's topic belongs to, when the topic follows
 // Debezium's default naming (`<source>.<schema...>.<table>`); nullopt for a renamed topic,
 // of which nothing is assumed.

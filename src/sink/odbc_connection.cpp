@@ -84,4 +84,19 @@ std::vector<SqlRow> OdbcConnection::query(std::string_view sql, const std::vecto
   return rows;
 }
 
+DescribedRows OdbcConnection::query_described(std::string_view sql,
+                                              const std::vector<SqlParam>& params,
+                                              std::string_view context) {
+  OdbcStatement statement(*this);
+  statement.bind(params, context);
+  statement.execute(sql, context);
+  DescribedRows result;
+  if (statement.seek_rowset(context)) {
+    result.columns = statement.describe(context);
+    result.rows = statement.fetch_all(context);
+  }
+  statement.drain(context);
+  return result;
+}
+
 }  // namespace metersync::sink

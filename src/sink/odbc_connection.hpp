@@ -21,6 +21,20 @@ class OdbcEnvironment;
 
 using SqlRow = std::vector<std::optional<std::string>>;  // UTF-8 text, nullopt for NULL
 
+// What the driver says about one result column: enough to read its text back as the
+// value it is (`metersync verify` turns source rows into the values Debezium decodes).
+struct ResultColumn {
+  std::string name;
+  int sql_type = 0;       // SQL_DESC_CONCISE_TYPE: SQL_INTEGER, SQL_TYPE_TIMESTAMP, ...
+  std::string type_name;  // SQL_DESC_TYPE_NAME, the server's own name: "uuid", "jsonb", "bool"
+  bool is_unsigned = false;
+};
+
+struct DescribedRows {
+  std::vector<ResultColumn> columns;
+  std::vector<SqlRow> rows;
+};
+
 class OdbcConnection {
  public:
   // Connects; throws SinkError (classified: an unreachable server is Transient).
@@ -38,6 +52,10 @@ class OdbcConnection {
                std::string_view context = {});
   std::vector<SqlRow> query(std::string_view sql, const std::vector<SqlParam>& params = {},
                             std::string_view context = {});
+
+  // `query` with the result's column descriptions (empty when there is no rowset).
+  DescribedRows query_described(std::string_view sql, const std::vector<SqlParam>& params = {},
+                                std::string_view context = {});
 
   // The driver's SQL_ATTR_CONNECTION_DEAD: true once it has seen the link go.
   bool dead() const;

@@ -164,6 +164,38 @@ std::vector<std::vector<std::optional<std::string>>> OdbcStatement::fetch_all(
   return rows;
 }
 
+std::vector<ResultColumn> OdbcStatement::describe(std::string_view context) {
+  SQLSMALLINT count = 0;
+  if (!SQL_SUCCEEDED(SQLNumResultCols(handle_, &count))) fail(context);
+  std::vector<ResultColumn> columns;
+  for (SQLUSMALLINT column = 1; column <= static_cast<SQLUSMALLINT>(count); ++column) {
+    ResultColumn& out = columns.emplace_back();
+    SQLCHAR text[256];
+    SQLSMALLINT length = 0;
+    SQLLEN number = 0;
+    if (!SQL_SUCCEEDED(SQLColAttribute(handle_, column, SQL_DESC_NAME, text, sizeof text, &length,
+                                       nullptr)))
+      fail(context);
+    out.name.assign(reinterpret_cast<const char*>(text),
+                    std::min<size_t>(static_cast<size_t>(std::max<SQLSMALLINT>(length, 0)), sizeof text - 1));
+    if (!SQL_SUCCEEDED(SQLColAttribute(handle_, column, SQL_DESC_TYPE_NAME, text, sizeof text,
+                                       &length, nullptr)))
+      fail(context);
+    out.type_name.assign(reinterpret_cast<const char*>(text),
+                         std::min<size_t>(static_cast<size_t>(std::max<SQLSMALLINT>(length, 0)), sizeof text - 1));
+    if (!SQL_SUCCEEDED(SQLColAttribute(handle_, column, SQL_DESC_CONCISE_TYPE, nullptr, 0, nullptr,
+                                       &number)))
+      fail(context);
+    out.sql_type = static_cast<int>(number);
+    number = SQL_FALSE;
+    if (!SQL_SUCCEEDED(SQLColAttribute(handle_, column, SQL_DESC_UNSIGNED, nullptr, 0, nullptr,
+                                       &number)))
+      fail(context);
+    out.is_unsigned = number == SQL_TRUE;
+  }
+  return columns;
+}
+
 void OdbcStatement::drain(std::string_view context) {
   while (more_results(context)) {
   }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sink/odbc_connection.hpp"
 #include "sink/sql_param.hpp"
 
 namespace metersync::sink {
@@ -30,6 +31,8 @@ class OdbcStatement {
   // Moves to the first result that has columns; false when there is none.
   bool seek_rowset(std::string_view context);
   std::vector<std::vector<std::optional<std::string>>> fetch_all(std::string_view context);
+  // The current rowset's columns (after seek_rowset).
+  std::vector<ResultColumn> describe(std::string_view context);
   // Consumes every remaining result, raising the first error among them.
   void drain(std::string_view context);
 
