@@ -372,6 +372,7 @@ SourceStats Store::stats(const std::string& source, int windows) {
   const auto now = system_clock::now();
   const auto first = now - seconds(kWindowSeconds * (windows - 1));
   std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(windows));
   for (int i = 0; i < windows; ++i) {
     names.push_back(iso_at(first + seconds(kWindowSeconds * i)).substr(0, 18));
   }
