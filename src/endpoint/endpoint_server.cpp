@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "endpoint/pages.hpp"
 #include "wire/contract.hpp"
 #include "wire/webhook_signature.hpp"
 
@@ -24,6 +25,10 @@ constexpr int kDefaultLimit = 100;
 constexpr int kMaxLimit = 1000;
 // A live stream writes at least this often, so a vanished client frees its worker.
 constexpr std::chrono::seconds kKeepAlive{10};
+// The overview's rate chart: this many 10-second windows (five minutes).
+constexpr int kRateWindows = 30;
+// The cookie the login form sets: the read token, hex-encoded (pages.hpp).
+constexpr const char* kReadCookie = "metersync_read";
 
 void answer(httplib::Response& res, int status, const Json& body) {
   res.status = status;
@@ -88,6 +93,28 @@ Json meter_state_json(const MeterState& state) {
               {"meter", meter}};
 }
 
+bool same_secret(const std::string& given, const std::string& expected) {
+  return given.size() == expected.size() &&
+         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+// A stored event as the pages' routes show it: with the columns its change set, against the
+// meter's version before it (null for a meter's first event, or an event of no meter).
+Json annotated(const std::string& source, const StoredEvent& e, Store& store) {
+  Json event = Json::parse(e.json);
+  Json changed = nullptr;
+  const Json& meter = event["meter"];
+  if (meter.is_object() && meter.contains("sourceMeterId") && meter["sourceMeterId"].is_string()) {
+    if (auto previous =
+            store.previous_of_meter(source, meter["sourceMeterId"].get<std::string>(), e.seq)) {
+      changed = changed_columns(Json::parse(previous->json)["meter"], meter);
+    }
+  }
+  return Json{{"cursor", std::to_string(e.seq)}, {"batch_id", e.batch_id},
+              {"received_at", e.received_at}, {"event", std::move(event)},
+              {"changed", std::move(changed)}};
+}
+
 }  // namespace
 
 struct EndpointServer::Verifier {
@@ -97,9 +124,13 @@ struct EndpointServer::Verifier {
 EndpointServer::EndpointServer(ServerOptions options)
     : options_(std::move(options)), store_(options_.db_path),
       http_(std::make_unique<httplib::Server>()) {
-  if (options_.read_token.empty()) {
+  if (options_.read_token.empty() && !options_.open_reads) {
     throw std::runtime_error(
-        "no read token: pass --token or set METERSYNC_ENDPOINT_TOKEN (reads need a bearer token)");
+        "no read token: pass --token or set METERSYNC_ENDPOINT_TOKEN (reads need a bearer token), "
+        "or --open-reads to serve reads and pages to anyone who can connect");
+  }
+  if (!options_.read_token.empty() && options_.open_reads) {
+    throw std::runtime_error("--open-reads with a read token: pass one or the other");
   }
   const auto scheme = wire::parse_scheme(options_.signature_scheme);
   if (!scheme) {
@@ -157,6 +188,13 @@ void EndpointServer::stop() {
   http_->stop();
 }
 
+bool EndpointServer::may_read(const httplib::Request& req) const {
+  if (options_.open_reads) return true;
+  if (bearer_matches(req, options_.read_token)) return true;
+  return same_secret(cookie_value(req.get_header_value("Cookie"), kReadCookie),
+                     hex_of(options_.read_token));
+}
+
 void EndpointServer::install_routes() {
   auto known = [this](const std::string& source) {
     return std::find(options_.sources.begin(), options_.sources.end(), source) !=
@@ -165,7 +203,7 @@ void EndpointServer::install_routes() {
   // Runs `handler` for a known source after the read token check.
   auto read_route = [this, known](auto handler) {
     return [this, known, handler](const httplib::Request& req, httplib::Response& res) {
-      if (!bearer_matches(req, options_.read_token)) {
+      if (!may_read(req)) {
         res.set_header("WWW-Authenticate", "Bearer");
         return error(res, 401, "reads need Authorization: Bearer <token>");
       }
@@ -305,6 +343,78 @@ void EndpointServer::install_routes() {
     answer(res, 200, meter_state_json(*state));
   }));
 
+  // What the overview shows, every source at once.
+  http_->Get("/v1/overview", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!may_read(req)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return error(res, 401, "reads need Authorization: Bearer <token>");
+    }
+    Json sources = Json::array();
+    for (const auto& source : options_.sources) {
+      auto stats = store_.stats(source, kRateWindows);
+      sources.push_back(Json{{"source", source}, {"events", stats.events},
+                             {"last_received_at", stats.last_received_at.empty()
+                                                      ? Json(nullptr)
+                                                      : Json(stats.last_received_at)},
+                             {"duplicates", stats.duplicates},
+                             {"window_seconds", 10}, {"per_window", stats.per_window}});
+    }
+    answer(res, 200,
+           Json{{"read_token", !options_.open_reads},
+                {"signature", verifier_ ? options_.signature_scheme : "off"},
+                {"ingest_token", options_.ingest_token.has_value()},
+                {"sources", sources}});
+  });
+
+  // Newest first, for the per-source page: ?before=<cursor>&limit=&op=&meter_id=.
+  http_->Get(R"(/v1/sources/([^/]+)/events)",
+             read_route([this](const std::string& source, const httplib::Request& req,
+                               httplib::Response& res) {
+    int64_t before = 0;
+    if (req.has_param("before")) {
+      auto parsed = to_int64(req.get_param_value("before"));
+      if (!parsed) return error(res, 400, "before: a cursor from next_before expected");
+      before = *parsed;
+    }
+    auto limit = limit_of(req);
+    if (!limit) return error(res, 400, "limit: a positive whole number expected");
+    EventFilter filter{req.get_param_value("op"), req.get_param_value("meter_id")};
+    auto events = store_.recent(source, before, *limit + 1, filter);
+    const bool more = events.size() > static_cast<std::size_t>(*limit);
+    if (more) events.pop_back();
+    Json list = Json::array();
+    for (const auto& e : events) list.push_back(annotated(source, e, store_));
+    answer(res, 200, Json{{"source", source}, {"events", list},
+                          {"next_before", events.empty() ? Json(nullptr)
+                                                         : Json(std::to_string(events.back().seq))},
+                          {"has_more", more}, {"last_cursor", std::to_string(store_.last_seq())}});
+  }));
+
+  // One meter's events, oldest first: ?after=<cursor>&limit=.
+  http_->Get(R"(/v1/sources/([^/]+)/meters/([^/]+)/history)",
+             read_route([this](const std::string& source, const httplib::Request& req,
+                               httplib::Response& res) {
+    const std::string meter_id = req.matches[2];
+    int64_t after = 0;
+    if (req.has_param("after")) {
+      auto parsed = to_int64(req.get_param_value("after"));
+      if (!parsed) return error(res, 400, "after: a cursor from next_cursor expected");
+      after = *parsed;
+    }
+    auto limit = limit_of(req);
+    if (!limit) return error(res, 400, "limit: a positive whole number expected");
+    auto events = store_.meter_history(source, meter_id, after, *limit + 1);
+    if (events.empty() && after == 0) return error(res, 404, "no meter \"" + meter_id + "\"");
+    const bool more = events.size() > static_cast<std::size_t>(*limit);
+    if (more) events.pop_back();
+    Json list = Json::array();
+    for (const auto& e : events) list.push_back(annotated(source, e, store_));
+    answer(res, 200, Json{{"source", source}, {"meter_id", meter_id}, {"events", list},
+                          {"next_cursor", std::to_string(events.empty() ? after
+                                                                        : events.back().seq)},
+                          {"has_more", more}});
+  }));
+
   http_->Get(R"(/v1/sources/([^/]+)/stream)",
              read_route([this](const std::string& source, const httplib::Request& req,
                                httplib::Response& res) {
@@ -346,9 +456,11 @@ void EndpointServer::install_routes() {
         });
   }));
 
+  install_page_routes();
+
   if (!options_.admin) return;
   auto admin_auth = [this](const httplib::Request& req, httplib::Response& res) {
-    if (bearer_matches(req, options_.read_token)) return true;
+    if (!options_.open_reads && bearer_matches(req, options_.read_token)) return true;
     error(res, 401, "admin routes need Authorization: Bearer <token>");
     return false;
   };
@@ -377,6 +489,134 @@ void EndpointServer::install_routes() {
     faults_.clear(source);
     spdlog::info("{}: fault cleared", source);
     answer(res, 200, Json{{"source", source}, {"fault", nullptr}});
+  });
+}
+
+namespace {
+
+void page(httplib::Response& res, int status, std::string_view kind, std::string_view title,
+          std::string_view main_html) {
+  res.status = status;
+  // The pages load only their own script and style and are never framed.
+  res.set_header("Content-Security-Policy",
+                 "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+                 "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+                 "base-uri 'none'");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(render_page(kind, title, main_html), "text/html; charset=utf-8");
+}
+
+void not_found_page(httplib::Response& res, const std::string& what) {
+  page(res, 404, "missing", "Not found",
+       "<h1>Not found</h1><p class=\"notice\">" + html_escape(what) +
+           "</p><p><a href=\"/\">Back to the overview</a></p>");
+}
+
+// Where the login form sends its user afterwards: a path of this service only.
+std::string local_path(const std::string& next) {
+  if (next.empty() || next[0] != '/' || next.starts_with("//") ||
+      next.find('\\') != std::string::npos) {
+    return "/";
+  }
+  return next;
+}
+
+void login_page(httplib::Response& res, int status, const std::string& next,
+                std::string_view notice) {
+  std::string main = "<h1>Sign in</h1>";
+  if (!notice.empty()) main += "<p class=\"notice error\">" + html_escape(notice) + "</p>";
+  main +=
+      "<form method=\"post\" action=\"/login\" class=\"login\">"
+      "<label>Read token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" "
+      "required autofocus></label><input type=\"hidden\" name=\"next\" value=\"" +
+      html_escape(local_path(next)) +
+      "\"><button type=\"submit\">Sign in</button></form>"
+      "<p class=\"hint\">The token the service was started with (--token, "
+      "METERSYNC_ENDPOINT_TOKEN). It is kept in an HttpOnly cookie of this site.</p>";
+  page(res, status, "login", "Sign in", main);
+}
+
+}  // namespace
+
+void EndpointServer::install_page_routes() {
+  auto known = [this](const std::string& source) {
+    return std::find(options_.sources.begin(), options_.sources.end(), source) !=
+           options_.sources.end();
+  };
+  // A page for a reader with the token; others get the login form, at the same address.
+  auto page_route = [this](auto handler) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      if (!may_read(req)) return login_page(res, 401, req.path, "");
+      handler(req, res);
+    };
+  };
+
+  http_->Get("/", page_route([](const httplib::Request&, httplib::Response& res) {
+    page(res, 200, "overview", "Endpoint service", "");
+  }));
+  http_->Get(R"(/sources/([^/]+))",
+             page_route([known](const httplib::Request& req, httplib::Response& res) {
+    const std::string source = req.matches[1];
+    if (!known(source)) return not_found_page(res, "No route for source \"" + source + "\".");
+    page(res, 200, "source", source, "");
+  }));
+  http_->Get(R"(/sources/([^/]+)/meters/([^/]+))",
+             page_route([this, known](const httplib::Request& req, httplib::Response& res) {
+    const std::string source = req.matches[1];
+    const std::string meter_id = req.matches[2];
+    if (!known(source)) return not_found_page(res, "No route for source \"" + source + "\".");
+    if (store_.meter_history(source, meter_id, 0, 1).empty()) {
+      return not_found_page(res, "No meter \"" + meter_id + "\" at source \"" + source + "\".");
+    }
+    page(res, 200, "meter", meter_id, "");
+  }));
+  // Script and style need no token: they hold no data.
+  http_->Get(R"(/assets/([a-z]+\.(js|css)))", [](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    const std::string name = req.matches[1];
+    auto asset = page_asset(name);
+    if (!asset) return not_found_page(res, "No asset \"" + name + "\".");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::string(*asset), name.ends_with(".js") ? "text/javascript; charset=utf-8"
+                                                               : "text/css; charset=utf-8");
+  });
+
+  http_->Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
+    if (options_.open_reads) {
+      return page(res, 200, "login", "Sign in",
+                  "<h1>No sign-in needed</h1><p class=\"notice\">This service runs without a read "
+                  "token (--open-reads): every page and read route is open to whoever can "
+                  "connect.</p><p><a href=\"/\">To the overview</a></p>");
+    }
+    login_page(res, 200, req.get_param_value("next"), "");
+  });
+  http_->Post("/login", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string next = local_path(req.get_param_value("next"));
+    if (options_.open_reads) return res.set_redirect(next, 303);
+    if (!same_secret(req.get_param_value("token"), options_.read_token)) {
+      spdlog::warn("pages: refused a sign-in with a wrong token from {}", req.remote_addr);
+      return login_page(res, 401, next, "Wrong token.");
+    }
+    // HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it. Not
+    // Secure, since the service speaks plain HTTP (put TLS in front when it leaves the host).
+    res.set_header("Set-Cookie", std::string(kReadCookie) + "=" + hex_of(options_.read_token) +
+                                     "; Path=/; HttpOnly; SameSite=Strict");
+    res.set_redirect(next, 303);
+  });
+  http_->Post("/logout", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Set-Cookie", std::string(kReadCookie) +
+                                     "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    res.set_redirect("/login", 303);
+  });
+
+  // Any other address a browser asks for: a readable page rather than an empty 404. Answers
+  // that carry a body already (the JSON routes' errors) are left as they are.
+  http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404 && res.body.empty() &&
+        req.get_header_value("Accept").find("text/html") != std::string::npos) {
+      not_found_page(res, "Nothing at " + req.path + ".");
+    }
   });
 }
 

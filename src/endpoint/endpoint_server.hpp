@@ -16,6 +16,7 @@
 
 namespace httplib {
 class Server;
+struct Request;
 }
 
 namespace metersync::endpoint {
@@ -31,7 +32,9 @@ struct ServerOptions {
   std::optional<std::string> signing_secret_previous;
   std::string signature_scheme = "standard";  // standard | legacy (deprecated) | both
   std::chrono::seconds timestamp_tolerance{300};  // webhook-timestamp this far from now, at most
-  std::string read_token;                     // Bearer token for every read route
+  std::string read_token;                     // Bearer token for every read route and page
+  // Reads and pages without a token (a service on a private machine); refused with one set.
+  bool open_reads = false;
   std::optional<std::string> ingest_token;    // Bearer token for POSTs when set
   bool admin = false;                         // enables /admin/faults (tests, demos)
   std::size_t max_body_bytes = 16 << 20;
@@ -55,6 +58,9 @@ class EndpointServer {
  private:
   struct Verifier;  // the parsed keys (src/wire stays out of this header)
   void install_routes();
+  void install_page_routes();
+  // The read token in the Authorization header or the pages' cookie (or open reads).
+  bool may_read(const httplib::Request& req) const;
 
   ServerOptions options_;
   std::unique_ptr<Verifier> verifier_;  // null: posts are not checked

@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
       ->envname("METERSYNC_ENDPOINT_SOURCES")->capture_default_str();
   app.add_option("--token", options.read_token, "bearer token required by every read route")
       ->envname("METERSYNC_ENDPOINT_TOKEN");
+  app.add_flag("--open-reads", options.open_reads,
+               "serve reads and pages without a token (say so on the pages); not with --token")
+      ->envname("METERSYNC_ENDPOINT_OPEN_READS");
   app.add_option("--secret", secret,
                  "signing secret (whsec_<base64> or any text): posts must carry a matching "
                  "signature")

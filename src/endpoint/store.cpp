@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <stdexcept>
 
@@ -60,9 +62,8 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-std::string now_iso() {
+std::string iso_at(std::chrono::system_clock::time_point now) {
   using namespace std::chrono;
-  auto now = system_clock::now();
   auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
   std::time_t t = system_clock::to_time_t(now);
   std::tm tm{};
@@ -73,6 +74,10 @@ std::string now_iso() {
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
   return out;
 }
+
+std::string now_iso() { return iso_at(std::chrono::system_clock::now()); }
+
+constexpr int kWindowSeconds = 10;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS events (
@@ -102,6 +107,14 @@ CREATE TABLE IF NOT EXISTS meters (
   position    TEXT NOT NULL,
   PRIMARY KEY (source, meter_id)
 );
+-- Counted at ingest: the duplicates are dropped, so they cannot be counted afterwards.
+CREATE TABLE IF NOT EXISTS refused (
+  source      TEXT PRIMARY KEY,
+  duplicates  INTEGER NOT NULL
+);
+-- A meter's history and the overview's rate read these instead of a source's whole history.
+CREATE INDEX IF NOT EXISTS events_by_meter ON events (source, meter_id, seq);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (source, received_at);
 )sql";
 
 }  // namespace
@@ -216,6 +229,13 @@ IngestResult Store::ingest(const ReceivedBatch& batch, const std::string& body_d
         truncate.step();
       }
     }
+    if (result.duplicates > 0) {
+      Statement refused(db_,
+                        "INSERT INTO refused (source, duplicates) VALUES (?1, ?2) "
+                        "ON CONFLICT (source) DO UPDATE SET duplicates = duplicates + ?2");
+      refused.bind(1, batch.source).bind(2, static_cast<int64_t>(result.duplicates));
+      refused.step();
+    }
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -272,6 +292,100 @@ int64_t Store::event_count(const std::string& source) {
   query.bind(1, source);
   query.step();
   return query.integer(0);
+}
+
+namespace {
+
+std::vector<StoredEvent> read_events(Statement& query) {
+  std::vector<StoredEvent> events;
+  while (query.step()) {
+    events.push_back({query.integer(0), query.text(1), query.text(2), query.text(3)});
+  }
+  return events;
+}
+
+}  // namespace
+
+std::vector<StoredEvent> Store::recent(const std::string& source, int64_t before, int limit,
+                                       const EventFilter& filter) {
+  std::lock_guard lock(mutex_);
+  // Empty filter members are bound as NULL and match every row.
+  Statement query(db_,
+                  "SELECT seq, batch_id, received_at, body FROM events "
+                  "WHERE source = ?1 AND seq < ?2 AND (?3 IS NULL OR op = ?3) "
+                  "AND (?4 IS NULL OR meter_id = ?4) ORDER BY seq DESC LIMIT ?5");
+  query.bind(1, source).bind(2, before > 0 ? before : INT64_MAX);
+  if (filter.op.empty()) {
+    query.bind_null(3);
+  } else {
+    query.bind(3, filter.op);
+  }
+  if (filter.meter_id.empty()) {
+    query.bind_null(4);
+  } else {
+    query.bind(4, filter.meter_id);
+  }
+  query.bind(5, static_cast<int64_t>(limit));
+  return read_events(query);
+}
+
+std::vector<StoredEvent> Store::meter_history(const std::string& source,
+                                              const std::string& meter_id, int64_t after,
+                                              int limit) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_,
+                  "SELECT seq, batch_id, received_at, body FROM events "
+                  "WHERE source = ?1 AND meter_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4");
+  query.bind(1, source).bind(2, meter_id).bind(3, after).bind(4, static_cast<int64_t>(limit));
+  return read_events(query);
+}
+
+std::optional<StoredEvent> Store::previous_of_meter(const std::string& source,
+                                                    const std::string& meter_id, int64_t seq) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_,
+                  "SELECT seq, batch_id, received_at, body FROM events "
+                  "WHERE source = ?1 AND meter_id = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT 1");
+  query.bind(1, source).bind(2, meter_id).bind(3, seq);
+  auto events = read_events(query);
+  if (events.empty()) return std::nullopt;
+  return std::move(events.front());
+}
+
+SourceStats Store::stats(const std::string& source, int windows) {
+  std::lock_guard lock(mutex_);
+  SourceStats stats;
+  {
+    Statement count(db_, "SELECT COUNT(*), MAX(received_at) FROM events WHERE source = ?1");
+    count.bind(1, source);
+    count.step();
+    stats.events = count.integer(0);
+    stats.last_received_at = count.text(1);
+  }
+  {
+    Statement refused(db_, "SELECT duplicates FROM refused WHERE source = ?1");
+    refused.bind(1, source);
+    if (refused.step()) stats.duplicates = refused.integer(0);
+  }
+  // received_at is ISO 8601 with milliseconds; its first 18 characters name a 10-second window.
+  using namespace std::chrono;
+  const auto now = system_clock::now();
+  const auto first = now - seconds(kWindowSeconds * (windows - 1));
+  std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(windows));
+  for (int i = 0; i < windows; ++i) {
+    names.push_back(iso_at(first + seconds(kWindowSeconds * i)).substr(0, 18));
+  }
+  stats.per_window.assign(static_cast<std::size_t>(windows), 0);
+  Statement rate(db_,
+                 "SELECT substr(received_at, 1, 18) AS w, COUNT(*) FROM events "
+                 "WHERE source = ?1 AND received_at >= ?2 GROUP BY w");
+  rate.bind(1, source).bind(2, names.front());
+  while (rate.step()) {
+    auto at = std::find(names.begin(), names.end(), rate.text(0));
+    if (at != names.end()) stats.per_window[static_cast<std::size_t>(at - names.begin())] = rate.integer(1);
+  }
+  return stats;
 }
 
 int64_t Store::last_seq() {

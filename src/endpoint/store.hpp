@@ -36,6 +36,21 @@ struct StoredEvent {
   std::string json;      // the event as sent
 };
 
+// What the overview of one source shows.
+struct SourceStats {
+  int64_t events = 0;
+  std::string last_received_at;  // empty: nothing received yet
+  int64_t duplicates = 0;        // events dropped because their id was stored before
+  // Events stored in each 10-second window of the last `windows` windows, oldest first.
+  std::vector<int64_t> per_window;
+};
+
+// A filter of the newest-first history pages; empty members match anything.
+struct EventFilter {
+  std::string op;
+  std::string meter_id;
+};
+
 struct MeterState {
   std::string meter_id;
   int64_t seq = 0;       // the event that set it
@@ -63,6 +78,18 @@ class Store {
   std::vector<MeterState> meters(const std::string& source, const std::string& after, int limit);
   std::optional<MeterState> meter(const std::string& source, const std::string& meter_id);
   int64_t event_count(const std::string& source);
+
+  // Newest first, events with seq < `before` (0: from the newest) matching `filter`.
+  std::vector<StoredEvent> recent(const std::string& source, int64_t before, int limit,
+                                  const EventFilter& filter);
+  // One meter's events, oldest first, seq > `after`.
+  std::vector<StoredEvent> meter_history(const std::string& source, const std::string& meter_id,
+                                         int64_t after, int limit);
+  // The event of `meter_id` stored last before `seq`: the version a change replaced.
+  std::optional<StoredEvent> previous_of_meter(const std::string& source,
+                                               const std::string& meter_id, int64_t seq);
+  // Counts for the overview; `windows` 10-second windows ending now.
+  SourceStats stats(const std::string& source, int windows);
   int64_t last_seq();
 
   // Blocks until an event with seq > `after` is stored, `timeout` passes, or close().

@@ -301,3 +301,138 @@ TEST_F(EndpointServerTest, StreamsNewChanges) {
 
 }  // namespace
 }  // namespace metersync::endpoint
+
+namespace metersync::endpoint {
+namespace {
+
+std::string meter_event(const std::string& id, const std::string& op, const std::string& meter,
+                        const std::string& serial, const std::string& status) {
+  return Json{{"id", id}, {"op", op}, {"committed_at", "2026-11-24T19:43:00.123Z"},
+              {"position", id},
+              {"meter", {{"sourceSystem", "postgres"}, {"sourceMeterId", meter},
+                         {"serialNumber", serial}, {"status", status}}},
+              {"before", nullptr}, {"after", nullptr}}
+      .dump();
+}
+
+std::string batch_of(const std::string& batch_id, const std::vector<std::string>& events) {
+  Json list = Json::array();
+  for (const auto& e : events) list.push_back(Json::parse(e));
+  return Json{{"source", "postgres"}, {"batch_id", batch_id}, {"events", list}}.dump();
+}
+
+TEST_F(EndpointServerTest, PagesNeedTheTokenAndTheLoginSetsAnHttpOnlyCookie) {
+  httplib::Headers html = {{"Accept", "text/html"}};
+  auto page = client_->Get("/", html);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 401);
+  EXPECT_NE(page->body.find("name=\"token\""), std::string::npos);
+
+  auto wrong = client_->Post("/login", "token=nope&next=/", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_FALSE(wrong->has_header("Set-Cookie"));
+
+  // An address of another site is not followed after the sign-in.
+  auto right = client_->Post("/login", "token=reader&next=//evil.example/",
+                             "application/x-www-form-urlencoded");
+  ASSERT_TRUE(right);
+  EXPECT_EQ(right->status, 303);
+  EXPECT_EQ(right->get_header_value("Location"), "/");
+  const std::string cookie = right->get_header_value("Set-Cookie");
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+
+  httplib::Headers with_cookie = {{"Cookie", cookie.substr(0, cookie.find(';'))}};
+  auto overview = client_->Get("/", with_cookie);
+  ASSERT_TRUE(overview);
+  EXPECT_EQ(overview->status, 200);
+  EXPECT_NE(overview->get_header_value("Content-Security-Policy").find("script-src 'self'"),
+            std::string::npos);
+  auto json = client_->Get("/v1/overview", with_cookie);
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->status, 200);
+  EXPECT_EQ(client_->Get("/v1/overview", {{"Cookie", "metersync_read=00"}})->status, 401);
+  EXPECT_EQ(client_->Get("/assets/app.js")->status, 200);
+}
+
+TEST_F(EndpointServerTest, UnknownSourcesAndMetersAnswerAReadableEscapedPage) {
+  httplib::Headers reader_html = {{"Authorization", "Bearer reader"}, {"Accept", "text/html"}};
+  auto source = client_->Get("/sources/%3Cscript%3E", reader_html);
+  ASSERT_TRUE(source);
+  EXPECT_EQ(source->status, 404);
+  EXPECT_NE(source->body.find("&quot;&lt;script&gt;&quot;"), std::string::npos);
+  EXPECT_EQ(source->body.find("<script>"), std::string::npos);
+  auto meter = client_->Get("/sources/postgres/meters/%22%3E%3Cimg%20onerror%3Dx%3E", reader_html);
+  ASSERT_TRUE(meter);
+  EXPECT_EQ(meter->status, 404);
+  EXPECT_NE(meter->body.find("&quot;&gt;&lt;img onerror=x&gt;"), std::string::npos);
+  auto elsewhere = client_->Get("/no/such/page", reader_html);
+  ASSERT_TRUE(elsewhere);
+  EXPECT_EQ(elsewhere->status, 404);
+  EXPECT_NE(elsewhere->body.find("Not found"), std::string::npos);
+}
+
+TEST_F(EndpointServerTest, EventsComeNewestFirstWithTheirChangedColumnsAndFilters) {
+  ASSERT_EQ(post("postgres", batch_of("b1", {meter_event("e1", "create", "m1", "S", "active"),
+                                             meter_event("e2", "create", "m2", "T", "active"),
+                                             meter_event("e3", "update", "m1", "S", "retired")}))
+                ->status,
+            200);
+  ASSERT_EQ(post("postgres", batch_of("b1", {meter_event("e1", "create", "m1", "S", "active"),
+                                             meter_event("e2", "create", "m2", "T", "active"),
+                                             meter_event("e3", "update", "m1", "S", "retired")}))
+                ->status,
+            200);
+  auto res = client_->Get("/v1/sources/postgres/events?limit=2", reader_);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  auto page = Json::parse(res->body);
+  ASSERT_EQ(page["events"].size(), 2U);
+  EXPECT_EQ(page["events"][0]["event"]["id"], "e3");
+  EXPECT_EQ(page["events"][0]["changed"], Json::array({"status"}));
+  EXPECT_TRUE(page["events"][1]["changed"].is_null());  // m2's first version
+  EXPECT_TRUE(page["has_more"]);
+  auto rest = Json::parse(client_->Get(("/v1/sources/postgres/events?before=" +
+                                        page["next_before"].get<std::string>()).c_str(),
+                                       reader_)->body);
+  ASSERT_EQ(rest["events"].size(), 1U);
+  EXPECT_EQ(rest["events"][0]["event"]["id"], "e1");
+
+  auto updates = Json::parse(
+      client_->Get("/v1/sources/postgres/events?op=update&meter_id=m1", reader_)->body);
+  ASSERT_EQ(updates["events"].size(), 1U);
+  auto history = Json::parse(client_->Get("/v1/sources/postgres/meters/m1/history", reader_)->body);
+  ASSERT_EQ(history["events"].size(), 2U);
+  EXPECT_EQ(history["events"][0]["event"]["op"], "create");
+  EXPECT_EQ(history["events"][1]["event"]["op"], "update");
+  EXPECT_EQ(client_->Get("/v1/sources/postgres/meters/nope/history", reader_)->status, 404);
+
+  auto overview = Json::parse(client_->Get("/v1/overview", reader_)->body);
+  const auto& postgres = overview["sources"][3];
+  EXPECT_EQ(postgres["source"], "postgres");
+  EXPECT_EQ(postgres["events"], 3);
+  EXPECT_EQ(postgres["duplicates"], 3);
+  EXPECT_EQ(postgres["per_window"].back(), 3);
+  EXPECT_EQ(overview["signature"], "standard");
+}
+
+class EndpointOpenReadsTest : public EndpointServerTest {
+  void configure(ServerOptions& options) override {
+    options.read_token.clear();
+    options.open_reads = true;
+  }
+};
+
+TEST_F(EndpointOpenReadsTest, ReadsAndPagesNeedNoTokenAndSaySo) {
+  auto page = client_->Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  auto overview = Json::parse(client_->Get("/v1/overview")->body);
+  EXPECT_EQ(overview["read_token"], false);
+  EXPECT_EQ(client_->Get("/v1/sources/postgres/changes")->status, 200);
+  EXPECT_EQ(client_->Get("/admin/faults")->status, 401);  // faults still need a token
+}
+
+}  // namespace
+}  // namespace metersync::endpoint
