@@ -341,7 +341,7 @@ const std::array<Key<EndpointConfig>, 19> kEndpoint{{
      .default_value = "30000",
      .min = 1,
      .max = kDay,
-     .help = "longest back-off (Retry-After may ask for more)",
+     .help = "longest back-off, also the longest wait a Retry-After can ask for",
      .set = [](EndpointConfig& e, const Setting& v) { e.retry_max = millis(v); }},
     {.name = "max_attempts",
      .type = KeyType::Integer,

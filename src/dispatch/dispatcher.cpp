@@ -16,6 +16,7 @@
 #include "kafka/consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
 #include "pipeline/backoff.hpp"
+#include "pipeline/log_rate_limit.hpp"
 #include "pipeline/record_processor.hpp"
 #include "pipeline/topics.hpp"
 #include "wire/webhook_signature.hpp"
@@ -189,8 +190,7 @@ class Dispatcher::Loop {
       return settle_record(partition, offset, message.timestamp_ms());
     }
     if (const auto* rejected = std::get_if<pipeline::Rejected>(&outcome)) {
-      spdlog::warn("dispatch [{}]: record {}/{} goes to {} ({}): {}", source_.name, partition, offset,
-                   dead_letter_topic_, kafka::stage_name(rejected->stage), rejected->reason);
+      log_rejection(partition, offset, *rejected);
       kafka::DeadLetter letter{rejected->stage, rejected->reason, message.topic(), partition,
                                offset, message.timestamp_ms(), message.key(), message.value()};
       if (!dead_letter(letter)) return;
@@ -208,6 +208,20 @@ class Dispatcher::Loop {
     // head settles.
     if (queue.full(limits_)) consumer_.pause(partition);
     start_posts(Clock::now());
+  }
+
+  // Rate-limited as the Meter Master pipeline's (pipeline::LogRateLimit): a flood of bad
+  // records writes a few lines and a count, while the metric and the status count each one.
+  void log_rejection(int32_t partition, int64_t offset, const pipeline::Rejected& rejected) {
+    const auto turn = rejection_log_.next(Clock::now());
+    if (turn.held_back > 0) {
+      spdlog::warn("dispatch [{}]: {} more records went to {}", source_.name, turn.held_back,
+                   dead_letter_topic_);
+    }
+    if (turn.write) {
+      spdlog::warn("dispatch [{}]: record {}/{} goes to {} ({}): {}", source_.name, partition, offset,
+                   dead_letter_topic_, kafka::stage_name(rejected.stage), rejected.reason);
+    }
   }
 
   // Starts the posts that may go: each partition's head when ready, up to max_in_flight,
@@ -506,6 +520,7 @@ class Dispatcher::Loop {
   BatchLimits limits_;
   std::string dead_letter_topic_;
   pipeline::RecordProcessor processor_;  // the same decisions as the Meter Master pipeline's
+  pipeline::LogRateLimit rejection_log_;
   RetryPolicy policy_;
   CircuitBreaker breaker_;
   std::map<int32_t, PartitionQueue> queues_;

@@ -30,6 +30,9 @@ Verdict classify(const AttemptResult& result) {
   return Verdict::DeadLetter;
 }
 
+// Compared in seconds, before any conversion to milliseconds could overflow.
+constexpr int64_t kCeilingSeconds = std::chrono::duration_cast<std::chrono::seconds>(kRetryAfterCeiling).count();
+
 std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
@@ -38,7 +41,10 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     int64_t seconds = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    // More digits than int64 holds is still a (hostile) number: the longest wait there is.
+    if (ec == std::errc::result_out_of_range) return kRetryAfterCeiling;
     if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+    if (seconds >= kCeilingSeconds) return kRetryAfterCeiling;
     return std::chrono::seconds(seconds);
   }
   // IMF-fixdate, the form RFC 9110 requires senders to use.
@@ -46,9 +52,15 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   const std::string text(value);
   const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
-  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
-  if (at <= now) return std::chrono::milliseconds(0);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+  // Compared in whole seconds first: a date centuries away does not fit system_clock's
+  // nanoseconds.
+  const std::time_t at = timegm(&tm);
+  const std::time_t now_seconds = std::chrono::system_clock::to_time_t(now);
+  if (at < now_seconds) return std::chrono::milliseconds(0);
+  if (at - now_seconds >= kCeilingSeconds) return kRetryAfterCeiling;
+  const auto at_time = std::chrono::system_clock::from_time_t(at);
+  if (at_time <= now) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at_time - now);
 }
 
 RetryPolicy::RetryPolicy(RetrySettings settings, uint64_t seed)

@@ -38,8 +38,14 @@ std::string_view verdict_name(Verdict verdict);
 // Delivered / Retry / DeadLetter for one attempt, ignoring the attempt limit.
 Verdict classify(const AttemptResult& result);
 
+// What parse_retry_after gives at most: far beyond any cap (retry_max_ms is at most a day),
+// and small enough that arithmetic on clocks never overflows.
+inline constexpr std::chrono::milliseconds kRetryAfterCeiling = std::chrono::hours(24 * 365);
+
 // Seconds ("120") or an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT") → a wait from `now`.
-// nullopt when malformed; a date in the past gives zero.
+// nullopt when malformed; a date in the past gives zero; a value beyond kRetryAfterCeiling
+// (a number of any length, a date in the year 9999) gives kRetryAfterCeiling. The caller
+// clamps it to its own maximum (RetryPolicy, CircuitBreaker: retry_max_ms).
 std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now);
 

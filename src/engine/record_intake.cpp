@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 namespace metersync::engine {
 
 RecordIntake::RecordIntake(const config::SourceConfig& source)
@@ -29,22 +31,13 @@ Outcome RecordIntake::process(const kafka::Message& message) {
 }
 
 void RecordIntake::log_rejection(const InFlightRecord& record, const Rejected& rejected) {
-  using namespace std::chrono_literals;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - rejection_window_ >= 10s) {
-    if (rejections_unlogged_ > 0) {
-      spdlog::warn("{}: {} more records went to the dead-letter topic", source_, rejections_unlogged_);
-    }
-    rejection_window_ = now;
-    rejections_logged_ = 0;
-    rejections_unlogged_ = 0;
+  const auto turn = rejection_log_.next(std::chrono::steady_clock::now());
+  if (turn.held_back > 0) {
+    spdlog::warn("{}: {} more records went to the dead-letter topic", source_, turn.held_back);
   }
-  if (rejections_logged_ < 10) {
-    ++rejections_logged_;
+  if (turn.write) {
     spdlog::warn("{}: partition {} offset {} goes to the dead-letter topic ({}): {}", source_,
                  record.partition, record.offset, stage_name(rejected.stage), rejected.reason);
-  } else {
-    ++rejections_unlogged_;
   }
 }
 

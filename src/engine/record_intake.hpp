@@ -3,19 +3,19 @@
 // dispatcher's), only what the sink needs of it is kept, and the key and value are copied
 // out so that the librdkafka message, and the fetch buffer it pins, go at once.
 //
-// Dead letters are logged as they are decided, at most ten lines per 10 s and then a count:
-// a flood of bad records must not flood the log (the status file counts every one).
+// Dead letters are logged as they are decided, through pipeline::LogRateLimit (at most ten
+// lines per 10 s, then a count, as the endpoint dispatcher): a flood of bad records must not
+// flood the log (the status file counts every one).
 //
 // Thread: the pipeline thread.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
 #include <string>
 
 #include "config/config.hpp"
 #include "engine/in_flight_batch.hpp"
 #include "kafka/message.hpp"
+#include "pipeline/log_rate_limit.hpp"
 #include "pipeline/record_processor.hpp"
 
 namespace metersync::engine {
@@ -33,9 +33,7 @@ class RecordIntake {
 
   std::string source_;
   pipeline::RecordProcessor processor_;
-  std::chrono::steady_clock::time_point rejection_window_{};
-  int rejections_logged_ = 0;
-  int64_t rejections_unlogged_ = 0;
+  pipeline::LogRateLimit rejection_log_;
 };
 
 }  // namespace metersync::engine

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -179,6 +181,36 @@ TEST_F(DispatcherTest, DeadLettersForeignTablesAndUnmappableChangesLikeTheTableS
   EXPECT_EQ(letters[0].reason, "event of table 'not_meter' on the topic of table 'meter'");
   EXPECT_EQ(letters[1].stage, "map");
   EXPECT_NE(letters[1].reason.find("SourceMeterId"), std::string::npos) << letters[1].reason;
+}
+
+// A flood of undecodable records: each is dead-lettered and counted, but the log gets the
+// table pipeline's rate limit (pipeline::LogRateLimit, ten lines per 10 s and then a count),
+// not a line per record.
+TEST_F(DispatcherTest, AFloodOfUndecodableRecordsWritesAFewLogLines) {
+  constexpr int kRecords = 300;
+  for (int i = 0; i < kRecords; ++i) cluster_->produce(fixture("create.key.json"), "not json " + std::to_string(i));
+  cluster_->produce_fixture("update");
+
+  std::ostringstream log;
+  const auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  Dispatcher dispatcher(config_, config_.sources.at(0));
+  const bool done = dispatch_until(dispatcher, [&] {
+    return dispatcher.stats().records_dead_lettered >= kRecords && received().size() >= 1;
+  });
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(done);
+
+  EXPECT_EQ(dispatcher.stats().records_dead_lettered, kRecords);
+  int lines = 0;
+  std::istringstream text(log.str());
+  for (std::string line; std::getline(text, line);) {
+    if (line.find("endpoint.dlq") != std::string::npos) ++lines;
+  }
+  // Ten per window that opened; a slow machine may open a second one.
+  EXPECT_GE(lines, 10);
+  EXPECT_LE(lines, 21) << log.str().substr(0, 4000);
 }
 
 TEST_F(DispatcherTest, DeliversInOrderDeadLettersAndReplays) {

@@ -89,6 +89,29 @@ TEST(RetryPolicy, HonoursRetryAfterUpToTheMaximum) {
   EXPECT_LE(policy.decide(http(429, "soon"), 1, now).wait, 10ms);    // ignored
 }
 
+// A hostile endpoint cannot park a partition beyond retry_max_ms, however large its
+// Retry-After: a number longer than int64, a date in the year 9999, a date long past.
+TEST(RetryPolicy, ClampsAnyRetryAfterToTheMaximum) {
+  RetryPolicy policy({10ms, 5000ms, 10}, 1);
+  const auto now = std::chrono::system_clock::from_time_t(1445412480);
+  for (const char* asked : {"86400", "9223372036854775807", "99999999999999999999999999",
+                            "Fri, 31 Dec 9999 23:59:59 GMT"}) {
+    EXPECT_EQ(policy.decide(http(429, asked), 1, now).wait, 5000ms) << asked;
+    EXPECT_EQ(policy.decide(http(503, asked), 9, now).wait, 5000ms) << asked;
+  }
+  EXPECT_LE(policy.decide(http(503, "Mon, 01 Jan 1601 00:00:00 GMT"), 1, now).wait, 10ms);
+}
+
+TEST(RetryPolicy, ParsesRetryAfterUpToItsCeiling) {
+  const auto now = std::chrono::system_clock::from_time_t(1445412480);
+  EXPECT_EQ(parse_retry_after("9223372036854775807", now), kRetryAfterCeiling);
+  EXPECT_EQ(parse_retry_after("99999999999999999999999999", now), kRetryAfterCeiling);
+  EXPECT_EQ(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), kRetryAfterCeiling);
+  EXPECT_EQ(parse_retry_after("Mon, 01 Jan 1601 00:00:00 GMT", now), 0ms);
+  EXPECT_EQ(parse_retry_after("31536000", now), kRetryAfterCeiling);
+  EXPECT_EQ(parse_retry_after("31535999", now), 31535999000ms);
+}
+
 TEST(RetryPolicy, ParsesRetryAfter) {
   const auto now = std::chrono::system_clock::from_time_t(1445412480);
   EXPECT_EQ(parse_retry_after("120", now), 120000ms);
