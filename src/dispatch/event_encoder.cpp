@@ -12,8 +12,6 @@ namespace {
 
 using JsonDoc = nlohmann::ordered_json;
 
-std::string json_string(std::string_view text) { return JsonDoc(std::string(text)).dump(); }
-
 std::string base64(const std::string& data) {
   std::string out(4 * ((data.size() + 2) / 3), '\0');
   const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -60,6 +58,8 @@ class ObjectWriter {
 };
 
 }  // namespace
+
+std::string json_string(std::string_view text) { return JsonDoc(std::string(text)).dump(); }
 
 std::string value_json(const Value& value) {
   struct Visitor {

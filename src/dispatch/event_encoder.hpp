@@ -47,6 +47,8 @@ std::string event_id(const std::string& source, const Position& position,
                      const std::optional<std::string>& meter_id, RecordRef ref);
 
 // Value and row encodings, also used by the tests.
+// `text` as a JSON string literal, quotes and escapes included.
+std::string json_string(std::string_view text);
 std::string value_json(const Value& value);
 std::string row_json(const Row& row);
 std::string meter_json(const MeterChange& change);

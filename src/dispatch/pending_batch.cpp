@@ -1,16 +1,11 @@
 #include "dispatch/pending_batch.hpp"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
+#include "dispatch/event_encoder.hpp"
 #include "wire/contract.hpp"
 
 namespace metersync::dispatch {
-namespace {
-
-std::string json_string(std::string_view text) { return nlohmann::json(std::string(text)).dump(); }
-
-}  // namespace
 
 PendingBatch::PendingBatch(std::string source, int32_t partition)
     : source_(std::move(source)), partition_(partition) {}

@@ -14,21 +14,21 @@ EncodedEvent event(int64_t offset) {
 }
 
 const BatchLimits kLimits{.max_events = 2, .max_bytes = 1 << 20, .linger = 10ms};
-const Clock::time_point t0{};
+const Clock::time_point kT0{};
 
 TEST(PartitionQueueTest, NeverTwoPostsInFlightAndSettlesInOrder) {
   PartitionQueue queue("postgres", 0);
-  queue.add(event(10), kLimits, t0);
-  queue.add(event(11), kLimits, t0);  // full: due
-  ASSERT_TRUE(queue.ready(kLimits, t0));
+  queue.add(event(10), kLimits, kT0);
+  queue.add(event(11), kLimits, kT0);  // full: due
+  ASSERT_TRUE(queue.ready(kLimits, kT0));
   EXPECT_EQ(queue.start().batch_id(), "postgres-0-10-11");
-  queue.add(event(12), kLimits, t0);
-  queue.add(event(13), kLimits, t0);
+  queue.add(event(12), kLimits, kT0);
+  queue.add(event(13), kLimits, kT0);
   // The next batch is full, but its predecessor is in flight.
-  EXPECT_FALSE(queue.ready(kLimits, t0 + 1h));
+  EXPECT_FALSE(queue.ready(kLimits, kT0 + 1h));
   EXPECT_FALSE(queue.ready_at(kLimits));
   EXPECT_EQ(queue.settle(), 12);
-  ASSERT_TRUE(queue.ready(kLimits, t0));
+  ASSERT_TRUE(queue.ready(kLimits, kT0));
   EXPECT_EQ(queue.start().batch_id(), "postgres-0-12-13");
   EXPECT_EQ(queue.settle(), 14);
   EXPECT_TRUE(queue.empty());
@@ -36,14 +36,14 @@ TEST(PartitionQueueTest, NeverTwoPostsInFlightAndSettlesInOrder) {
 
 TEST(PartitionQueueTest, APostedBatchIsSealedSoEveryRetryCarriesTheSameBody) {
   PartitionQueue queue("postgres", 0);
-  queue.add(event(10), kLimits, t0);
-  ASSERT_TRUE(queue.ready(kLimits, t0 + 10ms));  // lingered
+  queue.add(event(10), kLimits, kT0);
+  ASSERT_TRUE(queue.ready(kLimits, kT0 + 10ms));  // lingered
   const std::string body = queue.start().body();
-  queue.add(event(11), kLimits, t0 + 11ms);  // goes behind, not into the batch in flight
-  queue.retry_at(t0 + 100ms);
-  EXPECT_FALSE(queue.ready(kLimits, t0 + 99ms));
-  ASSERT_TRUE(queue.ready(kLimits, t0 + 100ms));
-  EXPECT_EQ(queue.ready_at(kLimits), t0 + 100ms);
+  queue.add(event(11), kLimits, kT0 + 11ms);  // goes behind, not into the batch in flight
+  queue.retry_at(kT0 + 100ms);
+  EXPECT_FALSE(queue.ready(kLimits, kT0 + 99ms));
+  ASSERT_TRUE(queue.ready(kLimits, kT0 + 100ms));
+  EXPECT_EQ(queue.ready_at(kLimits), kT0 + 100ms);
   EXPECT_EQ(queue.start().body(), body);
   EXPECT_EQ(queue.count_attempt(), 1);
   EXPECT_EQ(queue.settle(), 11);
@@ -54,7 +54,7 @@ TEST(PartitionQueueTest, APostedBatchIsSealedSoEveryRetryCarriesTheSameBody) {
 TEST(PartitionQueueTest, RecordsWithoutEventsSettleWithTheLastBatchOrAtOnce) {
   PartitionQueue queue("postgres", 0);
   EXPECT_EQ(queue.cover(5), 6);  // nothing queued: settles at once
-  queue.add(event(6), kLimits, t0);
+  queue.add(event(6), kLimits, kT0);
   queue.start();
   EXPECT_EQ(queue.cover(7), std::nullopt);  // a tombstone behind the batch in flight
   const std::string id = queue.head().batch_id();
@@ -64,13 +64,13 @@ TEST(PartitionQueueTest, RecordsWithoutEventsSettleWithTheLastBatchOrAtOnce) {
 
 TEST(PartitionQueueTest, FullOnceAFullBatchWaitsBehindTheHead) {
   PartitionQueue queue("postgres", 0);
-  queue.add(event(1), kLimits, t0);
+  queue.add(event(1), kLimits, kT0);
   queue.start();
-  queue.add(event(2), kLimits, t0);
+  queue.add(event(2), kLimits, kT0);
   EXPECT_FALSE(queue.full(kLimits));
-  queue.add(event(3), kLimits, t0);
+  queue.add(event(3), kLimits, kT0);
   EXPECT_TRUE(queue.full(kLimits));  // pause the fetch
-  queue.add(event(4), kLimits, t0);  // fetched before the pause took effect: still kept
+  queue.add(event(4), kLimits, kT0);  // fetched before the pause took effect: still kept
   EXPECT_EQ(queue.batches(), 3u);
   queue.settle();
   EXPECT_FALSE(queue.full(kLimits));  // resume
