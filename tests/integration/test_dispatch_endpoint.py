@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -27,7 +26,7 @@ import pytest
 import requests
 
 import loadgen
-from metersync_harness import REPO, MeterSync, Names, drop_sink_tables, meter_master, sink_connect, wait_until
+from metersync_harness import REPO, MeterSync, free_port, Names, drop_sink_tables, meter_master, sink_connect, wait_until
 
 TOPICS = {"postgres": "postgres.public.meter", "mysql": "mysql.meterdb.meters"}
 TARGET_OF = {"postgres": "postgres", "mysql": "mariadb"}
@@ -45,12 +44,6 @@ def endpoint_binary() -> Path:
     if not path.exists():
         raise AssertionError(f"metersync-endpoint not found at {path}: build it or set METERSYNC_ENDPOINT_BIN")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class EndpointService:
