@@ -61,6 +61,12 @@ std::optional<int> limit_of(const httplib::Request& req) {
   return static_cast<int>(std::min<int64_t>(*limit, kMaxLimit));
 }
 
+// A paging cursor (`after`, `before`): 0 when absent, nullopt when not a whole number.
+std::optional<int64_t> cursor_of(const httplib::Request& req, const std::string& name) {
+  if (!req.has_param(name)) return 0;
+  return to_int64(req.get_param_value(name));
+}
+
 // Hex SHA-256 of a body: what the store keeps to tell a batch_id's repeat from a reuse.
 std::string body_digest(const std::string& body) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -297,15 +303,11 @@ void EndpointServer::install_routes() {
   http_->Get(R"(/v1/sources/([^/]+)/changes)",
              read_route([this](const std::string& source, const httplib::Request& req,
                                httplib::Response& res) {
-    int64_t after = 0;
-    if (req.has_param("after")) {
-      auto parsed = to_int64(req.get_param_value("after"));
-      if (!parsed) return error(res, 400, "after: a cursor from next_cursor expected");
-      after = *parsed;
-    }
+    const auto after = cursor_of(req, "after");
+    if (!after) return error(res, 400, "after: a cursor from next_cursor expected");
     auto limit = limit_of(req);
     if (!limit) return error(res, 400, "limit: a positive whole number expected");
-    auto events = store_.history(source, after, *limit + 1);
+    auto events = store_.history(source, *after, *limit + 1);
     const bool more = events.size() > static_cast<std::size_t>(*limit);
     if (more) events.pop_back();
     Json changes = Json::array();
@@ -313,7 +315,7 @@ void EndpointServer::install_routes() {
       changes.push_back(Json{{"cursor", std::to_string(e.seq)}, {"batch_id", e.batch_id},
                              {"received_at", e.received_at}, {"event", Json::parse(e.json)}});
     }
-    const int64_t next = events.empty() ? after : events.back().seq;
+    const int64_t next = events.empty() ? *after : events.back().seq;
     answer(res, 200, Json{{"source", source}, {"changes", changes},
                           {"next_cursor", std::to_string(next)}, {"has_more", more},
                           {"total", store_.event_count(source)}});
@@ -370,16 +372,12 @@ void EndpointServer::install_routes() {
   http_->Get(R"(/v1/sources/([^/]+)/events)",
              read_route([this](const std::string& source, const httplib::Request& req,
                                httplib::Response& res) {
-    int64_t before = 0;
-    if (req.has_param("before")) {
-      auto parsed = to_int64(req.get_param_value("before"));
-      if (!parsed) return error(res, 400, "before: a cursor from next_before expected");
-      before = *parsed;
-    }
+    const auto before = cursor_of(req, "before");
+    if (!before) return error(res, 400, "before: a cursor from next_before expected");
     auto limit = limit_of(req);
     if (!limit) return error(res, 400, "limit: a positive whole number expected");
     EventFilter filter{req.get_param_value("op"), req.get_param_value("meter_id")};
-    auto events = store_.recent(source, before, *limit + 1, filter);
+    auto events = store_.recent(source, *before, *limit + 1, filter);
     const bool more = events.size() > static_cast<std::size_t>(*limit);
     if (more) events.pop_back();
     Json list = Json::array();
@@ -395,22 +393,18 @@ void EndpointServer::install_routes() {
              read_route([this](const std::string& source, const httplib::Request& req,
                                httplib::Response& res) {
     const std::string meter_id = req.matches[2];
-    int64_t after = 0;
-    if (req.has_param("after")) {
-      auto parsed = to_int64(req.get_param_value("after"));
-      if (!parsed) return error(res, 400, "after: a cursor from next_cursor expected");
-      after = *parsed;
-    }
+    const auto after = cursor_of(req, "after");
+    if (!after) return error(res, 400, "after: a cursor from next_cursor expected");
     auto limit = limit_of(req);
     if (!limit) return error(res, 400, "limit: a positive whole number expected");
-    auto events = store_.meter_history(source, meter_id, after, *limit + 1);
+    auto events = store_.meter_history(source, meter_id, *after, *limit + 1);
     if (events.empty() && after == 0) return error(res, 404, "no meter \"" + meter_id + "\"");
     const bool more = events.size() > static_cast<std::size_t>(*limit);
     if (more) events.pop_back();
     Json list = Json::array();
     for (const auto& e : events) list.push_back(annotated(source, e, store_));
     answer(res, 200, Json{{"source", source}, {"meter_id", meter_id}, {"events", list},
-                          {"next_cursor", std::to_string(events.empty() ? after
+                          {"next_cursor", std::to_string(events.empty() ? *after
                                                                         : events.back().seq)},
                           {"has_more", more}});
   }));

@@ -6,9 +6,12 @@
 
 namespace metersync::kafka {
 
-std::expected<TopicMetadata, std::string> describe_topics(const ClientSettings& settings,
-                                                          const std::vector<std::string>& topics,
-                                                          std::chrono::milliseconds timeout) {
+namespace {
+
+// A producer is the lightest handle that can ask for metadata and watermarks: no group, no
+// assignment.
+std::expected<std::unique_ptr<RdKafka::Producer>, std::string> metadata_client(
+    const ClientSettings& settings) {
   std::unique_ptr<RdKafka::Conf> conf;
   try {
     conf = make_conf(settings, {}, {{"log_level", "3"}});
@@ -16,9 +19,19 @@ std::expected<TopicMetadata, std::string> describe_topics(const ClientSettings& 
     return std::unexpected(error.what());
   }
   std::string error;
-  // A producer is the lightest handle that can ask for metadata: no group, no assignment.
   std::unique_ptr<RdKafka::Producer> handle(RdKafka::Producer::create(conf.get(), error));
   if (!handle) return std::unexpected("cannot create a Kafka client: " + error);
+  return handle;
+}
+
+}  // namespace
+
+std::expected<TopicMetadata, std::string> describe_topics(const ClientSettings& settings,
+                                                          const std::vector<std::string>& topics,
+                                                          std::chrono::milliseconds timeout) {
+  auto client = metadata_client(settings);
+  if (!client) return std::unexpected(client.error());
+  const std::unique_ptr<RdKafka::Producer>& handle = *client;
   RdKafka::Metadata* raw = nullptr;
   const RdKafka::ErrorCode code =
       handle->metadata(true, nullptr, &raw, static_cast<int>(timeout.count()));
@@ -44,15 +57,9 @@ std::expected<std::map<int32_t, int64_t>, std::string> end_offsets(
   if (!described) return std::unexpected(described.error());
   const auto partitions = described->partitions.at(topic);
   if (!partitions) return std::unexpected("topic " + topic + " does not exist");
-  std::unique_ptr<RdKafka::Conf> conf;
-  try {
-    conf = make_conf(settings, {}, {{"log_level", "3"}});
-  } catch (const ClientConfigError& error) {
-    return std::unexpected(error.what());
-  }
-  std::string error;
-  std::unique_ptr<RdKafka::Producer> handle(RdKafka::Producer::create(conf.get(), error));
-  if (!handle) return std::unexpected("cannot create a Kafka client: " + error);
+  auto client = metadata_client(settings);
+  if (!client) return std::unexpected(client.error());
+  const std::unique_ptr<RdKafka::Producer>& handle = *client;
   std::map<int32_t, int64_t> out;
   for (int32_t partition = 0; partition < *partitions; ++partition) {
     int64_t low = 0;
