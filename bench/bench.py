@@ -198,6 +198,12 @@ JDBC_SWEEP = [
 JDBC_BEST = JDBC_SWEEP[4]
 
 
+# endpoint.max_in_flight's default, and how long an endpoint drain may take before its rate so
+# far is what the report shows (a full 1M-event drain to the endpoint would dominate the part).
+ENDPOINT_IN_FLIGHT = 4
+ENDPOINT_DRAIN_LIMIT_S = 120
+
+
 def run_throughput(env, run_id, workdir, binary, args) -> dict:
     b = throughput.Bench(env, run_id, workdir, binary)
     throughput.remove_leftovers(env["CONNECT_URL"])
@@ -234,6 +240,16 @@ def run_throughput(env, run_id, workdir, binary, args) -> dict:
                                     scrape_every_s=1.0 if scraped else None)
                 res["scrape"].append(r)
                 log(f"  {r['elapsed_s']:.1f}s {r['check']}" + (f" scrapes {r['scrapes']}" if scraped else ""))
+        # The endpoint path's sustained rate beside the table path's: both destinations drain
+        # the same backlog at once, with parallel delivery (shipped) and with posts one at a time.
+        endpoint_bin = find_binary("metersync-endpoint", args.endpoint_bin)
+        res["endpoint_drain"] = []
+        for in_flight in (ENDPOINT_IN_FLIGHT, 1):
+            log(f"metersync draining to Meter Master and an endpoint at once (max_in_flight={in_flight})")
+            r = b.run_endpoint_drain(expect, endpoint_bin, in_flight, args.batch, limit_s=ENDPOINT_DRAIN_LIMIT_S)
+            res["endpoint_drain"].append(r)
+            log(f"  Meter Master {r['meter_master']['per_s']:,.0f}/s, endpoint {r['endpoint']['per_s']:,.0f}/s"
+                + ("" if r["endpoint"]["drained"] else f" (not drained in {r['limit_s']:.0f} s)"))
         log("database ceiling")
         res["ceiling"] = b.run_ceiling(expect)
         log(f"  {res['ceiling']['elapsed_s']:.1f}s")

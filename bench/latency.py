@@ -39,6 +39,7 @@ import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
 import procstat
+from endpoint_service import EndpointService
 from throughput import log, shipped_pg_mapping
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +68,9 @@ MARIADB_MAPPING = """\
       Latitude:         { from: latitude, round: 6 }
       Longitude:        { from: longitude, round: 6 }
 """
+
+# endpoint.max_in_flight's default (docs/configuration.md).
+SHIPPED_IN_FLIGHT = 4
 
 SOURCES = {"postgres": ("postgres", "PG_TOPIC", "meter_id"), "mariadb": ("mysql", "MARIADB_TOPIC", "id")}
 
@@ -174,27 +178,14 @@ class LatencyRun:
         return psycopg.connect(**stackenv.pg_connect_kwargs(self.env, db or self.db), autocommit=True)
 
     def start_endpoint(self):
-        self.ep_db = self.workdir / "endpoint.db"
-        envp = {**os.environ, "METERSYNC_ENDPOINT_TOKEN": "bench"}
-        self.ep_log = open(self.workdir / "endpoint.log", "w")
-        self.ep = subprocess.Popen([str(self.endpoint_bin), "--port", "0", "--db", str(self.ep_db)],
-                                   stdout=subprocess.PIPE, stderr=self.ep_log, text=True, env=envp)
-        seen = []
-        while True:  # its log goes to stdout too; the port comes on a line of its own
-            line = self.ep.stdout.readline()
-            if not line:
-                raise RuntimeError(f"metersync-endpoint did not start: {''.join(seen)[-2000:]}")
-            if line.startswith("listening "):
-                break
-            seen.append(line)
-        self.ep_port = int(line.split()[1])
-        threading.Thread(target=lambda: [None for _ in self.ep.stdout], daemon=True).start()
+        self.ep = EndpointService(self.endpoint_bin, self.workdir)
+        self.ep_db, self.ep_port = self.ep.db, self.ep.port
 
-    def write_config(self, wait_ms: int, linger_ms: int) -> Path:
+    def write_config(self, wait_ms: int, linger_ms: int, in_flight: int) -> Path:
         odbc = (f"Driver={{PostgreSQL Unicode}};Server={self.env['PG_HOST']};Port={self.env['PG_PORT']};"
                 f"Database={self.db};Uid={self.env['PG_USER']};Pwd={self.env['PG_PASSWORD']}")
         url = f"http://127.0.0.1:{self.ep_port}/v1/sources"
-        path = self.workdir / f"latency-{wait_ms}.yaml"
+        path = self.workdir / f"latency-{wait_ms}-{in_flight}.yaml"
         path.write_text(f"""\
 kafka:
   bootstrap_servers: {self.env['KAFKA_BOOTSTRAP']}
@@ -214,12 +205,14 @@ sources:
 {shipped_pg_mapping()}    endpoint:
       url: {url}/postgres/changes
       linger_ms: {linger_ms}
+      max_in_flight: {in_flight}
   mysql:
     connector: mariadb
     topic: {self.env['MARIADB_TOPIC']}
 {MARIADB_MAPPING}    endpoint:
       url: {url}/mysql/changes
       linger_ms: {linger_ms}
+      max_in_flight: {in_flight}
 """)
         return path
 
@@ -241,15 +234,16 @@ sources:
             finally:
                 c.close()
 
-    def start_metersync(self, wait_ms: int, linger_ms: int):
+    def start_metersync(self, wait_ms: int, linger_ms: int, in_flight: int):
         self.stop_metersync()
         if self.ms_log is None:
             self.start_dispatch_at_topic_ends()
-        config = self.write_config(wait_ms, linger_ms)
-        self.ms_log = open(self.workdir / f"latency-metersync-{wait_ms}.log", "w")
+        config = self.write_config(wait_ms, linger_ms, in_flight)
+        self.ms_log = open(self.workdir / f"latency-metersync-{wait_ms}-{in_flight}.log", "w")
         self.ms = subprocess.Popen([str(self.bin), "--config", str(config), "run"],
                                    stdout=self.ms_log, stderr=subprocess.STDOUT)
         self.settings = {"sink.max_batch_wait_ms": wait_ms, "endpoint.linger_ms": linger_ms,
+                         "endpoint.max_in_flight": in_flight,
                          "sink.max_batch_events": 5000, "debezium poll.interval.ms": connector_poll_interval()}
 
     def stop_metersync(self):
@@ -260,7 +254,7 @@ sources:
     def stop(self):
         self.stop_metersync()
         if self.ep is not None:
-            procstat.stop(self.ep, 15)
+            self.ep.stop()
 
     def install_trigger(self):
         """Waits for metersync's tables, then logs every row it writes."""
@@ -491,15 +485,18 @@ def run(env, run_id, workdir, binary, endpoint_bin, rates, duration) -> dict:
     phases = []
     try:
         lr.start_endpoint()
-        # The shipped settings (batch wait and endpoint linger 5 ms) at every rate, then the
-        # former 50 ms defaults at 1,000/s for comparison.
-        for wait_ms, linger_ms in [(5, 5), (50, 50)]:
-            lr.start_metersync(wait_ms, linger_ms)
+        # The shipped settings (batch wait and endpoint linger 5 ms, 4 posts in flight per
+        # endpoint) at every rate; then at 1,000/s only, serial delivery (one post in flight,
+        # as before parallel delivery) and the former 50 ms waits, for comparison.
+        for wait_ms, linger_ms, in_flight in [(5, 5, SHIPPED_IN_FLIGHT), (5, 5, 1), (50, 50, SHIPPED_IN_FLIGHT)]:
+            lr.start_metersync(wait_ms, linger_ms, in_flight)
             if not phases:
                 lr.install_trigger()
-            log(f"latency: metersync with max_batch_wait_ms={wait_ms}, linger_ms={linger_ms}; catching up")
+            log(f"latency: metersync with max_batch_wait_ms={wait_ms}, linger_ms={linger_ms}, "
+                f"max_in_flight={in_flight}; catching up")
             lr.wait_caught_up()
-            for rate in (rates if wait_ms == 5 else [r for r in rates if r == 1000]):
+            shipped = (wait_ms, linger_ms, in_flight) == (5, 5, SHIPPED_IN_FLIGHT)
+            for rate in (rates if shipped else [r for r in rates if r == 1000]):
                 for target in ("postgres", "mariadb"):
                     log(f"latency: {target} at {rate}/s for {duration:.0f}s")
                     p = lr.phase(target, rate, duration)
@@ -539,14 +536,15 @@ def section(lat: dict, plots: Path) -> list[str]:
         st = p["settings"]
         lines.append(
             f"| {p['target']} | {p['rate']:,} ({p['achieved_rate']:,.0f}) | wait {st['sink.max_batch_wait_ms']} ms, "
-            f"linger {st['endpoint.linger_ms']} ms | {p['changes']:,}{' (' + str(p['unmatched']) + ' unmatched)' if p['unmatched'] else ''} | "
+            f"linger {st['endpoint.linger_ms']} ms, {in_flight_text(st)} | {p['changes']:,}{' (' + str(p['unmatched']) + ' unmatched)' if p['unmatched'] else ''} | "
             f"{f(p['debezium'], ('p50', 'p99'))} | {f(p['kafka_to_bare_consumer'], ('p50', 'p99'))} | {f(p['metersync_sink'], ('p50', 'p95', 'p99', 'max'))} | "
             f"{f(p['metersync_sink_after_readable'], ('p50', 'p99'))} | {f(p['metersync_endpoint_after_readable'], ('p50', 'p99'))} | "
             f"{f(p['metersync_endpoint'], ('p50', 'p99', 'max'))} | {f(p['commit_to_row'], ('p50', 'p95', 'p99', 'max'))} | "
             f"{f(p['commit_to_endpoint'], ('p50', 'p99', 'max'))} |")
     lines.append("")
     # plot: stacked p50 / p99 shares per phase
-    labels = [f"{p['target']}\n{p['rate']}/s\nwait {p['settings']['sink.max_batch_wait_ms']}" for p in lat["phases"]]
+    labels = [f"{p['target']}\n{p['rate']}/s\nwait {p['settings']['sink.max_batch_wait_ms']}"
+              + ("\nserial" if p["settings"].get("endpoint.max_in_flight") == 1 else "") for p in lat["phases"]]
     fig, axes = plt.subplots(1, 3, figsize=(max(12, len(labels) * 2.0), 4.2))
     x = list(range(len(labels)))
     for ax, q in zip(axes[:2], ("p50", "p99")):
@@ -595,8 +593,8 @@ def endpoint_reading(p: dict) -> str:
     if posts and posts["posts"] and reply and reply.get("events_per_post"):
         text += (f"The dispatcher made {posts['posts']:,} posts for {posts['events']:,} events "
                  f"({reply['posts_per_s']:,.0f} posts/s, {posts['events'] / posts['posts']:.1f} events each: a batch "
-                 "holds one partition's changes and the topic has three, and a batch goes when its linger ends); the "
-                 "posts of a source go one at a time, and each is one SQLite transaction the endpoint service writes "
+                 "holds one partition's changes and the topic has three, and a batch goes when its linger ends); "
+                 f"delivery: {in_flight_text(st)}; each post is one SQLite transaction the endpoint service writes "
                  "through to disk before answering (`synchronous=FULL`). The service alone, posted the same bodies at "
                  f"that rate and size right after the phase, answered in p50 {reply['p50']:.1f} / p99 {reply['p99']:.1f} / "
                  f"max {reply['max']:.1f} ms, so storing explains at most that much of the p99; the rest is metersync's "
@@ -606,6 +604,40 @@ def endpoint_reading(p: dict) -> str:
                    else f"Target 20 ms at p99: missed by {ea['p99'] - 20:.0f} ms (readable → endpoint).")
 
 
+def in_flight_text(settings: dict) -> str:
+    n = settings.get("endpoint.max_in_flight", 1)  # runs before parallel delivery posted one at a time
+    return "posts one at a time" if n == 1 else f"up to {n} posts in flight (one per partition)"
+
+
+def added_over_row(p: dict) -> float:
+    """What the endpoint path adds over the row path at p99, both from the record being readable."""
+    return p["metersync_endpoint_after_readable"]["p99"] - p["metersync_sink_after_readable"]["p99"]
+
+
+def parallel_vs_serial(lat: dict) -> list[str]:
+    """At 1,000/s with the 5 ms waits: the endpoint path with parallel delivery beside serial
+    delivery, measured in the same run."""
+    out = []
+    for target in ("postgres", "mariadb"):
+        same = [p for p in lat["phases"] if p["target"] == target and p["rate"] == 1000
+                and p["settings"]["sink.max_batch_wait_ms"] == 5]
+        parallel = next((p for p in same if p["settings"].get("endpoint.max_in_flight", 1) > 1), None)
+        serial = next((p for p in same if p["settings"].get("endpoint.max_in_flight") == 1), None)
+        if not parallel or not serial:
+            continue
+        a, b = parallel["metersync_endpoint_after_readable"], serial["metersync_endpoint_after_readable"]
+        added = added_over_row(parallel)
+        out.append(f"- {target} at 1,000/s, readable → endpoint p50 / p99: **{a['p50']:.0f} / {a['p99']:.0f} ms** with "
+                   f"{in_flight_text(parallel['settings'])}, {b['p50']:.0f} / {b['p99']:.0f} ms with posts one at a time. "
+                   f"Over the row path of the same phase (readable → row p99 "
+                   f"{parallel['metersync_sink_after_readable']['p99']:.0f} ms) the endpoint adds **{added:+.0f} ms** at p99 "
+                   f"(serial: {added_over_row(serial):+.0f} ms); target ≤ 10 ms: "
+                   + ("met." if added <= 10 else f"missed by {added - 10:.0f} ms."))
+    if out:
+        out = ["Parallel against serial delivery (same run, same machine):", ""] + out + [""]
+    return out
+
+
 def analysis(lat: dict) -> list[str]:
     out = ["Reading the figures:", ""]
     for p in lat["phases"]:
@@ -613,7 +645,8 @@ def analysis(lat: dict) -> list[str]:
             continue
         st = p["settings"]
         r, rr = p["metersync_sink"], p["metersync_sink_after_readable"]
-        out.append(f"- {p['target']}, {p['achieved_rate']:,.0f}/s done, batch wait {st['sink.max_batch_wait_ms']} ms: metersync adds "
+        out.append(f"- {p['target']}, {p['achieved_rate']:,.0f}/s done, batch wait {st['sink.max_batch_wait_ms']} ms, "
+                   f"{in_flight_text(st)}: metersync adds "
                    f"p50 {rr['p50']:.0f} / p99 {rr['p99']:.0f} ms from readable to written (p99 {r['p99']:.0f} ms from the Kafka "
                    f"timestamp). Split at the start of the sink transaction that wrote it (`now()` logged by the trigger): "
                    f"readable → transaction start p50 {p['readable_to_transaction_start']['p50']:.0f} / p99 "
@@ -623,6 +656,7 @@ def analysis(lat: dict) -> list[str]:
                    f"(the upsert from the batch's JSON document; the offsets and the commit follow). Target 20 ms at p99: "
                    + ("met (readable → row)." if rr["p99"] <= 20 else f"missed by {rr['p99'] - 20:.0f} ms (readable → row)."))
         out.append(endpoint_reading(p))
+    out += [""] + parallel_vs_serial(lat)
     dominated = all(p["debezium"]["p50"] > p["metersync_sink"]["p50"] for p in lat["phases"])
     share = ("dominates every total" if dominated else "is the larger part of the total where it exceeds metersync's share "
              "in the table above")

@@ -149,6 +149,33 @@ def scrape_section(tp: dict) -> list[str]:
     return lines + [""]
 
 
+def endpoint_drain_section(tp: dict) -> list[str]:
+    """The endpoint path's sustained rate beside the table path's, both draining the same backlog
+    from one metersync at once, with parallel and with serial delivery."""
+    runs = tp.get("endpoint_drain")
+    if not runs:
+        return []
+    lines = ["### The endpoint path's sustained rate", "",
+             "The same backlog drained by one metersync into Meter Master and, at the same time, posted to a "
+             "metersync-endpoint of its own on this machine (each destination has its own consumer group, so they "
+             "race each other and the endpoint service for the two cores). A destination's progress is what it "
+             "committed: the offsets table for Meter Master, the dispatcher group's committed offsets for the endpoint "
+             "(a batch is committed once the endpoint acknowledged it). A drain not finished within "
+             f"{runs[0]['limit_s']:.0f} s is reported at the rate it kept until then.", "",
+             "| endpoint.max_in_flight | Meter Master changes/s | endpoint changes/s | endpoint ÷ Meter Master | "
+             "events the endpoint stored | metersync CPU s | endpoint service CPU s |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        mm, ep = r["meter_master"], r["endpoint"]
+        note = lambda d: "" if d["drained"] else f" (in {d['seconds']:.0f} s, not drained)"  # noqa: E731
+        lines.append(f"| {r['max_in_flight']} | {mm['per_s']:,.0f}{note(mm)} | **{ep['per_s']:,.0f}**{note(ep)} | "
+                     f"{ep['per_s'] / mm['per_s'] if mm['per_s'] else float('nan'):.2f} | {r['endpoint_events_received']:,} | "
+                     f"{r['metersync_cpu_s']:.1f} | {r['endpoint_service_cpu_s']:.1f} |")
+    if len(runs) > 1 and runs[1]["endpoint"]["per_s"]:
+        lines += ["", f"Parallel ÷ serial delivery, endpoint rate: **{runs[0]['endpoint']['per_s'] / runs[1]['endpoint']['per_s']:.2f}**."]
+    return lines + [""]
+
+
 def shape_section(tp: dict) -> list[str]:
     sh = tp["shape"]
     lines = ["### The events are Debezium's shape", "",
@@ -205,7 +232,7 @@ def write(results: dict, md: Path, plots: Path) -> None:
         out += throughput_section(tp, plots) + shape_section(tp)
         if results.get("jdbc_sweep"):
             out += sweep_section(results["jdbc_sweep"])
-        out += settings_section(tp) + profile_section(tp) + ceiling_analysis(tp) + resources_section(tp, plots) + scrape_section(tp)
+        out += settings_section(tp) + profile_section(tp) + ceiling_analysis(tp) + resources_section(tp, plots) + scrape_section(tp) + endpoint_drain_section(tp)
     lat = results.get("latency")
     if lat:
         import latency

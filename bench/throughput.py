@@ -15,11 +15,12 @@ from pathlib import Path
 
 import psycopg
 import requests
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import events
 import procstat
+from endpoint_service import EndpointService
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "cdcstack"))
@@ -141,8 +142,10 @@ class Bench:
         return s, expect, elapsed
 
     # --- metersync -----------------------------------------------------------------------
-    def metersync_config(self, label: str, batch: int, kafka_props: dict, listen: str = "") -> Path:
-        """`listen`: the operator's HTTP listener (http.listen); "" runs none."""
+    def metersync_config(self, label: str, batch: int, kafka_props: dict, listen: str = "",
+                         endpoint: tuple[str, int] | None = None) -> Path:
+        """`listen`: the operator's HTTP listener (http.listen); "" runs none. `endpoint`: the
+        source's endpoint (url, max_in_flight); None posts nowhere."""
         path = self.workdir / f"metersync-{label}.yaml"
         odbc = (f"Driver={{PostgreSQL Unicode}};Server={self.env['PG_HOST']};Port={self.env['PG_PORT']};"
                 f"Database={self.db};Uid={self.env['PG_USER']};Pwd={self.env['PG_PASSWORD']}")
@@ -167,6 +170,12 @@ sources:
     connector: postgres
     topic: {self.topic}
 {shipped_pg_mapping()}""")
+        if endpoint:
+            with open(path, "a") as f:
+                f.write(f"""    endpoint:
+      url: {endpoint[0]}
+      max_in_flight: {endpoint[1]}
+""")
         return path
 
     @staticmethod
@@ -243,6 +252,69 @@ sources:
         if scrapes is not None:
             out["scrapes"] = scrapes
         return out
+
+    def run_endpoint_drain(self, expect: dict, endpoint_bin: Path, in_flight: int, batch: int,
+                           limit_s: float) -> dict:
+        """The endpoint path's sustained rate: one metersync drains the bench topic into Meter
+        Master and posts it to a metersync-endpoint of its own (same machine) at once, each
+        destination with its own consumer group. A destination's progress is what it committed:
+        Meter Master's offsets table, the dispatcher group's committed offsets (a batch is
+        committed once the endpoint acknowledged it). Ends when both drained or after `limit_s`;
+        a destination not done by then is reported at the rate it kept until then."""
+        label = f"endpoint{in_flight}"
+        ep = EndpointService(endpoint_bin, self.workdir, f"endpoint-drain-{in_flight}")
+        config = self.metersync_config(label, batch, {}, "", endpoint=(f"{ep.url}/postgres/changes", in_flight))
+        group = f"bench-{self.run_id}-{label}-postgres-endpoint"
+        reader = Consumer({"bootstrap.servers": self.env["KAFKA_BOOTSTRAP"], "group.id": group,
+                           "enable.auto.commit": False})
+        partitions = [TopicPartition(self.topic, p)
+                      for p in reader.list_topics(self.topic, timeout=10).topics[self.topic].partitions]
+        logf = open(self.workdir / f"metersync-{label}.log", "w")
+        t0 = time.monotonic()
+        proc = subprocess.Popen([str(self.bin), "--config", str(config), "run"], stdout=logf, stderr=subprocess.STDOUT)
+        sampler = procstat.Sampler(proc.pid)
+        ep_cpu0 = procstat.cpu_seconds(ep.proc.pid)
+        done: dict[str, float] = {}
+        applied = posted = 0
+        try:
+            conn = None
+            while len(done) < 2 and time.monotonic() - t0 < limit_s:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"metersync exited with {proc.returncode}; see {logf.name}")
+                now = time.monotonic() - t0
+                try:
+                    conn = conn or self.pg()
+                    applied = int(conn.execute(
+                        f'SELECT coalesce(sum(records_applied), 0) FROM "{self.offsets(label)}"').fetchone()[0])
+                except psycopg.errors.UndefinedTable:
+                    pass
+                except psycopg.OperationalError:
+                    conn = None
+                posted = sum(max(tp.offset, 0) for tp in reader.committed(partitions, timeout=10))
+                if applied >= expect["records"]:
+                    done.setdefault("meter_master", now)
+                if posted >= expect["records"]:
+                    done.setdefault("endpoint", now)
+                time.sleep(0.25)
+            elapsed = time.monotonic() - t0
+            res = sampler.stop()
+            ep_cpu = procstat.cpu_seconds(ep.proc.pid) - ep_cpu0
+        finally:
+            procstat.stop(proc)
+            logf.close()
+            reader.close()
+            received = ep.count("postgres")
+            ep.stop()
+
+        def rate(name: str, progress: int) -> dict:
+            drained = name in done
+            t = done.get(name, elapsed)
+            n = expect["records"] if drained else progress
+            return {"records": n, "seconds": t, "per_s": n / t if t else 0.0, "drained": drained}
+        return {"label": label, "max_in_flight": in_flight, "limit_s": limit_s,
+                "meter_master": rate("meter_master", applied), "endpoint": rate("endpoint", posted),
+                "endpoint_events_received": received, "metersync_cpu_s": res.get("cpu_s"),
+                "endpoint_service_cpu_s": ep_cpu}
 
     def perf(self, pid: int, name: str):
         """Starts `perf record` (cpu-clock sampling, 499 Hz) on a process; the returned function
