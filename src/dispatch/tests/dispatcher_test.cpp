@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -83,6 +85,21 @@ class MockCluster {
   kafka::testing::MockCluster cluster_;
 };
 
+// The default logger of this test program, installed before the first test starts a thread:
+// every log line goes through one distributing sink, to which a test adds a capturing sink
+// and removes it again. Swapping the default logger itself while the endpoint service's
+// threads log through it would be a data race (spdlog::set_default_logger is not safe
+// against concurrent logging).
+std::shared_ptr<spdlog::sinks::dist_sink_mt> log_sinks() {
+  static const std::shared_ptr<spdlog::sinks::dist_sink_mt> sinks = [] {
+    auto dist = std::make_shared<spdlog::sinks::dist_sink_mt>();
+    dist->add_sink(std::make_shared<spdlog::sinks::stdout_color_sink_mt>());
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", dist));
+    return dist;
+  }();
+  return sinks;
+}
+
 class DispatcherTest : public ::testing::Test {
  protected:
   // What a test class adds: its topic's partitions, keys of the endpoint section.
@@ -90,6 +107,7 @@ class DispatcherTest : public ::testing::Test {
   virtual std::string endpoint_yaml() const { return ""; }
 
   void SetUp() override {
+    log_sinks();
     cluster_ = std::make_unique<MockCluster>(partitions());
     dir_ = std::filesystem::temp_directory_path() / ("dispatcher-" + std::to_string(getpid()));
     std::filesystem::remove_all(dir_);
@@ -192,14 +210,13 @@ TEST_F(DispatcherTest, AFloodOfUndecodableRecordsWritesAFewLogLines) {
   cluster_->produce_fixture("update");
 
   std::ostringstream log;
-  const auto previous = spdlog::default_logger();
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  const auto capture = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  log_sinks()->add_sink(capture);
   Dispatcher dispatcher(config_, config_.sources.at(0));
   const bool done = dispatch_until(dispatcher, [&] {
     return dispatcher.stats().records_dead_lettered >= kRecords && received().size() >= 1;
   });
-  spdlog::set_default_logger(previous);
+  log_sinks()->remove_sink(capture);
   ASSERT_TRUE(done);
 
   EXPECT_EQ(dispatcher.stats().records_dead_lettered, kRecords);
