@@ -341,3 +341,51 @@ def test_a_delete_record_never_replaces_a_newer_row(stack, sink, metersync):
         assert not row["IsDeleted"] and row["SourcePosition"] == "W/FFFFFFFF/FFFFFFFF", row
     finally:
         sink.execute(f'DELETE FROM {table} WHERE "SourceSystem" = %s AND "SourceMeterId" = %s', ("postgres", key))
+
+
+# ---- verify.every_ms inside run ---------------------------------------------------------------
+
+def _metric(text: str, name: str, source: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{source="{source}"}} '):
+            return float(line.split()[-1])
+    return None
+
+
+def test_periodic_verify_shows_its_result_in_status_and_metrics(stack, sink, metersync):
+    with open(metersync.config, "a") as f:
+        f.write("\nverify:\n  every_ms: 3000\n")
+    metersync.start()
+    _caught_up(stack, sink, metersync)
+    started = __import__("time").time()
+
+    def verified(status, want: dict[str, int]):
+        v = status.get("verify", {})
+        return all(s in v and v[s]["verified"] and v[s]["differences"] == n and v[s]["ended_at"] >= iso
+                   for s, n in want.items())
+    iso = __import__("datetime").datetime.fromtimestamp(started, __import__("datetime").timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S")
+    metersync.wait_for_status(lambda s: verified(s, {"postgres": 0, "mysql": 0}), 300, "a periodic verify of both")
+    code, text = metersync.get("/metrics")
+    assert code == 200
+    for source in ("postgres", "mysql"):
+        assert _metric(text, "metersync_verify_differences", source) == 0, text
+        assert _metric(text, "metersync_verify_failed", source) == 0
+        assert _metric(text, "metersync_verify_last_run_timestamp_seconds", source) >= started - 1
+
+    table = f'public."{metersync.names.table}"'
+    key = _live_keys(sink, metersync, "mysql")[0]
+    old = _row(sink, metersync, "mysql", key)["SerialNumber"]
+    sink.execute(f'UPDATE {table} SET "SerialNumber" = %s WHERE "SourceSystem" = %s AND "SourceMeterId" = %s',
+                 ("hand edit", "mysql", key))
+    try:
+        iso = __import__("datetime").datetime.now(__import__("datetime").timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        status = metersync.wait_for_status(lambda s: verified(s, {"mysql": 1}), 300, "the hand edit found")
+        assert not status["verify"]["mysql"]["equal"]
+        code, text = metersync.get("/metrics")
+        assert _metric(text, "metersync_verify_differences", "mysql") == 1, text
+        assert metersync.running()
+    finally:
+        sink.execute(f'UPDATE {table} SET "SerialNumber" = %s WHERE "SourceSystem" = %s AND "SourceMeterId" = %s',
+                     (old, "mysql", key))
+    assert metersync.stop() == 0
