@@ -10,7 +10,7 @@
 
 namespace metersync::app {
 
-PeriodicVerify::PeriodicVerify(const config::Config& config, std::vector<const config::SourceConfig*> sources,
+PeriodicVerify::PeriodicVerify(const config::Config& config, const std::vector<const config::SourceConfig*>& sources,
                                metrics::Metrics* metrics)
     : config_(config), metrics_(metrics) {
   for (const auto* source : sources)

@@ -38,7 +38,7 @@ struct VerifySummary {
 
 class PeriodicVerify {
  public:
-  PeriodicVerify(const config::Config& config, std::vector<const config::SourceConfig*> sources,
+  PeriodicVerify(const config::Config& config, const std::vector<const config::SourceConfig*>& sources,
                  metrics::Metrics* metrics);
   ~PeriodicVerify();
   PeriodicVerify(const PeriodicVerify&) = delete;

@@ -157,10 +157,11 @@ Result<SourcePoint> parse_source_point(const std::string& connector,
     return point;
   }
   if (binlog(connector)) {
-    if (row.size() < 2 || !row[0] || row[0]->empty() || !number(row[1], point.pos) || point.pos <= 0)
+    const std::optional<std::string> file = row.empty() ? std::nullopt : row[0];
+    if (row.size() < 2 || !file || file->empty() || !number(row[1], point.pos) || point.pos <= 0)
       return std::unexpected(refused("SHOW MASTER STATUS gave no binlog position (is the binary log on, and "
                                      "may the user of the source connection read it: BINLOG MONITOR?)"));
-    point.file = *row[0];
+    point.file = *file;
     return point;
   }
   return std::unexpected(refused("repair is built for postgres, mysql and mariadb sources, not " + connector));

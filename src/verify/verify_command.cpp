@@ -71,11 +71,12 @@ Result<std::string> signal_collection(const config::Config& config, const config
   const connect::Client client(config.connect.url, std::chrono::milliseconds(10'000));
   auto found = client.config(source.connector_name);
   if (!found) return std::unexpected(found.error());
-  if (!*found)
+  const std::optional<std::map<std::string, std::string>>& settings = *found;
+  if (!settings)
     return std::unexpected(repair_failure("Kafka Connect has no connector " + source.connector_name +
                                           "; fix: sources." + source.name + ".connector_name"));
-  const auto entry = (*found)->find("signal.data.collection");
-  if (entry == (*found)->end() || entry->second.empty())
+  const auto entry = settings->find("signal.data.collection");
+  if (entry == settings->end() || entry->second.empty())
     return std::unexpected(repair_failure("the connector " + source.connector_name +
                                           " has no signal.data.collection: give it a signal table (docs/verify.md)"));
   // Oracle's names the PDB first, which no SQL statement of the PDB's session names.
@@ -244,6 +245,7 @@ void repair_source(const config::Config& config, const config::SourceConfig& sou
   while (!still.empty()) {
     std::optional<Error> wait_error;
     std::vector<Difference> keys;
+    keys.reserve(still.size());
     for (const auto& [key, d] : still) keys.push_back(d);
     auto again = verifier.compare_again(keys, report, [&] {
       auto waited = catch_up();
