@@ -176,6 +176,15 @@ int main_cli(int argc, char** argv) {
                          "seconds to wait for the pipeline before differing keys are compared again")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  int repair_seconds = 120;
+  verify_cmd->add_flag("--repair", verify_options.repair,
+                       "ask Debezium to read the keys that still differ again (an incremental snapshot signal) "
+                       "and close extra live keys with delete records through the pipeline, then verify them "
+                       "again (docs/verify.md)");
+  verify_cmd->add_option("--repair-timeout", repair_seconds,
+                         "seconds --repair waits for the repaired keys to pass through the pipeline")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   bool raw_json = false;
   std::string status_path;
   status->add_flag("--json", raw_json, "print the status file as it is");
@@ -210,6 +219,7 @@ int main_cli(int argc, char** argv) {
     if (verify_cmd->parsed()) {
       for (const auto& source : config.sources) mapping::SourceMapper mapper(source);
       verify_options.catch_up_timeout = std::chrono::seconds(catch_up_seconds);
+      verify_options.repair_timeout = std::chrono::seconds(repair_seconds);
       return verify::verify_command(config, chosen_sources(config, verify_sources), verify_options, std::cout);
     }
     if (status->parsed()) {

@@ -66,8 +66,21 @@ std::string StatusFile::render(const std::vector<engine::PipelineSnapshot>& pipe
                    {"stage", sink_stage_},
                    {"stage_reason", sink_stage_reason_}};
   }
+  if (!verify_.empty()) {
+    nlohmann::json verify = nlohmann::json::object();
+    for (const auto& v : verify_)
+      verify[v.source] = {{"verified", v.verified},
+                          {"equal", v.equal},
+                          {"differences", v.differences},
+                          {"error", v.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.error)},
+                          {"ended_at", iso_utc(v.ended)},
+                          {"seconds", v.seconds}};
+    doc["verify"] = verify;
+  }
   return doc.dump(2) + "\n";
 }
+
+void StatusFile::set_verify(std::vector<VerifySummary> verify) { verify_ = std::move(verify); }
 
 void StatusFile::set_sink(std::string dialect, std::string stage, std::string stage_reason) {
   sink_dialect_ = std::move(dialect);

@@ -8,13 +8,16 @@
 //        "records_dead_lettered": 0, "tombstones_skipped": 0, "batches_committed": 0,
 //        "retries": 0, "positions": { "0": 42 }, "lag": 0, "last_error": null,
 //        "last_error_at": null, "last_commit_at": "...Z" } },
-//     "sink": { "dialect": "sqlserver", "stage": "json", "stage_reason": "..." } }
+//     "sink": { "dialect": "sqlserver", "stage": "json", "stage_reason": "..." },
+//     "verify": { "postgres": { "verified": true, "equal": true, "differences": 0,
+//        "error": null, "ended_at": "...Z", "seconds": 1.7 } } }   (verify.every_ms, once run)
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "app/periodic_verify.hpp"
 #include "engine/pipeline_status.hpp"
 
 namespace metersync::app {
@@ -26,6 +29,8 @@ class StatusFile {
   std::string render(const std::vector<engine::PipelineSnapshot>& pipelines) const;
   // How the sink writes (sink::SinkStage), once `run` has connected to it.
   void set_sink(std::string dialect, std::string stage, std::string stage_reason);
+  // The last periodic verify of each source (empty: none yet, no "verify" member).
+  void set_verify(std::vector<VerifySummary> verify);
   // Writes atomically; returns false (and logs once) when the file cannot be written.
   bool write(const std::vector<engine::PipelineSnapshot>& pipelines);
 
@@ -42,6 +47,7 @@ class StatusFile {
   std::string sink_dialect_;
   std::string sink_stage_;
   std::string sink_stage_reason_;
+  std::vector<VerifySummary> verify_;
 };
 
 std::string iso_utc(std::chrono::system_clock::time_point at);

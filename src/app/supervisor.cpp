@@ -8,6 +8,7 @@
 
 #include "pipeline/backoff.hpp"
 #include "app/connector_poller.hpp"
+#include "app/periodic_verify.hpp"
 #include "app/status_file.hpp"
 #include "health/listener.hpp"
 #include "health/readiness.hpp"
@@ -124,6 +125,7 @@ health::Phase phase_of(engine::PipelineState state) {
 
 void Supervisor::tick(StatusFile& status, const dispatch::DispatcherThreads& dispatchers) {
   const std::vector<engine::PipelineSnapshot> snapshots = snapshots_of(pipelines_);
+  if (verify_ != nullptr) status.set_verify(verify_->latest());
   status.write(snapshots);
   {
     std::lock_guard lock(status_mutex_);
@@ -205,7 +207,10 @@ int Supervisor::run() {
   }
   struct Forget {  // the members point into this frame only while it lives
     Supervisor& s;
-    ~Forget() { s.listener_ = nullptr, s.readiness_ = nullptr, s.metrics_ = nullptr, s.connectors_ = nullptr; }
+    ~Forget() {
+      s.listener_ = nullptr, s.readiness_ = nullptr, s.metrics_ = nullptr, s.connectors_ = nullptr;
+      s.verify_ = nullptr;
+    }
   } forget{*this};
   {
     std::lock_guard lock(status_mutex_);
@@ -224,6 +229,14 @@ int Supervisor::run() {
   }
   for (auto& pipeline : pipelines_) pipeline->start();
   spdlog::info("metersync running {} pipeline(s)", pipelines_.size());
+  // Declared after the pipelines' start and destroyed before they are joined: a verify under
+  // way waits for them, never the other way round.
+  std::unique_ptr<PeriodicVerify> periodic;
+  if (config_.verify.every.count() > 0) {
+    periodic = std::make_unique<PeriodicVerify>(config_, selected_, &metrics);
+    periodic->start();
+    verify_ = periodic.get();
+  }
 
   auto last_summary = Clock::now();
   int exit_code = 0;
@@ -249,6 +262,8 @@ int Supervisor::run() {
     }
   }
 
+  verify_ = nullptr;
+  periodic.reset();  // stops the periodic verify first: it only reads
   for (auto& pipeline : pipelines_) pipeline->request_stop();
   dispatchers.stop();
   // Pipelines stop within a poll interval; a stuck database call must not hold the

@@ -30,6 +30,7 @@ class Metrics;
 namespace metersync::app {
 
 class ConnectorPoller;
+class PeriodicVerify;
 
 class Supervisor {
  public:
@@ -63,6 +64,7 @@ class Supervisor {
   health::Readiness* readiness_ = nullptr;
   health::Listener* listener_ = nullptr;
   ConnectorPoller* connectors_ = nullptr;    // null without connect.url or a listener
+  PeriodicVerify* verify_ = nullptr;         // null without verify.every_ms
   std::mutex status_mutex_;
   std::string status_json_;  // the latest status, for the listener's /status
 };

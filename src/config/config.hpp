@@ -104,6 +104,11 @@ struct ConnectConfig {
   std::chrono::milliseconds poll{5000};  // connect.poll_ms
 };
 
+// `run`'s periodic verify (docs/verify.md).
+struct VerifyConfig {
+  std::chrono::milliseconds every{0};  // verify.every_ms; 0 = off
+};
+
 // The operator's HTTP listener of `run` (/metrics, /healthz, /readyz).
 struct HttpConfig {
   std::string listen = "127.0.0.1:9180";        // http.listen; "" = no listener
@@ -123,6 +128,7 @@ struct Config {
   SinkConfig sink;
   HttpConfig http;
   ConnectConfig connect;
+  VerifyConfig verify;
   std::vector<SourceConfig> sources;  // in file order
   std::string status_file;            // status_file: where `run` writes its status JSON ("" = none)
 };

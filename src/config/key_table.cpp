@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 20> kTopLevel{{
+const std::array<Key<Config>, 21> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -170,6 +170,16 @@ const std::array<Key<Config>, 20> kTopLevel{{
              "source, off the pipelines' threads); a failed connector or task shows in /readyz "
              "within this time and the one-second tick",
      .set = [](Config& c, const Setting& v) { c.connect.poll = millis(v); }},
+    {.name = "verify.every_ms",
+     .type = KeyType::Integer,
+     .default_value = "0",
+     .min = 0,
+     .max = 7 * kDay,
+     .help = "`run` verifies every enabled source with a connection this often, on a thread of its "
+             "own beside the pipelines (what `metersync verify` does, without --repair), and shows the "
+             "last result in the status file and the metersync_verify_* metrics; 0: never. Each run "
+             "reads every source table once (docs/verify.md: its cost)",
+     .set = [](Config& c, const Setting& v) { c.verify.every = millis(v); }},
     {.name = "status_file",
      .type = KeyType::String,
      .default_value = "\"\"",

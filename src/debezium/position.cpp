@@ -66,6 +66,21 @@ bool append_scn(std::string& out, std::string_view scn) {
 
 }  // namespace
 
+std::optional<uint64_t> last_sequence_lsn(std::string_view sequence) {
+  const size_t close = sequence.rfind('"');
+  if (close == std::string_view::npos || close == 0) return std::nullopt;
+  const size_t open = sequence.rfind('"', close - 1);
+  if (open == std::string_view::npos) return std::nullopt;
+  // Nothing but the closing bracket may follow the last element.
+  const std::string_view rest = sequence.substr(close + 1);
+  if (rest.find_first_not_of(" ]") != std::string_view::npos) return std::nullopt;
+  const std::string_view digits = sequence.substr(open + 1, close - open - 1);
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return value;
+}
+
 std::expected<Position, std::string> encode_position(Connector connector,
                                                      const SourceCoordinates& source) {
   Position position;
@@ -78,16 +93,28 @@ std::expected<Position, std::string> encode_position(Connector connector,
       // that wrote before the slot's consistent point and committed after it is streamed
       // with an LSN below the snapshot's, yet it is newer than the snapshot row. Debezium
       // gives no commit LSN per event, so the phase carries that order.
-      out.append(source.snapshot || source.incremental_snapshot ? "S/" : "W/");
-      if (!source.lsn) {
-        // Incremental-snapshot reads carry no LSN (PostgresSourceInfoStructMaker): they
-        // sort first, so they fill rows the stream has not written and never roll a
-        // streamed row back.
-        if (!source.incremental_snapshot) return missing("lsn");
-        out.append("00000000/00000000");
-        break;
+      uint64_t lsn = 0;
+      if (source.lsn) {
+        out.append(source.snapshot || source.incremental_snapshot ? "S/" : "W/");
+        lsn = static_cast<uint64_t>(*source.lsn);
+      } else if (!source.incremental_snapshot) {
+        return missing("lsn");
+      } else if (const auto window = source.sequence ? last_sequence_lsn(*source.sequence) : std::nullopt) {
+        // An incremental-snapshot read carries no LSN of its own (PostgresSourceInfoStructMaker),
+        // but its `sequence` says where the stream stood when the read's window closed.
+        // Debezium's watermarks drop the read when the key changed inside the window, so
+        // the read is newer than every change of the key streamed before it: it sorts as
+        // a streamed change at the window's LSN and replaces the stored row (what an
+        // ad-hoc snapshot, and `verify --repair`, are for). Left behind: a change written
+        // before the window closed and committed after it, whose LSN is below the
+        // window's (docs/verify.md, "What repair cannot do").
+        out.append("W/");
+        lsn = *window;
+      } else {
+        // No window position either: sort first, so the read fills rows the stream has
+        // not written and never rolls a streamed row back.
+        out.append("S/");
       }
-      const auto lsn = static_cast<uint64_t>(*source.lsn);
       append_hex8(out, static_cast<uint32_t>(lsn >> 32));
       out.push_back('/');
       append_hex8(out, static_cast<uint32_t>(lsn));

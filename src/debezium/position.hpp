@@ -13,7 +13,9 @@
 namespace metersync::debezium {
 
 // The fields each connector writes (Debezium's <Connector>SourceInfoStructMaker):
-//   postgres  lsn (int64; absent in incremental-snapshot reads)
+//   postgres  lsn (int64; absent in incremental-snapshot reads), sequence (text
+//             '["<last commit lsn>","<lsn>"]': in an incremental-snapshot read, where the
+//             stream stood when the read's window closed)
 //   mysql, mariadb  file (string), pos (int64), row (int32)
 //   sqlserver commit_lsn, change_lsn (strings "0000002d:00000f58:0003"; change_lsn is
 //             null in snapshot reads), event_serial_no (int64, null in snapshot reads)
@@ -22,6 +24,7 @@ namespace metersync::debezium {
 // Views point into the decoder's parse buffer; they only live for one decode.
 struct SourceCoordinates {
   std::optional<int64_t> lsn;
+  std::optional<std::string_view> sequence;
   std::optional<std::string_view> file;
   std::optional<int64_t> pos;
   std::optional<int64_t> row;
@@ -34,6 +37,10 @@ struct SourceCoordinates {
   bool snapshot = false;              // source.snapshot is anything but "false"
   bool incremental_snapshot = false;  // source.snapshot == "incremental"
 };
+
+// The LSN a PostgreSQL `sequence` ends with ('[null,"31501648"]' -> 31501648); nullopt
+// when it ends with null or is not of that form.
+std::optional<uint64_t> last_sequence_lsn(std::string_view sequence);
 
 // The error names the missing or malformed field ("source.lsn is missing").
 std::expected<Position, std::string> encode_position(Connector connector,

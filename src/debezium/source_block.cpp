@@ -69,6 +69,8 @@ std::expected<SourceBlock, std::string> read_source_block(simdjson::ondemand::va
       }
     } else if (connector == Connector::Postgres && key == "lsn") {
       done = int_into(at.lsn);
+    } else if (connector == Connector::Postgres && key == "sequence") {
+      done = string_into(at.sequence);
     } else if (binlog && key == "file") {
       done = string_into(at.file);
     } else if (binlog && key == "pos") {

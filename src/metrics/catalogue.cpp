@@ -53,6 +53,15 @@ constexpr std::array kFamilies{
            "1 when Kafka Connect last said the source's connector and every task are RUNNING, "
            "else 0 (failed, paused, stopped, not registered, or Connect not answering; /readyz "
            "says which)"},
+    // The periodic verify of `run` (verify.every_ms).
+    Family{"metersync_verify_differences", Type::Gauge, "source",
+           "rows the last periodic verify found different (missing, extra live, differing and "
+           "unmappable); kept from the last run that could verify the source"},
+    Family{"metersync_verify_failed", Type::Gauge, "source",
+           "1 when the last periodic verify could not verify the source (unreachable, table "
+           "missing; the status file says why), else 0"},
+    Family{"metersync_verify_last_run_timestamp_seconds", Type::Gauge, "source",
+           "Unix time the last periodic verify of the source ended"},
     Family{"metersync_endpoint_circuit_open", Type::Gauge, "source",
            "1 while the endpoint's circuit breaker is open (endpoint.breaker_failures failed posts "
            "in a row: unavailable, partitions paused, one probe at a time), else 0"},

@@ -115,6 +115,15 @@ void Metrics::connector_up(const std::string& source, bool up) {
   gauge("metersync_connector_up").Add({{"source", source}}).Set(up ? 1 : 0);
 }
 
+void Metrics::verify_result(const std::string& source, bool verified, int64_t differences,
+                            std::chrono::system_clock::time_point ended) {
+  gauge("metersync_verify_failed").Add({{"source", source}}).Set(verified ? 0 : 1);
+  if (verified) gauge("metersync_verify_differences").Add({{"source", source}}).Set(static_cast<double>(differences));
+  gauge("metersync_verify_last_run_timestamp_seconds")
+      .Add({{"source", source}})
+      .Set(std::chrono::duration<double>(ended.time_since_epoch()).count());
+}
+
 std::string Metrics::render() {
   {
     std::lock_guard lock(impl_->mutex);

@@ -112,6 +112,10 @@ class Metrics {
   EndpointMetrics& endpoint(const std::string& source);
   // What Kafka Connect last said about the source's connector: all RUNNING or not.
   void connector_up(const std::string& source, bool up);
+  // The last periodic verify of the source: could it verify, how many rows differed (kept
+  // from the last verified run otherwise), when it ended. Any thread.
+  void verify_result(const std::string& source, bool verified, int64_t differences,
+                     std::chrono::system_clock::time_point ended);
 
   // The Prometheus text exposition format (version 0.0.4), process figures refreshed.
   std::string render();

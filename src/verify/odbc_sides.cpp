@@ -226,6 +226,24 @@ Result<std::vector<SourceRow>> OdbcSourceTable::rows_with_keys(const std::vector
   return map_rows(*page, key_index);
 }
 
+Result<std::vector<sink::SqlRow>> OdbcSourceTable::query(const std::string& sql,
+                                                         const std::vector<sink::SqlParam>& params) {
+  try {
+    return connection_->query(sql, params, "repair: reading the source");
+  } catch (const sink::SinkError& error) {
+    return std::unexpected(sink_failure(error));
+  }
+}
+
+Result<void> OdbcSourceTable::execute(const std::string& sql, const std::vector<sink::SqlParam>& params) {
+  try {
+    connection_->execute(sql, params, "repair: writing the signal row");
+    return {};
+  } catch (const sink::SinkError& error) {
+    return std::unexpected(sink_failure(error));
+  }
+}
+
 OdbcMeterMaster::OdbcMeterMaster(const sink::OdbcEnvironment& environment,
                                  const config::SinkConfig& sink, std::string source_system,
                                  std::vector<const config::TargetColumn*> columns)

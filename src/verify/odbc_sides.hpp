@@ -48,6 +48,13 @@ class OdbcSourceTable final : public SourceTable {
   Result<std::vector<SourceRow>> next_page() override;
   Result<std::vector<SourceRow>> rows_with_keys(const std::vector<std::string>& source_keys) override;
 
+  // One statement on the source connection, in autocommit (`--repair`: the log position,
+  // the signal row).
+  Result<std::vector<sink::SqlRow>> query(const std::string& sql, const std::vector<sink::SqlParam>& params = {});
+  Result<void> execute(const std::string& sql, const std::vector<sink::SqlParam>& params);
+  const std::vector<std::string>& table() const { return table_; }
+  const std::string& key_column() const { return key_column_; }
+
  private:
   Result<sink::DescribedRows> read(const std::string& sql, const std::vector<sink::SqlParam>& params);
   std::vector<SourceRow> map_rows(const sink::DescribedRows& page, size_t key_index) const;

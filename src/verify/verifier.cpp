@@ -173,6 +173,15 @@ Result<std::map<std::string, Difference>> Verifier::recheck(const std::map<std::
   return compare(source_rows, source_keys, {buckets.begin(), buckets.end()}, &only, report);
 }
 
+Result<std::map<std::string, Difference>> Verifier::compare_again(const std::vector<Difference>& keys,
+                                                                 SourceReport& report,
+                                                                 const std::function<void()>& between) {
+  std::map<std::string, Difference> wanted;
+  for (const auto& d : keys) wanted.insert_or_assign(d.key, d);
+  if (wanted.empty()) return wanted;
+  return recheck(wanted, report, between);
+}
+
 SourceReport Verifier::run(const std::string& source_name) {
   const auto started = std::chrono::steady_clock::now();
   SourceReport report;

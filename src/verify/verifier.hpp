@@ -77,6 +77,18 @@ struct Unmappable {
   std::string reason;
 };
 
+// What `verify --repair` did for a source (docs/verify.md, "Repair").
+struct RepairReport {
+  int signals = 0;                    // execute-snapshot signal rows written
+  int64_t keys_signalled = 0;         // keys those signals name (missing, differing)
+  int64_t delete_records = 0;         // delete records produced (extra live keys)
+  std::vector<Difference> repaired;   // differed before repair, equal after it
+  std::vector<Unmappable> not_attempted;  // keys repair could not ask for, and why
+  double seconds = 0;                 // from the first signal or record to the last comparison
+  bool timed_out = false;             // keys still differed when --repair-timeout ran out
+  std::string error;                  // repair could not start: why
+};
+
 struct SourceReport {
   std::string source;
   std::string error;  // the source could not be verified: why; nothing else is meaningful
@@ -95,6 +107,7 @@ struct SourceReport {
   double seconds = 0;
   double digest_seconds = 0;      // Meter Master's aggregate query
   double first_pass_seconds = 0;  // reading and mapping the source once
+  std::optional<RepairReport> repair;  // --repair: `differences` are then what still differs
 
   bool equal() const { return error.empty() && differences.empty() && unmappable_rows == 0; }
 };
@@ -114,6 +127,11 @@ class Verifier {
  public:
   Verifier(SourceTable& source, MeterMasterRows& meter_master, VerifyOptions options);
   SourceReport run(const std::string& source_name);
+  // After run(): these keys compared once more as a re-check round compares them (the
+  // source read, then `between`, then Meter Master); the ones that still differ.
+  Result<std::map<std::string, Difference>> compare_again(const std::vector<Difference>& keys,
+                                                          SourceReport& report,
+                                                          const std::function<void()>& between);
 
  private:
   // `between` runs after the source was read and before Meter Master is.

@@ -175,3 +175,217 @@ def test_a_source_that_cannot_be_reached_is_reported_and_the_others_verified(sta
     assert not by_source["postgres"]["verified"]
     assert "postgres.connection" in by_source["postgres"]["error"]
     assert by_source["mysql"]["verified"] and by_source["mysql"]["equal"], by_source["mysql"]
+
+
+# ---- verify --repair -------------------------------------------------------------------------
+
+CONNECTORS = {"postgres": "postgres-meter-source", "mysql": "mariadb-meter-source"}
+
+
+def _connect(env, method: str, path: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(f"{env['CONNECT_URL']}{path}", method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def _set_connector(env, source: str, state: str) -> None:
+    """Pauses or resumes a connector through Connect's REST API and waits until it says so."""
+    name = CONNECTORS[source]
+    code, body = _connect(env, "PUT", f"/connectors/{name}/{'pause' if state == 'PAUSED' else 'resume'}")
+    assert code in (200, 202, 204), (code, body)
+
+    def reached():
+        code, body = _connect(env, "GET", f"/connectors/{name}/status")
+        status = json.loads(body) if code == 200 else {}
+        return status.get("connector", {}).get("state") == state and all(
+            t.get("state") == state for t in status.get("tasks", []))
+    wait_until(reached, 120, f"{name} {state}", interval=1)
+
+
+def _pg_superuser(env):
+    import psycopg
+    return psycopg.connect(host=env["PG_HOST"], port=int(env["PG_PORT"]), user="postgres", password="postgres",
+                           dbname=env["PG_SOURCE_DB"], autocommit=True)
+
+
+def _mariadb_root():
+    import pymysql
+    from stackctl.mariadb import mariadb_socket
+    return pymysql.connect(unix_socket=str(mariadb_socket()), user="root", password="", database="meterdb",
+                           autocommit=True)
+
+
+def _row(sink, ms: MeterSync, system: str, key: str) -> dict | None:
+    cur = sink.execute(f'SELECT * FROM public."{ms.names.table}" WHERE "SourceSystem" = %s AND "SourceMeterId" = %s',
+                       (system, key))
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d.name for d in cur.description], row))
+
+
+def test_repair_fixes_each_planted_divergence_through_debezium(stack, sink, metersync):
+    """Each kind of divergence, on both sources: a Meter Master row deleted, a value changed, an
+    extra live row, and a source change the connector never captured (made with the connector
+    paused and its log not carrying it). `--repair` signals Debezium for the first kinds and
+    sends delete records for the extra rows; then verify reports zero."""
+    seed = random.randrange(1 << 30)
+    metersync.start()
+    loadgen.run_many(["postgres", "mariadb"], stack, rate=0, count=200, seed=seed, working_set=60, batch=1)
+    _caught_up(stack, sink, metersync)
+    code, report = _verify(metersync)
+    assert code == 0 and report["equal"], f"workload seed {seed}: {json.dumps(report, indent=1)[:4000]}"
+
+    table = f'public."{metersync.names.table}"'
+    pg_keys = _live_keys(sink, metersync, "postgres")
+    my_keys = _live_keys(sink, metersync, "mysql")
+    pg_deleted, pg_changed, pg_uncaptured = pg_keys[0], pg_keys[1], pg_keys[2]
+    my_deleted, my_changed, my_uncaptured = my_keys[0], my_keys[1], my_keys[2]
+    pg_extra, my_extra = "00000000-0000-4000-8000-00000ee0e0e0", "990000001"
+    # An extra live row as a lost delete leaves it: the position of a change older than the
+    # verify read (the delete record's position must be newer to replace it).
+    positions = {s: _row(sink, metersync, s, k)["SourcePosition"] for s, k in (("postgres", pg_keys[3]), ("mysql", my_keys[3]))}
+    pg_root, my_root = _pg_superuser(stack), _mariadb_root()
+    old_pg = pg_root.execute("SELECT manufacturer FROM public.meter WHERE meter_id = %s", (pg_uncaptured,)).fetchone()[0]
+    with my_root.cursor() as cur:
+        cur.execute("SELECT manufacturer FROM meters WHERE id = %s", (int(my_uncaptured),))
+        old_my = cur.fetchone()[0]
+    try:
+        for system, deleted, changed, extra in (("postgres", pg_deleted, pg_changed, pg_extra),
+                                                ("mysql", my_deleted, my_changed, my_extra)):
+            sink.execute(f'DELETE FROM {table} WHERE "SourceSystem" = %s AND "SourceMeterId" = %s', (system, deleted))
+            sink.execute(f'UPDATE {table} SET "SerialNumber" = %s WHERE "SourceSystem" = %s AND "SourceMeterId" = %s',
+                         ("hand edit", system, changed))
+            sink.execute(f'INSERT INTO {table} ("SourceSystem", "SourceMeterId", "SerialNumber", "MeterType", "Status", '
+                         f'"Multiplier", "IsDeleted", "SourceCommittedAt", "SourcePosition", "SyncedAt") '
+                         f"VALUES (%s, %s, 'X', 'gas', 'active', 1, false, now(), %s, now())",
+                         (system, extra, positions[system]))
+        # Changes made while capture is off and that its log does not carry: the connectors
+        # paused, PostgreSQL's table out of the publication, MariaDB's session without binlog.
+        for source in CONNECTORS:
+            _set_connector(stack, source, "PAUSED")
+        try:
+            pg_root.execute("ALTER PUBLICATION metersync_pub DROP TABLE public.meter")
+            try:
+                pg_root.execute("UPDATE public.meter SET manufacturer = 'uncaptured' WHERE meter_id = %s", (pg_uncaptured,))
+            finally:
+                pg_root.execute("ALTER PUBLICATION metersync_pub ADD TABLE public.meter")
+            with my_root.cursor() as cur:
+                cur.execute("SET SESSION sql_log_bin = 0")
+                cur.execute("UPDATE meters SET manufacturer = 'uncaptured' WHERE id = %s", (int(my_uncaptured),))
+                cur.execute("SET SESSION sql_log_bin = 1")
+        finally:
+            for source in CONNECTORS:
+                _set_connector(stack, source, "RUNNING")
+
+        planted = {
+            ("postgres", "missing", pg_deleted, ()), ("postgres", "differing", pg_changed, ("SerialNumber",)),
+            ("postgres", "extra_live", pg_extra, ()), ("postgres", "differing", pg_uncaptured, ("Manufacturer",)),
+            ("mysql", "missing", my_deleted, ()), ("mysql", "differing", my_changed, ("SerialNumber",)),
+            ("mysql", "extra_live", my_extra, ()), ("mysql", "differing", my_uncaptured, ("Manufacturer",)),
+        }
+        code, report = _verify(metersync, "--catch-up-timeout", "60")
+        assert code == 1 and _found(report) == planted, json.dumps(report, indent=1)[:6000]
+
+        code, report = _verify(metersync, "--repair", "--repair-timeout", "240", timeout=600)
+        assert code == 0 and report["equal"], json.dumps(report, indent=1)[:6000]
+        repaired = set()
+        for s in report["sources"]:
+            r = s["repair"]
+            assert r["not_attempted"] == [] and not r["timed_out"], r
+            assert r["keys_signalled"] == 3 and r["delete_records"] == 1 and r["signals"] == 1, r
+            print(f"repair {s['source']}: {r['seconds']:.1f} s from the signal to the keys verified equal")
+            repaired |= {(s["source"], d["kind"], d["key"]) for d in r["repaired"]}
+        assert repaired == {(s, k, key) for s, k, key, _ in planted}
+
+        # Through the pipeline: the extra rows are flagged deleted by the delete records, the
+        # edited rows carry the incremental read's position, newer than the stream's before it.
+        for system, extra in (("postgres", pg_extra), ("mysql", my_extra)):
+            row = _row(sink, metersync, system, extra)
+            assert row["IsDeleted"] and row["SourcePosition"] > positions[system], row
+        assert _row(sink, metersync, "postgres", pg_changed)["SourcePosition"].startswith("W/")
+        assert _row(sink, metersync, "postgres", pg_uncaptured)["Manufacturer"] == "uncaptured"
+
+        code, report = _verify(metersync)
+        assert code == 0 and report["equal"], json.dumps(report, indent=1)[:4000]
+    finally:
+        pg_root.execute("UPDATE public.meter SET manufacturer = %s WHERE meter_id = %s", (old_pg, pg_uncaptured))
+        with my_root.cursor() as cur:
+            cur.execute("UPDATE meters SET manufacturer = %s WHERE id = %s", (old_my, int(my_uncaptured)))
+        pg_root.close()
+        my_root.close()
+
+
+def test_a_delete_record_never_replaces_a_newer_row(stack, sink, metersync):
+    """The delete record carries the source's position at the verify read; the sink's stale-position
+    guard refuses it for a Meter Master row newer than that (here a position beyond any the source
+    has reached), so the row stays as it is and is reported still differing."""
+    metersync.start()
+    _caught_up(stack, sink, metersync)
+    table = f'public."{metersync.names.table}"'
+    key = "00000000-0000-4000-8000-00000ee0e0e1"
+    sink.execute(f'INSERT INTO {table} ("SourceSystem", "SourceMeterId", "SerialNumber", "MeterType", "Status", '
+                 f'"Multiplier", "IsDeleted", "SourceCommittedAt", "SourcePosition", "SyncedAt") '
+                 f"VALUES ('postgres', %s, 'X', 'gas', 'active', 1, false, now(), 'W/FFFFFFFF/FFFFFFFF', now())", (key,))
+    try:
+        code, report = _verify(metersync, "--source", "postgres", "--repair", "--repair-timeout", "15")
+        assert code == 1, report
+        source = report["sources"][0]
+        assert source["repair"]["delete_records"] == 1 and source["repair"]["repaired"] == [], source
+        assert source["repair"]["timed_out"]
+        assert [(d["kind"], d["key"]) for d in source["differences"]] == [("extra_live", key)]
+        row = _row(sink, metersync, "postgres", key)
+        assert not row["IsDeleted"] and row["SourcePosition"] == "W/FFFFFFFF/FFFFFFFF", row
+    finally:
+        sink.execute(f'DELETE FROM {table} WHERE "SourceSystem" = %s AND "SourceMeterId" = %s', ("postgres", key))
+
+
+# ---- verify.every_ms inside run ---------------------------------------------------------------
+
+def _metric(text: str, name: str, source: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{source="{source}"}} '):
+            return float(line.split()[-1])
+    return None
+
+
+def test_periodic_verify_shows_its_result_in_status_and_metrics(stack, sink, metersync):
+    with open(metersync.config, "a") as f:
+        f.write("\nverify:\n  every_ms: 3000\n")
+    metersync.start()
+    _caught_up(stack, sink, metersync)
+    started = __import__("time").time()
+
+    def verified(status, want: dict[str, int]):
+        v = status.get("verify", {})
+        return all(s in v and v[s]["verified"] and v[s]["differences"] == n and v[s]["ended_at"] >= iso
+                   for s, n in want.items())
+    iso = __import__("datetime").datetime.fromtimestamp(started, __import__("datetime").timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S")
+    metersync.wait_for_status(lambda s: verified(s, {"postgres": 0, "mysql": 0}), 300, "a periodic verify of both")
+    code, text = metersync.get("/metrics")
+    assert code == 200
+    for source in ("postgres", "mysql"):
+        assert _metric(text, "metersync_verify_differences", source) == 0, text
+        assert _metric(text, "metersync_verify_failed", source) == 0
+        assert _metric(text, "metersync_verify_last_run_timestamp_seconds", source) >= started - 1
+
+    table = f'public."{metersync.names.table}"'
+    key = _live_keys(sink, metersync, "mysql")[0]
+    old = _row(sink, metersync, "mysql", key)["SerialNumber"]
+    sink.execute(f'UPDATE {table} SET "SerialNumber" = %s WHERE "SourceSystem" = %s AND "SourceMeterId" = %s',
+                 ("hand edit", "mysql", key))
+    try:
+        iso = __import__("datetime").datetime.now(__import__("datetime").timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        status = metersync.wait_for_status(lambda s: verified(s, {"mysql": 1}), 300, "the hand edit found")
+        assert not status["verify"]["mysql"]["equal"]
+        code, text = metersync.get("/metrics")
+        assert _metric(text, "metersync_verify_differences", "mysql") == 1, text
+        assert metersync.running()
+    finally:
+        sink.execute(f'UPDATE {table} SET "SerialNumber" = %s WHERE "SourceSystem" = %s AND "SourceMeterId" = %s',
+                     (old, "mysql", key))
+    assert metersync.stop() == 0

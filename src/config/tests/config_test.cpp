@@ -268,7 +268,7 @@ TEST(Errors, UnknownKeysAnywhereAreNamedWithSuggestion) {
   EXPECT_EQ(error_of(replaced(kMinimal, "text: uuid", "txt: uuid")),
             "unknown key sources.pg.mapping.SourceMeterId.txt; did you mean text?");
   const std::string far = error_of(replaced(kMinimal, "sink:", "zzzzzz: 1\nsink:"));
-  EXPECT_EQ(far, "unknown key zzzzzz; the keys here are kafka, sink, http, connect, status_file, sources");
+  EXPECT_EQ(far, "unknown key zzzzzz; the keys here are kafka, sink, http, connect, verify, status_file, sources");
 }
 
 TEST(Errors, MissingEnvironmentVariableNamesVariableAndKey) {

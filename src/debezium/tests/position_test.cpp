@@ -69,6 +69,37 @@ TEST(PostgresPosition, MissingLsnIsAnErrorExceptForIncrementalSnapshots) {
   EXPECT_EQ(encode_ok(Connector::Postgres, at), "S/00000000/00000000");
 }
 
+// An incremental-snapshot read as the PostgreSQL connector 3.6 sends it (lsn null, the
+// stream's position at the window in `sequence`) sorts as a change streamed there: after
+// the stored row of every earlier change of its key, before every later one.
+TEST(PostgresPosition, IncrementalSnapshotReadsTakeTheirWindowsLsn) {
+  SourceCoordinates at;
+  at.incremental_snapshot = true;
+  at.snapshot = true;
+  at.sequence = R"(["31506192","31506192"])";
+  EXPECT_EQ(encode_ok(Connector::Postgres, at), "W/00000000/01E0BF10");
+  SourceCoordinates earlier;
+  earlier.lsn = 31506000;
+  SourceCoordinates later;
+  later.lsn = 31506300;
+  EXPECT_LT(encode_ok(Connector::Postgres, earlier), encode_ok(Connector::Postgres, at));
+  EXPECT_GT(encode_ok(Connector::Postgres, later), encode_ok(Connector::Postgres, at));
+  at.sequence = R"([null,"4294967296"])";
+  EXPECT_EQ(encode_ok(Connector::Postgres, at), "W/00000001/00000000");
+  at.sequence = R"(["31506192",null])";  // no window position: it fills gaps only
+  EXPECT_EQ(encode_ok(Connector::Postgres, at), "S/00000000/00000000");
+}
+
+TEST(PostgresPosition, LastSequenceLsn) {
+  EXPECT_EQ(last_sequence_lsn(R"(["1","22"])"), 22u);
+  EXPECT_EQ(last_sequence_lsn(R"([null,"18446744073709551615"])"), 18446744073709551615u);
+  EXPECT_EQ(last_sequence_lsn(R"(["1",null])"), std::nullopt);
+  EXPECT_EQ(last_sequence_lsn(R"(["1","2x"])"), std::nullopt);
+  EXPECT_EQ(last_sequence_lsn(R"(["1",""])"), std::nullopt);
+  EXPECT_EQ(last_sequence_lsn(R"(["18446744073709551616"])"), std::nullopt);
+  EXPECT_EQ(last_sequence_lsn(""), std::nullopt);
+}
+
 SourceCoordinates binlog(std::string_view file, int64_t pos, int64_t row) {
   SourceCoordinates at;
   at.file = file;
