@@ -30,6 +30,13 @@ int64_t header_bytes(const std::vector<std::pair<std::string, std::string>>& hea
 
 }  // namespace
 
+std::string dead_letter_id(const DeadLetter& letter) {
+  std::string id = std::string(letter.topic) + "/" + std::to_string(letter.partition) + "/" +
+                   std::to_string(letter.offset);
+  if (letter.last_offset >= 0) id += "-" + std::to_string(letter.last_offset);
+  return id;
+}
+
 // Counts acknowledgements; runs inside flush()/poll() on the owning thread.
 class DeadLetterProducer::DeliveryTracker : public RdKafka::DeliveryReportCb {
  public:
@@ -135,6 +142,7 @@ Result<void> DeadLetterProducer::send(const std::string& dead_letter_topic, cons
       {dlq_header::kOffset, std::to_string(letter.offset)},
       {dlq_header::kTimestamp, std::to_string(letter.timestamp_ms)},
       {dlq_header::kSize, std::to_string(size_of(letter.value))},
+      {dlq_header::kId, dead_letter_id(letter)},
   };
   // What the broker and librdkafka will accept: the topic's limit and the producer's.
   const int64_t room = std::min(limit, producer_limit_) - kRecordOverheadBytes;

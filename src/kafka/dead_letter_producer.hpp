@@ -4,7 +4,8 @@
 // Idempotent producer (no duplicates from internal retries, order kept). The caller
 // flushes, i.e. waits for every record to be acknowledged by the brokers, before the
 // sink commits a batch that skips them: a dead letter is never lost, but after a crash
-// between flush and commit it may be sent twice.
+// between flush and commit it may be sent twice, with the same identity (header
+// metersync.dead_letter.id), so a consumer that de-duplicates on it sees it once.
 //
 // Sized from the dead-letter topic: its max.message.bytes (or the broker's
 // message.max.bytes before the topic exists), asked once per topic. A record that would
@@ -45,6 +46,12 @@ inline constexpr const char* kPartition = "metersync.original.partition";  // de
 inline constexpr const char* kOffset = "metersync.original.offset";        // decimal text
 inline constexpr const char* kTimestamp = "metersync.original.timestamp";  // ms since epoch, text
 inline constexpr const char* kSize = "metersync.original.size";  // bytes of the value, text
+// The dead letter's identity: "<topic>/<partition>/<offset>" of the record, or for an endpoint
+// batch "<topic>/<partition>/<first offset>-<last offset>". A crash between a dead letter's
+// flush and the commit past it sends it again with the same identity (and key, value and
+// the other headers): consumers of a dead-letter topic, `metersync replay` among them,
+// de-duplicate on it.
+inline constexpr const char* kId = "metersync.dead_letter.id";
 // Only on a reference: why the value (and perhaps the key) is not in the dead letter.
 inline constexpr const char* kOmitted = "metersync.value.omitted";
 }  // namespace dlq_header
@@ -67,7 +74,11 @@ struct DeadLetter {
   int64_t timestamp_ms = -1;
   std::optional<std::string_view> key;
   std::optional<std::string_view> value;
+  int64_t last_offset = -1;  // an endpoint batch's last offset (`offset` is its first); -1: one record
 };
+
+// The value of dlq_header::kId for `letter`.
+std::string dead_letter_id(const DeadLetter& letter);
 
 class DeadLetterProducer {
  public:

@@ -207,6 +207,19 @@ TEST(DeadLetterProducerOnMockCluster, WritesOriginalKeyValueAndErrorHeaders) {
   EXPECT_EQ(m.header(dlq_header::kPartition), "2");
   EXPECT_EQ(m.header(dlq_header::kOffset), "41");
   EXPECT_EQ(m.header(dlq_header::kTimestamp), "1700000000123");
+  EXPECT_EQ(m.header(dlq_header::kId), "src/2/41");
+}
+
+// The identity is what a second copy (sent again after a crash between the dead letter's flush
+// and the commit past it) is recognised by: the same for the same record, whatever the reason.
+TEST(DeadLetterProducer, TheIdentityNamesTheRecordOrTheBatchRange) {
+  DeadLetter record{Stage::Decode, "not JSON", "postgres.public.meter", 2, 986, 5, "k", "v"};
+  EXPECT_EQ(dead_letter_id(record), "postgres.public.meter/2/986");
+  DeadLetter again = record;
+  again.reason = "another run's words";
+  EXPECT_EQ(dead_letter_id(again), dead_letter_id(record));
+  DeadLetter batch{Stage::Endpoint, "HTTP 400", "mysql.meterdb.meters", 0, 40, -1, "mysql-0-40-52", "{}", 52};
+  EXPECT_EQ(dead_letter_id(batch), "mysql.meterdb.meters/0/40-52");
 }
 
 TEST(DeadLetterProducer, TombstoneKeepsItsNullValue) {
