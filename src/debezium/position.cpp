@@ -35,6 +35,33 @@ bool append_bounded(std::string& out, int64_t value, int width) {
   return true;
 }
 
+// A binlog file name as the server writes it ("mysql-bin.000003"): printable ASCII without
+// '/', the separator of the position's parts, so that two positions never read alike.
+bool binlog_file_name(std::string_view file) {
+  for (char c : file) {
+    if (c <= ' ' || c > '~' || c == '/') return false;
+  }
+  return true;
+}
+
+// A field's text for an error message: control and non-ASCII bytes as \xNN.
+std::string printable(std::string_view text) {
+  constexpr std::string_view kDigits = "0123456789abcdef";
+  std::string out;
+  for (char c : text.substr(0, 64)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte > 0x7E) {
+      out += "\\x";
+      out.push_back(kDigits[byte >> 4]);
+      out.push_back(kDigits[byte & 0xF]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  if (text.size() > 64) out += "...";
+  return out;
+}
+
 // SQL Server LSN text as Debezium's Lsn#toString writes it: 10 bytes in hex,
 // "xxxxxxxx:xxxxxxxx:xxxx" (lower case there); written upper case so one case sorts.
 bool append_sqlserver_lsn(std::string& out, std::string_view lsn) {
@@ -95,6 +122,12 @@ std::expected<Position, std::string> encode_position(Connector connector,
       // gives no commit LSN per event, so the phase carries that order.
       uint64_t lsn = 0;
       if (source.lsn) {
+        // An LSN is unsigned in PostgreSQL; Debezium writes it as int64, so a negative value
+        // is a damaged event. Cast, it would become the highest position there is and every
+        // later change of that meter would be ignored as stale.
+        if (*source.lsn < 0) {
+          return std::unexpected("source.lsn " + std::to_string(*source.lsn) + " is negative");
+        }
         out.append(source.snapshot || source.incremental_snapshot ? "S/" : "W/");
         lsn = static_cast<uint64_t>(*source.lsn);
       } else if (!source.incremental_snapshot) {
@@ -123,6 +156,10 @@ std::expected<Position, std::string> encode_position(Connector connector,
     case Connector::MySql:
     case Connector::MariaDb: {
       if (!source.file || source.file->empty()) return missing("file");
+      if (!binlog_file_name(*source.file)) {
+        return std::unexpected("source.file '" + printable(*source.file) +
+                               "' is not a binlog file name (printable ASCII, no '/')");
+      }
       if (!source.pos) return missing("pos");
       if (!source.row) return missing("row");
       out.append(*source.file);

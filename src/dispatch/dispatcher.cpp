@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "core/failpoint.hpp"
 #include "dispatch/batch_deliverer.hpp"
 #include "dispatch/circuit_breaker.hpp"
 #include "dispatch/http_sender.hpp"
@@ -361,7 +362,7 @@ class Dispatcher::Loop {
                       batch.size(), dead_letter_topic_, outcome.last_error);
         kafka::DeadLetter letter{kafka::Stage::Endpoint, outcome.last_error, source_.topic,
                                  batch.partition(), batch.first_offset(), -1, done.job.batch_id,
-                                 done.job.body};
+                                 done.job.body, batch.last_offset()};
         if (!dead_letter(letter)) {
           queue.abandon();
           return;
@@ -404,7 +405,12 @@ class Dispatcher::Loop {
     while (!stopping_) {
       auto sent = dead_letters_.send(dead_letter_topic_, letter);
       if (sent) sent = dead_letters_.flush(30s);
-      if (sent) return true;
+      if (sent) {
+        // A crash here sends this dead letter again after the restart, with the same identity
+        // (docs/operating.md, Dead letters); the fault test stops here and kills the process.
+        failpoint("endpoint-dead-letter-flushed");
+        return true;
+      }
       if (sent.error().kind == ErrorKind::Fatal) {
         throw std::runtime_error("dispatch [" + source_.name + "]: dead-letter topic " +
                                  dead_letter_topic_ + ": " + sent.error().describe());

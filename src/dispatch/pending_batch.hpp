@@ -51,6 +51,7 @@ class PendingBatch {
   std::string body() const;
   int32_t partition() const { return partition_; }
   int64_t first_offset() const { return events_.front().offset; }
+  int64_t last_offset() const { return events_.back().offset; }
   int64_t next_offset() const { return next_offset_; }
   // The newest Kafka timestamp of the records the batch holds or covers (-1: none known).
   int64_t newest_timestamp_ms() const { return newest_timestamp_ms_; }

@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "dispatch/batch_deliverer.hpp"
@@ -24,9 +28,17 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
   const std::string group = endpoint_group(config, source) + "-replay";
   kafka::ClientSettings settings{config.kafka.bootstrap_servers, config.kafka.properties,
                                  "metersync-" + source.name + "-replay"};
-  // Positions in the replay group's committed offsets; read to the end of every partition.
-  kafka::Consumer consumer(settings, group, topic, kafka::Consumer::Hooks{},
-                           kafka::Consumer::Options{.report_partition_end = true});
+  // Read from the beginning on every run: the dead letters before the replay group's committed
+  // offsets were handled by an earlier run, and their identities are what a repeat of one
+  // (a crash between a dead letter's flush and the commit past it sends it twice) is
+  // recognised by. Progress is still the group's committed offsets.
+  kafka::Consumer consumer(
+      settings, group, topic,
+      kafka::Consumer::Hooks{.starting_offsets = [](const std::vector<int32_t>&) {
+                               return std::optional<kafka::Offsets>(kafka::Offsets{});
+                             },
+                             .revoking = {}},
+      kafka::Consumer::Options{.report_partition_end = true});
   HttpSender sender(sender_settings(*source.endpoint));
   BatchDeliverer deliverer(
       [&](const std::string& body, const std::string& id) { return sender.post(body, id); },
@@ -42,6 +54,14 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
     result.complete = true;  // the topic does not exist: nothing was ever dead-lettered
     return result;
   }
+  std::vector<int32_t> all;
+  for (int32_t p = 0; p < partitions; ++p) all.push_back(p);
+  const auto handled = consumer.committed(all, 10s);  // by earlier runs
+  if (!handled) {
+    result.error = "the replay group's committed offsets: " + handled.error().describe();
+    return result;
+  }
+  std::set<std::string> seen;  // identities handled (delivered or passed over), this run or before
   auto all_at_end = [&] { return static_cast<int>(consumer.partitions_at_end().size()) >= partitions; };
   while (!stopping && !all_at_end()) {
     auto polled = consumer.poll(200ms);
@@ -57,13 +77,32 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
     const auto& polled_message = *polled;
     if (!polled_message) continue;
     const kafka::Message* message = &*polled_message;
+    const std::string identity = message->header(kafka::dlq_header::kId).value_or("");
+    const auto done = handled->find(message->partition());
+    if (done != handled->end() && message->offset() < done->second) {
+      if (!identity.empty()) seen.insert(identity);
+      continue;  // an earlier run delivered or passed it over
+    }
+    if (!identity.empty() && seen.contains(identity)) {
+      ++result.repeats;
+      spdlog::info("replay [{}]: {}/{} repeats dead letter {}, already replayed: passed over", source.name,
+                   message->partition(), message->offset(), identity);
+      auto committed = consumer.commit({{message->partition(), message->offset() + 1}});
+      if (!committed) {
+        result.error = "commit: " + committed.error().describe();
+        return result;
+      }
+      continue;
+    }
     const auto stage = message->header(kafka::dlq_header::kStage);
     const auto key = message->key();
     const auto value = message->value();
     if (stage != std::string(kafka::stage_name(kafka::Stage::Endpoint)) || !key || !value) {
       ++result.skipped;
-      spdlog::warn("replay [{}]: {}/{} is not a batch (stage {}), passed over", source.name,
-                   message->partition(), message->offset(), stage.value_or("none"));
+      const auto omitted = message->header(kafka::dlq_header::kOmitted);
+      spdlog::warn("replay [{}]: {}/{} is not a batch (stage {}{}), passed over", source.name,
+                   message->partition(), message->offset(), stage.value_or("none"),
+                   omitted ? "; " + *omitted : std::string());
     } else {
       const std::string body(*value);
       const std::string batch_id(*key);
@@ -77,6 +116,7 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
       ++result.delivered;
       spdlog::info("replay [{}]: batch {} delivered", source.name, batch_id);
     }
+    if (!identity.empty()) seen.insert(identity);
     auto committed = consumer.commit({{message->partition(), message->offset() + 1}});
     if (!committed) {
       result.error = "commit: " + committed.error().describe();
@@ -102,10 +142,11 @@ int replay_command(const config::Config& config, const std::string& source_name)
   }
   std::atomic<bool> stopping{false};
   ReplayResult result = replay(config, *source, stopping);
-  std::printf("replay %s: %lld batch(es) delivered, %lld dead letter(s) passed over%s%s\n",
+  std::printf("replay %s: %lld batch(es) delivered, %lld dead letter(s) passed over, "
+              "%lld repeat(s) of one already replayed passed over%s%s\n",
               source_name.c_str(), static_cast<long long>(result.delivered),
-              static_cast<long long>(result.skipped), result.error.empty() ? "" : "; stopped: ",
-              result.error.c_str());
+              static_cast<long long>(result.skipped), static_cast<long long>(result.repeats),
+              result.error.empty() ? "" : "; stopped: ", result.error.c_str());
   return result.complete && result.error.empty() ? 0 : 1;
 }
 

@@ -6,6 +6,12 @@
 // batch is committed once the endpoint answered 2xx, so running replay again continues
 // where the last run stopped. Records that were dead-lettered because they could not be
 // decoded (stage "decode") cannot be posted; they are counted and passed over.
+//
+// A dead letter's identity is its `metersync.dead_letter.id` header; a crash between a dead
+// letter's flush and the commit past it makes a second copy with the same identity. Each run
+// reads the topic from its beginning (what lies before the group's committed offsets only to
+// learn the identities handled before), so a copy of one already replayed or passed over, in
+// this run or an earlier one, is passed over and counted in `repeats`, never posted again.
 #pragma once
 
 #include <atomic>
@@ -19,6 +25,7 @@ namespace metersync::dispatch {
 struct ReplayResult {
   int64_t delivered = 0;    // batches the endpoint accepted
   int64_t skipped = 0;      // dead letters that are not batches (records rejected at decode or map)
+  int64_t repeats = 0;      // copies of a dead letter already handled (same identity)
   bool complete = false;    // reached the end of the topic
   std::string error;        // why it stopped early (the endpoint still refuses a batch, ...)
 };

@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/failpoint.hpp"
+
 namespace metersync::engine {
 
 BatchCommitter::BatchCommitter(ChangeWriter& writer, DeadLetterWriter& dead_letters,
@@ -89,6 +91,9 @@ Result<void> BatchCommitter::deliver_dead_letters(InFlightBatch& batch, std::siz
   if (!any) return {};
   // Only an acknowledged dead letter may be skipped by a commit.
   if (auto flushed = dead_letters_.flush(); !flushed) return flushed;
+  // A crash here sends these dead letters again after the restart, with the same identity
+  // (docs/operating.md, Dead letters); the fault test stops here and kills the process.
+  failpoint("dead-letter-flushed");
   for (std::size_t i = begin; i < end; ++i) {
     if (auto* rejected = std::get_if<Rejected>(&batch[i].outcome)) rejected->delivered = true;
   }

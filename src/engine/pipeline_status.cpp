@@ -20,8 +20,15 @@ PipelineStatus::PipelineStatus(std::string source, std::string topic, std::strin
 }
 
 PipelineSnapshot PipelineStatus::snapshot() const {
-  std::lock_guard lock(mutex_);
-  return data_;
+  PipelineSnapshot copy;
+  {
+    std::lock_guard lock(mutex_);
+    copy = data_;
+  }
+  // Read after the applied count: every record a counted commit covers was counted here
+  // before the writer got it, so the snapshot shows consumed >= applied.
+  copy.records_consumed = consumed_.load(std::memory_order_relaxed);
+  return copy;
 }
 
 void PipelineStatus::set_state(PipelineState state) {
@@ -42,9 +49,7 @@ void PipelineStatus::set_error(std::string message) {
   data_.last_error_at = std::chrono::system_clock::now();
 }
 
-void PipelineStatus::add_consumed(int64_t records) {
-  std::lock_guard lock(mutex_);
-  data_.records_consumed += records;
+void PipelineStatus::export_consumed(int64_t records) {
   if (metrics_ != nullptr) metrics_->consumed(records);
 }
 

@@ -4,6 +4,7 @@
 // a small mutex-guarded record, copied out as a snapshot.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -61,7 +62,11 @@ class PipelineStatus {
   void set_state(PipelineState state);
   void restarting();  // Failed (or any) -> Starting: the pipeline starts again
   void set_error(std::string message);
-  void add_consumed(int64_t records);
+  // Counts records read, one call per record, before the record reaches the writer: the
+  // writer's commits can then never be counted ahead of the reads they cover. Lock-free,
+  // as it runs for every record; the metric gets the same count in steps (export_consumed).
+  void add_consumed(int64_t records) { consumed_.fetch_add(records, std::memory_order_relaxed); }
+  void export_consumed(int64_t records);
   void add_retry();
   void add_commit(int64_t records, int64_t changes, int64_t dead_lettered, int64_t tombstones,
                   const std::map<int32_t, int64_t>& next_offsets);
@@ -71,7 +76,8 @@ class PipelineStatus {
 
  private:
   mutable std::mutex mutex_;
-  PipelineSnapshot data_;
+  PipelineSnapshot data_;  // records_consumed is filled from consumed_ in snapshot()
+  std::atomic<int64_t> consumed_{0};
   metrics::MeterMasterMetrics* metrics_ = nullptr;
 };
 

@@ -192,6 +192,7 @@ void Worker::step() {
     flush_consumed();
     return;
   }
+  status_.add_consumed(1);  // before the writer can commit it
   writer_.add(intake_.take(std::move(*message)));
   if (++consumed_ >= 1000) flush_consumed();
 }
@@ -203,13 +204,14 @@ void Worker::poll_into_carry(std::chrono::milliseconds timeout) {
     handle_kafka_error(polled.error());
   } else if (auto& message = *polled) {
     carry_.push_back(std::move(*message));  // read ahead of the paused fetch
+    status_.add_consumed(1);
     ++consumed_;
   }
 }
 
 void Worker::flush_consumed() {
   if (consumed_ == 0) return;
-  status_.add_consumed(consumed_);
+  status_.export_consumed(consumed_);
   consumed_ = 0;
 }
 

@@ -74,7 +74,7 @@ class Worker {
   KafkaDeadLetters dead_letters_;
   CommitProgress progress_;
   BatchCommitter committer_;
-  int64_t consumed_ = 0;  // read since the last status update
+  int64_t consumed_ = 0;  // read since the metric was last fed (the status counts each read)
   std::chrono::steady_clock::time_point last_kafka_warning_{};
   // Declared after what its thread uses; shutdown() stops it before the consumer closes.
   BatchWriter writer_;

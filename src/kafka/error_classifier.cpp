@@ -53,7 +53,7 @@ ErrorAction classify(RdKafka::ErrorCode code, bool client_fatal) {
     case E::ERR_UNSUPPORTED_COMPRESSION_TYPE:
     case E::ERR_SECURITY_DISABLED:
     case E::ERR_POLICY_VIOLATION:
-    case E::ERR_MSG_SIZE_TOO_LARGE:   // a dead letter the topic refuses cannot be sent by waiting
+    case E::ERR_MSG_SIZE_TOO_LARGE:   // not by waiting (the dead-letter producer resends a reference)
     case E::ERR_INVALID_MSG_SIZE:
     case E::ERR_RECORD_LIST_TOO_LARGE:
     case E::ERR_INVALID_RECORD:

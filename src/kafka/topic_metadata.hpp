@@ -31,6 +31,13 @@ std::expected<TopicMetadata, std::string> describe_topics(const ClientSettings& 
 std::expected<std::map<int32_t, int64_t>, std::string> end_offsets(
     const ClientSettings& settings, const std::string& topic, std::chrono::milliseconds timeout);
 
+// The largest record batch `topic` accepts, in bytes: its max.message.bytes, or, when the
+// topic does not exist yet, the broker's message.max.bytes (what a new topic inherits).
+// Asked with DescribeConfigs; the error says why the cluster did not answer.
+std::expected<int64_t, std::string> message_limit(const ClientSettings& settings,
+                                                  const std::string& topic,
+                                                  std::chrono::milliseconds timeout);
+
 std::string library_version();  // librdkafka's, e.g. "2.0.2"
 
 }  // namespace metersync::kafka

@@ -349,6 +349,45 @@ TEST(EnvelopeErrors, MissingOrWrongEnvelopeFields) {
       "source.commit_scn '1x' is not an SCN (up to 20 decimal digits)");
 }
 
+// A position that is negative or malformed is a decode error (the record is dead-lettered
+// with this reason) for every connector, never a position that sorts past every real one.
+TEST(EnvelopeFields, NegativeOrMalformedPositionsAreDecodeErrorsForEveryConnector) {
+  const auto with_source = [](const std::string& fields) {
+    return envelope(R"({"after":{"id":1},"source":{"ts_ms":1,"table":"t",)" + fields +
+                    R"(},"op":"c"})");
+  };
+  EXPECT_EQ(decode_error(with_source(R"("lsn":-1)")), "source.lsn -1 is negative");
+  EXPECT_EQ(decode_error(with_source(R"("lsn":-9223372036854775808)")),
+            "source.lsn -9223372036854775808 is negative");
+  EXPECT_EQ(decode_error(with_source(R"("lsn":-5,"snapshot":"incremental")")),
+            "source.lsn -5 is negative");
+  for (Connector binlog : {Connector::MySql, Connector::MariaDb}) {
+    EXPECT_EQ(decode_error(with_source(R"("file":"mysql-bin.000003","pos":-157,"row":0)"), binlog),
+              "source.pos -157 is negative");
+    EXPECT_EQ(decode_error(with_source(R"("file":"mysql-bin.000003","pos":157,"row":-1)"), binlog),
+              "source.row -1 is not a row number (0..9999999999)");
+    EXPECT_EQ(decode_error(with_source(R"("file":"a/b.000003","pos":157,"row":0)"), binlog),
+              "source.file 'a/b.000003' is not a binlog file name (printable ASCII, no '/')");
+    EXPECT_EQ(decode_error(with_source(R"("file":"bin\n.1","pos":157,"row":0)"), binlog),
+              "source.file 'bin\\x0a.1' is not a binlog file name (printable ASCII, no '/')");
+    EXPECT_EQ(decode_error(with_source(R"("file":"mysql-bin.000003","pos":"157","row":0)"), binlog),
+              "source.pos: expected an integer");
+  }
+  EXPECT_EQ(decode_error(with_source(R"("commit_lsn":"0000002d:00000f58:0003",)"
+                                     R"("change_lsn":"0000002d:00000f58:0002","event_serial_no":-2)"),
+                         Connector::SqlServer),
+            "source.event_serial_no -2 is out of range (0..9999999999)");
+  EXPECT_EQ(decode_error(with_source(R"("commit_lsn":"-000002d:00000f58:0003")"),
+                         Connector::SqlServer),
+            "source.commit_lsn '-000002d:00000f58:0003' is not an LSN like 0000002d:00000f58:0003");
+  EXPECT_EQ(decode_error(with_source(R"("commit_scn":"-10","scn":"9","ssn":0)"), Connector::Oracle),
+            "source.commit_scn '-10' is not an SCN (up to 20 decimal digits)");
+  EXPECT_EQ(decode_error(with_source(R"("commit_scn":"10","scn":"-9","ssn":0)"), Connector::Oracle),
+            "source.scn '-9' is not an SCN (up to 20 decimal digits)");
+  EXPECT_EQ(decode_error(with_source(R"("commit_scn":"10","scn":"9","ssn":-1)"), Connector::Oracle),
+            "source.ssn -1 is out of range (0..9999999999)");
+}
+
 TEST(EnvelopeFields, FallsBackToThePayloadTimestampAndReadsSnapshotMarkers) {
   EnvelopeDecoder decoder(Connector::Postgres);
   auto e = decoder.decode(envelope(

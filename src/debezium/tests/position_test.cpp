@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 namespace metersync::debezium {
@@ -100,6 +101,19 @@ TEST(PostgresPosition, LastSequenceLsn) {
   EXPECT_EQ(last_sequence_lsn(""), std::nullopt);
 }
 
+// A negative LSN cast to unsigned would be the highest position there is: every later
+// change of that meter would then be ignored as stale.
+TEST(PostgresPosition, NegativeLsnIsAnError) {
+  for (int64_t lsn : {int64_t{-1}, int64_t{-0x16E9378}, std::numeric_limits<int64_t>::min()}) {
+    auto position = encode_position(Connector::Postgres, pg(lsn));
+    ASSERT_FALSE(position.has_value()) << lsn;
+    EXPECT_EQ(position.error(), "source.lsn " + std::to_string(lsn) + " is negative");
+    SourceCoordinates snapshot = pg(lsn);
+    snapshot.snapshot = true;
+    EXPECT_FALSE(encode_position(Connector::Postgres, snapshot).has_value()) << lsn;
+  }
+}
+
 SourceCoordinates binlog(std::string_view file, int64_t pos, int64_t row) {
   SourceCoordinates at;
   at.file = file;
@@ -141,6 +155,19 @@ TEST(BinlogPosition, MissingOrNegativeFieldsAreErrors) {
   EXPECT_EQ(encode_position(Connector::MySql, at).error(), "source.row is missing");
   EXPECT_FALSE(encode_position(Connector::MySql, binlog("mysql-bin.000001", -1, 0)).has_value());
   EXPECT_FALSE(encode_position(Connector::MySql, binlog("mysql-bin.000001", 4, -1)).has_value());
+}
+
+// '/' separates the position's parts; a control or non-ASCII byte is no server's file name.
+TEST(BinlogPosition, MalformedFileNameIsAnError) {
+  for (std::string_view bad : {std::string_view("a/mysql-bin.000001"), std::string_view("bin 1"),
+                               std::string_view("bin\t1"), std::string_view("bin\x7f"),
+                               std::string_view("Z\xc3\xa4hler.1")}) {
+    auto position = encode_position(Connector::MariaDb, binlog(bad, 4, 0));
+    ASSERT_FALSE(position.has_value()) << bad;
+    EXPECT_TRUE(position.error().starts_with("source.file '")) << position.error();
+  }
+  EXPECT_EQ(encode_position(Connector::MySql, binlog("mysql-bin.000001", -4, 0)).error(),
+            "source.pos -4 is negative");
 }
 
 TEST(BinlogPosition, TooLongForTheColumnIsAnError) {

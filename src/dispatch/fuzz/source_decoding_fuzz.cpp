@@ -8,7 +8,8 @@
 // rejected record (dead-lettered by both destinations) is an expected answer to bad input. Besides crashes, leaks and undefined
 // behaviour the target checks one contract: a batch the dispatcher builds is one the
 // endpoint service accepts (endpoint::parse_batch), or the change would be refused with a
-// 400 and dead-lettered. Seeds: tests/fixtures/debezium (written and captured messages).
+// 400 and dead-lettered. Seeds: tests/fixtures/debezium (written and captured messages) and
+// src/dispatch/fuzz/corpus (fixtures with a negative or malformed position, one per connector).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

@@ -51,6 +51,11 @@ class MockCluster {
     ASSERT_EQ(producer_->flush(10000), RdKafka::ERR_NO_ERROR);
   }
 
+  // The next `count` produce requests to the cluster fail with `error` (ApiKey 0: Produce).
+  void fail_next_produce(rd_kafka_resp_err_t error, int count = 1) {
+    rd_kafka_mock_push_request_errors(cluster_, 0, static_cast<std::size_t>(count), error);
+  }
+
   struct Record {
     std::string key, value;
     std::map<std::string, std::string> headers;  // the last value of each

@@ -12,6 +12,7 @@
 
 #include "kafka/consumer.hpp"
 #include "kafka/dead_letter_producer.hpp"
+#include "kafka/testing/mock_cluster.hpp"
 
 namespace metersync::kafka {
 namespace {
@@ -206,6 +207,19 @@ TEST(DeadLetterProducerOnMockCluster, WritesOriginalKeyValueAndErrorHeaders) {
   EXPECT_EQ(m.header(dlq_header::kPartition), "2");
   EXPECT_EQ(m.header(dlq_header::kOffset), "41");
   EXPECT_EQ(m.header(dlq_header::kTimestamp), "1700000000123");
+  EXPECT_EQ(m.header(dlq_header::kId), "src/2/41");
+}
+
+// The identity is what a second copy (sent again after a crash between the dead letter's flush
+// and the commit past it) is recognised by: the same for the same record, whatever the reason.
+TEST(DeadLetterProducer, TheIdentityNamesTheRecordOrTheBatchRange) {
+  DeadLetter record{Stage::Decode, "not JSON", "postgres.public.meter", 2, 986, 5, "k", "v"};
+  EXPECT_EQ(dead_letter_id(record), "postgres.public.meter/2/986");
+  DeadLetter again = record;
+  again.reason = "another run's words";
+  EXPECT_EQ(dead_letter_id(again), dead_letter_id(record));
+  DeadLetter batch{Stage::Endpoint, "HTTP 400", "mysql.meterdb.meters", 0, 40, -1, "mysql-0-40-52", "{}", 52};
+  EXPECT_EQ(dead_letter_id(batch), "mysql.meterdb.meters/0/40-52");
 }
 
 TEST(DeadLetterProducer, TombstoneKeepsItsNullValue) {
@@ -225,6 +239,60 @@ TEST(DeadLetterProducer, TombstoneKeepsItsNullValue) {
   EXPECT_FALSE(records.front().value().has_value());
   EXPECT_FALSE(records.front().key().has_value());
   EXPECT_EQ(records.front().header(dlq_header::kStage), "decode");
+}
+
+// A record too large for the dead-letter topic goes as a reference (headers, no value),
+// so the pipeline that dead-letters it moves on; a smaller one still goes whole.
+TEST(DeadLetterProducerOnMockCluster, ARecordTooLargeForTheTopicGoesAsAReference) {
+  testing::MockCluster cluster({"big.dlq"});
+  const std::string large(30000, 'x');
+  const std::string small(1000, 'y');
+  {
+    DeadLetterProducer producer(ClientSettings{cluster.bootstrap(), {}}, 20000);
+    EXPECT_EQ(producer.message_limit("big.dlq"), 20000);
+    ASSERT_TRUE(producer.send("big.dlq", DeadLetter{Stage::Decode, "not JSON", "big", 3, 77, 5, "k", large}));
+    ASSERT_TRUE(producer.send("big.dlq", DeadLetter{Stage::Decode, "not JSON", "big", 3, 78, 5, "k", small}));
+    auto flushed = producer.flush(10s);
+    ASSERT_TRUE(flushed) << flushed.error().describe();
+  }
+  const auto records = cluster.read_all("big.dlq");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].key, "k");
+  EXPECT_EQ(records[0].value, "");
+  EXPECT_EQ(records[0].headers.at(dlq_header::kSize), "30000");
+  EXPECT_EQ(records[0].headers.at(dlq_header::kOffset), "77");
+  EXPECT_EQ(records[0].headers.at(dlq_header::kReason), "not JSON");
+  const std::string& omitted = records[0].headers.at(dlq_header::kOmitted);
+  EXPECT_NE(omitted.find("does not fit big.dlq (20000 bytes)"), std::string::npos) << omitted;
+  EXPECT_NE(omitted.find("the original is at big partition 3 offset 77"), std::string::npos) << omitted;
+  EXPECT_EQ(records[1].value, small);
+  EXPECT_EQ(records[1].headers.at(dlq_header::kSize), "1000");
+  EXPECT_EQ(records[1].headers.count(dlq_header::kOmitted), 0u);
+}
+
+// The broker refuses a record as too large although the producer thought it fit (the topic's
+// max.message.bytes was lowered since it was read): a transient error, and sent again the
+// record goes as a reference instead of stopping the pipeline for good.
+TEST(DeadLetterProducerOnMockCluster, ARecordTheBrokerRefusesAsTooLargeIsSentAgainAsAReference) {
+  testing::MockCluster cluster({"shrunk.dlq"});
+  const std::string value(5000, 'z');
+  DeadLetterProducer producer(ClientSettings{cluster.bootstrap(), {}}, 1000000);
+  const DeadLetter letter{Stage::Map, "unknown kind", "shrunk", 0, 9, 5, "k", value};
+  cluster.fail_next_produce(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  ASSERT_TRUE(producer.send("shrunk.dlq", letter));
+  auto refused = producer.flush(10s);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::Transient) << refused.error().describe();
+  // Below the refused record with its framing: sent again, it cannot go whole.
+  EXPECT_LT(producer.message_limit("shrunk.dlq"), 5000 + 1 + kRecordOverheadBytes);
+  ASSERT_TRUE(producer.send("shrunk.dlq", letter));
+  auto flushed = producer.flush(10s);
+  ASSERT_TRUE(flushed) << flushed.error().describe();
+  const auto records = cluster.read_all("shrunk.dlq");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value, "");
+  EXPECT_EQ(records[0].headers.at(dlq_header::kSize), "5000");
+  EXPECT_EQ(records[0].headers.count(dlq_header::kOmitted), 1u);
 }
 
 TEST(ConsumerOnMockCluster, ATinyPrefetchQueueStillDeliversEveryRecordOnceInOrder) {
