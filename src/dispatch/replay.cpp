@@ -26,7 +26,8 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
                                  "metersync-" + source.name + "-replay"};
   // Positions in the replay group's committed offsets; read to the end of every partition.
   kafka::Consumer consumer(settings, group, topic, kafka::Consumer::Hooks{},
-                           kafka::Consumer::Options{.report_partition_end = true});
+                           kafka::Consumer::Options{.report_partition_end = true,
+                                                    .group_instance_id = {}});
   HttpSender sender(sender_settings(*source.endpoint));
   BatchDeliverer deliverer(
       [&](const std::string& body, const std::string& id) { return sender.post(body, id); },
