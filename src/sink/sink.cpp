@@ -427,18 +427,18 @@ struct Sink::Impl {
   }
 
   void lock(const Batch& batch, const std::vector<BatchStep>& steps) {
-    const std::string lock_sql = dialect->lock_sql();
-    if (lock_sql.empty()) return;
-    for (const std::string& resource : lock_resources(batch, steps)) {
-      const auto rows = connection->query(lock_sql, {SqlParam::national(resource, 255)},
-                                          "taking the writer lock");
-      const auto status = rows.empty() ? std::nullopt : integer_cell(rows[0][0]);
-      if (!status || *status < 0) {
-        throw SinkError(SinkError::Kind::Transient, "HYT00",
-                        "sink: the writer lock on '" + resource + "' was not granted (status " +
-                            (status ? std::to_string(*status) : std::string("missing")) +
-                            "): another writer holds it; the batch is retried");
-      }
+    for (const std::string& resource : lock_resources(batch, steps)) lock(resource);
+  }
+
+  void lock(const std::string& resource) {
+    const auto rows = connection->query(dialect->lock_sql(), {SqlParam::national(resource, 255)},
+                                        "taking the writer lock");
+    const auto status = rows.empty() ? std::nullopt : integer_cell(rows[0][0]);
+    if (!status || *status < 0) {
+      throw SinkError(SinkError::Kind::Transient, "HYT00",
+                      "sink: the writer lock on '" + resource + "' was not granted (status " +
+                          (status ? std::to_string(*status) : std::string("missing")) +
+                          "): another writer holds it; the batch is retried");
     }
   }
 
@@ -462,10 +462,15 @@ Sink::~Sink() = default;
 void Sink::init() {
   impl_->connected();
   impl_->guarded([&] {
+    // Instances started together all run init: PostgreSQL's CREATE TABLE IF NOT EXISTS is
+    // not safe against itself (the loser fails on pg_type's unique index), so the creators
+    // take turns under the writer lock of the Meter Master table.
+    impl_->begin();
+    impl_->lock("metersync:init:" + impl_->dialect->meter_table());
     for (const std::string& statement : impl_->dialect->create_tables()) {
       impl_->connection->execute(statement, {}, "creating the sink tables");
     }
-    impl_->finish_read();
+    impl_->commit();
     impl_->check_table(impl_->dialect->names().table, meter_columns());
     impl_->check_table(impl_->dialect->names().offsets_table, offsets_columns());
     impl_->check_table(impl_->dialect->names().truncates_table, truncates_columns());

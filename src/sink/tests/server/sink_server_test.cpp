@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sink/dialect.hpp"
 #include "sink/odbc_connection.hpp"
@@ -242,6 +243,26 @@ TEST_P(SinkServerTest, InitCreatesCheckedTablesAndIsIdempotent) {
 }
 
 // `metersync check`'s view of the tables: it never creates or changes one.
+TEST_P(SinkServerTest, InstancesStartedTogetherAllCreateTheTablesWithoutFailing) {
+  // Several metersync instances on one configuration run init at the same moment on a sink
+  // without the tables; PostgreSQL's CREATE TABLE IF NOT EXISTS alone lets all but one fail.
+  std::vector<std::string> failures(4);
+  std::vector<std::thread> starts;
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    starts.emplace_back([&, i] {
+      try {
+        Sink sink(config_);
+        sink.init();
+      } catch (const std::exception& error) {
+        failures[i] = error.what();
+      }
+    });
+  }
+  for (auto& t : starts) t.join();
+  for (const std::string& failure : failures) EXPECT_EQ(failure, "");
+  EXPECT_TRUE(rows().empty());
+}
+
 TEST_P(SinkServerTest, VerifyReportsTheTablesWithoutChangingThem) {
   {
     Sink sink(config_);
