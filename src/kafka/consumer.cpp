@@ -98,7 +98,7 @@ const std::map<std::string, std::string>& Consumer::default_properties() {
 }
 
 Consumer::Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
-                   Hooks hooks, Options options)
+                   Hooks hooks, const Options& options)
     : topic_(std::move(topic)),
       hooks_(std::move(hooks)),
       rebalancer_(std::make_unique<Rebalancer>(*this)),

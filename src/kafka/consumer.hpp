@@ -72,7 +72,7 @@ class Consumer {
 
   // Subscribes at once; throws ClientConfigError on a broken configuration.
   Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
-           Hooks hooks, Options options = {});
+           Hooks hooks, const Options& options = {});
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
