@@ -28,7 +28,7 @@ import stackenv  # noqa: E402
 import throughput  # noqa: E402
 from throughput import log  # noqa: E402
 
-PARTS = ("throughput", "latency", "startup", "sqlserver")
+PARTS = ("throughput", "latency", "startup", "sqlserver", "scale")
 RESULTS = REPO / "docs" / "bench" / "results.json"
 
 
@@ -86,6 +86,9 @@ def main(argv=None) -> int:
                          "(default 100000; 2000 with --check); the part runs only when METERSYNC_SQLSERVER_ODBC is set")
     ap.add_argument("--sqlserver-stage", choices=("auto", "json", "rows"),
                     help="sink.sqlserver_stage for the sqlserver part (default: not set, the shipped default)")
+    ap.add_argument("--scale-events", type=int,
+                    help="change events of the scale part, drained by 1, 2 and 3 instances (default 100000; "
+                         "5000 with --check; 1000000 for the full run)")
     ap.add_argument("--duration", type=float, default=30, help="seconds per latency workload")
     ap.add_argument("--batch", type=int, default=5000, help="metersync sink.max_batch_events")
     ap.add_argument("--jdbc-sweep", action="store_true",
@@ -178,6 +181,12 @@ def main(argv=None) -> int:
             earlier["skipped_later"] = {"date": res["date"], "reason": res["reason"]}
         else:
             results["sqlserver"] = res
+    if "scale" in parts:
+        import scale
+        t0 = time.monotonic()
+        n = args.scale_events or (scale.CHECK_EVENTS if args.check else scale.DEFAULT_EVENTS)
+        results["scale"] = scale.run(env, run_id, workdir, binary, n, args.batch, args.seed, keep=args.keep)
+        results["scale"]["part_s"] = time.monotonic() - t0
     save(results_path, results)
     import report
     report.write(results, out_dir / "benchmarks.md", out_dir / "bench")

@@ -252,6 +252,10 @@ def write(results: dict, md: Path, plots: Path) -> None:
                 "the opt-in suite's `tests/integration/test_sqlserver_throughput.py` (20,000 new, updated and stale changes "
                 "with each dialect, side by side in one run); its figures and what they do and do not say are in "
                 "[sqlserver.md](sqlserver.md#throughput-of-the-sql-server-path--on-babelfish-not-sql-server).", ""]
+    sc = results.get("scale")
+    if sc:
+        import scale
+        out += scale.section(sc)
     hist = results.get("history", [])
     if len(hist) > 1:
         out += ["## Earlier runs", "",
@@ -264,7 +268,7 @@ def write(results: dict, md: Path, plots: Path) -> None:
             out.append(f"| `{h['run_id']}` | {h['date']} | {h['events']:,} | {h['loadavg_at_start']} | {h['metersync']:,.0f}/s | "
                        f"{(h['jdbc'] or 0):,.0f}/s | {ratio} | {h['ceiling']:,.0f}/s | {h['metersync_peak_rss'] / MB:.0f} MiB |")
         out.append("")
-    times = [(name, results[name]["part_s"]) for name in ("throughput", "latency", "startup", "sqlserver")
+    times = [(name, results[name]["part_s"]) for name in ("throughput", "latency", "startup", "sqlserver", "scale")
              if results.get(name, {}).get("part_s")]
     if times:
         out += ["## Running time", "",

@@ -31,10 +31,12 @@ nlohmann::json optional_time(const std::optional<std::chrono::system_clock::time
 
 }  // namespace
 
-StatusFile::StatusFile(std::string path, std::chrono::system_clock::time_point started_at)
-    : path_(std::move(path)), started_at_(started_at) {}
+StatusFile::StatusFile(std::string path, std::chrono::system_clock::time_point started_at,
+                       std::string instance_id)
+    : path_(std::move(path)), started_at_(started_at), instance_id_(std::move(instance_id)) {}
 
-std::string StatusFile::render(const std::vector<engine::PipelineSnapshot>& pipelines) const {
+std::string StatusFile::render(const std::vector<engine::PipelineSnapshot>& pipelines,
+                               const std::vector<EndpointAssignment>& endpoints) const {
   nlohmann::json sources = nlohmann::json::object();
   for (const auto& p : pipelines) {
     nlohmann::json positions = nlohmann::json::object();
@@ -43,6 +45,7 @@ std::string StatusFile::render(const std::vector<engine::PipelineSnapshot>& pipe
         {"state", engine::state_name(p.state)},
         {"topic", p.topic},
         {"group", p.group},
+        {"partitions", p.partitions},
         {"records_consumed", p.records_consumed},
         {"records_applied", p.records_applied},
         {"changes_written", p.changes_written},
@@ -57,10 +60,14 @@ std::string StatusFile::render(const std::vector<engine::PipelineSnapshot>& pipe
         {"last_commit_at", optional_time(p.last_commit_at)},
     };
   }
+  nlohmann::json assigned = nlohmann::json::object();
+  for (const auto& e : endpoints) assigned[e.source] = {{"group", e.group}, {"partitions", e.partitions}};
   nlohmann::json doc = {{"pid", static_cast<int64_t>(::getpid())},
+                        {"instance_id", instance_id_},
                         {"started_at", iso_utc(started_at_)},
                         {"updated_at", iso_utc(std::chrono::system_clock::now())},
-                        {"sources", sources}};
+                        {"sources", sources},
+                        {"endpoints", assigned}};
   if (!sink_stage_.empty()) {
     doc["sink"] = {{"dialect", sink_dialect_},
                    {"stage", sink_stage_},
@@ -88,12 +95,13 @@ void StatusFile::set_sink(std::string dialect, std::string stage, std::string st
   sink_stage_reason_ = std::move(stage_reason);
 }
 
-bool StatusFile::write(const std::vector<engine::PipelineSnapshot>& pipelines) {
+bool StatusFile::write(const std::vector<engine::PipelineSnapshot>& pipelines,
+                       const std::vector<EndpointAssignment>& endpoints) {
   if (path_.empty()) return true;
   const std::string temporary = path_ + ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
-    out << render(pipelines);
+    out << render(pipelines, endpoints);
     out.flush();
     if (!out) {
       if (!warned_) spdlog::warn("status file: cannot write {}", temporary);
@@ -129,19 +137,24 @@ std::string StatusFile::describe(const std::string& json_text, const std::string
     throw std::runtime_error(origin + " is not valid JSON: " + e.what());
   }
   std::ostringstream out;
-  out << fmt::format("metersync pid {} started {} updated {}\n", doc.value("pid", 0),
-                     doc.value("started_at", "?"), doc.value("updated_at", "?"));
-  out << fmt::format("{:<12} {:<9} {:>10} {:>10} {:>8} {:>9}  {}\n", "SOURCE", "STATE", "CONSUMED",
-                     "APPLIED", "DLQ", "LAG", "LAST ERROR");
+  out << fmt::format("metersync pid {} instance {} started {} updated {}\n", doc.value("pid", 0),
+                     doc.value("instance_id", "?"), doc.value("started_at", "?"),
+                     doc.value("updated_at", "?"));
+  out << fmt::format("{:<12} {:<9} {:>10} {:>10} {:>8} {:>9} {:<10}  {}\n", "SOURCE", "STATE", "CONSUMED",
+                     "APPLIED", "DLQ", "LAG", "PARTITIONS", "LAST ERROR");
   const nlohmann::json sources = doc.value("sources", nlohmann::json::object());
   for (const auto& [name, s] : sources.items()) {
     std::string lag = s.contains("lag") && !s["lag"].is_null() ? std::to_string(s["lag"].get<int64_t>()) : "-";
     std::string error = s.contains("last_error") && s["last_error"].is_string()
                             ? s["last_error"].get<std::string>()
                             : "";
-    out << fmt::format("{:<12} {:<9} {:>10} {:>10} {:>8} {:>9}  {}\n", name, s.value("state", "?"),
+    std::string partitions;
+    for (const auto& p : s.value("partitions", nlohmann::json::array()))
+      partitions += (partitions.empty() ? "" : ",") + std::to_string(p.get<int>());
+    out << fmt::format("{:<12} {:<9} {:>10} {:>10} {:>8} {:>9} {:<10}  {}\n", name, s.value("state", "?"),
                        s.value("records_consumed", 0), s.value("records_applied", 0),
-                       s.value("records_dead_lettered", 0), lag, error);
+                       s.value("records_dead_lettered", 0), lag, partitions.empty() ? "-" : partitions,
+                       error);
   }
   return out.str();
 }

@@ -125,15 +125,18 @@ health::Phase phase_of(engine::PipelineState state) {
 
 void Supervisor::tick(StatusFile& status, const dispatch::DispatcherThreads& dispatchers) {
   const std::vector<engine::PipelineSnapshot> snapshots = snapshots_of(pipelines_);
+  const auto dispatcher_snapshots = dispatchers.snapshot();
+  std::vector<EndpointAssignment> endpoints;
+  endpoints.reserve(dispatcher_snapshots.size());
+  for (const auto& d : dispatcher_snapshots) endpoints.push_back({d.source, d.group, d.partitions});
   if (verify_ != nullptr) status.set_verify(verify_->latest());
-  status.write(snapshots);
+  status.write(snapshots, endpoints);
   {
     std::lock_guard lock(status_mutex_);
-    status_json_ = status.render(snapshots);
+    status_json_ = status.render(snapshots, endpoints);
   }
   if (listener_ != nullptr) listener_->beat();
   if (readiness_ == nullptr) return;
-  const auto dispatcher_snapshots = dispatchers.snapshot();
   std::vector<health::Observation> observations;
   observations.reserve(snapshots.size() + dispatcher_snapshots.size());
   // Each lag is counted from the committed (endpoints: settled) position, so it covers the
@@ -169,8 +172,10 @@ void Supervisor::tick(StatusFile& status, const dispatch::DispatcherThreads& dis
 
 int Supervisor::run() {
   const auto started_at = std::chrono::system_clock::now();
-  StatusFile status(config_.status_file, started_at);
+  StatusFile status(config_.status_file, started_at, config_.instance_id);
   metrics::Metrics metrics({METERSYNC_VERSION, METERSYNC_REVISION, kafka::library_version()});
+  metrics.instance(config_.instance_id);
+  spdlog::info("instance {}", config_.instance_id);
   health::Readiness readiness(config_.http.stall_after);
   metrics_ = &metrics;
   readiness_ = &readiness;

@@ -1,8 +1,10 @@
 #include "config/config.hpp"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -243,6 +245,19 @@ SourceConfig read_source(const std::string& name, const YAML::Node& node, const 
   return source;
 }
 
+// A metric label and Kafka's group.instance.id (at most 249 characters there); kept to
+// what reads unambiguously in both, and in a log line.
+void check_instance_id(const std::string& id) {
+  constexpr std::size_t kMaxInstanceIdBytes = 64;
+  const bool plain = std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '.' || c == '_' || c == '-';
+  });
+  if (id.empty() || id.size() > kMaxInstanceIdBytes || !plain)
+    throw ConfigError("instance_id: '" + id + "' is not a usable instance id (letters, digits, '.', '_' and '-', 1 to " +
+                      std::to_string(kMaxInstanceIdBytes) +
+                      " characters); set instance_id to a name of its own for this instance");
+}
+
 Config parse(const YAML::Node& root) {
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError("the configuration is empty; see docs/configuration.md");
@@ -259,6 +274,8 @@ Config parse(const YAML::Node& root) {
   if (config.sink.retry_initial > config.sink.retry_max)
     throw ConfigError(
         "sink.retry_initial_ms: larger than sink.retry_max_ms; lower it or raise retry_max_ms");
+  if (config.instance_id.empty()) config.instance_id = host_name();
+  check_instance_id(config.instance_id);
   std::map<std::string, std::string> topics;  // topic -> source using it
   for (const auto& source : config.sources) {
     auto [it, inserted] = topics.emplace(source.topic, source.name);
@@ -284,6 +301,12 @@ Config parse_text(const std::string& text) {
 }  // namespace
 
 Config load_string(const std::string& yaml_text) { return parse_text(yaml_text); }
+
+std::string host_name() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) != 0 || name[0] == '\0') return "metersync";
+  return std::string(name.data());
+}
 
 Config load_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -131,7 +131,14 @@ struct Config {
   VerifyConfig verify;
   std::vector<SourceConfig> sources;  // in file order
   std::string status_file;            // status_file: where `run` writes its status JSON ("" = none)
+  // instance_id: this process among the instances sharing the consumer groups; the host
+  // name when not set. The status file and the metrics name it; `run`'s consumers use it
+  // as group.instance.id (static membership, docs/operating.md "Several instances").
+  std::string instance_id;
 };
+
+// The host name, as instance_id's default ("metersync" when the system names none).
+std::string host_name();
 
 // Reads, interpolates and validates. Throws ConfigError naming the key and the fix.
 Config load_file(const std::string& path);

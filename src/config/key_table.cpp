@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 21> kTopLevel{{
+const std::array<Key<Config>, 22> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -188,6 +188,19 @@ const std::array<Key<Config>, 21> kTopLevel{{
          [](Config& c, const Setting& v) {
            c.status_file = std::holds_alternative<std::string>(v) ? text(v) : "";
          }},
+    {.name = "instance_id",
+     .type = KeyType::String,
+     .default_value = "the host name",
+     .derived = true,
+     .help = "this process's name among the instances that run the same configuration (they share "
+             "each source's consumer groups and split the partitions): shown in the status file "
+             "and the metrics (metersync_instance_info), and the group.instance.id of `run`'s "
+             "consumers, so an instance restarted within kafka session.timeout.ms gets its "
+             "partitions back without a rebalance. Each instance needs its own: set it when two "
+             "run on one host (letters, digits, '.', '_', '-'; at most 64)",
+     .set = [](Config& c, const Setting& v) {
+       c.instance_id = std::holds_alternative<std::string>(v) ? text(v) : "";
+     }},
     {.name = "sources",
      .type = KeyType::Section,
      .required = true,

@@ -83,7 +83,9 @@ class Dispatcher::Loop {
         // keeps no offsets of its own.
         consumer_(client_settings(owner.config_, "metersync-" + source_.name + "-endpoint"),
                   endpoint_group(owner.config_, source_), source_.topic,
-                  kafka::Consumer::Hooks{{}, [this](const std::vector<int32_t>& partitions) { revoke(partitions); }}) {
+                  kafka::Consumer::Hooks{{}, [this](const std::vector<int32_t>& partitions) { revoke(partitions); }},
+                  kafka::ConsumerOptions{.report_partition_end = false,
+                                         .group_instance_id = owner.config_.instance_id}) {
     owner_.stats_.circuit_open = false;
     if (auto* m = owner_.metrics_) m->circuit_open(false);
   }
@@ -456,6 +458,8 @@ class Dispatcher::Loop {
   void refresh_lag(Clock::time_point now) {
     if (now - last_lag_ < 1s) return;
     last_lag_ = now;
+    owner_.stats_.partitions.set(consumer_.assignment());
+    if (auto* m = owner_.metrics_) m->assigned(consumer_.assignment());
     std::vector<int32_t> unknown;
     for (int32_t partition : consumer_.assignment()) {
       if (!positions_.contains(partition) && !asked_.contains(partition)) unknown.push_back(partition);

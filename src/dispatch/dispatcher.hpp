@@ -19,13 +19,33 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "dispatch/event_encoder.hpp"
 #include "metrics/metrics.hpp"
 
 namespace metersync::dispatch {
+
+// A set of partition ids written by the dispatcher thread and read by anyone.
+class AssignedPartitions {
+ public:
+  void set(const std::set<int32_t>& assigned) {
+    std::lock_guard lock(mutex_);
+    partitions_.assign(assigned.begin(), assigned.end());
+  }
+  std::vector<int32_t> get() const {
+    std::lock_guard lock(mutex_);
+    return partitions_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<int32_t> partitions_;
+};
 
 // Counters for status output; written by the dispatcher thread, read by anyone.
 struct DispatchStats {
@@ -49,6 +69,8 @@ struct DispatchStats {
   std::atomic<bool> circuit_open{false};
   std::atomic<int64_t> circuit_opened_at_ms{0};
   std::atomic<int> failures_in_a_row{0};
+  // The partitions assigned to this instance, refreshed once a second (status, metrics).
+  AssignedPartitions partitions;
 };
 
 // The consumer group of a source's dispatcher.

@@ -15,6 +15,7 @@ DispatcherThreads::DispatcherThreads(const config::Config& config,
     worker->dispatcher = std::make_unique<Dispatcher>(
         config, *source, metrics != nullptr ? &metrics->endpoint(source->name) : nullptr);
     worker->url = source->endpoint->url;
+    worker->group = endpoint_group(config, *source);
     workers_.push_back(std::move(worker));
   }
 }
@@ -78,6 +79,8 @@ std::vector<DispatcherSnapshot> DispatcherThreads::snapshot() const {
           std::chrono::milliseconds(s.circuit_opened_at_ms.load()));
     }
     snap.failures_in_a_row = s.failures_in_a_row.load();
+    snap.partitions = s.partitions.get();
+    snap.group = worker->group;
     std::lock_guard lock(worker->mutex);
     snap.last_error = worker->last_error;
     snap.stopped_by_error = worker->stopped_by_error;

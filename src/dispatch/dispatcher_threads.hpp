@@ -42,6 +42,8 @@ struct DispatcherSnapshot {
   // The circuit breaker: open (endpoint unavailable) since when, after how many failed posts.
   std::optional<std::chrono::system_clock::time_point> unavailable_since{};
   int failures_in_a_row = 0;
+  std::string group{};              // the endpoint's consumer group
+  std::vector<int32_t> partitions{};  // assigned to this instance now
 };
 
 class DispatcherThreads {
@@ -65,6 +67,7 @@ class DispatcherThreads {
   struct Worker {
     std::unique_ptr<Dispatcher> dispatcher;
     std::string url;
+    std::string group;
     std::thread thread;
     mutable std::mutex mutex;
     std::string last_error;

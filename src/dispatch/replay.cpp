@@ -38,7 +38,7 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
                                return std::optional<kafka::Offsets>(kafka::Offsets{});
                              },
                              .revoking = {}},
-      kafka::Consumer::Options{.report_partition_end = true});
+      kafka::Consumer::Options{.report_partition_end = true, .group_instance_id = {}});
   HttpSender sender(sender_settings(*source.endpoint));
   BatchDeliverer deliverer(
       [&](const std::string& body, const std::string& id) { return sender.post(body, id); },

@@ -66,6 +66,8 @@ void CommitProgress::refresh_lag(kafka::Consumer& consumer) {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_lag_ < 1s) return;
   last_lag_ = now;
+  status_.set_partitions(consumer.assignment());
+  if (auto* m = status_.metrics()) m->assigned(consumer.assignment());
   const auto lags = consumer.partition_lag(positions_);
   std::optional<int64_t> total;
   if (lags) {

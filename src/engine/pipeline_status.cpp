@@ -76,6 +76,11 @@ void PipelineStatus::set_lag(std::optional<int64_t> lag) {
   data_.lag = lag;
 }
 
+void PipelineStatus::set_partitions(const std::set<int32_t>& assigned) {
+  std::lock_guard lock(mutex_);
+  data_.partitions.assign(assigned.begin(), assigned.end());
+}
+
 void PipelineStatus::forget_partitions(const std::map<int32_t, int64_t>& keep) {
   std::lock_guard lock(mutex_);
   data_.positions = keep;

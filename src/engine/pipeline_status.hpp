@@ -8,9 +8,11 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "metrics/metrics.hpp"
@@ -41,6 +43,7 @@ struct PipelineSnapshot {
   int64_t batches_committed = 0;
   int64_t retries = 0;                // transient failures met
   std::map<int32_t, int64_t> positions;  // next offset per partition, as committed
+  std::vector<int32_t> partitions;       // assigned to this instance now (refreshed each second)
   std::optional<int64_t> lag;            // records on the broker beyond `positions`
   std::string last_error;                // most recent error ("" = none yet)
   std::optional<std::chrono::system_clock::time_point> last_error_at;
@@ -71,6 +74,7 @@ class PipelineStatus {
   void add_commit(int64_t records, int64_t changes, int64_t dead_lettered, int64_t tombstones,
                   const std::map<int32_t, int64_t>& next_offsets);
   void set_lag(std::optional<int64_t> lag);
+  void set_partitions(const std::set<int32_t>& assigned);
   // Partitions no longer ours leave the reported positions.
   void forget_partitions(const std::map<int32_t, int64_t>& keep);
 

@@ -73,9 +73,12 @@ void Worker::run() {
       kafka_settings(config_, group_), group_, source_.topic,
       kafka::Consumer::Hooks{
           [this](const std::vector<int32_t>& p) { return starting_offsets(p); },
-          [this](const std::vector<int32_t>& p) { revoking(p); }});
-  spdlog::info("{}: consuming {} as group {}, dead letters to {}", source_.name, source_.topic,
-               group_, dead_letters_.topic());
+          [this](const std::vector<int32_t>& p) { revoking(p); }},
+      kafka::ConsumerOptions{.report_partition_end = false,
+                             .group_instance_id = config_.instance_id});
+  spdlog::info("{}: consuming {} as group {} (instance {}), dead letters to {}", source_.name,
+               source_.topic, group_, config_.instance_id.empty() ? "-" : config_.instance_id,
+               dead_letters_.topic());
   status_.set_state(PipelineState::Running);
   while (!stop_.requested()) step();
 }
@@ -91,6 +94,9 @@ void Worker::shutdown() {
   }
   carry_.clear();
   if (consumer_) consumer_->close();
+  // This run holds nothing any more (the next one reports what it gets).
+  status_.set_partitions({});
+  if (auto* m = status_.metrics()) m->assigned({});
 }
 
 // Run on the writer thread.

@@ -84,33 +84,41 @@ const std::map<std::string, std::string>& Consumer::default_properties() {
       {"queued.max.messages.kbytes", "12288"},
       // Small requests (fetches, heartbeats) must not wait for delayed ACKs.
       {"socket.nagle.disable", "true"},
+      // A rebalance moves only the partitions that change owner; the others keep being
+      // read and written while an instance joins or leaves (the revoke hook still waits
+      // for the write in progress of what is given up).
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      // How long the group waits for a member that stopped heartbeating (killed, host
+      // lost) before its partitions move: librdkafka's 45 s was a 45 s stall of the
+      // source after every SIGKILL. Heartbeats come from librdkafka's own thread every
+      // 3 s, unaffected by a slow sink, so 10 s leaves three of them of slack.
+      {"session.timeout.ms", "10000"},
   };
   return kDefaults;
 }
 
 Consumer::Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
-                   Hooks hooks, Options options)
+                   Hooks hooks, const Options& options)
     : topic_(std::move(topic)),
       hooks_(std::move(hooks)),
       rebalancer_(std::make_unique<Rebalancer>(*this)),
       events_(std::make_unique<EventLogger>(topic_)) {
   const bool positions_in_sink = static_cast<bool>(hooks_.starting_offsets);
-  auto conf = make_conf(settings,
-                        {
-                            {"group.id", group_id},
-                            // Progress is committed by the owner, after the destination
-                            // confirmed (the sink's transaction, the endpoint's 2xx).
-                            {"enable.auto.commit", "false"},
-                            {"enable.auto.offset.store", "false"},
-                            // Never see records of aborted transactions.
-                            {"isolation.level", "read_committed"},
-                            // Sink positions: a stored offset that is no longer on the topic
-                            // means records were deleted unread: stop, never skip. Group
-                            // positions: a new group sends the whole topic.
-                            {"auto.offset.reset", positions_in_sink ? "error" : "earliest"},
-                            {"enable.partition.eof", options.report_partition_end ? "true" : "false"},
-                        },
-                        default_properties());
+  std::map<std::string, std::string> required{
+      {"group.id", group_id},
+      // Progress is committed by the owner, after the destination confirmed (the sink's
+      // transaction, the endpoint's 2xx).
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      // Never see records of aborted transactions.
+      {"isolation.level", "read_committed"},
+      // Sink positions: a stored offset that is no longer on the topic means records were
+      // deleted unread: stop, never skip. Group positions: a new group sends the whole topic.
+      {"auto.offset.reset", positions_in_sink ? "error" : "earliest"},
+      {"enable.partition.eof", options.report_partition_end ? "true" : "false"},
+  };
+  if (!options.group_instance_id.empty()) required["group.instance.id"] = options.group_instance_id;
+  auto conf = make_conf(settings, required, default_properties());
   std::string error;
   if (conf->set("rebalance_cb", rebalancer_.get(), error) != RdKafka::Conf::CONF_OK ||
       conf->set("event_cb", events_.get(), error) != RdKafka::Conf::CONF_OK) {
@@ -153,7 +161,13 @@ void Consumer::on_rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     }
     if (!start) {
       spdlog::warn("kafka [{}]: no starting offsets, partitions left unassigned", topic_);
-      if (!cooperative) consumer->unassign();
+      if (cooperative) {
+        // The rebalance waits for an assign call: an empty one adds nothing.
+        std::vector<RdKafka::TopicPartition*> none;
+        log_error_object("incremental_assign", consumer->incremental_assign(none));
+      } else {
+        consumer->unassign();
+      }
       return;
     }
     for (auto* p : partitions) {
@@ -236,6 +250,10 @@ std::expected<std::optional<Message>, KafkaError> Consumer::poll_once(std::chron
   if (events_->fatal) {
     std::string reason;
     RdKafka::ErrorCode code = consumer_->fatal_error(reason);
+    if (code == RdKafka::ERR_FENCED_INSTANCE_ID) {
+      reason += "; another consumer of this group runs with the same group.instance.id: give each "
+                "instance its own instance_id";
+    }
     return std::unexpected(KafkaError::from(code, reason, true));
   }
   RdKafka::ErrorCode err = raw->err();

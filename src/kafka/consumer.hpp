@@ -42,6 +42,12 @@ struct ConsumerOptions {
   // poll() notes partitions read to their end (Consumer::partitions_at_end()): replay
   // reads a topic to its end and stops.
   bool report_partition_end = false;
+  // Static membership (group.instance.id): `run`'s consumers give the instance id, so a
+  // restarted instance rejoins as the same member and gets its partitions back without a
+  // rebalance, instead of the group waiting session.timeout.ms for the dead one. Empty: a
+  // dynamic member (replay, tools). Unique per group: two live consumers with the same id
+  // fence each other.
+  std::string group_instance_id;
 };
 
 class Consumer {
@@ -66,7 +72,7 @@ class Consumer {
 
   // Subscribes at once; throws ClientConfigError on a broken configuration.
   Consumer(const ClientSettings& settings, const std::string& group_id, std::string topic,
-           Hooks hooks, Options options = {});
+           Hooks hooks, const Options& options = {});
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;

@@ -29,6 +29,10 @@ constexpr std::array kFamilies{
     Family{"metersync_consumer_lag_seconds", Type::Gauge, "source,destination",
            "how far behind: while records wait on the broker, the age of the newest committed "
            "record (its Kafka timestamp); 0 when caught up or before this process committed any"},
+    Family{"metersync_partition_assigned", Type::Gauge, "source,destination,partition",
+           "1 for each partition of the source's topic assigned to this instance now (refreshed "
+           "every second); instances sharing the consumer groups split the partitions, so across "
+           "them each partition has one series"},
     Family{"metersync_destination_ready", Type::Gauge, "source,destination",
            "1 while the destination is progressing (what /readyz judges), else 0"},
     // Meter Master.
@@ -68,6 +72,9 @@ constexpr std::array kFamilies{
     // The process.
     Family{"metersync_build_info", Type::Gauge, "version,revision,librdkafka_version",
            "always 1; the labels say what runs"},
+    Family{"metersync_instance_info", Type::Gauge, "instance_id",
+           "always 1; instance_id names this process among the instances sharing the consumer "
+           "groups (the instance_id key; the host name by default)"},
     Family{"metersync_uptime_seconds", Type::Gauge, "", "seconds since the process started"},
     Family{"process_cpu_seconds_total", Type::Counter, "",
            "user and system CPU time of the process"},

@@ -111,6 +111,10 @@ EndpointMetrics& Metrics::endpoint(const std::string& source) {
   return *slot;
 }
 
+void Metrics::instance(const std::string& instance_id) {
+  gauge("metersync_instance_info").Add({{"instance_id", instance_id}}).Set(1);
+}
+
 void Metrics::connector_up(const std::string& source, bool up) {
   gauge("metersync_connector_up").Add({{"source", source}}).Set(up ? 1 : 0);
 }
@@ -194,6 +198,27 @@ void DestinationMetrics::forget_partition(int32_t partition) {
   // Another instance owns it now and reports it; a stale series here would double the lag.
   metrics_.gauge("metersync_consumer_lag_records").Remove(it->second);
   lag_.erase(it);
+}
+
+void DestinationMetrics::assigned(const std::set<int32_t>& partitions) {
+  std::lock_guard lock(mutex_);
+  auto& family = metrics_.gauge("metersync_partition_assigned");
+  for (auto it = assigned_.begin(); it != assigned_.end();) {
+    if (partitions.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    family.Remove(it->second);
+    it = assigned_.erase(it);
+  }
+  for (int32_t partition : partitions) {
+    prometheus::Gauge*& gauge = assigned_[partition];
+    if (gauge != nullptr) continue;
+    prometheus::Labels labels = labels_of(source_, destination_);
+    labels.emplace("partition", std::to_string(partition));
+    gauge = &family.Add(labels);
+    gauge->Set(1);
+  }
 }
 
 void DestinationMetrics::lag_seconds(double seconds) { lag_seconds_.Set(seconds); }

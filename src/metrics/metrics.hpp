@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,9 @@ class DestinationMetrics {
   void committed(int64_t records, std::chrono::system_clock::time_point at);
   void lag(int32_t partition, int64_t records);
   void forget_partition(int32_t partition);  // no longer assigned here
+  // The partitions assigned to this instance now: one metersync_partition_assigned series
+  // each; a partition given up loses its series (its new owner reports it).
+  void assigned(const std::set<int32_t>& partitions);
   void lag_seconds(double seconds);
   // Both lags at once: each assigned partition's records, and how far behind the
   // destination is (the age of the newest committed record, by its Kafka timestamp
@@ -68,6 +72,7 @@ class DestinationMetrics {
   prometheus::Gauge& ready_;
   std::mutex mutex_;
   std::map<int32_t, prometheus::Gauge*> lag_;
+  std::map<int32_t, prometheus::Gauge*> assigned_;
 };
 
 class MeterMasterMetrics : public DestinationMetrics {
@@ -110,6 +115,8 @@ class Metrics {
   // go back while it runs).
   MeterMasterMetrics& meter_master(const std::string& source);
   EndpointMetrics& endpoint(const std::string& source);
+  // This process's instance_id (metersync_instance_info), set once at start.
+  void instance(const std::string& instance_id);
   // What Kafka Connect last said about the source's connector: all RUNNING or not.
   void connector_up(const std::string& source, bool up);
   // The last periodic verify of the source: could it verify, how many rows differed (kept

@@ -167,9 +167,15 @@ class Dialect {
   virtual std::string alter_column_sql(std::string_view table, const Column& column) const = 0;
 
   // Per transaction, first. Writers of the same keys serialize on this (params: one
-  // resource name; result: one row, the lock status, negative when not granted);
-  // empty when row locks already make the statements safe.
-  virtual std::string lock_sql() const { return {}; }
+  // resource name; result: one row, the lock status, negative when not granted). Row
+  // locks alone would make each statement safe but not the transaction: during a
+  // consumer-group hand-over two writers of one source could interleave a truncate with
+  // an open batch (docs/sink.md, "Writers of one source").
+  virtual std::string lock_sql() const = 0;
+  // After the transaction ended (commit or rollback), when the lock outlives it (MariaDB's
+  // GET_LOCK belongs to the session): releases every lock lock_sql() took. Empty when the
+  // transaction's end releases them.
+  virtual std::string unlock_sql() const { return {}; }
   // How a segment of folded rows reaches the table: exactly one of the two strategies
   // below is non-null. PostgreSQL and MariaDB read the rows straight from one bound JSON
   // document (DocumentStatements); SQL Server fills a stage table and applies it

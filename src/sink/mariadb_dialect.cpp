@@ -153,6 +153,15 @@ std::string MariaDbDialect::truncate_watermark_sql() const {
          ")\nVALUES (?, ?, ?, UTC_TIMESTAMP(6))\nON DUPLICATE KEY UPDATE " + assignments;
 }
 
+std::string MariaDbDialect::lock_sql() const {
+  // GET_LOCK answers 1 (granted), 0 (not within 30 s) or NULL (an error), turned into
+  // 0 and -1 (not granted: Transient, the batch is retried). The name is hashed to stay
+  // within the 64 characters a lock name may have.
+  return "SELECT COALESCE(GET_LOCK(CONCAT('metersync:', MD5(?)), 30), 0) - 1 AS lock_status";
+}
+
+std::string MariaDbDialect::unlock_sql() const { return "SELECT RELEASE_ALL_LOCKS()"; }
+
 std::string MariaDbDialect::truncate_sql() const {
   return "UPDATE " + meter_table() + " SET " + quote("IsDeleted") + " = 1, " +
          quote("SourcePosition") + " = ?, " + quote("SourceCommittedAt") + " = ?, " +

@@ -1,6 +1,7 @@
 // MariaDB (MariaDB Connector/ODBC). Tables are utf8mb4 with a binary collation, so
 // keys compare exactly as on PostgreSQL; upserts use INSERT ... SELECT ... ON DUPLICATE
-// KEY UPDATE with an IF() guard per column, which is safe with concurrent writers.
+// KEY UPDATE with an IF() guard per column; writers of one source serialize on GET_LOCK,
+// released after each transaction (it belongs to the session, not the transaction).
 #pragma once
 
 #include "sink/dialect.hpp"
@@ -17,6 +18,8 @@ class MariaDbDialect final : public Dialect, public DocumentStatements {
 
   std::vector<std::string> session_setup() const override;
   bool explicit_transactions() const override { return false; }
+  std::string lock_sql() const override;
+  std::string unlock_sql() const override;
 
   std::vector<std::string> create_tables() const override;
   std::string default_schema_sql() const override { return "SELECT DATABASE()"; }

@@ -137,6 +137,12 @@ std::string PostgresDialect::truncate_watermark_sql() const {
          " COLLATE \"C\"";
 }
 
+std::string PostgresDialect::lock_sql() const {
+  // Released by COMMIT or ROLLBACK, like sp_getapplock's transaction owner. The resource
+  // name is hashed to the lock's 64-bit key; a collision only serializes more.
+  return "SELECT 0 AS lock_status FROM pg_advisory_xact_lock(hashtextextended(CAST(? AS text), 0))";
+}
+
 std::string PostgresDialect::truncate_sql() const {
   const std::string position = quote("SourcePosition");
   return "UPDATE " + meter_table() + " SET " + quote("IsDeleted") + " = TRUE, " + position +

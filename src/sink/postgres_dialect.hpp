@@ -1,7 +1,7 @@
 // PostgreSQL (psqlODBC): Meter Master with the spec's mixed-case names as quoted
 // identifiers ("MeterMaster"."SourceSystem"), so every dialect shares one set of names.
-// Upserts use INSERT ... ON CONFLICT DO UPDATE ... WHERE <newer>, which is safe with
-// concurrent writers without extra locking.
+// Upserts use INSERT ... ON CONFLICT DO UPDATE ... WHERE <newer>; writers of one source
+// serialize on a transaction-scoped advisory lock (pg_advisory_xact_lock).
 #pragma once
 
 #include "sink/dialect.hpp"
@@ -23,8 +23,11 @@ class PostgresDialect final : public Dialect, public DocumentStatements {
   std::vector<std::pair<std::string, std::string>> driver_defaults() const override {
     return {{"Protocol", "7.4-1"}};
   }
-  std::vector<std::string> session_setup() const override { return {}; }
+  // The writer lock waits 30 s at most, as SQL Server's sp_getapplock does; then the
+  // batch is retried (55P03, Transient). It bounds row-lock waits the same way.
+  std::vector<std::string> session_setup() const override { return {"SET lock_timeout = '30s'"}; }
   bool explicit_transactions() const override { return false; }
+  std::string lock_sql() const override;
 
   std::vector<std::string> create_tables() const override;
   std::string default_schema_sql() const override { return "SELECT current_schema()"; }

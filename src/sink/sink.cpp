@@ -171,6 +171,22 @@ struct Sink::Impl {
     } else {
       connection->end_transaction(true);
     }
+    release_locks();
+  }
+
+  // MariaDB's writer locks outlive the transaction: released once it has ended. A failure
+  // here drops the connection, which releases them too; the batch itself is committed, so
+  // it is not reported (the next call reconnects). The statement reads no table, so the
+  // implicit transaction it opens holds no snapshot and needs no COMMIT of its own (one
+  // round trip fewer per batch): the next batch's statements continue it.
+  void release_locks() noexcept {
+    const std::string unlock = dialect->unlock_sql();
+    if (unlock.empty() || !connection) return;
+    try {
+      connection->execute(unlock, {}, "releasing the writer locks");
+    } catch (...) {
+      connection.reset();
+    }
   }
 
   // After any failure: roll back, and drop a connection that is gone so the next call
@@ -193,7 +209,8 @@ struct Sink::Impl {
       connection.reset();
       return true;
     }
-    return false;
+    release_locks();
+    return !connection;
   }
 
   // Runs `work`, recovering the connection on any exception before it propagates. An
@@ -353,7 +370,7 @@ struct Sink::Impl {
     std::set<std::string> cut;
     for (std::string resource : resources) {
       if (resource.size() > 255)
-        resource.resize(255);  // sp_getapplock's limit; a clash only serializes more
+        resource.resize(255);  // sp_getapplock's limit (the others hash it); a clash only serializes more
       cut.insert(std::move(resource));
     }
     return cut;
@@ -410,18 +427,18 @@ struct Sink::Impl {
   }
 
   void lock(const Batch& batch, const std::vector<BatchStep>& steps) {
-    const std::string lock_sql = dialect->lock_sql();
-    if (lock_sql.empty()) return;
-    for (const std::string& resource : lock_resources(batch, steps)) {
-      const auto rows = connection->query(lock_sql, {SqlParam::national(resource, 255)},
-                                          "taking the writer lock");
-      const auto status = rows.empty() ? std::nullopt : integer_cell(rows[0][0]);
-      if (!status || *status < 0) {
-        throw SinkError(SinkError::Kind::Transient, "HYT00",
-                        "sink: sp_getapplock on '" + resource + "' was not granted (status " +
-                            (status ? std::to_string(*status) : std::string("missing")) +
-                            "): another writer holds it; the batch is retried");
-      }
+    for (const std::string& resource : lock_resources(batch, steps)) lock(resource);
+  }
+
+  void lock(const std::string& resource) {
+    const auto rows = connection->query(dialect->lock_sql(), {SqlParam::national(resource, 255)},
+                                        "taking the writer lock");
+    const auto status = rows.empty() ? std::nullopt : integer_cell(rows[0][0]);
+    if (!status || *status < 0) {
+      throw SinkError(SinkError::Kind::Transient, "HYT00",
+                      "sink: the writer lock on '" + resource + "' was not granted (status " +
+                          (status ? std::to_string(*status) : std::string("missing")) +
+                          "): another writer holds it; the batch is retried");
     }
   }
 
@@ -445,10 +462,15 @@ Sink::~Sink() = default;
 void Sink::init() {
   impl_->connected();
   impl_->guarded([&] {
+    // Instances started together all run init: PostgreSQL's CREATE TABLE IF NOT EXISTS is
+    // not safe against itself (the loser fails on pg_type's unique index), so the creators
+    // take turns under the writer lock of the Meter Master table.
+    impl_->begin();
+    impl_->lock("metersync:init:" + impl_->dialect->meter_table());
     for (const std::string& statement : impl_->dialect->create_tables()) {
       impl_->connection->execute(statement, {}, "creating the sink tables");
     }
-    impl_->finish_read();
+    impl_->commit();
     impl_->check_table(impl_->dialect->names().table, meter_columns());
     impl_->check_table(impl_->dialect->names().offsets_table, offsets_columns());
     impl_->check_table(impl_->dialect->names().truncates_table, truncates_columns());

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   add("default_schema", dialect->default_schema_sql(), 0);
   add("columns_query", dialect->columns_query(), 2);
   add("lock", dialect->lock_sql(), 1);
+  add("unlock", dialect->unlock_sql(), 0);
   if (const auto* staged = dialect->stage()) {
     index = 0;
     for (const auto& sql : staged->prepare_stage())

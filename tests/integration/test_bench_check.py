@@ -41,3 +41,22 @@ def test_bench_run_check_mode_reaches_the_final_state_everywhere(stack):
     report = (out / "benchmarks.md").read_text()
     assert "## 1. Sink throughput" in report and "identical shape" in report
     assert (out / "bench" / "throughput.png").stat().st_size > 10_000
+
+
+def test_bench_scale_part_drains_with_one_two_and_three_instances(stack):
+    """`bench/run --check --parts scale`: the same small backlog drained by 1, 2 and 3 instances
+    sharing one group; each drain ends in the expected final state and measures every instance."""
+    assert metersync_built(), "metersync is not built: cmake --build build"
+    results = REPO / ".local" / "bench" / "check" / "bench" / "results.json"
+    results.unlink(missing_ok=True)
+    proc = subprocess.run([str(REPO / "bench" / "run"), "--check", "--parts", "scale", "--scale-events", "3000"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    sc = json.loads(results.read_text())["scale"]
+    assert sc["workload"]["events"] == 3000
+    assert sc["partitions"] >= 3
+    assert [r["instances"] for r in sc["runs"]] == [1, 2, 3]
+    for r in sc["runs"]:
+        assert r["check"]["final_state_matches"], r
+        assert len(r["instance_cpu_s"]) == r["instances"]
+        assert r["sink_cpu_s"] > 0, r

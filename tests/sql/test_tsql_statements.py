@@ -203,3 +203,16 @@ def test_other_dialects_parse_too(dialect, read):
             sql = sql.replace(" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH", " PATH")
         parsed = sqlglot.parse(sql, read=read, error_level=sqlglot.ErrorLevel.RAISE)
         assert parsed and all(p is not None for p in parsed), statement["name"]
+
+
+def test_writers_of_one_source_serialize_on_every_dialect():
+    """A consumer-group hand-over must not interleave a truncate with another writer's open
+    batch: each dialect takes a writer lock first in every transaction (docs/sink.md)."""
+    assert "sp_getapplock" in BY_NAME["lock"]["sql"] and "unlock" not in BY_NAME
+    postgres = {s["name"]: s for s in statements("postgres")}
+    assert "pg_advisory_xact_lock(" in postgres["lock"]["sql"] and "unlock" not in postgres
+    assert postgres["session_setup_0"]["sql"] == "SET lock_timeout = '30s'"
+    mariadb = {s["name"]: s for s in statements("mariadb")}
+    assert "GET_LOCK(" in mariadb["lock"]["sql"] and ", 30)" in mariadb["lock"]["sql"]
+    # GET_LOCK belongs to the session: the sink releases it after each transaction.
+    assert mariadb["unlock"]["sql"] == "SELECT RELEASE_ALL_LOCKS()"

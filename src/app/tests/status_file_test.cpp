@@ -39,6 +39,22 @@ TEST(StatusFile, RendersEverySourceWithCountsPositionsAndError) {
   EXPECT_TRUE(doc["pid"].is_number());
 }
 
+TEST(StatusFile, NamesTheInstanceAndThePartitionsAssignedToItPerDestination) {
+  engine::PipelineStatus status("postgres", "postgres.public.meter", "metersync-postgres");
+  status.set_partitions({0, 2});
+  StatusFile file("", std::chrono::system_clock::now(), "mm-2");
+  const std::string text =
+      file.render({status.snapshot()}, {{"postgres", "metersync-postgres-endpoint", {1}}});
+  const auto doc = nlohmann::json::parse(text);
+  EXPECT_EQ(doc["instance_id"], "mm-2");
+  EXPECT_EQ(doc["sources"]["postgres"]["partitions"], nlohmann::json::array({0, 2}));
+  EXPECT_EQ(doc["endpoints"]["postgres"]["group"], "metersync-postgres-endpoint");
+  EXPECT_EQ(doc["endpoints"]["postgres"]["partitions"], nlohmann::json::array({1}));
+  const std::string table = StatusFile::describe(text, "test");
+  EXPECT_NE(table.find("instance mm-2"), std::string::npos);
+  EXPECT_NE(table.find("0,2"), std::string::npos);
+}
+
 TEST(StatusFile, WritesAtomicallyAndDescribesWhatItWrote) {
   auto dir = std::filesystem::temp_directory_path() / ("metersync-status-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

@@ -216,6 +216,20 @@ TEST(Load, ReadsEveryKindOfValue) {
   EXPECT_EQ(source.endpoint->max_attempts, 10);
 }
 
+TEST(Load, TheInstanceIdIsTheHostNameUnlessSetAndMustBePlain) {
+  const Config defaults = load_string(kMinimal);
+  EXPECT_EQ(defaults.instance_id, host_name());
+  EXPECT_FALSE(defaults.instance_id.empty());
+  EXPECT_EQ(load_string(kMinimal + "instance_id: mm-2.site_a\n").instance_id, "mm-2.site_a");
+  EXPECT_EQ(load_string(kMinimal + "instance_id: \"\"\n").instance_id, host_name());
+  for (const std::string& bad : std::vector<std::string>{"two words", "a/b", std::string(65, 'x')}) {
+    EXPECT_NE(error_of(kMinimal + "instance_id: " + bad + "\n").find("instance_id: "), std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(error_of(kMinimal + "instance_id: a/b\n").find("set instance_id to a name of its own"),
+            std::string::npos);
+}
+
 TEST(Load, TheListenerAddressIsHostAndPortOrNothing) {
   const Config defaults = load_string(kMinimal);
   ASSERT_TRUE(listen_address(defaults.http));
@@ -268,7 +282,7 @@ TEST(Errors, UnknownKeysAnywhereAreNamedWithSuggestion) {
   EXPECT_EQ(error_of(replaced(kMinimal, "text: uuid", "txt: uuid")),
             "unknown key sources.pg.mapping.SourceMeterId.txt; did you mean text?");
   const std::string far = error_of(replaced(kMinimal, "sink:", "zzzzzz: 1\nsink:"));
-  EXPECT_EQ(far, "unknown key zzzzzz; the keys here are kafka, sink, http, connect, verify, status_file, sources");
+  EXPECT_EQ(far, "unknown key zzzzzz; the keys here are kafka, sink, http, connect, verify, status_file, instance_id, sources");
 }
 
 TEST(Errors, MissingEnvironmentVariableNamesVariableAndKey) {

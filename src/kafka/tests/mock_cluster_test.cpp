@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -180,6 +181,50 @@ TEST(ConsumerOnMockCluster, APartitionRevokedWhilePausedIsFetchedWhenAssignedAga
     fetched = polled && *polled && (*polled)->partition() == theirs;
   }
   EXPECT_TRUE(fetched) << "partition " << theirs << " was never fetched again";
+}
+
+// metersync's default assignment is cooperative-sticky: when a second instance joins, the
+// first gives up only the partitions that move and keeps reading the others, without their
+// starting offsets being asked again (eager assignment would revoke all four and assign two
+// back). Both members here are static (group.instance.id), as `run`'s consumers are.
+TEST(ConsumerOnMockCluster, ASecondMemberTakesOverOnlyThePartitionsThatMove) {
+  MockCluster cluster;
+  cluster.create_topic("src", 4);
+  for (int32_t p = 0; p < 4; ++p) cluster.produce("src", 2, p);
+  std::vector<int32_t> first_assigned;
+  std::vector<int32_t> first_revoked;
+  const Consumer::Hooks first_hooks{
+      [&](const std::vector<int32_t>& p) {
+        first_assigned.insert(first_assigned.end(), p.begin(), p.end());
+        return std::optional<Offsets>(Offsets{});
+      },
+      [&](const std::vector<int32_t>& p) { first_revoked.insert(first_revoked.end(), p.begin(), p.end()); }};
+  Consumer first(settings_for(cluster), "g-coop", "src", first_hooks,
+                 ConsumerOptions{.report_partition_end = false, .group_instance_id = "instance-1"});
+  ASSERT_EQ(poll_records(first, 8).size(), 8u);
+  ASSERT_EQ(first.assignment().size(), 4u);
+  ASSERT_EQ(first_assigned.size(), 4u);
+
+  const Consumer::Hooks second_hooks{[](const std::vector<int32_t>&) { return std::optional<Offsets>(Offsets{}); },
+                                     [](const std::vector<int32_t>&) {}};
+  Consumer second(settings_for(cluster), "g-coop", "src", second_hooks,
+                  ConsumerOptions{.report_partition_end = false, .group_instance_id = "instance-2"});
+  for (int i = 0; i < 600 && !(first.assignment().size() == 2 && second.assignment().size() == 2); ++i) {
+    (void)first.poll(50ms);
+    (void)second.poll(50ms);
+  }
+  ASSERT_EQ(first.assignment().size(), 2u);
+  ASSERT_EQ(second.assignment().size(), 2u);
+  // Only the two partitions that moved were revoked, and nothing was assigned to the first
+  // again: the two it kept were read on without a pause.
+  std::sort(first_revoked.begin(), first_revoked.end());
+  EXPECT_EQ(first_revoked, std::vector<int32_t>(second.assignment().begin(), second.assignment().end()));
+  EXPECT_EQ(first_assigned.size(), 4u);
+  for (int32_t kept : first.assignment()) {
+    EXPECT_EQ(std::count(first_revoked.begin(), first_revoked.end(), kept), 0) << kept;
+  }
+  // The second reads its partitions from the start (nothing stored): two records each.
+  EXPECT_EQ(poll_records(second, 4).size(), 4u);
 }
 
 TEST(DeadLetterProducerOnMockCluster, WritesOriginalKeyValueAndErrorHeaders) {
@@ -375,7 +420,7 @@ TEST(ConsumerOnMockCluster, WithGroupPositionsResumesAfterTheCommittedOffset) {
     EXPECT_EQ(revoked, std::vector<int32_t>{0});
   }
   Consumer consumer(settings_for(cluster), "g-group", "src", {{}, [](const std::vector<int32_t>&) {}},
-                    Consumer::Options{.report_partition_end = true});
+                    Consumer::Options{.report_partition_end = true, .group_instance_id = {}});
   EXPECT_EQ(consumer.partition_count(10s), 1);
   auto records = poll_records(consumer, 2);
   ASSERT_EQ(records.size(), 2u);

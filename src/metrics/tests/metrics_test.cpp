@@ -116,6 +116,28 @@ TEST(Metrics, APartitionNoLongerAssignedLeavesTheLag) {
   EXPECT_EQ(sample(metrics.render(), R"(metersync_consumer_lag_records{destination="meter_master",partition="0",source="mariadb"})"), 4);
 }
 
+TEST(Metrics, TheInstanceAndItsAssignedPartitionsPerDestination) {
+  Metrics metrics({"v", "r", "l"});
+  metrics.instance("mm-2");
+  DestinationMetrics& mm = metrics.meter_master("pg");
+  DestinationMetrics& ep = metrics.endpoint("pg");
+  mm.assigned({0, 2});
+  ep.assigned({1});
+  std::string text = metrics.render();
+  EXPECT_EQ(sample(text, R"(metersync_instance_info{instance_id="mm-2"})"), 1);
+  EXPECT_EQ(sample(text, R"(metersync_partition_assigned{destination="meter_master",partition="0",source="pg"})"), 1);
+  EXPECT_EQ(sample(text, R"(metersync_partition_assigned{destination="meter_master",partition="2",source="pg"})"), 1);
+  EXPECT_EQ(sample(text, R"(metersync_partition_assigned{destination="endpoint",partition="1",source="pg"})"), 1);
+  EXPECT_FALSE(contains(text, R"(metersync_partition_assigned{destination="endpoint",partition="0")"));
+  // A rebalance gives partition 0 away and brings 1: the series follow.
+  mm.assigned({1, 2});
+  text = metrics.render();
+  EXPECT_FALSE(contains(text, R"(metersync_partition_assigned{destination="meter_master",partition="0")"));
+  EXPECT_EQ(sample(text, R"(metersync_partition_assigned{destination="meter_master",partition="1",source="pg"})"), 1);
+  mm.assigned({});
+  EXPECT_FALSE(contains(metrics.render(), R"(metersync_partition_assigned{destination="meter_master")"));
+}
+
 TEST(Metrics, DeadLetterSeriesStartAtZeroSoTheFirstOneIsAnIncrease) {
   Metrics metrics({"v", "r", "l"});
   metrics.meter_master("pg");

@@ -197,7 +197,13 @@ TEST(SqlServerDialect, OnlyWideBindingForNvarchar) {
 TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   const auto d = sink::Dialect::create(Dialect::Postgres, {"public"});
   EXPECT_FALSE(d->explicit_transactions());
-  EXPECT_TRUE(d->lock_sql().empty());
+  // Writers of one source serialize on a transaction-scoped advisory lock, waited for 30 s
+  // at most; nothing to release after the transaction.
+  EXPECT_EQ(d->lock_sql(),
+            "SELECT 0 AS lock_status FROM pg_advisory_xact_lock(hashtextextended(CAST(? AS text), 0))");
+  EXPECT_EQ(markers(d->lock_sql()), 1u);
+  EXPECT_TRUE(d->unlock_sql().empty());
+  EXPECT_EQ(d->session_setup(), (std::vector<std::string>{"SET lock_timeout = '30s'"}));
   const auto ddl = d->create_tables();
   EXPECT_EQ(ddl[0].rfind("CREATE TABLE IF NOT EXISTS \"public\".\"MeterMaster\" (", 0), 0u);
   EXPECT_TRUE(contains(ddl[0], "\"Multiplier\" NUMERIC(9,4) NOT NULL"));
@@ -249,6 +255,17 @@ TEST(PostgresDialect, QuotedMixedCaseAndOnConflictGuard) {
   EXPECT_TRUE(contains(watermark,
                        "WHERE w.\"SourcePosition\" COLLATE \"C\" < EXCLUDED.\"SourcePosition\" "
                        "COLLATE \"C\""));
+}
+
+TEST(MariaDbDialect, WriterLockIsASessionLockReleasedAfterTheTransaction) {
+  const auto d = sink::Dialect::create(Dialect::MariaDb, {"metersync"});
+  // GET_LOCK: 1 granted, 0 timed out, NULL error -> 0, -1, -1 (negative: not granted);
+  // the name hashed into MariaDB's 64 characters.
+  EXPECT_EQ(d->lock_sql(),
+            "SELECT COALESCE(GET_LOCK(CONCAT('metersync:', MD5(?)), 30), 0) - 1 AS lock_status");
+  EXPECT_EQ(markers(d->lock_sql()), 1u);
+  // It belongs to the session, so the sink releases it after every commit and rollback.
+  EXPECT_EQ(d->unlock_sql(), "SELECT RELEASE_ALL_LOCKS()");
 }
 
 TEST(MariaDbDialect, OnDuplicateKeyAssignsThePositionLast) {

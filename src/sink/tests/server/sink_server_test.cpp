@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sink/dialect.hpp"
 #include "sink/odbc_connection.hpp"
@@ -241,6 +243,26 @@ TEST_P(SinkServerTest, InitCreatesCheckedTablesAndIsIdempotent) {
 }
 
 // `metersync check`'s view of the tables: it never creates or changes one.
+TEST_P(SinkServerTest, InstancesStartedTogetherAllCreateTheTablesWithoutFailing) {
+  // Several metersync instances on one configuration run init at the same moment on a sink
+  // without the tables; PostgreSQL's CREATE TABLE IF NOT EXISTS alone lets all but one fail.
+  std::vector<std::string> failures(4);
+  std::vector<std::thread> starts;
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    starts.emplace_back([&, i] {
+      try {
+        Sink sink(config_);
+        sink.init();
+      } catch (const std::exception& error) {
+        failures[i] = error.what();
+      }
+    });
+  }
+  for (auto& t : starts) t.join();
+  for (const std::string& failure : failures) EXPECT_EQ(failure, "");
+  EXPECT_TRUE(rows().empty());
+}
+
 TEST_P(SinkServerTest, VerifyReportsTheTablesWithoutChangingThem) {
   {
     Sink sink(config_);
@@ -856,6 +878,73 @@ TEST_P(SinkServerTest, ConcurrentWritersOfTheSameKeysConverge) {
   EXPECT_EQ(reader.records_applied("metersync-test"), 2 * 15 * 40);
   EXPECT_EQ(reader.load_offsets("metersync-test", "postgres.public.meter"),
             (Offsets{{0, 15}, {1, 15}}));
+}
+
+TEST_P(SinkServerTest, AWriterWaitsForAnotherWritersTransactionOnTheSameSource) {
+  if (target_.dialect == config::Dialect::SqlServer)
+    GTEST_SKIP() << "sp_getapplock: ConcurrentWritersOfTheSameKeysConverge and the T-SQL checks";
+  make_sink();
+  // The writer lock as the sink names it: the pipeline's offsets rows, schema-qualified.
+  const auto schema = raw_->query(dialect_->default_schema_sql());
+  raw_->end_transaction(true);
+  ASSERT_FALSE(schema.empty());
+  const auto qualified = Dialect::create(
+      target_.dialect, {*schema[0][0], config_.table, config_.offsets_table, config_.truncates_table});
+  const std::string resource = "metersync:" + qualified->offsets_table() + ":metersync-test";
+  // Another writer (a previous owner of the partitions during a hand-over) holds it in an
+  // open transaction.
+  OdbcConnection holder(environment_, target_.connection, target_.dialect);
+  holder.set_autocommit(false);
+  const auto status = holder.query(dialect_->lock_sql(), {SqlParam::national(resource, 255)});
+  ASSERT_EQ(status.size(), 1u);
+  ASSERT_EQ(status[0][0], std::optional<std::string>("0"));
+
+  std::atomic<bool> applied{false};
+  std::string failure;
+  // Outlives the writer thread: its session (and a session-scoped lock) stays open.
+  Sink sink(config_);
+  std::thread writer([&] {
+    try {
+      sink.apply(batch({upsert("1", "p1", "waited")}, {{0, 1}}, 1));
+      applied = true;
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+  });
+  // The sink's session shows up waiting for that lock (bounded: 100 looks, 100 ms apart,
+  // well inside the lock's 30 s timeout).
+  const std::string waiting =
+      target_.dialect == config::Dialect::Postgres
+          ? "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+            "wait_event = 'advisory' AND datname = current_database()"
+          : "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'User lock'";
+  OdbcConnection observer(environment_, target_.connection, target_.dialect);
+  bool seen_waiting = false;
+  for (int look = 0; look < 100 && !seen_waiting && !applied; ++look) {
+    const auto count = observer.query(waiting);
+    observer.end_transaction(true);
+    seen_waiting = !count.empty() && count[0][0] && *count[0][0] != "0";
+    if (!seen_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(seen_waiting) << "the sink did not wait for the writer lock";
+  EXPECT_FALSE(applied.load()) << "the batch committed while another writer held the lock";
+  EXPECT_TRUE(rows().empty());
+  // The other writer's transaction ends: the lock is released (MariaDB: explicitly, it
+  // belongs to the session), the batch goes through.
+  holder.end_transaction(false);
+  if (!dialect_->unlock_sql().empty()) holder.query(dialect_->unlock_sql());
+  holder.end_transaction(true);
+  writer.join();
+  ASSERT_TRUE(failure.empty()) << failure;
+  EXPECT_TRUE(applied.load());
+  EXPECT_EQ(rows().at("postgres/1").at("SerialNumber"), "waited");
+  // The sink released its own lock after committing: another transaction gets it at once.
+  const auto again = holder.query(dialect_->lock_sql(), {SqlParam::national(resource, 255)});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0][0], std::optional<std::string>("0"));
+  holder.end_transaction(false);
+  if (!dialect_->unlock_sql().empty()) holder.query(dialect_->unlock_sql());
+  holder.end_transaction(true);
 }
 
 TEST_P(SinkServerTest, TextNeedingJsonEscapesRoundTripsExactly) {
