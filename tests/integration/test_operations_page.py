@@ -16,6 +16,7 @@ writes docs/pages/operations*.png (docs/operating.md#the-operations-page).
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import loadgen
 from metersync_harness import MeterSync, Names, drop_sink_tables, sink_connect, wait_until
 from test_dispatch_endpoint import INGEST_TOKEN, READ_TOKEN, SECRET, EndpointService, _delete_groups
 from test_endpoint_pages import CHROMIUM, Watched, shoot
@@ -162,6 +164,13 @@ def test_the_operations_page_shows_readiness_dead_letters_and_replays_with_the_t
         expect(letter.locator("td.original")).to_have_text(f"{PG_TOPIC} / {partition} / {offset}")
     expect(w.page.locator(".card[data-source=postgres] .destination[data-destination=endpoint] dd.dead-letters")) \
         .not_to_have_text("0")
+
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        # Charts worth looking at: two minutes of load, with a burst, before the picture (taken below).
+        for rate, seconds in ((20, 60), (0, 0), (20, 60)):
+            loadgen.run_many(["postgres", "mariadb"], ms.env, rate=rate, count=rate * seconds or 3000,
+                             seed=uuid.uuid4().int % (1 << 30))
+        w.page.wait_for_timeout(6000)
 
     # An endpoint dead letter: the mysql route refuses (400), a MariaDB change is dead-lettered.
     endpoint.fault("mysql", "status:400")
