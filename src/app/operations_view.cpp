@@ -14,7 +14,8 @@ int64_t unix_ms(std::chrono::system_clock::time_point at) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
 
-Json optional_time(const std::optional<std::chrono::system_clock::time_point>& at) {
+// Named apart from status_file.cpp's optional_time: the sanitizer builds compile a library as one unit.
+Json time_or_null(const std::optional<std::chrono::system_clock::time_point>& at) {
   return at ? Json(health::iso_utc(*at)) : Json();
 }
 
@@ -29,7 +30,7 @@ Json replay_json(const std::string& source, const OperationsParts& parts,
   const ReplayRunner::Run& r = run->second;
   replay["state"] = r.running ? "running" : "finished";
   replay["started_at"] = health::iso_utc(r.started_at);
-  replay["finished_at"] = optional_time(r.finished_at);
+  replay["finished_at"] = time_or_null(r.finished_at);
   replay["delivered"] = r.result.delivered;
   replay["skipped"] = r.result.skipped;
   replay["complete"] = r.result.complete;
@@ -51,7 +52,7 @@ std::string operations_json(const OperationsParts& parts, std::chrono::system_cl
     for (const health::Verdict& v : verdicts) {
       if (v.source != source) continue;
       Json d{{"destination", v.destination}, {"state", health::state_name(v.state)}, {"ready", v.ready},
-             {"reason", v.ready ? Json() : Json(v.reason)}, {"since", optional_time(v.since)}};
+             {"reason", v.ready ? Json() : Json(v.reason)}, {"since", time_or_null(v.since)}};
       const auto seen = std::find_if(series.begin(), series.end(), [&](const auto& s) {
         return s.source == v.source && s.destination == v.destination;
       });
