@@ -63,7 +63,9 @@ std::string operations_json(const OperationsParts& parts, std::chrono::system_cl
         for (const auto& point : seen->points) {
           history.push_back(Json::array({unix_ms(point.at), point.rate, point.lag ? Json(*point.lag) : Json()}));
         }
-        if (seen->lag) lag = *seen->lag;
+        // A copy: the checker cannot tell that the iterator names the same optional twice.
+        const std::optional<int64_t> latest = seen->lag;
+        if (latest) lag = *latest;
         last_error = seen->last_error;
       }
       const auto total = totals.find({v.source, v.destination});

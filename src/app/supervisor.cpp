@@ -179,6 +179,7 @@ int Supervisor::run() {
   // Declared before the listener, so it outlives the handlers that reach it.
   ReplayRunner replays(config_, selected_);
   std::vector<std::string> source_names;
+  source_names.reserve(selected_.size());
   for (const auto* source : selected_) source_names.push_back(source->name);
   metrics_ = &metrics;
   readiness_ = &readiness;
