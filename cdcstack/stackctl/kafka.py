@@ -75,7 +75,9 @@ def kafka_start(ports: dict) -> None:
     if not (d / "data" / "meta.properties").exists():
         shutil.rmtree(d / "data", ignore_errors=True)
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        r = subprocess.run(java_argv("kafka", "kafka.tools.StorageTool", "format", "-t", cluster_id,
+        # One id in 64 starts with '-', which the tool's parser would take for an option unless
+        # it is joined to its flag.
+        r = subprocess.run(java_argv("kafka", "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                                      "-c", str(props)), capture_output=True, text=True, cwd=d)
         if r.returncode != 0:
             raise StackError(f"formatting the Kafka log directory failed:\n{r.stdout}{r.stderr}")

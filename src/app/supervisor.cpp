@@ -8,9 +8,12 @@
 
 #include "pipeline/backoff.hpp"
 #include "app/connector_poller.hpp"
+#include "app/operations_view.hpp"
 #include "app/periodic_verify.hpp"
+#include "app/replay_runner.hpp"
 #include "app/status_file.hpp"
 #include "health/listener.hpp"
+#include "health/progress_history.hpp"
 #include "health/readiness.hpp"
 #include "kafka/topic_metadata.hpp"
 #include "metrics/metrics.hpp"
@@ -156,7 +159,9 @@ void Supervisor::tick(StatusFile& status, const dispatch::DispatcherThreads& dis
   }
   const std::vector<health::ConnectorObservation> connectors =
       connectors_ != nullptr ? connectors_->latest() : std::vector<health::ConnectorObservation>{};
-  readiness_->observe(observations, std::chrono::system_clock::now(), connectors);
+  const auto now = std::chrono::system_clock::now();
+  readiness_->observe(observations, now, connectors);
+  if (history_ != nullptr) history_->record(observations, now);
   if (metrics_ == nullptr) return;
   for (const health::ConnectorObservation& c : connectors) {
     metrics_->connector_up(c.source, c.condition == health::ConnectorCondition::Running);
@@ -177,8 +182,15 @@ int Supervisor::run() {
   metrics.instance(config_.instance_id);
   spdlog::info("instance {}", config_.instance_id);
   health::Readiness readiness(config_.http.stall_after);
+  health::ProgressHistory history;
+  // Declared before the listener, so it outlives the handlers that reach it.
+  ReplayRunner replays(config_, selected_);
+  std::vector<std::string> source_names;
+  source_names.reserve(selected_.size());
+  for (const auto* source : selected_) source_names.push_back(source->name);
   metrics_ = &metrics;
   readiness_ = &readiness;
+  history_ = &history;
   // Bound first, so that an address in use stops the start before anything else runs.
   std::unique_ptr<health::Listener> listener;
   if (const auto address = config::listen_address(config_.http)) {
@@ -192,7 +204,15 @@ int Supervisor::run() {
                             std::lock_guard lock(status_mutex_);
                             return status_json_;
                           },
-                  });
+                  .operations =
+                      [&, source_names] {
+                        return operations_json({source_names, readiness, history, metrics.dead_letter_log(),
+                                                replays, !config_.http.replay_token.empty()},
+                                               std::chrono::system_clock::now());
+                      },
+                  .replay = [&replays](const std::string& source) { return replays.start(source); },
+              },
+        config_.http.replay_token);
     listener->start();
     listener_ = listener.get();
   }
@@ -213,7 +233,8 @@ int Supervisor::run() {
   struct Forget {  // the members point into this frame only while it lives
     Supervisor& s;
     ~Forget() {
-      s.listener_ = nullptr, s.readiness_ = nullptr, s.metrics_ = nullptr, s.connectors_ = nullptr;
+      s.listener_ = nullptr, s.readiness_ = nullptr, s.history_ = nullptr, s.metrics_ = nullptr,
+      s.connectors_ = nullptr;
       s.verify_ = nullptr;
     }
   } forget{*this};

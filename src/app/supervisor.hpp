@@ -21,6 +21,7 @@ class DispatcherThreads;
 }
 namespace metersync::health {
 class Listener;
+class ProgressHistory;
 class Readiness;
 }
 namespace metersync::metrics {
@@ -62,6 +63,7 @@ class Supervisor {
   std::vector<engine::PipelineSnapshot> last_summary_;
   metrics::Metrics* metrics_ = nullptr;      // run()'s, while it runs
   health::Readiness* readiness_ = nullptr;
+  health::ProgressHistory* history_ = nullptr;
   health::Listener* listener_ = nullptr;
   ConnectorPoller* connectors_ = nullptr;    // null without connect.url or a listener
   PeriodicVerify* verify_ = nullptr;         // null without verify.every_ms

@@ -113,6 +113,7 @@ struct VerifyConfig {
 struct HttpConfig {
   std::string listen = "127.0.0.1:9180";        // http.listen; "" = no listener
   std::chrono::milliseconds stall_after{60000};  // http.stall_after_ms
+  std::string replay_token;                      // http.replay_token; "" = replay from the page off
 };
 
 // `http.listen`'s value split; nullopt for "" (no listener). The key's check guarantees the

@@ -19,7 +19,7 @@ std::optional<std::string> optional_text(const Setting& v) {
 
 constexpr int64_t kDay = 86'400'000;
 
-const std::array<Key<Config>, 22> kTopLevel{{
+const std::array<Key<Config>, 23> kTopLevel{{
     {.name = "kafka.bootstrap_servers",
      .type = KeyType::String,
      .required = true,
@@ -138,7 +138,8 @@ const std::array<Key<Config>, 22> kTopLevel{{
      .type = KeyType::String,
      .default_value = "127.0.0.1:9180",
      .format = Format::ListenAddress,
-     .help = "host:port where `run` serves /metrics (Prometheus), /healthz and /readyz; "
+     .help = "host:port where `run` serves the operations page (/), /metrics (Prometheus), "
+             "/healthz, /readyz and /status; "
              "\"\" for no listener. Loopback by default: put a proxy in front to expose it",
      .set = [](Config& c, const Setting& v) {
        c.http.listen = std::holds_alternative<std::string>(v) ? text(v) : "";
@@ -152,6 +153,13 @@ const std::array<Key<Config>, 22> kTopLevel{{
              "progress for this long (sink or endpoint failing, lag not shrinking, partitions "
              "not assigned)",
      .set = [](Config& c, const Setting& v) { c.http.stall_after = millis(v); }},
+    {.name = "http.replay_token",
+     .type = KeyType::String,
+     .help = "the token the operations page (GET / on http.listen) asks for before it replays a "
+             "source's endpoint dead letters, as `metersync replay` does; keep it in the "
+             "environment: `${METERSYNC_REPLAY_TOKEN}`. Empty or absent: the page's replay button "
+             "is off (it says why) and replay is the command's only",
+     .set = [](Config& c, const Setting& v) { c.http.replay_token = optional_text(v).value_or(""); }},
     {.name = "connect.url",
      .type = KeyType::String,
      .default_value = "\"\"",

@@ -198,7 +198,10 @@ class Dispatcher::Loop {
                                offset, message.timestamp_ms(), message.key(), message.value()};
       if (!dead_letter(letter)) return;
       ++owner_.stats_.records_dead_lettered;
-      if (auto* m = owner_.metrics_) m->dead_letters(kafka::stage_name(rejected->stage), 1);
+      if (auto* m = owner_.metrics_) {
+        m->dead_letter({std::string(kafka::stage_name(rejected->stage)), rejected->reason,
+                        std::string(message.topic()), partition, offset, 1});
+      }
       return settle_record(partition, offset, message.timestamp_ms());
     }
     const auto& processed = std::get<pipeline::Processed>(outcome);
@@ -370,7 +373,11 @@ class Dispatcher::Loop {
           return;
         }
         ++owner_.stats_.batches_dead_lettered;
-        if (auto* m = owner_.metrics_) m->dead_letters(kafka::stage_name(kafka::Stage::Endpoint), static_cast<int64_t>(batch.size()));
+        if (auto* m = owner_.metrics_) {
+          m->dead_letter({std::string(kafka::stage_name(kafka::Stage::Endpoint)), outcome.last_error,
+                          source_.topic, batch.partition(), batch.first_offset(),
+                          static_cast<int64_t>(batch.size())});
+        }
         break;
       }
     }

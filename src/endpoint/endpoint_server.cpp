@@ -368,7 +368,8 @@ void EndpointServer::install_routes() {
                 {"sources", sources}});
   });
 
-  // Newest first, for the per-source page: ?before=<cursor>&limit=&op=&meter_id=.
+  // Newest first, for the per-source page: ?before=<cursor>&limit=&op=&meter_id=&from=&to=
+  // (received in [from, to), UTC).
   http_->Get(R"(/v1/sources/([^/]+)/events)",
              read_route([this](const std::string& source, const httplib::Request& req,
                                httplib::Response& res) {
@@ -376,7 +377,15 @@ void EndpointServer::install_routes() {
     if (!before) return error(res, 400, "before: a cursor from next_before expected");
     auto limit = limit_of(req);
     if (!limit) return error(res, 400, "limit: a positive whole number expected");
-    EventFilter filter{req.get_param_value("op"), req.get_param_value("meter_id")};
+    EventFilter filter{req.get_param_value("op"), req.get_param_value("meter_id"), "", ""};
+    for (auto [name, bound] : {std::pair{"from", &filter.received_from}, std::pair{"to", &filter.received_to}}) {
+      if (!req.has_param(name) || req.get_param_value(name).empty()) continue;
+      auto at = utc_millis_of(req.get_param_value(name));
+      if (!at) {
+        return error(res, 400, std::string(name) + ": a UTC time YYYY-MM-DDTHH:MM[:SS[.fff]]Z expected");
+      }
+      *bound = std::move(*at);
+    }
     auto events = store_.recent(source, *before, *limit + 1, filter);
     const bool more = events.size() > static_cast<std::size_t>(*limit);
     if (more) events.pop_back();

@@ -66,6 +66,33 @@ std::vector<std::string> changed_columns(const nlohmann::ordered_json& previous,
   return changed;
 }
 
+std::optional<std::string> utc_millis_of(std::string_view text) {
+  // Digits where the pattern has 'd', the character itself elsewhere.
+  auto matches = [](std::string_view part, std::string_view pattern) {
+    if (part.size() != pattern.size()) return false;
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      const bool digit = part[i] >= '0' && part[i] <= '9';
+      if (pattern[i] == 'd' ? !digit : part[i] != pattern[i]) return false;
+    }
+    return true;
+  };
+  if (text.empty() || text.back() != 'Z') return std::nullopt;
+  text.remove_suffix(1);
+  std::string out;
+  if (matches(text, "dddd-dd-ddTdd:dd")) {
+    out = std::string(text) + ":00.000";
+  } else if (matches(text, "dddd-dd-ddTdd:dd:dd")) {
+    out = std::string(text) + ".000";
+  } else if (text.size() > 20 && text.size() <= 29 && matches(text.substr(0, 20), "dddd-dd-ddTdd:dd:dd.") &&
+             matches(text.substr(20), std::string(text.size() - 20, 'd'))) {
+    // Fractions beyond milliseconds are cut, fewer digits padded: .5 is .500.
+    out = std::string(text.substr(0, 20)) + (std::string(text.substr(20)) + "00").substr(0, 3);
+  } else {
+    return std::nullopt;
+  }
+  return out + "Z";
+}
+
 std::string cookie_value(std::string_view header, std::string_view name) {
   std::size_t at = 0;
   while (at < header.size()) {

@@ -35,6 +35,11 @@ std::string render_page(std::string_view kind, std::string_view title, std::stri
 std::vector<std::string> changed_columns(const nlohmann::ordered_json& previous,
                                          const nlohmann::ordered_json& meter);
 
+// A UTC time as the time-range filter takes it (YYYY-MM-DDTHH:MM, with :SS and .fff optional,
+// then Z) in the form the store keeps received times, YYYY-MM-DDTHH:MM:SS.mmmZ, whose text order
+// is the time order; nullopt for anything else.
+std::optional<std::string> utc_millis_of(std::string_view text);
+
 // The value of cookie `name` in a Cookie header, or empty.
 std::string cookie_value(std::string_view header, std::string_view name);
 

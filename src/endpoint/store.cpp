@@ -313,7 +313,8 @@ std::vector<StoredEvent> Store::recent(const std::string& source, int64_t before
   Statement query(db_,
                   "SELECT seq, batch_id, received_at, body FROM events "
                   "WHERE source = ?1 AND seq < ?2 AND (?3 IS NULL OR op = ?3) "
-                  "AND (?4 IS NULL OR meter_id = ?4) ORDER BY seq DESC LIMIT ?5");
+                  "AND (?4 IS NULL OR meter_id = ?4) AND (?6 IS NULL OR received_at >= ?6) "
+                  "AND (?7 IS NULL OR received_at < ?7) ORDER BY seq DESC LIMIT ?5");
   query.bind(1, source).bind(2, before > 0 ? before : INT64_MAX);
   if (filter.op.empty()) {
     query.bind_null(3);
@@ -326,6 +327,14 @@ std::vector<StoredEvent> Store::recent(const std::string& source, int64_t before
     query.bind(4, filter.meter_id);
   }
   query.bind(5, static_cast<int64_t>(limit));
+  // received_at is stored as YYYY-MM-DDTHH:MM:SS.mmmZ, so the text order is the time order.
+  for (const auto& [index, bound] : {std::pair{6, &filter.received_from}, std::pair{7, &filter.received_to}}) {
+    if (bound->empty()) {
+      query.bind_null(index);
+    } else {
+      query.bind(index, *bound);
+    }
+  }
   return read_events(query);
 }
 

@@ -49,6 +49,10 @@ struct SourceStats {
 struct EventFilter {
   std::string op;
   std::string meter_id;
+  // Received in [received_from, received_to): times in the stored form (utc_millis_of), "" for
+  // no bound.
+  std::string received_from;
+  std::string received_to;
 };
 
 struct MeterState {

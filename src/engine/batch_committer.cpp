@@ -103,13 +103,10 @@ Result<void> BatchCommitter::deliver_dead_letters(InFlightBatch& batch, std::siz
 void BatchCommitter::report(const InFlightBatch& batch, const sink::Batch& slice, std::size_t begin,
                             std::size_t end, std::chrono::duration<double> took) {
   if (!committed_) return;
-  CommitSummary summary{slice, 0, 0, {}, {}, -1};
+  CommitSummary summary{slice, topic_, {}, 0, {}, -1};
   summary.took = took;
   for (std::size_t i = begin; i < end; ++i) {
-    if (const auto* rejected = std::get_if<Rejected>(&batch[i].outcome)) {
-      ++summary.dead_lettered;
-      ++summary.dead_letters_by_stage[rejected->stage];
-    }
+    if (std::holds_alternative<Rejected>(batch[i].outcome)) summary.dead_letters.push_back(&batch[i]);
     if (std::holds_alternative<Tombstone>(batch[i].outcome)) ++summary.tombstones;
     summary.newest_timestamp_ms = std::max(summary.newest_timestamp_ms, batch[i].timestamp_ms);
   }

@@ -14,6 +14,7 @@
 #include <map>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "engine/destination.hpp"
@@ -25,9 +26,11 @@ namespace metersync::engine {
 // What one sink transaction covered.
 struct CommitSummary {
   const sink::Batch& batch;
-  std::size_t dead_lettered = 0;  // records of the range that went to the dead-letter topic
+  const std::string& topic;  // the records' topic
+  // The range's records that went to the dead-letter topic (their outcome is Rejected);
+  // valid during the hook's call.
+  std::vector<const InFlightRecord*> dead_letters;
   std::size_t tombstones = 0;
-  std::map<Stage, std::size_t> dead_letters_by_stage;  // decode, map, sink
   std::chrono::duration<double> took{};  // the transaction, until its commit was acknowledged
   int64_t newest_timestamp_ms = -1;      // the newest Kafka timestamp of the range's records
 };

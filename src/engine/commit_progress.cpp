@@ -9,7 +9,7 @@ namespace metersync::engine {
 void CommitProgress::committed(const CommitSummary& summary) {
   const sink::Batch& batch = summary.batch;
   status_.add_commit(batch.record_count, static_cast<int64_t>(batch.changes.size()),
-                     static_cast<int64_t>(summary.dead_lettered),
+                     static_cast<int64_t>(summary.dead_letters.size()),
                      static_cast<int64_t>(summary.tombstones), batch.next_offsets);
   {
     std::lock_guard lock(committed_mutex_);
@@ -21,11 +21,14 @@ void CommitProgress::committed(const CommitSummary& summary) {
     m->changes_written(static_cast<int64_t>(batch.changes.size()));
     m->tombstones(static_cast<int64_t>(summary.tombstones));
     m->transaction(summary.took);
-    for (const auto& [stage, count] : summary.dead_letters_by_stage)
-      m->dead_letters(stage_name(stage), static_cast<int64_t>(count));
+    for (const InFlightRecord* record : summary.dead_letters) {
+      const auto& rejected = std::get<Rejected>(record->outcome);
+      m->dead_letter({std::string(stage_name(rejected.stage)), rejected.reason, summary.topic,
+                      record->partition, record->offset, 1});
+    }
   }
   spdlog::debug("{}: committed {} records ({} changes, {} dead-lettered, {} tombstones)", source_,
-                batch.record_count, batch.changes.size(), summary.dead_lettered, summary.tombstones);
+                batch.record_count, batch.changes.size(), summary.dead_letters.size(), summary.tombstones);
 }
 
 void CommitProgress::assigned(const std::vector<int32_t>& partitions, const kafka::Offsets& stored) {

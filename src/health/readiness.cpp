@@ -28,6 +28,33 @@ std::string_view condition_name(ConnectorCondition condition) {
   return "unknown";
 }
 
+std::string_view state_name(State state) {
+  switch (state) {
+    case State::Starting: return "starting";
+    case State::Running: return "running";
+    case State::Failing: return "failing";
+    case State::Stalled: return "stalled";
+    case State::Failed: return "failed";
+    case State::Unavailable: return "unavailable";
+    case State::Stopped: return "stopped";
+    case State::ConnectorDown: return "connector_down";
+  }
+  return "running";
+}
+
+namespace {
+
+// A destination judged ready is doing what its phase says.
+State ready_state(Phase phase) {
+  switch (phase) {
+    case Phase::Starting: return State::Starting;
+    case Phase::Failing: return State::Failing;
+    default: return State::Running;
+  }
+}
+
+}  // namespace
+
 Readiness::Readiness(std::chrono::milliseconds stall_after) : stall_after_(stall_after) {}
 
 std::optional<Verdict> Readiness::judge_connector(const ConnectorView& view, Clock::time_point now) const {
@@ -45,14 +72,16 @@ std::optional<Verdict> Readiness::judge_connector(const ConnectorView& view, Clo
     case ConnectorCondition::Unknown:
       return std::nullopt;
   }
-  return Verdict{c.source, "", false, "connector " + c.connector + " " + c.detail, view.since};
+  return Verdict{c.source, "", State::ConnectorDown, false, "connector " + c.connector + " " + c.detail,
+                 view.since};
 }
 
 Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point now) const {
-  Verdict verdict{o.source, o.destination, true, "", std::nullopt};
+  Verdict verdict{o.source, o.destination, ready_state(o.phase), true, "", std::nullopt};
 
   if (o.phase == Phase::Failed) {
     if (!memory.failed_since) memory.failed_since = now;
+    verdict.state = State::Failed;
     verdict.ready = false;
     verdict.since = memory.failed_since;
     verdict.reason = "stopped after an error, restarting after a back-off: " +
@@ -61,6 +90,7 @@ Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point
   }
   memory.failed_since.reset();
   if (o.phase == Phase::Stopped) {
+    verdict.state = State::Stopped;
     verdict.ready = false;
     verdict.reason = "stopped";
     return verdict;
@@ -68,6 +98,7 @@ Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point
   if (o.unavailable_since) {
     memory.committed = o.committed;
     memory.stuck_since.reset();
+    verdict.state = State::Unavailable;
     verdict.ready = false;
     verdict.since = o.unavailable_since;
     verdict.reason = "endpoint unavailable: circuit breaker open after " +
@@ -88,6 +119,7 @@ Verdict Readiness::judge(const Observation& o, Memory& memory, Clock::time_point
   if (!memory.stuck_since) memory.stuck_since = now;
   if (now - *memory.stuck_since < stall_after_) return verdict;
 
+  verdict.state = State::Stalled;
   verdict.ready = false;
   verdict.since = memory.stuck_since;
   const std::string what = o.destination == "endpoint" ? "endpoint" : "sink";
@@ -161,7 +193,8 @@ std::string Readiness::body() const {
   bool all = observed_;
   for (const Verdict& v : verdicts_) {
     all = all && v.ready;
-    nlohmann::ordered_json d{{"source", v.source}, {"destination", v.destination}, {"ready", v.ready}};
+    nlohmann::ordered_json d{{"source", v.source}, {"destination", v.destination},
+                             {"state", state_name(v.state)}, {"ready", v.ready}};
     if (!v.ready) {
       d["reason"] = v.reason;
       d["since"] = v.since ? nlohmann::ordered_json(iso_utc(*v.since)) : nlohmann::ordered_json();

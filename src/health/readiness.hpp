@@ -74,10 +74,26 @@ struct ConnectorObservation {
   std::string detail;
 };
 
+// What a destination is doing, in the words /readyz and the operations page both use: the
+// verdict's state. Starting, running and failing are ready; the others are not.
+enum class State {
+  Starting,       // connecting, or waiting for partitions, for less than the stall time
+  Running,
+  Failing,        // the last attempt failed, retrying after a back-off, for less than the stall time
+  Stalled,        // work waiting and no progress for the stall time (http.stall_after_ms)
+  Failed,         // the pipeline stopped after an error; it restarts after a back-off
+  Unavailable,    // the endpoint's circuit breaker is open
+  Stopped,        // shut down on request
+  ConnectorDown,  // the source's connector or a task failed, is not registered, or is stuck
+};
+
+std::string_view state_name(State state);  // starting, running, failing, stalled, ...
+
 struct Verdict {
   std::string source;
   std::string destination;
-  bool ready = true;
+  State state = State::Running;
+  bool ready = true;                    // the state is starting, running or failing
   std::string reason;                   // why not ready ("" when ready)
   std::optional<Clock::time_point> since;  // since when the reason holds
 };
@@ -92,7 +108,7 @@ class Readiness {
 
   std::vector<Verdict> verdicts() const;
   bool ready() const;  // every destination ready, and at least one observation made
-  // /readyz's JSON body: {"ready": bool, "destinations": [{source, destination, ready,
+  // /readyz's JSON body: {"ready": bool, "destinations": [{source, destination, state, ready,
   // reason, since}, ...], "connectors": [{source, connector, state, detail, since}, ...]}
   // ("connectors" only with connectors observed).
   std::string body() const;

@@ -41,6 +41,7 @@ struct Metrics::Impl {
   std::map<std::string, std::unique_ptr<MeterMasterMetrics>> meter_master;
   std::map<std::string, std::unique_ptr<EndpointMetrics>> endpoint;
   ProcessFigures process;
+  DeadLetterLog dead_letters;
   prometheus::Gauge* uptime = nullptr;
   prometheus::Gauge* rss = nullptr;
   prometheus::Gauge* start_time = nullptr;
@@ -128,6 +129,9 @@ void Metrics::verify_result(const std::string& source, bool verified, int64_t di
       .Set(std::chrono::duration<double>(ended.time_since_epoch()).count());
 }
 
+const DeadLetterLog& Metrics::dead_letter_log() const { return impl_->dead_letters; }
+DeadLetterLog& Metrics::dead_letter_log() { return impl_->dead_letters; }
+
 std::string Metrics::render() {
   {
     std::lock_guard lock(impl_->mutex);
@@ -161,17 +165,22 @@ DestinationMetrics::DestinationMetrics(Metrics& metrics, std::string source, Des
   // series whose first sample is already 1, so the first dead letter of a process would not
   // raise the dead-letter alerts.
   for (const char* stage : {"decode", "map", destination == Destination::MeterMaster ? "sink" : "endpoint"})
-    dead_letters(stage, 0);
+    dead_letters_of(stage);
 }
 
 void DestinationMetrics::consumed(int64_t records) { consumed_.Increment(static_cast<double>(records)); }
 void DestinationMetrics::tombstones(int64_t records) {
   tombstones_.Increment(static_cast<double>(records));
 }
-void DestinationMetrics::dead_letters(std::string_view stage, int64_t records) {
+prometheus::Counter& DestinationMetrics::dead_letters_of(std::string_view stage) {
   prometheus::Labels labels = labels_of(source_, destination_);
   labels.emplace("stage", std::string(stage));
-  metrics_.counter("metersync_dead_letters_total").Add(labels).Increment(static_cast<double>(records));
+  return metrics_.counter("metersync_dead_letters_total").Add(labels);
+}
+void DestinationMetrics::dead_letter(const DeadLetterNote& note) {
+  dead_letters_of(note.stage).Increment(static_cast<double>(note.records));
+  metrics_.dead_letter_log().add(
+      {std::chrono::system_clock::now(), source_, std::string(destination_name(destination_)), note});
 }
 void DestinationMetrics::retry() { retries_.Increment(); }
 

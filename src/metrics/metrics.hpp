@@ -21,6 +21,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include "metrics/dead_letter_log.hpp"
+
 namespace metersync::metrics {
 
 enum class Destination { MeterMaster, Endpoint };
@@ -39,7 +41,9 @@ class DestinationMetrics {
  public:
   void consumed(int64_t records);
   void tombstones(int64_t records);
-  void dead_letters(std::string_view stage, int64_t records);
+  // One dead letter acknowledged by its topic: metersync_dead_letters_total{stage} counts its
+  // records, and the process's DeadLetterLog keeps it for the operations page.
+  void dead_letter(const DeadLetterNote& note);
   void retry();
   // A batch committed (sink transaction, delivered post): its Kafka records.
   void committed(int64_t records, std::chrono::system_clock::time_point at);
@@ -63,6 +67,8 @@ class DestinationMetrics {
   Destination destination_;
 
  private:
+  prometheus::Counter& dead_letters_of(std::string_view stage);
+
   prometheus::Counter& consumed_;
   prometheus::Counter& tombstones_;
   prometheus::Counter& retries_;
@@ -126,6 +132,10 @@ class Metrics {
 
   // The Prometheus text exposition format (version 0.0.4), process figures refreshed.
   std::string render();
+
+  // Every destination's dead letters, as DestinationMetrics::dead_letter() noted them.
+  const DeadLetterLog& dead_letter_log() const;
+  DeadLetterLog& dead_letter_log();
 
   // The families, for the handles.
   prometheus::Family<prometheus::Counter>& counter(std::string_view name);

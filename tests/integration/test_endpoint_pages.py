@@ -179,8 +179,18 @@ def test_pages_show_counts_changes_timeline_and_serials_as_text(service, browser
     w.page.select_option("select[name=op]", "create")
     w.page.click("form.toolbar button[type=submit]")
     expect(w.page.locator("tbody tr.change")).to_have_count(1)
-    w.page.fill("input[name=meter_id]", "")
+    # Time range (the browser's local time): everything was received within the last hour.
+    hour_ago = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 3600))
     w.page.select_option("select[name=op]", "")
+    w.page.fill("input[name=from]", hour_ago)
+    w.page.click("form.toolbar button[type=submit]")
+    expect(w.page.locator("tbody tr.change")).to_have_count(6)  # other's create and its 5 updates
+    w.page.fill("input[name=from]", "")
+    w.page.fill("input[name=to]", hour_ago)
+    w.page.click("form.toolbar button[type=submit]")
+    expect(w.page.locator("tbody tr.change")).to_have_count(0)
+    w.page.fill("input[name=to]", "")
+    w.page.fill("input[name=meter_id]", "")
     w.page.click("form.toolbar button[type=submit]")
 
     # Serial numbers that are markup are shown as text and run nothing.

@@ -135,10 +135,14 @@
     getJson('/v1/overview').then(showAccess).catch(() => {});
     const meterInput = el('input', { name: 'meter_id', placeholder: 'any', size: 24 });
     const opSelect = el('select', { name: 'op' }, el('option', { value: '' }, 'any'), ...OPS.map((op) => el('option', { value: op }, op)));
+    // The time range, in the browser's local time; the route takes UTC (from inclusive, to exclusive).
+    const fromInput = el('input', { type: 'datetime-local', name: 'from', step: 1 });
+    const toInput = el('input', { type: 'datetime-local', name: 'to', step: 1 });
     const pause = el('button', { type: 'button', id: 'pause' }, 'Pause');
     const status = el('span', { class: 'notice', id: 'live' }, '');
     const filter = el('form', { class: 'toolbar' },
       el('label', {}, 'meter id', meterInput), el('label', {}, 'op', opSelect),
+      el('label', {}, 'received from', fromInput), el('label', {}, 'received before', toInput),
       el('button', { type: 'submit' }, 'Filter'), pause, status);
     const body = el('tbody');
     const older = el('button', { type: 'button', hidden: true }, 'Older changes');
@@ -155,6 +159,8 @@
       const q = new URLSearchParams();
       if (opSelect.value) q.set('op', opSelect.value);
       if (meterInput.value.trim()) q.set('meter_id', meterInput.value.trim());
+      if (fromInput.value) q.set('from', new Date(fromInput.value).toISOString());
+      if (toInput.value) q.set('to', new Date(toInput.value).toISOString());
       return q;
     };
     const say = () => { status.textContent = paused ? `paused, ${waiting} new change(s) waiting` : 'live'; };

@@ -402,6 +402,21 @@ TEST_F(EndpointServerTest, EventsComeNewestFirstWithTheirChangedColumnsAndFilter
   auto updates = Json::parse(
       client_->Get("/v1/sources/postgres/events?op=update&meter_id=m1", reader_)->body);
   ASSERT_EQ(updates["events"].size(), 1U);
+
+  // The time range: received in [from, to), UTC.
+  auto received = [&](const std::string& query) {
+    auto answer = client_->Get(("/v1/sources/postgres/events?" + query).c_str(), reader_);
+    return answer->status == 200 ? Json::parse(answer->body)["events"].size() : std::size_t{999};
+  };
+  EXPECT_EQ(received("from=2000-01-01T00:00Z"), 3U);
+  EXPECT_EQ(received("from=2000-01-01T00:00Z&to=2000-01-02T00:00:00.000Z"), 0U);
+  EXPECT_EQ(received("from=2999-01-01T00:00:00Z"), 0U);
+  EXPECT_EQ(received("to=2999-01-01T00:00Z&op=create"), 2U);
+  const std::string stamp = rest["events"][0]["received_at"];
+  EXPECT_EQ(received("from=" + stamp + "&to=" + stamp), 0U) << "to is exclusive";
+  EXPECT_EQ(client_->Get("/v1/sources/postgres/events?from=yesterday", reader_)->status, 400);
+  EXPECT_EQ(client_->Get("/v1/sources/postgres/events?to=2026-12-06T10:00", reader_)->status, 400)
+      << "a time without its zone is refused, not guessed";
   auto history = Json::parse(client_->Get("/v1/sources/postgres/meters/m1/history", reader_)->body);
   ASSERT_EQ(history["events"].size(), 2U);
   EXPECT_EQ(history["events"][0]["event"]["op"], "create");

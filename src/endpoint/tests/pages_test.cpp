@@ -48,5 +48,17 @@ TEST(Pages, CookieValueFindsItsName) {
   EXPECT_EQ(hex_of("t;k"), "743b6b");
 }
 
+TEST(Pages, TimesOfTheRangeFilterTakeTheStoredForm) {
+  EXPECT_EQ(utc_millis_of("2026-12-06T14:30Z"), "2026-12-06T14:30:00.000Z");
+  EXPECT_EQ(utc_millis_of("2026-12-06T14:30:05Z"), "2026-12-06T14:30:05.000Z");
+  EXPECT_EQ(utc_millis_of("2026-12-06T14:30:05.5Z"), "2026-12-06T14:30:05.500Z");
+  EXPECT_EQ(utc_millis_of("2026-12-06T14:30:05.123456Z"), "2026-12-06T14:30:05.123Z");
+  for (const char* bad : {"", "Z", "2026-12-06T14:30", "2026-12-06 14:30Z", "2026-12-06T14:30:05.Z",
+                          "2026-12-06T14:30+01:00", "2026-12-6T14:30Z", "x026-12-06T14:30Z",
+                          "2026-12-06T14:30:05.1234567890Z", "2026-12-06T14:30:05.1a3Z"}) {
+    EXPECT_FALSE(utc_millis_of(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace metersync::endpoint

@@ -41,7 +41,7 @@ struct Harness {
   BatchCommitter committer{sink, dead_letters, "metersync-postgres", "postgres.public.meter",
                            [this](const CommitSummary& s) {
                              totals.records += s.batch.record_count;
-                             totals.dead_lettered += s.dead_lettered;
+                             totals.dead_lettered += s.dead_letters.size();
                              totals.tombstones += s.tombstones;
                              for (auto [p, o] : s.batch.next_offsets) totals.last[p] = o;
                            }};

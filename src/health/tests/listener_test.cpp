@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <string>
+#include <vector>
 
 namespace metersync::health {
 namespace {
@@ -32,6 +34,8 @@ Handlers handlers(std::atomic<bool>& ready) {
       .ready = [&ready] { return ready.load(); },
       .ready_body = [&ready] { return std::string(ready ? R"({"ready":true})" : R"({"ready":false})"); },
       .status = [] { return std::string(R"({"sources":{}})"); },
+      .operations = {},
+      .replay = {},
   };
 }
 
@@ -98,6 +102,92 @@ TEST(Listener, StopsWithAKeepAliveClientConnected) {
   ASSERT_TRUE(client.Get("/metrics"));
   listener.reset();  // would hang (and time the test out) if an idle keep-alive held it
   EXPECT_FALSE(client.Get("/metrics")) << "nothing answers after the listener stopped";
+}
+
+// A listener with the operations page, recording the replays it was asked for.
+struct OperationsListener {
+  std::atomic<bool> ready{true};
+  std::vector<std::string> replays;
+  int port = free_port();
+  std::unique_ptr<Listener> listener;
+
+  explicit OperationsListener(const std::string& token) {
+    Handlers h = handlers(ready);
+    h.operations = [] { return std::string(R"({"sources":[]})"); };
+    h.replay = [this](const std::string& source) {
+      replays.push_back(source);
+      return ReplayAnswer{202, R"({"state":"running"})"};
+    };
+    listener = std::make_unique<Listener>(config::ListenAddress{"127.0.0.1", port}, std::move(h), token);
+    listener->start();
+  }
+  httplib::Result replay(const std::string& body, httplib::Headers headers = {},
+                         const std::string& type = "application/json", const std::string& path = "/v1/replay") {
+    httplib::Client client("127.0.0.1", port);
+    return client.Post(path, headers, body, type);
+  }
+};
+
+TEST(Listener, ServesTheOperationsPageItsAssetsAndItsData) {
+  OperationsListener ops("");
+  httplib::Client client("127.0.0.1", ops.port);
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("/assets/operations.js"), std::string::npos);
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(page->get_header_value("Content-Security-Policy").find("unsafe-inline"), std::string::npos);
+  for (const char* asset : {"/assets/operations.js", "/assets/app.css"}) {
+    auto res = client.Get(asset);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << asset;
+    EXPECT_GT(res->body.size(), 100u) << asset;
+  }
+  EXPECT_EQ(client.Get("/assets/shell.js")->status, 404);
+  EXPECT_EQ(client.Get("/v1/operations")->body, R"({"sources":[]})");
+}
+
+TEST(Listener, WithoutAReplayTokenReplayIsOffAndSaysWhy) {
+  OperationsListener ops("");
+  auto res = ops.replay(R"({"source":"postgres","token":""})");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_NE(res->body.find("http.replay_token is not set"), std::string::npos) << res->body;
+  EXPECT_TRUE(ops.replays.empty());
+}
+
+TEST(Listener, ReplayNeedsTheTokenInAJsonBodyFromThisSite) {
+  OperationsListener ops("s3cret-token");
+  EXPECT_EQ(ops.replay(R"({"source":"postgres","token":"wrong"})")->status, 401);
+  EXPECT_EQ(ops.replay(R"({"source":"postgres","token":"s3cret-toke"})")->status, 401);
+  EXPECT_EQ(ops.replay(R"({"source":"postgres"})")->status, 400);
+  EXPECT_EQ(ops.replay("not json")->status, 400);
+  // The token in the URL (where logs keep it) is never read; nor is a form another site could post.
+  EXPECT_EQ(ops.replay(R"({"source":"postgres"})", {}, "application/json", "/v1/replay?token=s3cret-token")->status,
+            400);
+  EXPECT_EQ(ops.replay("source=postgres&token=s3cret-token", {}, "application/x-www-form-urlencoded")->status, 415);
+  // Another site's page, even one that knows the token.
+  const std::string right = R"({"source":"postgres","token":"s3cret-token"})";
+  EXPECT_EQ(ops.replay(right, {{"Origin", "http://evil.example"}})->status, 403);
+  EXPECT_EQ(ops.replay(right, {{"Sec-Fetch-Site", "cross-site"}})->status, 403);
+  EXPECT_TRUE(ops.replays.empty());
+
+  auto res = ops.replay(right, {{"Origin", "http://127.0.0.1:" + std::to_string(ops.port)},
+                                {"Sec-Fetch-Site", "same-origin"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 202);
+  EXPECT_EQ(res->body, R"({"state":"running"})");
+  EXPECT_EQ(ops.replays, std::vector<std::string>{"postgres"});
+}
+
+TEST(Listener, WithoutOperationsHandlersThereIsNoPage) {
+  std::atomic<bool> ready{true};
+  const int port = free_port();
+  Listener listener({"127.0.0.1", port}, handlers(ready), "token");
+  listener.start();
+  httplib::Client client("127.0.0.1", port);
+  EXPECT_EQ(client.Get("/")->status, 404);
+  EXPECT_EQ(client.Post("/v1/replay", R"({"source":"x","token":"token"})", "application/json")->status, 404);
 }
 
 }  // namespace

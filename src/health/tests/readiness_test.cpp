@@ -30,7 +30,7 @@ TEST(Readiness, IdleAndCaughtUpIsReady) {
   Readiness readiness(60s);
   for (int s = 0; s < 600; s += 10) readiness.observe({running("pg", "meter_master", 5)}, t0 + std::chrono::seconds(s));
   EXPECT_TRUE(readiness.ready());
-  EXPECT_EQ(readiness.body(), R"({"ready":true,"destinations":[{"source":"pg","destination":"meter_master","ready":true}]})");
+  EXPECT_EQ(readiness.body(), R"({"ready":true,"destinations":[{"source":"pg","destination":"meter_master","state":"running","ready":true}]})");
 }
 
 TEST(Readiness, AFailingSinkIsNotReadyAfterTheStallTimeAndOnlyItself) {
@@ -42,6 +42,7 @@ TEST(Readiness, AFailingSinkIsNotReadyAfterTheStallTimeAndOnlyItself) {
   readiness.observe({sink, endpoint}, t0);
   readiness.observe({sink, endpoint}, t0 + 59s);
   EXPECT_TRUE(readiness.ready()) << "a failure shorter than the stall time is a blip";
+  EXPECT_EQ(readiness.verdicts()[0].state, State::Failing);
   readiness.observe({sink, endpoint}, t0 + 60s);
   EXPECT_FALSE(readiness.ready());
   const auto verdicts = readiness.verdicts();
@@ -49,8 +50,11 @@ TEST(Readiness, AFailingSinkIsNotReadyAfterTheStallTimeAndOnlyItself) {
   EXPECT_FALSE(verdicts[0].ready);
   EXPECT_EQ(verdicts[0].reason, "sink failing: sink: connection refused");
   EXPECT_EQ(verdicts[0].since, t0);
+  EXPECT_EQ(verdicts[0].state, State::Stalled);
   EXPECT_TRUE(verdicts[1].ready) << "one stalled destination never marks the others";
+  EXPECT_EQ(verdicts[1].state, State::Running);
   const auto body = nlohmann::json::parse(readiness.body());
+  EXPECT_EQ(body["destinations"][0]["state"], "stalled");
   EXPECT_EQ(body["destinations"][0]["since"], "2027-01-15T08:00:00Z");
 
   // It recovers: committed moves again.
@@ -223,6 +227,43 @@ TEST(Readiness, AFailedConnectorAndAFailingSinkAreBothNamed) {
   readiness.observe({sink}, t0 + 10s, {failed});
   EXPECT_EQ(readiness.verdicts()[0].reason, "connector pg-meter-source is FAILED; sink failing: sink: connection refused");
   EXPECT_EQ(readiness.verdicts()[0].since, t0);
+}
+
+}  // namespace
+}  // namespace metersync::health
+
+namespace metersync::health {
+namespace {
+
+// The state names one verdict: ready exactly for starting, running and failing, whatever
+// led to it.
+TEST(Readiness, EveryVerdictsStateAgreesWithItsReadiness) {
+  Readiness readiness(30s);
+  Observation starting = running("a", "meter_master", 0, std::nullopt);
+  starting.phase = Phase::Starting;
+  Observation failed = running("b", "meter_master", 0);
+  failed.phase = Phase::Failed;
+  Observation stopped = running("c", "endpoint", 0);
+  stopped.phase = Phase::Stopped;
+  Observation unavailable = running("d", "endpoint", 0, 5);
+  unavailable.unavailable_since = t0;
+  const std::vector<Observation> all{starting, failed, stopped, unavailable, running("e", "endpoint", 1)};
+  const std::vector<ConnectorObservation> connectors{{"e", "e-source", ConnectorCondition::Failed, "task 0 is FAILED"}};
+  readiness.observe(all, t0, connectors);
+  auto verdicts = readiness.verdicts();
+  ASSERT_EQ(verdicts.size(), 5u);
+  EXPECT_EQ(verdicts[0].state, State::Starting);
+  EXPECT_EQ(verdicts[1].state, State::Failed);
+  EXPECT_EQ(verdicts[2].state, State::Stopped);
+  EXPECT_EQ(verdicts[3].state, State::Unavailable);
+  EXPECT_EQ(verdicts[4].state, State::ConnectorDown);
+  readiness.observe(all, t0 + 31s, connectors);
+  verdicts = readiness.verdicts();
+  EXPECT_EQ(verdicts[0].state, State::Stalled) << "partitions never assigned";
+  for (const Verdict& v : verdicts) {
+    const bool ready_state = v.state == State::Starting || v.state == State::Running || v.state == State::Failing;
+    EXPECT_EQ(v.ready, ready_state) << v.source << ": " << state_name(v.state);
+  }
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ TEST(Metrics, RendersCountersGaugesAndHistogramsWithTheirLabels) {
   mm.consumed(10);
   mm.consumed(5);
   mm.tombstones(1);
-  mm.dead_letters("map", 2);
+  mm.dead_letter({"map", "no rule for table x", "t", 0, 5, 2});
   mm.changes_written(12);
   mm.committed(15, std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)));
   mm.transaction(std::chrono::milliseconds(30));
@@ -185,7 +185,7 @@ TEST(Metrics, CountingFromManyThreadsWhileRendering) {
       for (int i = 0; i < 1000; ++i) {
         mm.consumed(1);
         mm.lag(t, i);
-        mm.dead_letters(i % 2 ? "map" : "decode", 1);
+        mm.dead_letter({i % 2 ? "map" : "decode", "bad", "t", 0, i, 1});
       }
     });
   }
