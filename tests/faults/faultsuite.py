@@ -391,13 +391,6 @@ class Load:
 # ---------------------------------------------------------------------------------------------
 # Stack services
 
-def stack_up() -> None:
-    r = subprocess.run([str(REPO / "stack"), "up"], cwd=REPO, text=True, capture_output=True, timeout=900,
-                       stdin=subprocess.DEVNULL)
-    if r.returncode != 0:
-        raise AssertionError(f"./stack up failed (exit {r.returncode}):\n{r.stdout}\n{r.stderr}")
-
-
 def _service_answers(service: str, env: dict) -> bool:
     try:
         if service == "postgres":
@@ -417,9 +410,17 @@ def _service_answers(service: str, env: dict) -> bool:
 
 
 def restart_service(service: str, env: dict, kill: bool) -> dict:
-    """Stops a stack service (SIGTERM and wait, or SIGKILL), brings it back with ./stack up and
-    returns when it was down and when it answered again (wall clock)."""
+    """Stops one stack service (SIGTERM and wait, or SIGKILL) and starts that service alone again,
+    the way `./stack up` starts it, but without `up`'s other steps: `up` also re-registers the
+    connectors and restarts a FAILED one, which would hide whether the capture path comes back by
+    itself. Returns when it was stopped and when it answered again (wall clock)."""
     from stackctl import process
+    from stackctl.connect import connect_start
+    from stackctl.kafka import kafka_start
+    from stackctl.mariadb import mariadb_start
+    from stackctl.postgres import pg_start
+    from stackctl.settings import load_state
+    ports = load_state()["ports"]
     pid = process.running_pid(service)
     assert pid is not None, f"{service} is not running"
     down = time.time()
@@ -429,29 +430,34 @@ def restart_service(service: str, env: dict, kill: bool) -> dict:
     else:
         process.stop_service(service)
     stopped = time.time()
-    result: dict = {}
-    up = threading.Thread(target=lambda: result.update(error=_catch(stack_up)), name="stack-up")
-    up.start()
-    back = None
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        if _service_answers(service, env):
-            back = time.time()
-            break
-        time.sleep(0.2)
-    up.join(900)
-    if result.get("error"):
-        raise AssertionError(result["error"])
-    assert back is not None, f"{service} did not answer after its restart"
-    return {"down": down, "stopped": stopped, "back": back, "up_done": time.time()}
+    {"postgres": pg_start, "mariadb": mariadb_start, "kafka": kafka_start, "connect": connect_start}[service](ports)
+    back = wait_until(lambda: _service_answers(service, env) and time.time(), 600, f"{service} to answer again",
+                      interval=0.2)
+    return {"down": down, "stopped": stopped, "back": back}
 
 
-def _catch(fn) -> str | None:
-    try:
-        fn()
-        return None
-    except Exception as e:
-        return str(e)
+CONNECTORS = {"postgres": "postgres-meter-source", "mysql": "mariadb-meter-source"}
+
+
+def connector_states(env: dict) -> dict[str, str]:
+    """Each source connector's worst state (connector or task) by Connect's REST API; "?" unknown."""
+    import requests
+    out = {}
+    for source, name in CONNECTORS.items():
+        try:
+            st = requests.get(f"{env['CONNECT_URL']}/connectors/{name}/status", timeout=3).json()
+            states = [st["connector"]["state"]] + [t["state"] for t in st.get("tasks", [])]
+            out[source] = next((x for x in ("FAILED", "UNASSIGNED", "PAUSED") if x in states), states[0]) \
+                if st.get("tasks") else "NO TASK"
+        except Exception:
+            out[source] = "?"
+    return out
+
+
+def restart_failed_connector(env: dict, source: str) -> None:
+    import requests
+    requests.post(f"{env['CONNECT_URL']}/connectors/{CONNECTORS[source]}/restart",
+                  params={"includeTasks": "true", "onlyFailed": "true"}, timeout=10)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,8 +558,13 @@ class Rig:
                 compared, problems = self.meter_master_problems()
                 self.endpoint_record.refresh()
                 ep = {s: self.endpoint_record.verdict(s, self.recorder.since(mark, s)) for s in SOURCES}
-            except Exception as e:  # a database still coming back: try again
+            except Exception as e:  # a database still coming back (or restarted): reconnect, try again
                 log(f"verdict read failed, retrying: {type(e).__name__}: {e}")
+                try:
+                    self.sink.close()
+                    self.sink = sink_connect(self.env)
+                except Exception:
+                    pass
                 time.sleep(2)
                 if time.monotonic() > deadline:
                     raise
@@ -712,11 +723,41 @@ def run_fault(rig: Rig, name: str) -> dict:
     t_fault = time.time()
     info = FAULTS[name](rig)
     heal = info["heal"]
+    # Time to resume (restarts of the capture path): from the restarted service answering to the
+    # first change on the topic that was not there before it (replays of old ones do not count).
+    resumed_at = None
+    if "resumed" in info:
+        back = info["resume_from"]
+        seen = {s: {c.id for c in rig.recorder.since(mark, s) if c.arrived < back} for s in info["resumed"]}
+        firsts: dict[str, float] = {}
+        deadline = time.monotonic() + rig.profile.recovery_s
+        next_look = 0.0
+        while len(firsts) < len(info["resumed"]) and time.monotonic() < deadline:
+            if time.monotonic() >= next_look:
+                next_look = time.monotonic() + 5
+                for src, state in connector_states(rig.env).items():
+                    info.setdefault("connector_states", {}).setdefault(src, [])
+                    if not info["connector_states"][src] or info["connector_states"][src][-1] != state:
+                        info["connector_states"][src].append(state)
+                    # A connector that FAILED stays so until someone restarts it: after 60 s, do
+                    # what an operator would (`./stack up` does the same), and say so in the table.
+                    if state == "FAILED" and time.time() - back > 60:
+                        restart_failed_connector(rig.env, src)
+                        info.setdefault("restarted_by_hand", []).append(src)
+            for src in info["resumed"]:
+                c = next((c for c in rig.recorder.since(mark, src) if c.arrived >= back and c.id not in seen[src]),
+                         None)
+                if c is not None:
+                    firsts.setdefault(src, c.arrived)
+            time.sleep(0.5)
+        if len(firsts) == len(info["resumed"]):
+            resumed_at = max(firsts.values())
     # Recovery: every destination of the affected sources has applied what the topic held at the
-    # heal (the sample at or after it).
+    # heal (or, after a restart of the capture path, once changes flow again: the sample at or after it).
+    anchor = max(heal, resumed_at or heal)
     ends = None
     for _ in range(1000):
-        s = next((x for x in reversed(rig.sampler.samples) if x["t"] >= heal), None)
+        s = next((x for x in reversed(rig.sampler.samples) if x["t"] >= anchor), None)
         if s is not None and all(s[src]["end"] is not None for src in info["affected"]):
             ends = {src: s[src]["end"] for src in info["affected"]}
             break
@@ -726,7 +767,7 @@ def run_fault(rig: Rig, name: str) -> dict:
     while ends is not None and time.monotonic() < deadline:
         rig.check_alive()
         s = rig.sampler.samples[-1]
-        if s["t"] >= heal and all(
+        if s["t"] >= anchor and all(
                 s[src]["mm"] is not None and s[src]["ep"] is not None and
                 all(s[src]["mm"][p] >= e and s[src]["ep"][p] >= e for p, e in ends[src].items())
                 for src in info["affected"]):
@@ -761,13 +802,6 @@ def run_fault(rig: Rig, name: str) -> dict:
                 return s["t"] - after
         return None
 
-    def resume(after: float) -> float | None:
-        firsts = []
-        for src in info["resumed"]:
-            c = next((c for c in window[src] if c.committed >= after), None)
-            firsts.append(None if c is None else c.arrived - after)
-        return None if None in firsts else max(firsts)
-
     applies = [x for x in (first_apply(t) for t in info.get("restarts", [])) if x is not None]
     ops = sum(rig.load.ops[t] - ops0[t] for t in rig.load.ops)
     result = {
@@ -779,11 +813,13 @@ def run_fault(rig: Rig, name: str) -> dict:
         "endpoint": verdict.get("endpoint"),
         "binlog_rows": len(binlog), "binlog_missing_on_topic": len(binlog - on_topic),
         "max_lag": {s: max_lag(s) for s in SOURCES}, "affected": list(info["affected"]),
+        "resumed": list(info.get("resumed", ())),
+        "connector_states": info.get("connector_states", {}),
+        "connectors_restarted_by_hand": sorted(set(info.get("restarted_by_hand", []))),
         "fault_s": round(heal - t_fault, 1),
         "recovery_s": None if recovered is None else round(recovered - heal, 1),
         "first_apply_s": [round(x, 1) for x in applies],
-        "resume_s": None if "resume_from" not in info else (
-            None if (r := resume(info["resume_from"])) is None else round(r, 1)),
+        "resume_s": None if resumed_at is None else round(resumed_at - info["resume_from"], 1),
         "down_s": None if "down_s" not in info else round(info["down_s"], 1),
         "verdict_s": round(t_end - t_stop, 1), "load_errors": {t: len(e) for t, e in rig.load.errors.items()},
     }
@@ -809,12 +845,14 @@ def table(results: list[dict]) -> str:
         lag = " / ".join(("**" if s in r["affected"] else "") + _fmt(r["max_lag"][s]) +
                          ("**" if s in r["affected"] else "") for s in SOURCES)
         fa = r["first_apply_s"]
+        by_hand = (" (connector FAILED: " + ", ".join(r["connectors_restarted_by_hand"]) + ", restarted through "
+                   "the REST API after 60 s)") if r.get("connectors_restarted_by_hand") else ""
         fa_text = "n/a" if not fa else (f"{fa[0]}" if len(fa) == 1 else
                                         f"median {statistics.median(fa):.1f}, max {max(fa)}")
         lines.append(f"| {r['label']} | {r['load_per_s']} | {r['changes']} | {_fmt(r['rows_compared'])} | "
                      f"{_fmt(r['rows_wrong'])} | {'n/a' if e is None else ' / '.join(map(str, e))} | "
                      f"{r['binlog_missing_on_topic']} of {r['binlog_rows']} | {lag} | {_fmt(r['recovery_s'])} | "
-                     f"{fa_text} | {_fmt(r['resume_s'])} |")
+                     f"{fa_text} | {_fmt(r['resume_s'])}{by_hand} |")
     return "\n".join(lines)
 
 
@@ -823,8 +861,12 @@ def failures(results: list[dict], exits: list[str]) -> list[str]:
     for r in results:
         ep = r["endpoint"] or {}
         bad = {k: sum(v[k] for v in ep.values()) for k in ("missing", "duplicated", "out_of_order")}
-        if r["rows_wrong"] or any(bad.values()) or r["recovery_s"] is None:
-            out.append(f"{r['fault']}: rows wrong {r['rows_wrong']}, endpoint {bad}, recovery {r['recovery_s']}; "
+        if r["rows_wrong"] or any(bad.values()) or r["recovery_s"] is None or \
+                r["binlog_missing_on_topic"] or (r["resumed"] and r["resume_s"] is None) or \
+                r["connectors_restarted_by_hand"]:
+            out.append(f"{r['fault']}: rows wrong {r['rows_wrong']}, endpoint {bad}, recovery {r['recovery_s']}, "
+                       f"binlog rows not on the topic {r['binlog_missing_on_topic']}, resume {r['resume_s']}, "
+                       f"connectors restarted by hand {r['connectors_restarted_by_hand']}; "
                        f"{r['problems'][:3]}")
     return out
 
@@ -860,3 +902,25 @@ def save(results: list[dict], profile: Profile, exits: list[str]) -> None:
     (OUT / f"{profile.name}.json").write_text(json.dumps(doc, indent=1, default=str))
     (OUT / f"{profile.name}.md").write_text(table(results) + "\n")
     LAST.update(doc)
+    if os.environ.get("METERSYNC_FAULTS_DOC") == "1":
+        write_doc(doc)
+
+
+DOC = REPO / "docs" / "reliability.md"
+BEGIN, END = "<!-- fault-table:begin -->", "<!-- fault-table:end -->"
+
+
+def write_doc(doc: dict) -> None:
+    """The latest table, with the command and the run's circumstances, into docs/reliability.md."""
+    p = doc["profile"]
+    command = "tests/faults/run --long --doc" if p["name"] == "long" else "tests/faults/run --doc"
+    if os.environ.get("METERSYNC_FAULTS_ONLY"):
+        command += f" --only {os.environ['METERSYNC_FAULTS_ONLY']}"
+    body = (f"{BEGIN}\nMade by `{command}` on {doc['date']} (commit {doc['git']}, load average "
+            f"{doc['loadavg'][0]:.1f} at the end, 2 cores shared), {p['rate']:.0f} changes/s asked of each source:\n\n"
+            f"{table(doc['results'])}\n\n"
+            + (f"metersync processes that ended on their own: {len(doc['exits'])}\n" if doc["exits"] else "")
+            + f"{END}")
+    text = DOC.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    DOC.write_text(text[:start] + body + text[end:])
