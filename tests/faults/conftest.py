@@ -29,9 +29,13 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.integration)
+    """Marks the suite `integration` and moves it to the end of the session: its load adds tens of
+    thousands of changes to the shared topics, which every later test's fresh consumer group would
+    read again from the beginning."""
+    mine = [item for item in items if HERE in Path(str(item.fspath)).resolve().parents]
+    for item in mine:
+        item.add_marker(pytest.mark.integration)
+    items[:] = [item for item in items if item not in mine] + mine
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -86,10 +86,10 @@ ALL_FAULTS = ("metersync_kill", "three_instances", "sink_unreachable", "slow_sin
               "mariadb_restart")
 
 SHORT = Profile("short", rate=30, kills=3, kill_gap_s=(3, 20), sink_outage_s=20, slow_sink_s=20,
-                slow_sink_delay_s=0.02, endpoint_fault_s=25,
+                slow_sink_delay_s=0.1, endpoint_fault_s=25,
                 faults=("metersync_kill", "sink_unreachable", "endpoint_500"))
 LONG = Profile("long", rate=30, kills=20, kill_gap_s=(3, 40), sink_outage_s=120, slow_sink_s=60,
-               slow_sink_delay_s=0.02, endpoint_fault_s=300, faults=ALL_FAULTS)
+               slow_sink_delay_s=0.1, endpoint_fault_s=300, faults=ALL_FAULTS)
 
 
 def profile_from_env() -> Profile:
@@ -497,6 +497,7 @@ class Rig:
         self.endpoint_record = EndpointRecord(self.endpoint)
         self.shadow = DeletedRowShadow().__enter__()
         self.load = Load(env, profile.rate, self.seed)
+        self.catch_up_s: float | None = None
 
     # metersync instances -------------------------------------------------------------------
     def add_instance(self) -> MeterSync:
@@ -881,9 +882,10 @@ def run_suite(env: dict, directory: Path, profile: Profile) -> tuple[list[dict],
         v = rig.wait_equal(rig.recorder.mark(), profile.catch_up_s)
         assert v["rows_wrong"] == 0, f"the initial catch-up did not converge: {v['problems']}"
         log(f"initial catch-up in {time.time() - t0:.0f}s, {v['rows_compared']} rows")
+        rig.catch_up_s = round(time.time() - t0, 1)
         for name in profile.faults:
             results.append(run_fault(rig, name))
-            save(results, profile, rig.exits)
+            save(results, profile, rig.exits, rig.catch_up_s)
     finally:
         exits = list(rig.exits)
         rig.close()
@@ -893,12 +895,12 @@ def run_suite(env: dict, directory: Path, profile: Profile) -> tuple[list[dict],
 LAST: dict = {}
 
 
-def save(results: list[dict], profile: Profile, exits: list[str]) -> None:
+def save(results: list[dict], profile: Profile, exits: list[str], catch_up_s: float | None = None) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     doc = {"profile": dataclasses.asdict(profile), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
            "git": subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                                  text=True).stdout.strip(),
-           "loadavg": os.getloadavg(), "results": results, "exits": exits}
+           "loadavg": os.getloadavg(), "initial_catch_up_s": catch_up_s, "results": results, "exits": exits}
     (OUT / f"{profile.name}.json").write_text(json.dumps(doc, indent=1, default=str))
     (OUT / f"{profile.name}.md").write_text(table(results) + "\n")
     LAST.update(doc)
