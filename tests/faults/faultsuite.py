@@ -792,18 +792,24 @@ def run_fault(rig: Rig, name: str) -> dict:
         lags = [x for x in (Sampler.lag(s, source) for s in samples) if x is not None]
         return max(lags) if lags else None
 
-    def first_apply(after: float) -> float | None:
+    def first_apply(after: float, until: float) -> float | None:
+        """Seconds from a restart to the first batch applied to Meter Master before `until` (the
+        next kill); None when that process applied nothing before it was killed."""
         base = next((s for s in rig.sampler.samples if s["t"] >= after and s["postgres"]["mm"] is not None), None)
         if base is None:
             return None
         b = {src: sum(base[src]["mm"].values()) for src in SOURCES}
         for s in rig.sampler.samples:
+            if s["t"] > until:
+                return None
             if s["t"] > base["t"] and any(s[src]["mm"] is not None and sum(s[src]["mm"].values()) > b[src]
                                           for src in SOURCES):
                 return s["t"] - after
         return None
 
-    applies = [x for x in (first_apply(t) for t in info.get("restarts", [])) if x is not None]
+    restarts = info.get("restarts", [])
+    firsts = [first_apply(t, u) for t, u in zip(restarts, [*restarts[1:], float("inf")])]
+    applies = [x for x in firsts if x is not None]
     ops = sum(rig.load.ops[t] - ops0[t] for t in rig.load.ops)
     result = {
         "fault": name, "label": label(name, rig.profile),
@@ -820,6 +826,7 @@ def run_fault(rig: Rig, name: str) -> dict:
         "fault_s": round(heal - t_fault, 1),
         "recovery_s": None if recovered is None else round(recovered - heal, 1),
         "first_apply_s": [round(x, 1) for x in applies],
+        "killed_before_first_apply": len(firsts) - len(applies),
         "resume_s": None if resumed_at is None else round(resumed_at - info["resume_from"], 1),
         "down_s": None if "down_s" not in info else round(info["down_s"], 1),
         "verdict_s": round(t_end - t_stop, 1), "load_errors": {t: len(e) for t, e in rig.load.errors.items()},
@@ -850,6 +857,8 @@ def table(results: list[dict]) -> str:
                    "the REST API after 60 s)") if r.get("connectors_restarted_by_hand") else ""
         fa_text = "n/a" if not fa else (f"{fa[0]}" if len(fa) == 1 else
                                         f"median {statistics.median(fa):.1f}, max {max(fa)}")
+        if r.get("killed_before_first_apply"):
+            fa_text += f" ({r['killed_before_first_apply']} killed again before their first apply)"
         lines.append(f"| {r['label']} | {r['load_per_s']} | {r['changes']} | {_fmt(r['rows_compared'])} | "
                      f"{_fmt(r['rows_wrong'])} | {'n/a' if e is None else ' / '.join(map(str, e))} | "
                      f"{r['binlog_missing_on_topic']} of {r['binlog_rows']} | {lag} | {_fmt(r['recovery_s'])} | "
