@@ -28,7 +28,9 @@ import stackenv  # noqa: E402
 import throughput  # noqa: E402
 from throughput import log  # noqa: E402
 
-PARTS = ("throughput", "latency", "startup", "sqlserver", "scale")
+PARTS = ("throughput", "latency", "startup", "sqlserver", "scale", "faults")
+# The fault suite's long version takes about an hour: only when asked for (--parts faults).
+DEFAULT_PARTS = ("throughput", "latency", "startup", "sqlserver", "scale")
 RESULTS = REPO / "docs" / "bench" / "results.json"
 
 
@@ -79,7 +81,9 @@ def machine() -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     ap.add_argument("--events", type=int, default=1_000_000, help="change events for the throughput part")
-    ap.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)} (default: all)")
+    ap.add_argument("--parts", default=",".join(DEFAULT_PARTS),
+                    help=f"comma list of {', '.join(PARTS)} (default: all but faults, the long fault suite "
+                         f"of tests/faults, which writes docs/reliability.md)")
     ap.add_argument("--rates", default="100,1000,5000", help="changes/s of the latency workloads")
     ap.add_argument("--sqlserver-events", type=int,
                     help="change events of the sqlserver part, half new keys then half updates of them "
@@ -129,6 +133,18 @@ def main(argv=None) -> int:
     t_start = time.monotonic()
 
     binary = find_binary("metersync", args.metersync_bin) if needs_stack else None
+    if "faults" in parts:
+        # tests/faults's long version against the same stack; its table goes to docs/reliability.md
+        # (under .local/faults/ with --check, which runs the short version instead).
+        t0 = time.monotonic()
+        cmd = [str(REPO / "tests" / "faults" / "run"), *([] if args.check else ["--long", "--doc"])]
+        log(f"faults: {' '.join(cmd)}")
+        code = subprocess.run(cmd, cwd=REPO, env={**os.environ, "METERSYNC_BIN": str(binary)}).returncode
+        log(f"faults: exit {code} after {time.monotonic() - t0:.0f}s")
+        if code != 0:
+            raise SystemExit(f"the fault suite failed (exit {code}); its table is in .local/faults/")
+        if parts == ["faults"]:
+            return 0
     if "throughput" in parts:
         t0 = time.monotonic()
         m = machine()
