@@ -71,9 +71,7 @@ def drain(b: throughput.Bench, expect: dict, instances: int, batch: int, timeout
                                    f"{timeout:.0f}s ({applied} applied)")
             try:
                 conn = conn or b.pg()
-                for (bpid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
-                                            "pg_backend_pid() AND backend_type = 'client backend'",
-                                            (b.db,)).fetchall():
+                for bpid in b.client_backends(conn):
                     if bpid not in backends:
                         try:
                             backends[bpid] = procstat.cpu_seconds(bpid)

@@ -142,6 +142,13 @@ class Bench:
         return s, expect, elapsed
 
     # --- metersync -----------------------------------------------------------------------
+    def client_backends(self, conn: psycopg.Connection) -> list[int]:
+        """The PostgreSQL backends serving the bench database's clients (metersync's sessions),
+        other than `conn`'s own."""
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'", (self.db,)).fetchall()]
+
     def metersync_config(self, label: str, batch: int, kafka_props: dict, listen: str = "",
                          endpoint: tuple[str, int] | None = None) -> Path:
         """`listen`: the operator's HTTP listener (http.listen); "" runs none. `endpoint`: the
@@ -212,9 +219,7 @@ sources:
                                        f"({applied} applied)")
                 try:
                     conn = conn or self.pg()
-                    for (bpid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s "
-                                                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-                                                (self.db,)).fetchall():
+                    for bpid in self.client_backends(conn):
                         if bpid not in backends:
                             backends[bpid] = procstat.cpu_seconds(bpid)
                             if profile:

@@ -106,33 +106,6 @@ def profile_from_env() -> Profile:
 
 
 # ---------------------------------------------------------------------------------------------
-# A relay that can also be slow
-
-class SlowRelay(CuttableRelay):
-    """CuttableRelay plus a delay before every chunk it forwards (a slow network to the sink)."""
-
-    delay_s = 0.0
-
-    def _pump(self, src, dst) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if self.delay_s:
-                    time.sleep(self.delay_s)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-
-# ---------------------------------------------------------------------------------------------
 # The topics, recorded
 
 @dataclasses.dataclass
@@ -485,7 +458,7 @@ class Rig:
         self.endpoint = EndpointService(directory, "faults")
         self.endpoint.start()
         sink_port = int(re.search(r"Port=(\d+)", env["SINK_ODBC"]).group(1))
-        self.relay = SlowRelay(sink_port)
+        self.relay = CuttableRelay(sink_port)
         self.ms_env = {**env, "SINK_ODBC": re.sub(r"Port=\d+", f"Port={self.relay.port}", env["SINK_ODBC"]),
                        "METERSYNC_ENDPOINT_SECRET": SECRET, "METERSYNC_ENDPOINT_AUTH": f"Bearer {INGEST_TOKEN}"}
         self.instances: list[MeterSync] = []

@@ -478,7 +478,10 @@ def topic_record_counts(bootstrap: str, topic: str, upto: dict[int, int]) -> int
 class CuttableRelay:
     """Relays 127.0.0.1:<port> to a target port. cut() drops every open connection and refuses new
     ones (accepted, then closed at once) until restore(): the server looks unreachable to the
-    client while it keeps running for everyone else."""
+    client while it keeps running for everyone else. `delay_s` > 0 waits that long before
+    forwarding each chunk, each way: a slow network to the server."""
+
+    delay_s = 0.0
 
     def __init__(self, target_port: int):
         import socket
@@ -522,6 +525,8 @@ class CuttableRelay:
                 data = src.recv(65536)
                 if not data:
                     break
+                if self.delay_s:
+                    time.sleep(self.delay_s)
                 dst.sendall(data)
         except OSError:
             pass
