@@ -6,7 +6,10 @@ test_endpoint_pages.py, which feeds its endpoint service by hand):
 - metersync's operations page (GET / on http.listen) shows each destination in the state /readyz
   gives it, a poison record's dead letters in the browse view with their stage and original
   topic/partition/offset, and replays the endpoint dead letters only with http.replay_token;
-  without the token configured the button is off and the page says why.
+  without the token configured the button is off and the page says why;
+- with the sink database cut off (its connection goes through a relay the test cuts), the page
+  shows that source's Meter Master pipeline stalled, as /readyz does, and running again once the
+  sink is back.
 
 One endpoint service (both routes) and one metersync for the module: each metersync reads the
 topics from their beginning, which is the slow part. Screenshots:
@@ -17,17 +20,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
 import loadgen
-from metersync_harness import MeterSync, Names, drop_sink_tables, sink_connect, wait_until
+from metersync_harness import CuttableRelay, MeterSync, Names, drop_sink_tables, sink_connect, wait_until
 from test_dispatch_endpoint import INGEST_TOKEN, READ_TOKEN, SECRET, EndpointService, _delete_groups
-from test_endpoint_pages import CHROMIUM, Watched, shoot
+from test_endpoint_pages import Watched, browser, shoot  # noqa: F401 (browser: a fixture)
 from test_metersync_poison import PG_TOPIC, _produce
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -50,6 +53,10 @@ def rig(stack, tmp_path_factory):
            "METERSYNC_ENDPOINT_AUTH": f"Bearer {INGEST_TOKEN}", "METERSYNC_REPLAY_TOKEN": REPLAY_TOKEN,
            "METERSYNC_STALL_AFTER_MS": "5000"}
     ms = MeterSync(env, names, directory)
+    # The sink's connection goes through a relay, so a test can take the sink away.
+    relay = CuttableRelay(int(stack["PG_PORT"]))
+    ms.env["SINK_ODBC"] = re.sub(r"(?i)\bPort=\d+", f"Port={relay.port}", ms.env["SINK_ODBC"])
+    ms.relay = relay
     sink = sink_connect(stack)
     ms.start()
     try:
@@ -58,6 +65,7 @@ def rig(stack, tmp_path_factory):
         yield endpoint, ms
     finally:
         ms.close()
+        relay.close()
         endpoint.close()
         drop_sink_tables(sink, names)
         sink.close()
@@ -69,18 +77,6 @@ def _ready(ms: MeterSync) -> bool:
         raise AssertionError(f"metersync exited; log:\n{ms.log_tail()}")
     status, _ = ms.get("/readyz")
     return status == 200
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: ./install installs Debian's chromium")
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_a_postgres_change_reaches_its_page_through_the_whole_pipeline(rig, browser, pg_conn):
@@ -206,6 +202,37 @@ def test_the_operations_page_shows_readiness_dead_letters_and_replays_with_the_t
                30, "the replayed change at the mysql endpoint", interval=0.5)
     # The page itself asked for nothing it was refused, and ran no script it did not ship.
     assert [p for p in w.problems if "401" not in p] == [], w.problems
+    w.context.close()
+
+
+def test_the_operations_page_shows_a_pipeline_stalled_while_its_sink_is_away_and_running_after(rig, browser):
+    _, ms = rig
+    w = Watched(browser, f"http://127.0.0.1:{ms.http_port}")
+    w.page.goto("/")
+    states = {}
+
+    def shown(want) -> bool:
+        states.update(page={tuple(k.split("|")): v for k, v in _page_states(w.page).items()}, readyz=_readyz_states(ms))
+        return want(states["page"]) and states["page"] == states["readyz"]
+
+    all_running = lambda page: bool(page) and set(page.values()) == {"running"}  # noqa: E731
+    wait_until(lambda: shown(all_running), 60, "every destination running on the page", interval=0.5)
+
+    ms.relay.cut()
+    try:
+        # Work waiting for the sink: Meter Master cannot commit it, and after http.stall_after_ms
+        # (5 s here) the pipeline is stalled. The endpoints do not wait for the sink.
+        loadgen.run_many(["postgres", "mariadb"], ms.env, rate=20, count=60, seed=uuid.uuid4().int % (1 << 30))
+        stalled = lambda page: any(page.get((s, "meter_master")) == "stalled" for s in ("postgres", "mysql"))  # noqa: E731
+        wait_until(lambda: shown(stalled), 60, "a Meter Master pipeline stalled on the page", interval=0.5)
+        for source in ("postgres", "mysql"):
+            assert states["page"][(source, "endpoint")] == "running", states
+        card = w.page.locator(".card[data-source] .destination[data-destination=meter_master][data-state=stalled]").first
+        expect(card).to_be_visible()
+    finally:
+        ms.relay.restore()
+    wait_until(lambda: shown(all_running), 120, "every destination running again on the page", interval=0.5)
+    assert w.problems == [], w.problems
     w.context.close()
 
 
