@@ -515,6 +515,10 @@ class CuttableRelay:
                 except OSError:
                     client.close()
                     continue
+                # The 5 s bound is for connecting only: a timeout left on the sockets would drop
+                # every connection idle for 5 s, as if the server had gone.
+                server.settimeout(None)
+                client.settimeout(None)
                 self._open += [client, server]
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()

@@ -60,8 +60,11 @@ def rig(stack, tmp_path_factory):
     sink = sink_connect(stack)
     ms.start()
     try:
-        # Caught up: every destination ready (the topics' history delivered).
-        wait_until(lambda: _ready(ms), CATCH_UP_S, "metersync ready (caught up with the topics)", interval=2)
+        # Caught up: every destination ready and the topics' history delivered (ready alone is
+        # not enough: a change made while the history still streams in would be pushed off the
+        # page's first screen by older changes arriving after it).
+        wait_until(lambda: _ready(ms) and _caught_up(ms, names), CATCH_UP_S,
+                   "metersync ready and caught up with the topics", interval=2)
         yield endpoint, ms
     finally:
         ms.close()
@@ -70,6 +73,26 @@ def rig(stack, tmp_path_factory):
         drop_sink_tables(sink, names)
         sink.close()
         _delete_groups(stack, names)
+
+
+def _caught_up(ms: MeterSync, names: Names) -> bool:
+    """Both destinations of both sources at the topics' ends: Meter Master by the status file,
+    the endpoints by their groups' committed offsets."""
+    from confluent_kafka import Consumer, TopicPartition
+    status = ms.status()
+    if not status or any(s["lag"] != 0 for s in status["sources"].values()):
+        return False
+    for source, topic in (("postgres", ms.env["PG_TOPIC"]), ("mysql", ms.env["MARIADB_TOPIC"])):
+        reader = Consumer({"bootstrap.servers": ms.env["KAFKA_BOOTSTRAP"], "enable.auto.commit": False,
+                           "group.id": f"{names.group(source)}-endpoint"})
+        try:
+            partitions = [TopicPartition(topic, p) for p in reader.list_topics(topic, timeout=10).topics[topic].partitions]
+            for tp in reader.committed(partitions, timeout=10):
+                if tp.offset < reader.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)[1]:
+                    return False
+        finally:
+            reader.close()
+    return True
 
 
 def _ready(ms: MeterSync) -> bool:
