@@ -146,7 +146,7 @@ def section(sc: dict) -> list[str]:
              f"`--scale-events 1000000` for the full run): {sc['workload']['events']:,} Debezium PostgreSQL events "
              f"on a topic of {sc['partitions']} partitions, drained into Meter Master on PostgreSQL by 1, 2 and 3 "
              "metersync processes with the same configuration and their own `instance_id`, sharing one consumer "
-             "group (cooperative-sticky assignment; each run its own table, offsets table and group). The clock "
+             "group (the shipped assignment settings; each run its own table, offsets table and group). The clock "
              "runs from starting the instances to the offsets table covering every record; the final table is "
              f"checked each time. `sink.max_batch_events` {sc['batch']:,}. {sc['cores']} cores; load average at the "
              f"start {sc['loadavg_at_start']}; run `{sc['run_id']}`, {sc['date']}.", "",

@@ -84,10 +84,11 @@ const std::map<std::string, std::string>& Consumer::default_properties() {
       {"queued.max.messages.kbytes", "12288"},
       // Small requests (fetches, heartbeats) must not wait for delayed ACKs.
       {"socket.nagle.disable", "true"},
-      // A rebalance moves only the partitions that change owner; the others keep being
-      // read and written while an instance joins or leaves (the revoke hook still waits
-      // for the write in progress of what is given up).
-      {"partition.assignment.strategy", "cooperative-sticky"},
+      // No partition.assignment.strategy: librdkafka's eager range,roundrobin. Debian 12's
+      // librdkafka 2.0.2 with cooperative-sticky aborted (rd_kafka_sticky_assignor_state_destroy:
+      // assertion `assignor_state' failed) when a second static member joined the group of
+      // two pipelines (engine_pipeline_rebalance); cooperative protocols stay handled for
+      // those who set it in kafka.properties (docs/operating.md, "Rebalancing").
       // How long the group waits for a member that stopped heartbeating (killed, host
       // lost) before its partitions move: librdkafka's 45 s was a 45 s stall of the
       // source after every SIGKILL. Heartbeats come from librdkafka's own thread every

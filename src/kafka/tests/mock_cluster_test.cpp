@@ -183,10 +183,10 @@ TEST(ConsumerOnMockCluster, APartitionRevokedWhilePausedIsFetchedWhenAssignedAga
   EXPECT_TRUE(fetched) << "partition " << theirs << " was never fetched again";
 }
 
-// metersync's default assignment is cooperative-sticky: when a second instance joins, the
-// first gives up only the partitions that move and keeps reading the others, without their
-// starting offsets being asked again (eager assignment would revoke all four and assign two
-// back). Both members here are static (group.instance.id), as `run`'s consumers are.
+// With cooperative-sticky assignment (kafka.properties may ask for it): when a second instance
+// joins, the first gives up only the partitions that move and keeps reading the others, without
+// their starting offsets being asked again (eager assignment would revoke all four and assign
+// two back). Both members here are static (group.instance.id), as `run`'s consumers are.
 TEST(ConsumerOnMockCluster, ASecondMemberTakesOverOnlyThePartitionsThatMove) {
   MockCluster cluster;
   cluster.create_topic("src", 4);
@@ -199,7 +199,9 @@ TEST(ConsumerOnMockCluster, ASecondMemberTakesOverOnlyThePartitionsThatMove) {
         return std::optional<Offsets>(Offsets{});
       },
       [&](const std::vector<int32_t>& p) { first_revoked.insert(first_revoked.end(), p.begin(), p.end()); }};
-  Consumer first(settings_for(cluster), "g-coop", "src", first_hooks,
+  ClientSettings cooperative = settings_for(cluster);
+  cooperative.properties["partition.assignment.strategy"] = "cooperative-sticky";
+  Consumer first(cooperative, "g-coop", "src", first_hooks,
                  ConsumerOptions{.report_partition_end = false, .group_instance_id = "instance-1"});
   ASSERT_EQ(poll_records(first, 8).size(), 8u);
   ASSERT_EQ(first.assignment().size(), 4u);
@@ -207,7 +209,7 @@ TEST(ConsumerOnMockCluster, ASecondMemberTakesOverOnlyThePartitionsThatMove) {
 
   const Consumer::Hooks second_hooks{[](const std::vector<int32_t>&) { return std::optional<Offsets>(Offsets{}); },
                                      [](const std::vector<int32_t>&) {}};
-  Consumer second(settings_for(cluster), "g-coop", "src", second_hooks,
+  Consumer second(cooperative, "g-coop", "src", second_hooks,
                   ConsumerOptions{.report_partition_end = false, .group_instance_id = "instance-2"});
   for (int i = 0; i < 600 && !(first.assignment().size() == 2 && second.assignment().size() == 2); ++i) {
     (void)first.poll(50ms);

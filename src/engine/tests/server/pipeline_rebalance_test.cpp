@@ -118,18 +118,26 @@ TEST(PipelineOnMockCluster, TwoPipelinesRebalancingOneGroupApplyEveryRecordOnce)
   constexpr int kSecond = 400;
   cluster.produce(source->topic, message, 0, kFirst);
 
-  Pipeline first(config, *source);
+  // Two instances of one group, each with its own instance_id: the same id twice would make
+  // them one static member (group.instance.id), the second fencing the first out.
+  config::Config first_config = config;
+  first_config.instance_id = "first";
+  config::Config second_config = config;
+  second_config.instance_id = "second";
+
+  Pipeline first(first_config, *source);
   first.start();
   ASSERT_TRUE(eventually([&] { return applied() > 0; }, 60s, 100ms)) << "the first pipeline wrote nothing";
 
   // Joins while the first is writing: the group rebalances and moves partitions to it.
   cluster.produce(source->topic, message, kFirst, kSecond);
-  Pipeline second(config, *source);
+  Pipeline second(second_config, *source);
   second.start();
   ASSERT_TRUE(eventually([&] { return applied() >= kFirst + kSecond / 2; }, 120s, 100ms))
       << "applied " << applied();
 
-  // Leaving hands the first one's partitions back to the second.
+  // Leaving hands the first one's partitions back to the second (a static member sends no
+  // LeaveGroup: after session.timeout.ms, 6 s here).
   first.request_stop();
   first.join();
   ASSERT_TRUE(eventually([&] { return applied() >= kFirst + kSecond; }, 120s, 100ms))
