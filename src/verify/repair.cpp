@@ -7,7 +7,7 @@
 namespace metersync::verify {
 namespace {
 
-using Json = nlohmann::ordered_json;  // member order kept: the key bytes must be the connector's
+using KeyJson = nlohmann::ordered_json;  // member order kept: the key bytes must be the connector's
 
 Error refused(std::string reason) { return Error::data(Stage::Map, std::move(reason)); }
 
@@ -36,9 +36,9 @@ std::string quoted_name(const std::string& connector, const std::string& name) {
 }
 
 std::string signal_data(const std::string& data_collection, const std::string& filter) {
-  Json data{{"data-collections", Json::array({data_collection})},
+  KeyJson data{{"data-collections", KeyJson::array({data_collection})},
             {"type", "incremental"},
-            {"additional-conditions", Json::array({Json{{"data-collection", data_collection}, {"filter", filter}}})}};
+            {"additional-conditions", KeyJson::array({KeyJson{{"data-collection", data_collection}, {"filter", filter}}})}};
   return data.dump();
 }
 
@@ -77,8 +77,8 @@ std::optional<std::vector<unsigned char>> twos_complement(std::string_view digit
   return std::vector<unsigned char>(bytes.begin() + static_cast<std::ptrdiff_t>(start), bytes.end());
 }
 
-Json field_schema(const std::string& type, const std::string& field, bool optional) {
-  return Json{{"type", type}, {"optional", optional}, {"field", field}};
+KeyJson field_schema(const std::string& type, const std::string& field, bool optional) {
+  return KeyJson{{"type", type}, {"optional", optional}, {"field", field}};
 }
 
 }  // namespace
@@ -168,15 +168,15 @@ Result<SourcePoint> parse_source_point(const std::string& connector,
 }
 
 Result<KeyTemplate> key_template(std::string_view key_record) {
-  const Json parsed = Json::parse(key_record, nullptr, false);
+  const KeyJson parsed = KeyJson::parse(key_record, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("schema") || !parsed["schema"].is_object())
     return std::unexpected(refused("the topic's key record has no schema (key.converter.schemas.enable must be true)"));
-  const Json& schema = parsed["schema"];
+  const KeyJson& schema = parsed["schema"];
   if (!schema.contains("fields") || !schema["fields"].is_array() || schema["fields"].size() != 1)
     return std::unexpected(refused("the topic's key has " +
                                    std::to_string(schema.contains("fields") ? schema["fields"].size() : 0) +
                                    " fields; repair builds keys of one field"));
-  const Json& field = schema["fields"][0];
+  const KeyJson& field = schema["fields"][0];
   KeyTemplate out;
   out.schema = schema.dump();
   out.field_schema = field.dump();
@@ -199,14 +199,14 @@ Result<KeyTemplate> key_template(std::string_view key_record) {
 }
 
 Result<std::string> key_value_json(const KeyTemplate& key, const std::string& key_text) {
-  if (key.type == "string") return Json(key_text).dump();
+  if (key.type == "string") return KeyJson(key_text).dump();
   if (!all_digits(key_text))
     return std::unexpected(refused("the key '" + key_text + "' is not an integer, as the key field " + key.field +
                                    " is"));
   if (key.decimal_scale) {
     const auto bytes = twos_complement(key_text);
     if (!bytes) return std::unexpected(refused("the key " + key_text + " is out of range"));
-    return Json(base64(*bytes)).dump();
+    return KeyJson(base64(*bytes)).dump();
   }
   int64_t value = 0;
   const auto [end, error] = std::from_chars(key_text.data(), key_text.data() + key_text.size(), value);
@@ -216,17 +216,17 @@ Result<std::string> key_value_json(const KeyTemplate& key, const std::string& ke
 }
 
 std::string key_record(const KeyTemplate& key, const std::string& value_json) {
-  return "{\"schema\":" + key.schema + ",\"payload\":{" + Json(key.field).dump() + ":" + value_json + "}}";
+  return "{\"schema\":" + key.schema + ",\"payload\":{" + KeyJson(key.field).dump() + ":" + value_json + "}}";
 }
 
 Result<std::string> delete_record_value(const DeleteRecordSpec& spec, const KeyTemplate& key,
                                         const std::string& value_json) {
   if (spec.table.empty()) return std::unexpected(refused("the topic " + spec.topic + " names no table"));
   const std::string prefix = spec.topic.substr(0, spec.topic.find('.'));
-  Json source_fields = Json::array({field_schema("string", "version", false), field_schema("string", "connector", false),
+  KeyJson source_fields = KeyJson::array({field_schema("string", "version", false), field_schema("string", "connector", false),
                                     field_schema("string", "name", false), field_schema("int64", "ts_ms", false),
                                     field_schema("string", "snapshot", true), field_schema("string", "table", true)});
-  Json source{{"version", "metersync-verify-repair"}, {"connector", spec.connector == "postgres" ? "postgresql" : spec.connector},
+  KeyJson source{{"version", "metersync-verify-repair"}, {"connector", spec.connector == "postgres" ? "postgresql" : spec.connector},
               {"name", prefix}, {"ts_ms", spec.ts_ms}, {"snapshot", "false"}};
   if (spec.connector == "postgres") {
     if (!spec.at.lsn) return std::unexpected(refused("no WAL position for the delete record"));
@@ -253,27 +253,27 @@ Result<std::string> delete_record_value(const DeleteRecordSpec& spec, const KeyT
   } else {
     return std::unexpected(refused("repair is built for postgres, mysql and mariadb sources, not " + spec.connector));
   }
-  const Json row_schema{{"type", "struct"},
-                        {"fields", Json::array({Json::parse(key.field_schema)})},
+  const KeyJson row_schema{{"type", "struct"},
+                        {"fields", KeyJson::array({KeyJson::parse(key.field_schema)})},
                         {"optional", true},
                         {"name", spec.topic + ".Value"}};
-  Json before_schema = row_schema;
+  KeyJson before_schema = row_schema;
   before_schema["field"] = "before";
-  Json after_schema = row_schema;
+  KeyJson after_schema = row_schema;
   after_schema["field"] = "after";
-  const Json schema{{"type", "struct"},
-                    {"fields", Json::array({before_schema, after_schema,
-                                            Json{{"type", "struct"}, {"fields", source_fields}, {"optional", false},
+  const KeyJson schema{{"type", "struct"},
+                    {"fields", KeyJson::array({before_schema, after_schema,
+                                            KeyJson{{"type", "struct"}, {"fields", source_fields}, {"optional", false},
                                                  {"name", "io.debezium.connector." + spec.connector + ".Source"},
                                                  {"field", "source"}},
                                             field_schema("string", "op", false), field_schema("int64", "ts_ms", true)})},
                     {"optional", false},
                     {"name", spec.topic + ".Envelope"},
                     {"version", 2}};
-  Json before = Json::object();
-  before[key.field] = Json::parse(value_json);
-  const Json value{{"schema", schema},
-                   {"payload", Json{{"before", before}, {"after", nullptr}, {"source", source}, {"op", "d"},
+  KeyJson before = KeyJson::object();
+  before[key.field] = KeyJson::parse(value_json);
+  const KeyJson value{{"schema", schema},
+                   {"payload", KeyJson{{"before", before}, {"after", nullptr}, {"source", source}, {"op", "d"},
                                     {"ts_ms", spec.ts_ms}}}};
   return value.dump();
 }
