@@ -87,8 +87,8 @@ const std::map<std::string, std::string>& Consumer::default_properties() {
       // No partition.assignment.strategy: librdkafka's eager range,roundrobin. Debian 12's
       // librdkafka 2.0.2 with cooperative-sticky aborted (rd_kafka_sticky_assignor_state_destroy:
       // assertion `assignor_state' failed) when a second static member joined the group of
-      // two pipelines (engine_pipeline_rebalance); cooperative protocols stay handled for
-      // those who set it in kafka.properties (docs/operating.md, "Rebalancing").
+      // two pipelines (engine_pipeline_rebalance), and hung closing a consumer under TSan: not
+      // to be set with that librdkafka (docs/operating.md, "Rebalancing").
       // How long the group waits for a member that stopped heartbeating (killed, host
       // lost) before its partitions move: librdkafka's 45 s was a 45 s stall of the
       // source after every SIGKILL. Heartbeats come from librdkafka's own thread every

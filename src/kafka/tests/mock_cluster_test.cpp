@@ -183,52 +183,6 @@ TEST(ConsumerOnMockCluster, APartitionRevokedWhilePausedIsFetchedWhenAssignedAga
   EXPECT_TRUE(fetched) << "partition " << theirs << " was never fetched again";
 }
 
-// With cooperative-sticky assignment (kafka.properties may ask for it): when a second instance
-// joins, the first gives up only the partitions that move and keeps reading the others, without
-// their starting offsets being asked again (eager assignment would revoke all four and assign
-// two back). Both members here are static (group.instance.id), as `run`'s consumers are.
-TEST(ConsumerOnMockCluster, ASecondMemberTakesOverOnlyThePartitionsThatMove) {
-  MockCluster cluster;
-  cluster.create_topic("src", 4);
-  for (int32_t p = 0; p < 4; ++p) cluster.produce("src", 2, p);
-  std::vector<int32_t> first_assigned;
-  std::vector<int32_t> first_revoked;
-  const Consumer::Hooks first_hooks{
-      [&](const std::vector<int32_t>& p) {
-        first_assigned.insert(first_assigned.end(), p.begin(), p.end());
-        return std::optional<Offsets>(Offsets{});
-      },
-      [&](const std::vector<int32_t>& p) { first_revoked.insert(first_revoked.end(), p.begin(), p.end()); }};
-  ClientSettings cooperative = settings_for(cluster);
-  cooperative.properties["partition.assignment.strategy"] = "cooperative-sticky";
-  Consumer first(cooperative, "g-coop", "src", first_hooks,
-                 ConsumerOptions{.report_partition_end = false, .group_instance_id = "instance-1"});
-  ASSERT_EQ(poll_records(first, 8).size(), 8u);
-  ASSERT_EQ(first.assignment().size(), 4u);
-  ASSERT_EQ(first_assigned.size(), 4u);
-
-  const Consumer::Hooks second_hooks{[](const std::vector<int32_t>&) { return std::optional<Offsets>(Offsets{}); },
-                                     [](const std::vector<int32_t>&) {}};
-  Consumer second(cooperative, "g-coop", "src", second_hooks,
-                  ConsumerOptions{.report_partition_end = false, .group_instance_id = "instance-2"});
-  for (int i = 0; i < 600 && !(first.assignment().size() == 2 && second.assignment().size() == 2); ++i) {
-    (void)first.poll(50ms);
-    (void)second.poll(50ms);
-  }
-  ASSERT_EQ(first.assignment().size(), 2u);
-  ASSERT_EQ(second.assignment().size(), 2u);
-  // Only the two partitions that moved were revoked, and nothing was assigned to the first
-  // again: the two it kept were read on without a pause.
-  std::sort(first_revoked.begin(), first_revoked.end());
-  EXPECT_EQ(first_revoked, std::vector<int32_t>(second.assignment().begin(), second.assignment().end()));
-  EXPECT_EQ(first_assigned.size(), 4u);
-  for (int32_t kept : first.assignment()) {
-    EXPECT_EQ(std::count(first_revoked.begin(), first_revoked.end(), kept), 0) << kept;
-  }
-  // The second reads its partitions from the start (nothing stored): two records each.
-  EXPECT_EQ(poll_records(second, 4).size(), 4u);
-}
-
 TEST(DeadLetterProducerOnMockCluster, WritesOriginalKeyValueAndErrorHeaders) {
   MockCluster cluster;
   cluster.create_topic("src.dlq", 1);
