@@ -59,4 +59,6 @@ def test_bench_scale_part_drains_with_one_two_and_three_instances(stack):
     for r in sc["runs"]:
         assert r["check"]["final_state_matches"], r
         assert len(r["instance_cpu_s"]) == r["instances"]
-        assert r["sink_cpu_s"] > 0, r
+        # Measured, not necessarily above zero: a 3,000-event drain of under a second can cost
+        # the sink's backends less than one clock tick (10 ms) as /proc counts it.
+        assert r["sink_cpu_s"] >= 0, r
