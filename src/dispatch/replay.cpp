@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
@@ -54,8 +55,8 @@ ReplayResult replay(const config::Config& config, const config::SourceConfig& so
     result.complete = true;  // the topic does not exist: nothing was ever dead-lettered
     return result;
   }
-  std::vector<int32_t> all;
-  for (int32_t p = 0; p < partitions; ++p) all.push_back(p);
+  std::vector<int32_t> all(static_cast<size_t>(partitions));
+  std::iota(all.begin(), all.end(), 0);
   const auto handled = consumer.committed(all, 10s);  // by earlier runs
   if (!handled) {
     result.error = "the replay group's committed offsets: " + handled.error().describe();
