@@ -524,6 +524,7 @@ class CuttableRelay:
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
     def _pump(self, src, dst) -> None:
+        import socket
         try:
             while True:
                 data = src.recv(65536)
@@ -535,11 +536,21 @@ class CuttableRelay:
         except OSError:
             pass
         finally:
+            # shutdown() before close(): the pump of the other direction is blocked in recv() on
+            # one of these sockets, and close() alone neither wakes it nor sends the FIN while it
+            # waits. The server side would then keep the session of a client that is gone (a
+            # PostgreSQL session idle in transaction holding the writer lock, after a SIGKILL).
             for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 try:
                     s.close()
                 except OSError:
                     pass
+            with self._lock:
+                self._open = [s for s in self._open if s not in (src, dst)]
 
     def cut(self) -> None:
         import socket
