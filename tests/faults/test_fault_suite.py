@@ -2,9 +2,12 @@
 with METERSYNC_FAULTS=long (`tests/faults/run --long`, `bench/run --parts faults`)."""
 from __future__ import annotations
 
+import pytest
+
 import faultsuite
 
 
+@pytest.mark.bound(faultsuite.profile_from_env().bound_s)
 def test_faults_lose_nothing_and_keep_order(stack, tmp_path):
     profile = faultsuite.profile_from_env()
     results, exits = faultsuite.run_suite(stack, tmp_path, profile)
