@@ -75,7 +75,7 @@ def drain(b: throughput.Bench, expect: dict, instances: int, batch: int, timeout
                     if bpid not in backends:
                         try:
                             backends[bpid] = procstat.cpu_seconds(bpid)
-                        except OSError:
+                        except OSError:  # listed by pg_stat_activity, ended before its /proc entry was read
                             pass
                 row = conn.execute(f'SELECT coalesce(sum(records_applied), 0) FROM "{b.offsets(label)}"').fetchone()
                 applied = int(row[0])

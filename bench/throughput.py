@@ -221,7 +221,10 @@ sources:
                     conn = conn or self.pg()
                     for bpid in self.client_backends(conn):
                         if bpid not in backends:
-                            backends[bpid] = procstat.cpu_seconds(bpid)
+                            try:
+                                backends[bpid] = procstat.cpu_seconds(bpid)
+                            except OSError:  # listed by pg_stat_activity, ended before its /proc entry was read
+                                continue
                             if profile:
                                 # attached once metersync is connected: well after its exec
                                 if not perf:
