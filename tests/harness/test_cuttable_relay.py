@@ -23,6 +23,13 @@ def server():
     listener.close()
 
 
+@pytest.fixture
+def relay(server):
+    r = CuttableRelay(server.getsockname()[1])
+    yield r
+    r.close()
+
+
 def _through(relay: CuttableRelay, server: socket.socket) -> tuple[socket.socket, socket.socket]:
     client = socket.create_connection(("127.0.0.1", relay.port), timeout=5)
     upstream, _ = server.accept()
@@ -32,47 +39,35 @@ def _through(relay: CuttableRelay, server: socket.socket) -> tuple[socket.socket
     return client, upstream
 
 
-def test_a_client_that_goes_away_ends_its_server_session(server):
+def test_a_client_that_goes_away_ends_its_server_session(server, relay):
     # A SIGKILLed client's kernel closes its socket: the server must see its session end (a
     # PostgreSQL session left open would keep the writer lock of a process that is gone).
-    relay = CuttableRelay(server.getsockname()[1])
-    try:
-        client, upstream = _through(relay, server)
-        client.close()
-        assert upstream.recv(16) == b"", "the server side stayed open after the client closed"
-        upstream.close()
-    finally:
-        relay.close()
+    client, upstream = _through(relay, server)
+    client.close()
+    assert upstream.recv(16) == b"", "the server side stayed open after the client closed"
+    upstream.close()
 
 
-def test_an_idle_connection_stays_open(server):
-    relay = CuttableRelay(server.getsockname()[1])
-    try:
-        client, upstream = _through(relay, server)
-        client.settimeout(6.5)
-        with pytest.raises(socket.timeout):  # nothing arrives, and nothing closes, for 6.5 s
-            client.recv(16)
-        upstream.sendall(b"pong")
-        assert client.recv(16) == b"pong"
-        client.close()
-        upstream.close()
-    finally:
-        relay.close()
+def test_an_idle_connection_stays_open(server, relay):
+    client, upstream = _through(relay, server)
+    client.settimeout(6.5)
+    with pytest.raises(socket.timeout):  # nothing arrives, and nothing closes, for 6.5 s
+        client.recv(16)
+    upstream.sendall(b"pong")
+    assert client.recv(16) == b"pong"
+    client.close()
+    upstream.close()
 
 
-def test_cut_drops_open_connections_and_refuses_new_ones_until_restore(server):
-    relay = CuttableRelay(server.getsockname()[1])
-    try:
-        client, upstream = _through(relay, server)
-        relay.cut()
-        client.settimeout(5)
-        assert client.recv(16) == b""
-        refused = socket.create_connection(("127.0.0.1", relay.port), timeout=5)
-        refused.settimeout(5)
-        assert refused.recv(16) == b""
-        relay.restore()
-        again, upstream2 = _through(relay, server)
-        for s in (client, upstream, refused, again, upstream2):
-            s.close()
-    finally:
-        relay.close()
+def test_cut_drops_open_connections_and_refuses_new_ones_until_restore(server, relay):
+    client, upstream = _through(relay, server)
+    relay.cut()
+    client.settimeout(5)
+    assert client.recv(16) == b""
+    refused = socket.create_connection(("127.0.0.1", relay.port), timeout=5)
+    refused.settimeout(5)
+    assert refused.recv(16) == b""
+    relay.restore()
+    again, upstream2 = _through(relay, server)
+    for s in (client, upstream, refused, again, upstream2):
+        s.close()
