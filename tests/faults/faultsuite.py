@@ -89,7 +89,7 @@ ALL_FAULTS = ("metersync_kill", "three_instances", "sink_unreachable", "slow_sin
 SHORT = Profile("short", rate=30, kills=3, kill_gap_s=(3, 20), sink_outage_s=20, slow_sink_s=20,
                 slow_sink_delay_s=0.1, endpoint_fault_s=25,
                 faults=("metersync_kill", "sink_unreachable", "endpoint_500"),
-                # It takes about 5 minutes; the bounds only decide how soon a fault that never
+                # It takes about 3 minutes; the bounds only decide how soon a fault that never
                 # heals fails the run (./test's budget), not how long a healthy one may take.
                 catch_up_s=240.0, recovery_s=180.0, bound_s=1200.0)
 LONG = Profile("long", rate=30, kills=20, kill_gap_s=(3, 40), sink_outage_s=120, slow_sink_s=60,
