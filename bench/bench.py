@@ -90,6 +90,9 @@ def main(argv=None) -> int:
                          "(default 100000; 2000 with --check); the part runs only when METERSYNC_SQLSERVER_ODBC is set")
     ap.add_argument("--sqlserver-stage", choices=("auto", "json", "rows"),
                     help="sink.sqlserver_stage for the sqlserver part (default: not set, the shipped default)")
+    ap.add_argument("--sqlserver-batch-events", type=int,
+                    help="sink.max_batch_events of the sqlserver part's drains (both dialects) and of its ceiling in "
+                         "metersync's transactions (default: the shipped configuration's)")
     ap.add_argument("--scale-events", type=int,
                     help="change events of the scale part, drained by 1, 2 and 3 instances (default 100000; "
                          "5000 with --check; 1000000 for the full run)")
@@ -188,7 +191,8 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         m = machine()
         n = args.sqlserver_events or (sqlserver.CHECK_EVENTS if args.check else sqlserver.DEFAULT_EVENTS)
-        res = sqlserver.run(env, run_id, workdir, binary, n, stage=args.sqlserver_stage, keep=args.keep)
+        res = sqlserver.run(env, run_id, workdir, binary, n, stage=args.sqlserver_stage,
+                            batch_events=args.sqlserver_batch_events, keep=args.keep)
         res["machine"] = m
         res["part_s"] = time.monotonic() - t0
         earlier = results.get("sqlserver")

@@ -89,14 +89,14 @@ def skipped(reason: str) -> dict:
 
 
 def run(env: dict | None, run_id: str, workdir: Path | None, binary: Path | None, events: int = DEFAULT_EVENTS,
-        stage: str | None = None, keep: bool = False, environ=None) -> dict:
+        stage: str | None = None, batch_events: int | None = None, keep: bool = False, environ=None) -> dict:
     """The part: a "skipped" record without the variable, else the measurements."""
     reason = skip_reason(environ)
     if reason:
         log(f"sqlserver: skipped: {reason}")
         return skipped(reason)
     environ = os.environ if environ is None else environ
-    b = SqlServerBench(env, run_id, workdir, binary, environ[ENV_VAR], max(2, events // 2), stage)
+    b = SqlServerBench(env, run_id, workdir, binary, environ[ENV_VAR], max(2, events // 2), stage, batch_events)
     try:
         return b.run()
     finally:
@@ -144,7 +144,7 @@ def mapped_row(f: dict, ts_ms: int, lsn: int) -> list:
 
 class SqlServerBench:
     def __init__(self, env: dict, run_id: str, workdir: Path, binary: Path, connection: str, keys: int,
-                 stage: str | None):
+                 stage: str | None, batch_events: int | None = None):
         self.env = env
         self.run_id = run_id
         self.workdir = workdir
@@ -152,11 +152,14 @@ class SqlServerBench:
         self.connection = connection
         self.keys = keys
         self.stage = stage
+        self.batch_events = batch_events  # sink.max_batch_events of both drains; None: as shipped
         self.bootstrap = env["KAFKA_BOOTSTRAP"]
         self.topic = f"bench-sqlsrv.{run_id}.mssql"
         self.names = {"table": f"MM_bench_{run_id}", "offsets_table": f"MSO_bench_{run_id}",
                       "truncates_table": f"MST_bench_{run_id}"}
         self.ceiling_names = {k: v + "_ceil" for k, v in self.names.items()}
+        # The same ceiling in transactions of metersync's size (sink.max_batch_events).
+        self.batched_names = {k: v + "_ceilb" for k, v in self.names.items()}
         self.labels = {"sqlserver": "sqlsrv", "postgres": "pg"}
         self.groups = [f"bench-{run_id}-{lbl}-mssql" for lbl in self.labels.values()]
         self.dlq = {d: f"bench-sqlsrv.{run_id}.{lbl}.mssql.dlq" for d, lbl in self.labels.items()}
@@ -205,12 +208,14 @@ class SqlServerBench:
 
     # --- configuration ------------------------------------------------------------------
     def config(self, dialect: str, names: dict, label: str) -> Path:
-        settings = {"sqlserver_stage": self.stage} if (dialect == "sqlserver" and self.stage) else None
+        settings = {"sqlserver_stage": self.stage} if (dialect == "sqlserver" and self.stage) else {}
+        if self.batch_events:
+            settings["max_batch_events"] = str(self.batch_events)
         return sss.write_suite_config(
             self.workdir / f"sqlserver-{label}.yaml", dialect=dialect, connection_var=CONNECTION_VAR,
             group_prefix=f"bench-{self.run_id}-{label}", topics={"mssql": self.topic},
             dead_letter_topics={"mssql": self.dlq.get(dialect, self.topic + ".dlq")},
-            sink_settings=settings, **names)
+            sink_settings=settings or None, **names)
 
     def proc_env(self, dialect: str, label: str) -> dict:
         conn = self.connection if dialect == "sqlserver" else self.env["SINK_ODBC"]
@@ -296,8 +301,8 @@ class SqlServerBench:
         return out
 
     # --- the ceiling --------------------------------------------------------------------
-    def ceiling_sql(self) -> tuple[str, str, str, str]:
-        table = f"[dbo].[{self.ceiling_names['table']}]"
+    def ceiling_sql(self, table_name: str | None = None) -> tuple[str, str, str, str]:
+        table = f"[dbo].[{table_name or self.ceiling_names['table']}]"
         names = [c for c, _ in COLUMNS]
         q = lambda cs: ", ".join(f"[{c}]" for c in cs)  # noqa: E731
         create = ("CREATE TABLE #bench_ceiling_stage (" + ", ".join(
@@ -366,6 +371,41 @@ class SqlServerBench:
             + ", ".join(f"{k} rows/document {v:.2f}s" for k, v in tried.items()) + ")")
         return res
 
+    def ceiling_batched(self, conn, rows: list[list], chunk: int, batch: int) -> dict:
+        """The ceiling's statements and documents of `chunk` rows, in transactions of `batch` rows
+        (metersync's sink.max_batch_events): one BEGIN, the documents, the UPDATE and the INSERT,
+        COMMIT, the #temp table emptied, per transaction. What the server does for the same net
+        effect when it must commit as often as metersync does."""
+        create, stage, update, insert = self.ceiling_sql(self.batched_names["table"])
+        cur = conn.cursor()
+        cur.execute("SET NOCOUNT ON; SET XACT_ABORT ON;")
+        cur.execute("DROP TABLE IF EXISTS #bench_ceiling_stage")
+        cur.execute(create)
+        cur.execute("BEGIN TRANSACTION")
+        cur.execute(stage, "[]")
+        cur.execute(update)
+        cur.execute(insert)
+        cur.execute("ROLLBACK TRANSACTION")
+        transactions = [[json.dumps(rows[d:d + chunk], separators=(",", ":"))
+                         for d in range(b, min(b + batch, len(rows)), chunk)]
+                        for b in range(0, len(rows), batch)]
+        t0 = time.monotonic()
+        for pieces in transactions:
+            cur.execute("BEGIN TRANSACTION")
+            for doc in pieces:
+                cur.execute(stage, doc)
+            cur.execute(update)
+            cur.execute(insert)
+            cur.execute("COMMIT TRANSACTION")
+            cur.execute("TRUNCATE TABLE #bench_ceiling_stage")
+        elapsed = time.monotonic() - t0
+        cur.execute("DROP TABLE #bench_ceiling_stage")
+        res = {"rows": len(rows), "batch": batch, "chunk": chunk, "transactions": len(transactions),
+               "elapsed_s": elapsed, "rate": len(rows) / elapsed if elapsed > 0 else 0.0}
+        log(f"  ceiling in transactions of {batch} rows: {len(rows)} rows in {elapsed:.2f}s = "
+            f"{res['rate']:,.0f} changes/s ({len(transactions)} transactions, documents of {chunk} rows)")
+        return res
+
     # --- checks -------------------------------------------------------------------------
     def check(self, version: int) -> dict:
         """Outcomes after a phase: row counts, every row at the phase's version on both sinks and in
@@ -376,7 +416,8 @@ class SqlServerBench:
         cols = ", ".join(f"[{c}]" for c, _ in COLUMNS)
         prefix = f"SN-{version}-"
         res = {}
-        for name, table in (("sqlserver", mm), ("ceiling", ce)):
+        cb = f"[dbo].[{self.batched_names['table']}]"
+        for name, table in (("sqlserver", mm), ("ceiling", ce), ("ceiling_batched", cb)):
             n, at_version = cur.execute(f"SELECT COUNT(*), SUM(CASE WHEN [SerialNumber] LIKE ? THEN 1 ELSE 0 END) "
                                         f"FROM {table}", prefix + "%").fetchall()[0]
             res[f"{name}_rows"], res[f"{name}_at_version"] = int(n), int(at_version or 0)
@@ -398,6 +439,7 @@ class SqlServerBench:
         res["first_differences"] = diffs[:5]
         res["final_state_matches"] = (res["sqlserver_rows"] == res["sqlserver_at_version"] == self.keys
                                       and res["ceiling_rows"] == res["ceiling_at_version"] == self.keys
+                                      and res["ceiling_batched_rows"] == res["ceiling_batched_at_version"] == self.keys
                                       and res["postgres_rows"] == res["postgres_at_version"] == self.keys
                                       and res["sqlserver_vs_ceiling_differing"] == 0 and not diffs)
         return res
@@ -418,11 +460,13 @@ class SqlServerBench:
         self.created["tds"] = True
         self.init(configs["sqlserver"], "sqlsrv")
         self.init(ceiling_config, "ceil")
+        self.init(self.config("sqlserver", self.batched_names, "ceilb"), "ceilb")
         self.created["pg"] = True
         self.created["topic"] = True
         sss.create_topic(self.bootstrap, self.topic, 1)
-        res["sink"] = {"max_batch_events": _shipped_sink_value("max_batch_events"),
-                       "max_batch_wait_ms": _shipped_sink_value("max_batch_wait_ms")}
+        res["sink"] = {"max_batch_events": str(self.batch_events) if self.batch_events else _shipped_sink_value("max_batch_events"),
+                       "max_batch_wait_ms": _shipped_sink_value("max_batch_wait_ms"),
+                       "batch_events_set": bool(self.batch_events)}
         ceiling_conn = self.tds_connect()
         events = sss.SqlServerEvents(first_lsn=0x100000)
         before_rows: dict[int, dict] = {}
@@ -461,6 +505,8 @@ class SqlServerBench:
                 p["postgres"] = self.drain("postgres", configs["postgres"], phase, self.keys, self.pg_applied(), timeout)
                 log(f"sqlserver: phase {phase}: the server's ceiling")
                 p["ceiling"] = self.ceiling(ceiling_conn, rows)
+                p["ceiling_batched"] = self.ceiling_batched(ceiling_conn, rows, p["ceiling"]["chunk"],
+                                                            int(res["sink"]["max_batch_events"] or 5000))
                 p["check"] = self.check(version)
                 log(f"  check: {p['check']}")
                 res["phases"].append(p)
@@ -475,7 +521,7 @@ class SqlServerBench:
         try:
             if self.created.get("tds"):
                 conn = self.tds or self.tds_connect()
-                sss.tds_drop(conn, *self.names.values(), *self.ceiling_names.values())
+                sss.tds_drop(conn, *self.names.values(), *self.ceiling_names.values(), *self.batched_names.values())
         except Exception as e:  # noqa: BLE001 - cleanup must not hide the results
             log(f"sqlserver: could not drop the tables on the server: {e}")
         try:
@@ -530,6 +576,14 @@ def _verdict(ok: bool | None, miss: str = "") -> str:
     return "met" if ok else f"**missed**{miss}"
 
 
+def _batched_cells(rate, cb: dict | None) -> str:
+    """The two cells of the ceiling in metersync's transaction size (absent in runs before it)."""
+    if not cb:
+        return "– | – | "
+    x = _ratio(rate, cb["rate"])
+    return f"{cb['rate']:,.0f}/s ({cb['elapsed_s']:.2f} s) | {'–' if x is None else f'{100 * x:.0f}%'} | "
+
+
 def section(sq: dict) -> list[str]:
     head = ["## 5. The SQL Server path", ""]
     pointer = ("The opt-in suite's throughput test (`tests/integration/test_sqlserver_throughput.py`: new, updated "
@@ -555,8 +609,9 @@ def section(sq: dict) -> list[str]:
         + ") into a Meter Master of the run's own on that server, metersync with "
         "`sink.dialect: postgres` into the stack's PostgreSQL, and the server's own ceiling.", "",
         "| phase | changes | SQL Server path, first → last commit | with process start | PostgreSQL path, first → last | "
-        "with process start | SQL Server ÷ PostgreSQL | server ceiling | SQL Server ÷ ceiling | final state |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        "with process start | SQL Server ÷ PostgreSQL | server ceiling, one transaction | SQL Server ÷ ceiling | "
+        "server ceiling, metersync's transactions | SQL Server ÷ that | final state |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for p in phases:
         s, g, c = p["sqlserver"], p["postgres"], p["ceiling"]
         rs, rg = s["steady_rate"], g["steady_rate"]
@@ -567,6 +622,7 @@ def section(sq: dict) -> list[str]:
             f"{s['rate_with_start']:,.0f}/s ({s['last_s']:.2f} s) | {_fmt_rate(rg)}/s ({g['steady_records']:,} in {g['steady_s']:.2f} s) | "
             f"{g['rate_with_start']:,.0f}/s ({g['last_s']:.2f} s) | {'–' if vs_pg is None else f'{vs_pg:.2f}×'} | "
             f"{c['rate']:,.0f}/s ({c['elapsed_s']:.2f} s) | {'–' if vs_ce is None else f'{100 * vs_ce:.0f}%'} | "
+            + _batched_cells(rs, p.get("ceiling_batched"))
             + ("matches" if ck["final_state_matches"] else
                f"**differs** (SQL Server {ck['sqlserver_rows']:,} rows, {ck['sqlserver_at_version']:,} at the phase's version; "
                f"PostgreSQL {ck['postgres_rows']:,}/{ck['postgres_at_version']:,}; ceiling {ck['ceiling_rows']:,}/{ck['ceiling_at_version']:,}; "
@@ -580,8 +636,10 @@ def section(sq: dict) -> list[str]:
         "records applied after the first commit seen, over the time from that commit to the last, so neither the process "
         "start (connecting, the schema check, the consumer group joining) nor the first batch is in it. *With process start*: all "
         "of the phase's records over the time from starting the process to the last commit. Each drain is a fresh "
-        f"process (stopped after the phase); `sink.max_batch_events` {sq['sink'].get('max_batch_events')} and "
-        f"`max_batch_wait_ms` {sq['sink'].get('max_batch_wait_ms')} as shipped (a batch is also capped at 10 MiB of records).",
+        f"process (stopped after the phase); `sink.max_batch_events` {sq['sink'].get('max_batch_events')}"
+        + (" (`--sqlserver-batch-events`, both dialects)" if sq["sink"].get("batch_events_set") else " as shipped")
+        + f" and `max_batch_wait_ms` {sq['sink'].get('max_batch_wait_ms')} as shipped (a batch is also capped at 10 MiB "
+        "of held records).",
         "",
         "*Server ceiling*: the phase's Meter Master rows, mapped in Python beforehand (not timed), as JSON documents bound "
         "each to one `INSERT INTO #temp … SELECT … FROM OPENJSON(?) WITH (…typed columns…)`, then one `UPDATE t … FROM … "
@@ -593,7 +651,11 @@ def section(sq: dict) -> list[str]:
         + "; ".join(f"{p['name']}: " + ", ".join(f"{int(k):,} rows {v:.2f} s" for k, v in p["ceiling"].get("staging_tried_s", {}).items())
                     + f" → {p['ceiling'].get('chunk', p['changes']):,}" for p in phases)
         + ". OPENJSON into the temp table took "
-        + ", ".join(f"{p['ceiling']['stage_s']:.2f} s" for p in phases) + " of it. *Final state*, checked after each phase: every row at the phase's version in all three tables, the SQL "
+        + ", ".join(f"{p['ceiling']['stage_s']:.2f} s" for p in phases) + " of it. *Server ceiling, metersync's "
+        "transactions*: the same statements and documents, committed every `sink.max_batch_events` rows as metersync "
+        "commits (one `BEGIN`, the documents, the `UPDATE` and the `INSERT`, `COMMIT`, the temp table emptied), into a "
+        "table of its own: what the server itself does when it must commit as often. *Final state*, checked after each "
+        "phase: every row at the phase's version in every table, the SQL "
         "Server Meter Master equal to the ceiling's table in every column but `SyncedAt` (server-side `EXCEPT` both ways) "
         "and to the PostgreSQL one row for row.",
         "",
@@ -616,6 +678,14 @@ def section(sq: dict) -> list[str]:
         lines.append(f"| ≥ {100 * TARGET_VS_CEILING:.0f}% of the server's own ceiling ({p['name']}) | "
                      f"{'–' if x is None else f'{100 * x:.0f}%'} ({_fmt_rate(p['sqlserver']['steady_rate'])} vs "
                      f"{p['ceiling']['rate']:,.0f} changes/s) | " + _verdict(None if x is None else x >= TARGET_VS_CEILING) + " |")
+    for p in phases:
+        cb = p.get("ceiling_batched")
+        if not cb:
+            continue
+        x = _ratio(p["sqlserver"]["steady_rate"], cb["rate"])
+        lines.append(f"| ≥ {100 * TARGET_VS_CEILING:.0f}% of the server's ceiling in transactions of {cb['batch']:,} rows "
+                     f"({p['name']}) | {'–' if x is None else f'{100 * x:.0f}%'} ({_fmt_rate(p['sqlserver']['steady_rate'])} "
+                     f"vs {cb['rate']:,.0f} changes/s) | " + _verdict(None if x is None else x >= TARGET_VS_CEILING) + " |")
     lines.append(f"| metersync ≤ 100 MB resident | {peak / MB:.0f} MiB peak ({peak / 1e6:.0f} MB), SQL Server drains | "
                  + _verdict(peak <= TARGET_RSS) + " |")
     stage = sq.get("stage")

@@ -56,6 +56,8 @@ def test_a_measurement_renders_its_rates_ratios_and_targets(tmp_path):
                "ceiling": {"rows": 5000, "staged": 5000, "document_bytes": 2 << 20, "elapsed_s": 0.25, "chunk": 1000,
                            "documents": 5, "staging_tried_s": {"1000": 0.1, "5000": 0.3},
                            "stage_s": 0.1, "apply_s": 0.15, "rate": 20000.0},
+               "ceiling_batched": {"rows": 5000, "batch": 1000, "chunk": 1000, "transactions": 5,
+                                   "elapsed_s": 0.5, "rate": 10000.0},
                "check": check} for name in ("new keys", "updates")]
     res = {"skipped": False, "run_id": "r2", "date": "2026-11-28 10:00 UTC", "keys": 5000, "events": 10000,
            "stage_setting": None, "topic_partitions": 1, "phases": phases, "stage": "json",
@@ -72,6 +74,9 @@ def test_a_measurement_renders_its_rates_ratios_and_targets(tmp_path):
     assert "0.50×" in text and "100%" in text                # vs PostgreSQL (40,000/s), vs the ceiling (20,000/s)
     assert "| SQL Server path ≥ 15,000 changes/s on Babelfish (new keys) | 20,000 changes/s | met |" in text
     assert "| metersync ≤ 100 MB resident | 60 MiB peak" in text
+    # The ceiling committed as often as metersync (10,000/s): the SQL Server path is twice it.
+    assert "| 10,000/s (0.50 s) | 200% |" in text
+    assert "| ≥ 70% of the server's ceiling in transactions of 1,000 rows (updates) | 200% (20,000 vs 10,000 changes/s) | met |" in text
     assert "new keys: 1,000 rows 0.10 s, 5,000 rows 0.30 s → 1,000" in text
     assert "| stage path used (`sink.sqlserver_stage`: not set, auto) | json |" in text
 
