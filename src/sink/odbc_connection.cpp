@@ -105,6 +105,7 @@ bool OdbcConnection::narrow_text_is_utf8() {
     }
   } catch (const SinkError&) {
     // A driver that cannot convert the probe narrow (psqlODBC in the C locale) is read wide.
+    narrow_utf8_ = false;
   }
   return *narrow_utf8_;
 }

@@ -369,7 +369,11 @@ TEST_P(VerifyServerTest, MeasureLargeTable) {
   // About 0.1% of the rows (4 in 4,096 by their key's MD5), the same ones in every run.
   raw_->execute("UPDATE " + mm_table + " SET " + q("SerialNumber") + " = 'measured' WHERE " +
                 (postgres_ ? "substr(md5(" : "SUBSTRING(MD5(") + q("SourceMeterId") + "), 1, 3) < '004'");
+  const auto changed_rows = raw_->query("SELECT COUNT(*) FROM " + mm_table + " WHERE " + q("SerialNumber") +
+                                        " = 'measured'");
+  const size_t changed = std::stoul(changed_rows.at(0).at(0).value_or("0"));
   const SourceReport differing = verify();
+  EXPECT_EQ(differing.differences.size(), changed);
   std::cout << GetParam() << " " << equal.source_rows << " rows: read both tables whole " << baseline
             << " s (" << read << " rows); verify equal " << equal.seconds << " s (" << equal.buckets
             << " buckets; Meter Master digests " << equal.digest_seconds << " s, source pass "
@@ -383,10 +387,11 @@ TEST_P(VerifyServerTest, MeasureLargeTable) {
             << ", \"read_rows\": " << read << ", \"equal_s\": " << equal.seconds << ", \"equal_cpu_s\": " << equal_cpu
             << ", \"equal\": " << (equal.equal() ? "true" : "false") << ", \"buckets\": " << equal.buckets
             << ", \"digest_s\": " << equal.digest_seconds << ", \"first_pass_s\": " << equal.first_pass_seconds
-            << ", \"differing_s\": " << differing.seconds << ", \"differences\": " << differing.differences.size()
+            << ", \"changed\": " << changed << ", \"differing_s\": " << differing.seconds
+            << ", \"differences\": " << differing.differences.size()
             << ", \"differing_buckets\": " << differing.differing_buckets << ", \"source_passes\": "
             << differing.source_passes << ", \"meter_master_rows_read\": " << differing.meter_master_rows_read
-            << "}" << std::endl;
+            << "}\n" << std::flush;
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, VerifyServerTest, ::testing::Values("postgres", "mariadb", "sqlserver"),
