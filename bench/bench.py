@@ -28,8 +28,9 @@ import stackenv  # noqa: E402
 import throughput  # noqa: E402
 from throughput import log  # noqa: E402
 
-PARTS = ("throughput", "latency", "startup", "sqlserver", "scale", "faults")
-# The fault suite's long version takes about an hour: only when asked for (--parts faults).
+PARTS = ("throughput", "latency", "startup", "sqlserver", "scale", "verify", "faults")
+# The fault suite's long version takes about an hour: only when asked for (--parts faults). So is
+# verify (about 6 minutes with its 1M-row tables), which would take the default run past 30 minutes.
 DEFAULT_PARTS = ("throughput", "latency", "startup", "sqlserver", "scale")
 RESULTS = REPO / "docs" / "bench" / "results.json"
 
@@ -82,8 +83,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     ap.add_argument("--events", type=int, default=1_000_000, help="change events for the throughput part")
     ap.add_argument("--parts", default=",".join(DEFAULT_PARTS),
-                    help=f"comma list of {', '.join(PARTS)} (default: all but faults, the long fault suite "
-                         f"of tests/faults, which writes docs/reliability.md)")
+                    help=f"comma list of {', '.join(PARTS)} (default: all but verify and faults, the long fault "
+                         f"suite of tests/faults, which writes docs/reliability.md)")
     ap.add_argument("--rates", default="100,1000,5000", help="changes/s of the latency workloads")
     ap.add_argument("--sqlserver-events", type=int,
                     help="change events of the sqlserver part, half new keys then half updates of them "
@@ -96,6 +97,10 @@ def main(argv=None) -> int:
     ap.add_argument("--scale-events", type=int,
                     help="change events of the scale part, drained by 1, 2 and 3 instances (default 100000; "
                          "5000 with --check; 1000000 for the full run)")
+    ap.add_argument("--verify-rows",
+                    help="source table sizes of the verify part, comma list (default 100000,1000000; 4000 with "
+                         "--check); it starts throwaway PostgreSQL and MariaDB servers of its own, no stack")
+    ap.add_argument("--verify-test", help="the verify_server_test binary (default build/src/verify/verify_server_test)")
     ap.add_argument("--duration", type=float, default=30, help="seconds per latency workload")
     ap.add_argument("--batch", type=int, default=5000, help="metersync sink.max_batch_events")
     ap.add_argument("--jdbc-sweep", action="store_true",
@@ -123,8 +128,10 @@ def main(argv=None) -> int:
         if p not in PARTS:
             raise SystemExit(f"--parts: unknown part {p!r} ({', '.join(PARTS)})")
     import sqlserver
-    # The sqlserver part alone and skipped (no server given) needs neither the stack nor the binary.
-    needs_stack = any(p != "sqlserver" for p in parts) or sqlserver.skip_reason() is None
+    # The sqlserver part alone and skipped (no server given) needs neither the stack nor the binary;
+    # the verify part starts servers of its own.
+    needs_stack = any(p not in ("sqlserver", "verify") for p in parts) or (
+        "sqlserver" in parts and sqlserver.skip_reason() is None)
     env = (stackenv.load(args.env_file) if args.env_file else stackenv.load()) if needs_stack else None
     run_id = dt.datetime.utcnow().strftime("%m%d%H%M%S") + uuid.uuid4().hex[:4]
     workdir = REPO / ".local" / "bench" / run_id
@@ -207,6 +214,16 @@ def main(argv=None) -> int:
         n = args.scale_events or (scale.CHECK_EVENTS if args.check else scale.DEFAULT_EVENTS)
         results["scale"] = scale.run(env, run_id, workdir, binary, n, args.batch, args.seed, keep=args.keep)
         results["scale"]["part_s"] = time.monotonic() - t0
+        save(results_path, results)
+    if "verify" in parts:
+        import verify
+        t0 = time.monotonic()
+        m = machine()
+        rows = ([int(n) for n in args.verify_rows.split(",") if n] if args.verify_rows
+                else list(verify.CHECK_ROWS if args.check else verify.DEFAULT_ROWS))
+        results["verify"] = verify.run(rows, workdir, verify.find_test(args.verify_test))
+        results["verify"]["machine"] = m
+        results["verify"]["part_s"] = time.monotonic() - t0
     save(results_path, results)
     import report
     report.write(results, out_dir / "benchmarks.md", out_dir / "bench")

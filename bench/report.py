@@ -256,6 +256,10 @@ def write(results: dict, md: Path, plots: Path) -> None:
     if sc:
         import scale
         out += scale.section(sc)
+    ve = results.get("verify")
+    if ve:
+        import verify
+        out += verify.section(ve)
     hist = results.get("history", [])
     if len(hist) > 1:
         out += ["## Earlier runs", "",
@@ -268,7 +272,7 @@ def write(results: dict, md: Path, plots: Path) -> None:
             out.append(f"| `{h['run_id']}` | {h['date']} | {h['events']:,} | {h['loadavg_at_start']} | {h['metersync']:,.0f}/s | "
                        f"{(h['jdbc'] or 0):,.0f}/s | {ratio} | {h['ceiling']:,.0f}/s | {h['metersync_peak_rss'] / MB:.0f} MiB |")
         out.append("")
-    times = [(name, results[name]["part_s"]) for name in ("throughput", "latency", "startup", "sqlserver", "scale")
+    times = [(name, results[name]["part_s"]) for name in ("throughput", "latency", "startup", "sqlserver", "scale", "verify")
              if results.get(name, {}).get("part_s")]
     if times:
         out += ["## Running time", "",
@@ -366,6 +370,9 @@ def targets_section(results: dict) -> list[str]:
                              + ("row: met" if sr <= 20 else f"row: **missed** by {sr - 20:.0f} ms") + "; "
                              + ("endpoint: met" if er <= 20 else f"endpoint: **missed** by {er - 20:.0f} ms")
                              + ("" if sr <= 20 and er <= 20 else "; see *Reading the figures* in part 2") + " |")
+    if results.get("verify"):
+        import verify
+        lines += verify.target_rows(results["verify"])
     lines.append("")
     return lines
 

@@ -84,6 +84,32 @@ std::vector<SqlRow> OdbcConnection::query(std::string_view sql, const std::vecto
   return rows;
 }
 
+bool OdbcConnection::narrow_text_is_utf8() {
+  if (narrow_utf8_) return *narrow_utf8_;
+  narrow_utf8_ = false;
+  // Non-ASCII text made by the server from code points (U+00E9 U+20AC), read narrow: equal to
+  // its UTF-8 bytes only where the driver passes the server's UTF-8 through (MariaDB's Unicode
+  // driver; psqlODBC in a UTF-8 locale) and does not convert it to something else.
+  const char* probe = nullptr;
+  if (dialect_ == config::Dialect::Postgres) probe = "SELECT U&'\\00E9\\20AC'";
+  if (dialect_ == config::Dialect::MariaDb) probe = "SELECT CONVERT(X'C3A9E282AC' USING utf8mb4)";
+  if (probe == nullptr) return false;
+  try {
+    OdbcStatement statement(*this);
+    statement.execute(probe, "reading how the driver returns text");
+    bool consumed = false;
+    if (statement.seek_rowset("reading how the driver returns text")) {
+      const auto rows = statement.fetch_block("reading how the driver returns text", true, consumed);
+      narrow_utf8_ = rows && rows->size() == 1 && rows->front().size() == 1 &&
+                     rows->front().front() == std::string("\xC3\xA9\xE2\x82\xAC");
+    }
+  } catch (const SinkError&) {
+    // A driver that cannot convert the probe narrow (psqlODBC in the C locale) is read wide.
+    narrow_utf8_ = false;
+  }
+  return *narrow_utf8_;
+}
+
 DescribedRows OdbcConnection::query_described(std::string_view sql,
                                               const std::vector<SqlParam>& params,
                                               std::string_view context) {
@@ -93,7 +119,17 @@ DescribedRows OdbcConnection::query_described(std::string_view sql,
   DescribedRows result;
   if (statement.seek_rowset(context)) {
     result.columns = statement.describe(context);
-    result.rows = statement.fetch_all(context);
+    // A block cursor first (verify reads whole source tables this way); per-cell SQLGetData
+    // when the driver refuses it or a value did not fit its buffer, then from a fresh execution.
+    bool consumed = false;
+    if (auto rows = statement.fetch_block(context, narrow_text_is_utf8(), consumed)) {
+      result.rows = std::move(*rows);
+    } else if (!consumed) {
+      result.rows = statement.fetch_all(context);
+    } else {
+      statement.execute(sql, context);
+      if (statement.seek_rowset(context)) result.rows = statement.fetch_all(context);
+    }
   }
   statement.drain(context);
   return result;

@@ -53,9 +53,16 @@ class OdbcConnection {
   std::vector<SqlRow> query(std::string_view sql, const std::vector<SqlParam>& params = {},
                             std::string_view context = {});
 
-  // `query` with the result's column descriptions (empty when there is no rowset).
+  // `query` with the result's column descriptions (empty when there is no rowset), read with a
+  // block cursor (OdbcStatement::fetch_block) where the driver and the values allow: the way
+  // verify reads whole tables. A result with a value longer than fetch_block's buffers is
+  // read by executing the statement a second time.
   DescribedRows query_described(std::string_view sql, const std::vector<SqlParam>& params = {},
                                 std::string_view context = {});
+
+  // Whether the driver's SQL_C_CHAR text is the server's UTF-8 unchanged: probed once with a
+  // non-ASCII value (query_described then reads text narrow, which costs the drivers less).
+  bool narrow_text_is_utf8();
 
   // The driver's SQL_ATTR_CONNECTION_DEAD: true once it has seen the link go.
   bool dead() const;
@@ -66,6 +73,7 @@ class OdbcConnection {
  private:
   SQLHDBC handle_ = SQL_NULL_HDBC;
   bool connected_ = false;
+  std::optional<bool> narrow_utf8_;
   config::Dialect dialect_;
 };
 

@@ -6,11 +6,27 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <string_view>
 
 #include "mapping/value_forms.hpp"
 
 namespace metersync::verify {
 namespace {
+
+// Case-insensitive, without the copy a lowered string would cost on every cell.
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
+bool has_unsigned(std::string_view name) {
+  constexpr std::string_view word = "unsigned";
+  for (size_t i = 0; i + word.size() <= name.size(); ++i)
+    if (same_name(name.substr(i, word.size()), word)) return true;
+  return false;
+}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -35,18 +51,18 @@ int hex_value(char c) {
 Result<Value> source_value(const sink::ResultColumn& column, const std::optional<std::string>& text) {
   if (!text) return Value{Null{}};
   const std::string& s = *text;
-  const std::string type_name = lower(column.type_name);
+  const std::string_view type_name = column.type_name;
 
-  if (type_name == "bool" || type_name == "boolean" || column.sql_type == SQL_BIT) {
+  if (same_name(type_name, "bool") || same_name(type_name, "boolean") || column.sql_type == SQL_BIT) {
     // psqlODBC shows a boolean as '1'/'0' (BoolsAsChar) or 't'/'f'; SQL Server's BIT as 1/0.
     if (s == "1" || s == "t" || s == "true" || s == "TRUE") return Value{true};
     if (s == "0" || s == "f" || s == "false" || s == "FALSE") return Value{false};
     return std::unexpected(unreadable(column, s, "is not a boolean"));
   }
-  if (type_name == "json" || type_name == "jsonb") return Value{Json{s}};
+  if (same_name(type_name, "json") || same_name(type_name, "jsonb")) return Value{Json{s}};
   // psqlODBC shows a PostgreSQL uuid (SQL_GUID) in upper case; Debezium sends PostgreSQL's own
   // lower-case text. (SQL Server's uniqueidentifier is upper case in both.)
-  if (type_name == "uuid") return Value{lower(s)};
+  if (same_name(type_name, "uuid")) return Value{lower(s)};
 
   switch (column.sql_type) {
     case SQL_TINYINT:
@@ -55,7 +71,7 @@ Result<Value> source_value(const sink::ResultColumn& column, const std::optional
     case SQL_BIGINT: {
       // Debezium's precise mode gives BIGINT UNSIGNED as a Decimal whatever its value.
       const bool as_decimal = column.sql_type == SQL_BIGINT &&
-                              (column.is_unsigned || type_name.find("unsigned") != std::string::npos);
+                              (column.is_unsigned || has_unsigned(type_name));
       int64_t number = 0;
       const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), number);
       if (!as_decimal && ec == std::errc{} && end == s.data() + s.size()) return Value{number};

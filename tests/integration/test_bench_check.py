@@ -62,3 +62,34 @@ def test_bench_scale_part_drains_with_one_two_and_three_instances(stack):
         # Measured, not necessarily above zero: a 3,000-event drain of under a second can cost
         # the sink's backends less than one clock tick (10 ms) as /proc counts it.
         assert r["sink_cpu_s"] >= 0, r
+
+
+def test_bench_verify_part_stores_and_reports_each_measurement():
+    """`bench/run --check --parts verify`: the real-server test's measurement on 4,000 rows (it starts
+    throwaway PostgreSQL and MariaDB servers itself, no stack), each server's figures stored and
+    reported; verify finds the equal table equal and, after the change, exactly the changed rows."""
+    test = REPO / "build" / "src" / "verify" / "verify_server_test"
+    assert test.exists(), "verify_server_test is not built: cmake --build build"
+    out = REPO / ".local" / "bench" / "check"
+    results = out / "bench" / "results.json"
+    results.unlink(missing_ok=True)
+    proc = subprocess.run([str(REPO / "bench" / "run"), "--check", "--parts", "verify"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ve = json.loads(results.read_text())["verify"]
+    assert [r["rows"] for r in ve["runs"]] == [4000]
+    run = ve["runs"][0]
+    measured = {m["source"]: m for m in run["measurements"]}
+    # A server whose binaries are missing is skipped by the test and said so; the rest is measured.
+    assert set(measured) | set(run["skipped"]) == {"postgres", "mariadb"}, run
+    assert measured, run
+    for source, m in measured.items():
+        assert m["rows"] == 4000 and m["equal"], m
+        assert m["read_rows"] == 8000, m  # both tables read whole
+        assert m["changed"] > 0 and m["differences"] == m["changed"], m
+        assert m["source_passes"] == 2, m
+        assert m["equal_s"] > 0 and m["read_whole_s"] > 0, m
+    report = (out / "benchmarks.md").read_text()
+    assert "## 7. Verify: Meter Master against the source tables" in report
+    assert "| PostgreSQL | 4,000 |" in report or "postgres" in run["skipped"]
+    assert "| MariaDB | 4,000 |" in report or "mariadb" in run["skipped"]
