@@ -319,25 +319,31 @@ class SqlServerBench:
                   f"WHERE t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId])")
         return create, stage, update, insert
 
+    def ceiling_ready(self, conn, table_name: str):
+        """A cursor with the #temp table created and the ceiling's statements for `table_name`, run
+        once on an empty document and rolled back before the clock: the server's first sight of them
+        (parsing, catalog lookups) is not what the ceiling is about, just as the drains' rates leave
+        out their first batch."""
+        statements = self.ceiling_sql(table_name)
+        create, stage, update, insert = statements
+        cur = conn.cursor()
+        cur.execute("SET NOCOUNT ON; SET XACT_ABORT ON;")
+        cur.execute("DROP TABLE IF EXISTS #bench_ceiling_stage")
+        cur.execute(create)
+        cur.execute("BEGIN TRANSACTION")
+        cur.execute(stage, "[]")
+        cur.execute(update)
+        cur.execute(insert)
+        cur.execute("ROLLBACK TRANSACTION")
+        return cur, statements
+
     def ceiling(self, conn, rows: list[list]) -> dict:
         """The server's own best for the phase's net effect. The rows go in as JSON documents of
         `chunk` rows, each bound to one INSERT … FROM OPENJSON into the #temp table, then one UPDATE
         and one INSERT, in one transaction. `chunk` is the fastest of CHUNKS and the whole phase
         as one document, tried on the staging step alone before the clock (on Babelfish OPENJSON
         slows down with the document's size, so one document is not the server's best)."""
-        create, stage, update, insert = self.ceiling_sql()
-        cur = conn.cursor()
-        cur.execute("SET NOCOUNT ON; SET XACT_ABORT ON;")
-        cur.execute("DROP TABLE IF EXISTS #bench_ceiling_stage")
-        cur.execute(create)
-        # The same statements once on an empty document, rolled back, before the clock: the server's
-        # first sight of them (parsing, catalog lookups) is not what the ceiling is about, just as the
-        # drains' rates leave out their first batch.
-        cur.execute("BEGIN TRANSACTION")
-        cur.execute(stage, "[]")
-        cur.execute(update)
-        cur.execute(insert)
-        cur.execute("ROLLBACK TRANSACTION")
+        cur, (_, stage, update, insert) = self.ceiling_ready(conn, self.ceiling_names["table"])
         docs = {}
         for size in sorted({c for c in CHUNKS if c < len(rows)} | {len(rows)}):
             docs[size] = [json.dumps(rows[i:i + size], separators=(",", ":")) for i in range(0, len(rows), size)]
@@ -376,16 +382,7 @@ class SqlServerBench:
         (metersync's sink.max_batch_events): one BEGIN, the documents, the UPDATE and the INSERT,
         COMMIT, the #temp table emptied, per transaction. What the server does for the same net
         effect when it must commit as often as metersync does."""
-        create, stage, update, insert = self.ceiling_sql(self.batched_names["table"])
-        cur = conn.cursor()
-        cur.execute("SET NOCOUNT ON; SET XACT_ABORT ON;")
-        cur.execute("DROP TABLE IF EXISTS #bench_ceiling_stage")
-        cur.execute(create)
-        cur.execute("BEGIN TRANSACTION")
-        cur.execute(stage, "[]")
-        cur.execute(update)
-        cur.execute(insert)
-        cur.execute("ROLLBACK TRANSACTION")
+        cur, (_, stage, update, insert) = self.ceiling_ready(conn, self.batched_names["table"])
         transactions = [[json.dumps(rows[d:d + chunk], separators=(",", ":"))
                          for d in range(b, min(b + batch, len(rows)), chunk)]
                         for b in range(0, len(rows), batch)]
