@@ -127,6 +127,7 @@ std::expected<std::string, std::string> canonical_uuid(const Value& value) {
     return std::unexpected("text: uuid takes text or 16 bytes, got " +
                            std::string(type_name(value)));
   std::string hex;
+  hex.reserve(32);
   bool shape = text->size() == 32 || text->size() == 36;
   for (size_t i = 0; shape && i < text->size(); ++i) {
     const char c = (*text)[i];

@@ -6,6 +6,7 @@
 #include "pipeline/record_processor.hpp"
 #include "sink/sink.hpp"
 #include "verify/meter_master_sql.hpp"
+#include "verify/parallel.hpp"
 #include "verify/source_values.hpp"
 
 namespace metersync::verify {
@@ -78,18 +79,34 @@ std::string key_column_of(const config::SourceConfig& source) {
 
 std::string source_page_sql(const std::string& connector, const std::vector<std::string>& table,
                             const std::string& key_column, size_t page_rows,
-                            const std::optional<std::string>& after_cast) {
+                            const std::optional<std::string>& after_cast,
+                            const std::optional<std::string>& through_cast) {
   std::string name;
   for (const auto& part : table) name += (name.empty() ? "" : ".") + quote(connector, part);
   const std::string key = quote(connector, key_column);
   const std::string rows = std::to_string(page_rows);
-  const std::string where = after_cast ? " WHERE " + key + " > " + *after_cast : "";
+  std::string where;
+  if (after_cast) where += " WHERE " + key + " > " + *after_cast;
+  if (through_cast) where += (where.empty() ? " WHERE " : " AND ") + key + " <= " + *through_cast;
   if (connector == "sqlserver")
     return "SELECT TOP (" + rows + ") * FROM " + name + where + " ORDER BY " + key;
   if (connector == "oracle")
     return "SELECT * FROM " + name + where + " ORDER BY " + key + " FETCH FIRST " + rows +
            " ROWS ONLY";
   return "SELECT * FROM " + name + where + " ORDER BY " + key + " LIMIT " + rows;
+}
+
+std::string source_boundaries_sql(const std::string& connector, const std::vector<std::string>& table,
+                                  const std::string& key_column, size_t page_rows) {
+  std::string name;
+  for (const auto& part : table) name += (name.empty() ? "" : ".") + quote(connector, part);
+  const std::string key = quote(connector, key_column);
+  const std::string every = std::to_string(page_rows);
+  // ROW_NUMBER() runs over the key's index alone: no row is read whole.
+  const std::string numbered = "(SELECT " + key + ", ROW_NUMBER() OVER (ORDER BY " + key + ") AS n FROM " + name + ")";
+  if (connector == "oracle")  // no AS before a table alias, no % operator
+    return "SELECT " + key + " FROM " + numbered + " b WHERE MOD(n, " + every + ") = 0 ORDER BY " + key;
+  return "SELECT " + key + " FROM " + numbered + " AS b WHERE n % " + every + " = 0 ORDER BY " + key;
 }
 
 std::string source_lookup_sql(const std::string& connector, const std::vector<std::string>& table,
@@ -124,7 +141,8 @@ std::string key_cast(const std::string& connector, const sink::ResultColumn& key
 
 OdbcSourceTable::OdbcSourceTable(const sink::OdbcEnvironment& environment,
                                  const config::SourceConfig& source,
-                                 std::vector<const config::TargetColumn*> columns, size_t page_rows)
+                                 std::vector<const config::TargetColumn*> columns, size_t page_rows,
+                                 size_t readers)
     : source_(source),
       columns_(std::move(columns)),
       mapper_(source),
@@ -136,24 +154,36 @@ OdbcSourceTable::OdbcSourceTable(const sink::OdbcEnvironment& environment,
     throw ConfigError("sources." + source.name + ".topic: " + source.topic +
                       " does not name the source table (<prefix>.<schema>.<table>)");
   table_ = *table;
-  connection_ = std::make_unique<sink::OdbcConnection>(environment, source.connection,
-                                                       sql_family(source.connector));
+  for (size_t i = 0; i < std::max<size_t>(readers, 1); ++i) readers_.push_back(connect(environment));
+}
+
+std::unique_ptr<sink::OdbcConnection> OdbcSourceTable::connect(const sink::OdbcEnvironment& environment) const {
+  auto connection = std::make_unique<sink::OdbcConnection>(environment, source_.connection,
+                                                           sql_family(source_.connector));
   // Zone-less timestamps read as UTC, as Debezium reads them.
-  if (source.connector == "postgres")
-    connection_->execute("SET TIME ZONE 'UTC'", {}, "setting the session's time zone");
-  else if (source.connector == "mysql" || source.connector == "mariadb")
-    connection_->execute("SET time_zone = '+00:00'", {}, "setting the session's time zone");
+  if (source_.connector == "postgres")
+    connection->execute("SET TIME ZONE 'UTC'", {}, "setting the session's time zone");
+  else if (source_.connector == "mysql" || source_.connector == "mariadb")
+    connection->execute("SET time_zone = '+00:00'", {}, "setting the session's time zone");
+  return connection;
 }
 
 void OdbcSourceTable::restart() {
-  last_key_.reset();
-  done_ = false;
+  drop_pending();
+  ranges_.reset();
+  next_range_ = 0;
 }
 
-Result<sink::DescribedRows> OdbcSourceTable::read(const std::string& sql,
+void OdbcSourceTable::drop_pending() {
+  for (auto& range : pending_) range.wait();
+  next_range_ -= pending_.size();  // read again if the pass goes on
+  pending_.clear();
+}
+
+Result<sink::DescribedRows> OdbcSourceTable::read(sink::OdbcConnection& connection, const std::string& sql,
                                                   const std::vector<sink::SqlParam>& params) {
   try {
-    return connection_->query_described(sql, params, "reading the source table");
+    return connection.query_described(sql, params, "reading the source table");
   } catch (const sink::SinkError& error) {
     Error failure = sink_failure(error);
     std::string table;
@@ -167,57 +197,125 @@ Result<sink::DescribedRows> OdbcSourceTable::read(const std::string& sql,
   }
 }
 
-std::vector<SourceRow> OdbcSourceTable::map_rows(const sink::DescribedRows& page, size_t key_index) const {
-  std::vector<SourceRow> out;
-  out.reserve(page.rows.size());
-  for (const sink::SqlRow& raw : page.rows) {
-    SourceRow& row = out.emplace_back();
-    row.source_key = raw[key_index].value_or("NULL");
-    auto decoded = source_row(page.columns, raw);
-    if (!decoded) {
-      row.failure = decoded.error().reason;
-      continue;
-    }
-    ChangeEvent event{connector_, Op::Read, std::nullopt, std::move(*decoded), Position{"verify"},
-                      0, table_.back(), true};
-    auto change = mapper_.map(event);
-    if (!change) {
-      row.failure = change.error().reason;
-      continue;
-    }
-    row.mapped = compared_row(change->row, columns_);
+std::optional<size_t> OdbcSourceTable::key_index_of(const sink::DescribedRows& page) const {
+  for (size_t i = 0; i < page.columns.size(); ++i)
+    if (page.columns[i].name == key_column_) return i;
+  return std::nullopt;
+}
+
+Result<void> OdbcSourceTable::plan() {
+  auto ends = read(*readers_[0], source_boundaries_sql(source_.connector, table_, key_column_, page_rows_), {});
+  if (!ends) return std::unexpected(ends.error());
+  if (!ends->rows.empty() && !cast_) {
+    if (ends->columns.empty()) return std::unexpected(Error::data(Stage::Map, "the key boundaries came without a column"));
+    cast_ = key_cast(source_.connector, ends->columns[0]);
   }
+  std::vector<KeyRange> ranges;
+  std::optional<std::string> after;
+  for (const sink::SqlRow& end : ends->rows) {
+    if (end.empty() || !end[0]) continue;  // a NULL key has no place in key order
+    ranges.push_back({after, end[0]});
+    after = end[0];
+  }
+  ranges.push_back({after, std::nullopt});
+  ranges_ = std::move(ranges);
+  return {};
+}
+
+Result<sink::DescribedRows> OdbcSourceTable::read_range(sink::OdbcConnection& connection, const KeyRange& range) {
+  sink::DescribedRows whole;
+  std::optional<std::string> after = range.after;
+  // Unset only when plan() found fewer than page_rows keys: this is then the pass's one range.
+  std::optional<std::string> cast = cast_;
+  // One row more than a range holds when nothing changed since plan(): a full answer then
+  // means rows were inserted, and the range is read on from its last key.
+  const size_t limit = page_rows_ + 1;
+  while (true) {
+    std::vector<sink::SqlParam> params;
+    if (after) params.push_back(sink::SqlParam::national(*after));
+    if (range.through) params.push_back(sink::SqlParam::national(*range.through));
+    auto page = read(connection,
+                     source_page_sql(source_.connector, table_, key_column_, limit,
+                                     after ? cast : std::nullopt, range.through ? cast : std::nullopt),
+                     params);
+    if (!page) return page;
+    const bool last = page->rows.size() < limit;
+    const auto key_index = key_index_of(*page);
+    if (whole.columns.empty()) whole.columns = page->columns;
+    if (last || !key_index) {
+      whole.rows.insert(whole.rows.end(), std::make_move_iterator(page->rows.begin()),
+                        std::make_move_iterator(page->rows.end()));
+      return whole;
+    }
+    after = page->rows.back()[*key_index];
+    if (!cast) cast = key_cast(source_.connector, page->columns[*key_index]);
+    whole.rows.insert(whole.rows.end(), std::make_move_iterator(page->rows.begin()),
+                      std::make_move_iterator(page->rows.end()));
+  }
+}
+
+void OdbcSourceTable::start_next_range() {
+  if (!ranges_ || next_range_ >= ranges_->size()) return;
+  sink::OdbcConnection& reader = *readers_[next_range_ % readers_.size()];
+  const KeyRange& range = (*ranges_)[next_range_++];
+  pending_.push_back(std::async(std::launch::async, [this, &reader, &range] { return read_range(reader, range); }));
+}
+
+std::vector<SourceRow> OdbcSourceTable::map_rows(const sink::DescribedRows& page, size_t key_index) const {
+  std::vector<SourceRow> out(page.rows.size());
+  for_each_slice(page.rows.size(), [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const sink::SqlRow& raw = page.rows[i];
+      SourceRow& row = out[i];
+      row.source_key = raw[key_index].value_or("NULL");
+      auto decoded = source_row(page.columns, raw);
+      if (!decoded) {
+        row.failure = decoded.error().reason;
+        continue;
+      }
+      ChangeEvent event{connector_, Op::Read, std::nullopt, std::move(*decoded), Position{"verify"},
+                        0, table_.back(), true};
+      auto change = mapper_.map(event);
+      if (!change) {
+        row.failure = change.error().reason;
+        continue;
+      }
+      row.mapped = compared_row(change->row, columns_);
+    }
+  });
   return out;
 }
 
 Result<std::vector<SourceRow>> OdbcSourceTable::next_page() {
-  if (done_) return std::vector<SourceRow>{};
-  std::vector<sink::SqlParam> params;
-  if (last_key_) params.push_back(sink::SqlParam::national(*last_key_));
-  auto page = read(source_page_sql(source_.connector, table_, key_column_, page_rows_,
-                                   last_key_ ? cast_ : std::nullopt),
-                   params);
-  if (!page) return std::unexpected(page.error());
-  if (page->rows.size() < page_rows_) done_ = true;
-  if (page->rows.empty()) return std::vector<SourceRow>{};
-  size_t key_index = page->columns.size();
-  for (size_t i = 0; i < page->columns.size(); ++i)
-    if (page->columns[i].name == key_column_) key_index = i;
-  if (key_index == page->columns.size())
-    return std::unexpected(Error::data(Stage::Map, "the source table has no column " + key_column_));
-  if (!cast_) cast_ = key_cast(source_.connector, page->columns[key_index]);
-  last_key_ = page->rows.back()[key_index];
-  return map_rows(*page, key_index);
+  if (!ranges_)
+    if (auto planned = plan(); !planned) return std::unexpected(planned.error());
+  while (true) {
+    while (pending_.size() < readers_.size() && next_range_ < ranges_->size()) start_next_range();
+    if (pending_.empty()) return std::vector<SourceRow>{};
+    auto page = pending_.front().get();
+    pending_.pop_front();
+    if (!page) {
+      drop_pending();
+      next_range_ = ranges_->size();  // the pass ends with this error
+      return std::unexpected(page.error());
+    }
+    if (page->rows.empty()) continue;  // a range emptied since plan()
+    const auto key_index = key_index_of(*page);
+    if (!key_index) return std::unexpected(Error::data(Stage::Map, "the source table has no column " + key_column_));
+    if (!cast_) cast_ = key_cast(source_.connector, page->columns[*key_index]);
+    return map_rows(*page, *key_index);
+  }
 }
 
 Result<std::vector<SourceRow>> OdbcSourceTable::rows_with_keys(const std::vector<std::string>& source_keys) {
   if (source_keys.empty()) return std::vector<SourceRow>{};
+  drop_pending();  // a connection serves one statement at a time
   if (!cast_)  // no page read yet: nothing tells the key's type
     return std::unexpected(Error::data(Stage::Map, "source rows looked up by key before the table was read"));
   std::vector<sink::SqlParam> params;
   params.reserve(source_keys.size());
   for (const auto& key : source_keys) params.push_back(sink::SqlParam::national(key));
-  auto page = read(source_lookup_sql(source_.connector, table_, key_column_, source_keys.size(), *cast_), params);
+  auto page = read(*readers_[0], source_lookup_sql(source_.connector, table_, key_column_, source_keys.size(), *cast_), params);
   if (!page) return std::unexpected(page.error());
   size_t key_index = page->columns.size();
   for (size_t i = 0; i < page->columns.size(); ++i)
@@ -228,16 +326,18 @@ Result<std::vector<SourceRow>> OdbcSourceTable::rows_with_keys(const std::vector
 
 Result<std::vector<sink::SqlRow>> OdbcSourceTable::query(const std::string& sql,
                                                          const std::vector<sink::SqlParam>& params) {
+  drop_pending();
   try {
-    return connection_->query(sql, params, "repair: reading the source");
+    return readers_[0]->query(sql, params, "repair: reading the source");
   } catch (const sink::SinkError& error) {
     return std::unexpected(sink_failure(error));
   }
 }
 
 Result<void> OdbcSourceTable::execute(const std::string& sql, const std::vector<sink::SqlParam>& params) {
+  drop_pending();
   try {
-    connection_->execute(sql, params, "repair: writing the signal row");
+    readers_[0]->execute(sql, params, "repair: writing the signal row");
     return {};
   } catch (const sink::SinkError& error) {
     return std::unexpected(sink_failure(error));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <memory>
 #include <stdexcept>
 
 #include "sink/utf16.hpp"
@@ -13,6 +14,21 @@ namespace metersync::verify {
 namespace {
 
 using Md5 = std::array<unsigned char, 16>;
+
+// OpenSSL 3 looks the algorithm up again on every EVP_Digest(EVP_md5(), …) call, which cost as
+// much as hashing a row's text: the method is fetched once, and each thread keeps its context.
+const EVP_MD* md5_method() {
+  static EVP_MD* const method = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  if (method == nullptr) throw std::runtime_error("verify: OpenSSL has no MD5");
+  return method;
+}
+
+EVP_MD_CTX* md5_context() {
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                                    &EVP_MD_CTX_free);
+  if (!context) throw std::runtime_error("verify: OpenSSL could not make a digest context");
+  return context.get();
+}
 
 Md5 md5_of(std::string_view utf8, Encoding encoding) {
   std::string bytes;
@@ -31,7 +47,10 @@ Md5 md5_of(std::string_view utf8, Encoding encoding) {
   }
   Md5 out{};
   unsigned int length = 0;
-  if (EVP_Digest(input.data(), input.size(), out.data(), &length, EVP_md5(), nullptr) != 1)
+  EVP_MD_CTX* context = md5_context();
+  if (EVP_DigestInit_ex2(context, md5_method(), nullptr) != 1 ||
+      EVP_DigestUpdate(context, input.data(), input.size()) != 1 ||
+      EVP_DigestFinal_ex(context, out.data(), &length) != 1)
     throw std::runtime_error("verify: OpenSSL refused MD5");
   return out;
 }

@@ -5,6 +5,8 @@
 #include <future>
 #include <set>
 
+#include "verify/parallel.hpp"
+
 namespace metersync::verify {
 namespace {
 
@@ -59,7 +61,19 @@ Result<void> Verifier::first_pass(std::vector<BucketDigest>& digests, SourceRepo
     auto page = source_.next_page();
     if (!page) return std::unexpected(page.error());
     if (page->empty()) return {};
-    for (const SourceRow& row : *page) {
+    // The two MD5s of a row are as costly as its mapping: they are computed on every core.
+    struct Hashed {
+      uint32_t bucket = 0;
+      uint64_t hash = 0;
+    };
+    std::vector<Hashed> hashed(page->size());
+    for_each_slice(page->size(), [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i)
+        if (const auto& mapped = (*page)[i].mapped)
+          hashed[i] = {bucket_of(mapped->key(), options_.encoding, buckets_), row_hash(*mapped, options_.encoding)};
+    });
+    for (size_t i = 0; i < page->size(); ++i) {
+      const SourceRow& row = (*page)[i];
       if (!row.mapped) {
         ++report.unmappable_rows;
         if (report.unmappable.size() < kUnmappableKept)
@@ -67,8 +81,7 @@ Result<void> Verifier::first_pass(std::vector<BucketDigest>& digests, SourceRepo
         continue;
       }
       ++report.source_rows;
-      digests[bucket_of(row.mapped->key(), options_.encoding, buckets_)].add(
-          row_hash(*row.mapped, options_.encoding));
+      digests[hashed[i].bucket].add(hashed[i].hash);
     }
   }
 }

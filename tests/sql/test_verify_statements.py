@@ -1,5 +1,5 @@
-"""The Meter Master statements of `metersync verify` (src/verify/meter_master_sql.cpp), parsed by
-sqlglot in each sink dialect: T-SQL for SQL Server, whose statements cannot run here; the
+"""The Meter Master statements of `metersync verify` (src/verify/meter_master_sql.cpp) and its
+source-table statements (src/verify/odbc_sides.cpp), parsed by sqlglot in each dialect: T-SQL for SQL Server, whose statements cannot run here; the
 PostgreSQL and MariaDB ones also run against real servers (verify_real_servers in ctest) and the
 stack (tests/integration/test_verify.py). Syntax only for SQL Server."""
 import glob
@@ -34,7 +34,7 @@ def test_every_dialect_has_its_statements():
     assert {s["dialect"] for s in STATEMENTS} == set(READ)
     for dialect in READ:
         assert {s["what"] for s in STATEMENTS if s["dialect"] == dialect} == {
-            "live rows", "bucket digests", "bucket rows"}
+            "live rows", "bucket digests", "bucket rows", "source boundaries", "source range", "source lookup"}
 
 
 @pytest.mark.parametrize("statement", STATEMENTS, ids=lambda s: f'{s["dialect"]}-{s["what"]}')

@@ -27,6 +27,29 @@ TEST(SourceTable, PagesInKeyOrderInEachFamily) {
             "SELECT * FROM \"METERS\".\"METER\" ORDER BY \"METER_NO\" FETCH FIRST 5 ROWS ONLY");
 }
 
+TEST(SourceTable, ReadsAKeyRangeBoundedAtBothEnds) {
+  EXPECT_EQ(source_page_sql("postgres", {"public", "meter"}, "meter_id", 101, "CAST(? AS uuid)", "CAST(? AS uuid)"),
+            "SELECT * FROM \"public\".\"meter\" WHERE \"meter_id\" > CAST(? AS uuid) AND \"meter_id\" <= "
+            "CAST(? AS uuid) ORDER BY \"meter_id\" LIMIT 101");
+  EXPECT_EQ(source_page_sql("sqlserver", {"MeterDB", "dbo", "Meters"}, "MeterID", 5, std::nullopt, "CAST(? AS BIGINT)"),
+            "SELECT TOP (5) * FROM [MeterDB].[dbo].[Meters] WHERE [MeterID] <= CAST(? AS BIGINT) ORDER BY [MeterID]");
+}
+
+TEST(SourceTable, AsksForEveryNthKeyInEachFamily) {
+  EXPECT_EQ(source_boundaries_sql("postgres", {"public", "meter"}, "meter_id", 100),
+            "SELECT \"meter_id\" FROM (SELECT \"meter_id\", ROW_NUMBER() OVER (ORDER BY \"meter_id\") AS n FROM "
+            "\"public\".\"meter\") AS b WHERE n % 100 = 0 ORDER BY \"meter_id\"");
+  EXPECT_EQ(source_boundaries_sql("mariadb", {"meterdb", "meters"}, "id", 7),
+            "SELECT `id` FROM (SELECT `id`, ROW_NUMBER() OVER (ORDER BY `id`) AS n FROM `meterdb`.`meters`) AS b "
+            "WHERE n % 7 = 0 ORDER BY `id`");
+  EXPECT_EQ(source_boundaries_sql("sqlserver", {"MeterDB", "dbo", "Meters"}, "MeterID", 7),
+            "SELECT [MeterID] FROM (SELECT [MeterID], ROW_NUMBER() OVER (ORDER BY [MeterID]) AS n FROM "
+            "[MeterDB].[dbo].[Meters]) AS b WHERE n % 7 = 0 ORDER BY [MeterID]");
+  EXPECT_EQ(source_boundaries_sql("oracle", {"METERS", "METER"}, "METER_NO", 7),
+            "SELECT \"METER_NO\" FROM (SELECT \"METER_NO\", ROW_NUMBER() OVER (ORDER BY \"METER_NO\") AS n FROM "
+            "\"METERS\".\"METER\") b WHERE MOD(n, 7) = 0 ORDER BY \"METER_NO\"");
+}
+
 TEST(SourceTable, LooksRowsUpByKey) {
   EXPECT_EQ(source_lookup_sql("postgres", {"public", "meter"}, "meter_id", 2, "CAST(? AS uuid)"),
             "SELECT * FROM \"public\".\"meter\" WHERE \"meter_id\" IN (CAST(? AS uuid), CAST(? AS uuid))");
