@@ -6,7 +6,6 @@
 #include "pipeline/record_processor.hpp"
 #include "sink/sink.hpp"
 #include "verify/meter_master_sql.hpp"
-#include "verify/parallel.hpp"
 #include "verify/source_values.hpp"
 
 namespace metersync::verify {
@@ -170,7 +169,8 @@ std::unique_ptr<sink::OdbcConnection> OdbcSourceTable::connect(const sink::OdbcE
 
 void OdbcSourceTable::restart() {
   drop_pending();
-  ranges_.reset();
+  ranges_.clear();
+  planned_ = false;
   next_range_ = 0;
 }
 
@@ -219,6 +219,7 @@ Result<void> OdbcSourceTable::plan() {
   }
   ranges.push_back({after, std::nullopt});
   ranges_ = std::move(ranges);
+  planned_ = true;
   return {};
 }
 
@@ -255,55 +256,64 @@ Result<sink::DescribedRows> OdbcSourceTable::read_range(sink::OdbcConnection& co
 }
 
 void OdbcSourceTable::start_next_range() {
-  if (!ranges_ || next_range_ >= ranges_->size()) return;
+  if (next_range_ >= ranges_.size()) return;
   sink::OdbcConnection& reader = *readers_[next_range_ % readers_.size()];
-  const KeyRange& range = (*ranges_)[next_range_++];
-  pending_.push_back(std::async(std::launch::async, [this, &reader, &range] { return read_range(reader, range); }));
+  const KeyRange& range = ranges_[next_range_++];
+  pending_.push_back(std::async(std::launch::async, [this, &reader, &range] { return read_and_map(reader, range); }));
+}
+
+Result<OdbcSourceTable::MappedRange> OdbcSourceTable::read_and_map(sink::OdbcConnection& connection,
+                                                                   const KeyRange& range) {
+  auto page = read_range(connection, range);
+  if (!page) return std::unexpected(page.error());
+  MappedRange out;
+  if (page->rows.empty()) return out;  // a range emptied since plan()
+  const auto key_index = key_index_of(*page);
+  if (!key_index) return std::unexpected(Error::data(Stage::Map, "the source table has no column " + key_column_));
+  out.key_cast = key_cast(source_.connector, page->columns[*key_index]);
+  out.rows = map_rows(*page, *key_index);
+  return out;
 }
 
 std::vector<SourceRow> OdbcSourceTable::map_rows(const sink::DescribedRows& page, size_t key_index) const {
   std::vector<SourceRow> out(page.rows.size());
-  for_each_slice(page.rows.size(), [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      const sink::SqlRow& raw = page.rows[i];
-      SourceRow& row = out[i];
-      row.source_key = raw[key_index].value_or("NULL");
-      auto decoded = source_row(page.columns, raw);
-      if (!decoded) {
-        row.failure = decoded.error().reason;
-        continue;
-      }
-      ChangeEvent event{connector_, Op::Read, std::nullopt, std::move(*decoded), Position{"verify"},
-                        0, table_.back(), true};
-      auto change = mapper_.map(event);
-      if (!change) {
-        row.failure = change.error().reason;
-        continue;
-      }
-      row.mapped = compared_row(change->row, columns_);
+  for (size_t i = 0; i < page.rows.size(); ++i) {
+    const sink::SqlRow& raw = page.rows[i];
+    SourceRow& row = out[i];
+    row.source_key = raw[key_index].value_or("NULL");
+    auto decoded = source_row(page.columns, raw);
+    if (!decoded) {
+      row.failure = decoded.error().reason;
+      continue;
     }
-  });
+    ChangeEvent event{connector_, Op::Read, std::nullopt, std::move(*decoded), Position{"verify"},
+                      0, table_.back(), true};
+    auto change = mapper_.map(event);
+    if (!change) {
+      row.failure = change.error().reason;
+      continue;
+    }
+    row.mapped = compared_row(change->row, columns_);
+  }
   return out;
 }
 
 Result<std::vector<SourceRow>> OdbcSourceTable::next_page() {
-  if (!ranges_)
+  if (!planned_)
     if (auto planned = plan(); !planned) return std::unexpected(planned.error());
   while (true) {
-    while (pending_.size() < readers_.size() && next_range_ < ranges_->size()) start_next_range();
+    while (pending_.size() < readers_.size() && next_range_ < ranges_.size()) start_next_range();
     if (pending_.empty()) return std::vector<SourceRow>{};
     auto page = pending_.front().get();
     pending_.pop_front();
     if (!page) {
       drop_pending();
-      next_range_ = ranges_->size();  // the pass ends with this error
+      next_range_ = ranges_.size();  // the pass ends with this error
       return std::unexpected(page.error());
     }
     if (page->rows.empty()) continue;  // a range emptied since plan()
-    const auto key_index = key_index_of(*page);
-    if (!key_index) return std::unexpected(Error::data(Stage::Map, "the source table has no column " + key_column_));
-    if (!cast_) cast_ = key_cast(source_.connector, page->columns[*key_index]);
-    return map_rows(*page, *key_index);
+    if (!cast_) cast_ = std::move(page->key_cast);
+    return std::move(page->rows);
   }
 }
 

@@ -48,9 +48,10 @@ std::string source_lookup_sql(const std::string& connector, const std::vector<st
 std::string key_cast(const std::string& connector, const sink::ResultColumn& key);
 
 // The source table, read in key order. A pass first asks the source for every page_rows-th
-// key, then reads the key ranges between them over `readers` connections at once, handing the
-// pages out in key order: one connection alone is a serial chain (the server producing a page,
-// the driver converting it) that leaves the other cores idle (docs/verify.md, "Measured").
+// key, then reads and maps the key ranges between them on `readers` connections and threads at
+// once, handing the pages out in key order: one connection alone is a serial chain (the server
+// producing a page, the driver converting it, the mapping) that leaves the other core idle
+// (docs/verify.md, "Measured").
 class OdbcSourceTable final : public SourceTable {
  public:
   // Connects; throws sink::SinkError when the source cannot be reached.
@@ -82,6 +83,13 @@ class OdbcSourceTable final : public SourceTable {
   // One range whole, page by page (a range holds more than page_rows rows only when rows
   // were inserted into it after plan()).
   Result<sink::DescribedRows> read_range(sink::OdbcConnection& connection, const KeyRange& range);
+  // A range read and mapped, on the reader's own thread; `key_cast` set from the key column's
+  // type when the range had rows.
+  struct MappedRange {
+    std::vector<SourceRow> rows;
+    std::optional<std::string> key_cast;
+  };
+  Result<MappedRange> read_and_map(sink::OdbcConnection& connection, const KeyRange& range);
   // Starts reading the next range not yet started, on the reader it belongs to.
   void start_next_range();
   // Waits for the ranges being read and forgets them: before the connections serve anything else.
@@ -98,11 +106,12 @@ class OdbcSourceTable final : public SourceTable {
   size_t page_rows_;
   std::vector<std::unique_ptr<sink::OdbcConnection>> readers_;  // [0] also serves lookups and repair
   std::optional<std::string> cast_;      // how a key's `?` is typed
-  std::optional<std::vector<KeyRange>> ranges_;  // planned at a pass's first page
+  std::vector<KeyRange> ranges_;  // planned at a pass's first page
+  bool planned_ = false;
   size_t next_range_ = 0;                // the next range to start reading
   // The ranges being read, in key order, range i on readers_[i % readers_.size()]. Declared
   // last: destroyed (waited for) before the connections they use.
-  std::deque<std::future<Result<sink::DescribedRows>>> pending_;
+  std::deque<std::future<Result<MappedRange>>> pending_;
 };
 
 class OdbcMeterMaster final : public MeterMasterRows {

@@ -129,8 +129,12 @@ uint64_t row_hash(const ComparedRow& row, Encoding encoding) {
   return big_endian(md5_of(digest_text(row), encoding), 7);
 }
 
+uint32_t key_hash(std::string_view key, Encoding encoding) {
+  return static_cast<uint32_t>(big_endian(md5_of(key, encoding), 4));
+}
+
 uint32_t bucket_of(std::string_view key, Encoding encoding, uint32_t buckets) {
-  return static_cast<uint32_t>(big_endian(md5_of(key, encoding), 4) % buckets);
+  return key_hash(key, encoding) % buckets;
 }
 
 uint32_t bucket_count_for(int64_t rows) {

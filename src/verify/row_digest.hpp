@@ -57,6 +57,8 @@ ComparedRow compared_row(const MeterRow& row,
 std::string digest_text(const ComparedRow& row);
 uint64_t row_hash(const ComparedRow& row, Encoding encoding);
 uint32_t bucket_of(std::string_view key, Encoding encoding, uint32_t buckets);
+// The first 4 bytes of MD5(key), big-endian: bucket_of is this modulo the bucket count.
+uint32_t key_hash(std::string_view key, Encoding encoding);
 
 // About 16 live rows per bucket, a power of two between 64 and 1,048,576.
 uint32_t bucket_count_for(int64_t rows);

@@ -54,24 +54,38 @@ std::vector<Difference> diff_rows(const std::map<std::string, ComparedRow>& sour
 Verifier::Verifier(SourceTable& source, MeterMasterRows& meter_master, VerifyOptions options)
     : source_(source), meter_master_(meter_master), options_(std::move(options)) {}
 
-Result<void> Verifier::first_pass(std::vector<BucketDigest>& digests, SourceReport& report) {
+Result<void> Verifier::first_pass(std::vector<BucketDigest>& digests, std::shared_future<uint32_t> buckets,
+                                  SourceReport& report) {
   source_.restart();
   ++report.source_passes;
+  struct Hashed {
+    uint32_t key = 0;
+    uint64_t row = 0;
+  };
+  std::vector<Hashed> waiting;  // hashed before the bucket count was known
+  uint32_t count = 0;
+  const auto fold = [&](const Hashed& h) { digests[h.key % count].add(h.row); };
+  const auto known = [&] {
+    if (count == 0 && buckets.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      count = buckets.get();
+      digests.assign(count, BucketDigest{});
+      for (const Hashed& h : waiting) fold(h);
+      waiting = {};
+    }
+    return count != 0;
+  };
   while (true) {
     auto page = source_.next_page();
     if (!page) return std::unexpected(page.error());
-    if (page->empty()) return {};
+    if (page->empty()) break;
     // The two MD5s of a row are as costly as its mapping: they are computed on every core.
-    struct Hashed {
-      uint32_t bucket = 0;
-      uint64_t hash = 0;
-    };
     std::vector<Hashed> hashed(page->size());
     for_each_slice(page->size(), [&](size_t begin, size_t end) {
       for (size_t i = begin; i < end; ++i)
         if (const auto& mapped = (*page)[i].mapped)
-          hashed[i] = {bucket_of(mapped->key(), options_.encoding, buckets_), row_hash(*mapped, options_.encoding)};
+          hashed[i] = {key_hash(mapped->key(), options_.encoding), row_hash(*mapped, options_.encoding)};
     });
+    const bool fold_now = known();
     for (size_t i = 0; i < page->size(); ++i) {
       const SourceRow& row = (*page)[i];
       if (!row.mapped) {
@@ -81,9 +95,13 @@ Result<void> Verifier::first_pass(std::vector<BucketDigest>& digests, SourceRepo
         continue;
       }
       ++report.source_rows;
-      digests[hashed[i].bucket].add(hashed[i].hash);
+      if (fold_now) fold(hashed[i]);
+      else waiting.push_back(hashed[i]);
     }
   }
+  buckets.wait();
+  known();
+  return {};
 }
 
 Result<std::map<std::string, Difference>> Verifier::compare_buckets(
@@ -199,33 +217,48 @@ SourceReport Verifier::run(const std::string& source_name) {
   const auto started = std::chrono::steady_clock::now();
   SourceReport report;
   report.source = source_name;
+  const auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   const auto finish = [&](std::string error = {}) {
     report.error = std::move(error);
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return report;
   };
 
-  auto live = meter_master_.live_rows();
-  if (!live) return finish("Meter Master: " + live.error().describe());
-  report.meter_master_rows = *live;
-  buckets_ = bucket_count_for(*live);
-  report.buckets = buckets_;
-  const auto since = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  };
-  // Meter Master's aggregate runs in its database while metersync reads and maps the source:
-  // the two take about as long, and they need neither the other's result nor its connection.
-  auto stored_later = std::async(std::launch::async, [&] {
+  // Meter Master counts, then computes its digests in its database, while metersync reads and
+  // maps the source: the two take about as long, and they need neither the other's result nor
+  // its connection. The count fixes the bucket count the source pass folds its rows into.
+  std::promise<uint32_t> bucket_count;
+  std::optional<Error> count_error;
+  auto stored_later = std::async(std::launch::async, [&]() -> Result<std::map<uint32_t, BucketDigest>> {
+    Result<int64_t> live = 0;
+    try {
+      live = meter_master_.live_rows();
+    } catch (...) {
+      bucket_count.set_value(bucket_count_for(0));  // the source pass must not wait for ever
+      throw;
+    }
+    if (!live) {
+      count_error = live.error();
+      bucket_count.set_value(bucket_count_for(0));  // the source pass ends; the run reports the error
+      return std::unexpected(live.error());
+    }
+    report.meter_master_rows = *live;
+    buckets_ = bucket_count_for(*live);
+    bucket_count.set_value(buckets_);
     const auto phase = std::chrono::steady_clock::now();
     auto digests = meter_master_.digests(buckets_);
     report.digest_seconds = since(phase);
     return digests;
   });
-  std::vector<BucketDigest> computed(buckets_);
+  std::vector<BucketDigest> computed;
   const auto phase = std::chrono::steady_clock::now();
-  auto read = first_pass(computed, report);
+  auto read = first_pass(computed, bucket_count.get_future().share(), report);
   report.first_pass_seconds = since(phase);
   auto stored = stored_later.get();
+  report.buckets = buckets_;
+  if (count_error) return finish("Meter Master: " + count_error->describe());
   if (!stored) return finish("Meter Master: " + stored.error().describe());
   if (!read) return finish("source: " + read.error().describe());
 

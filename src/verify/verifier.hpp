@@ -5,6 +5,8 @@
 //   2. Meter Master computes every bucket's digest in SQL (meter_master_sql.hpp).
 //   3. The source table is streamed in key order, page by page; every row is mapped by the
 //      pipeline's own SourceMapper and folded into the same bucket digests in metersync.
+//      Steps 1-2 run on Meter Master's connection while step 3 runs: the source is read from
+//      the start, and its first rows are folded once the count is known.
 //   4. Buckets whose digests agree are done. For the others, in groups that keep at most
 //      `max_rows_in_memory` rows per side: the source is streamed again keeping only the
 //      rows of the group's buckets, Meter Master returns its rows of those buckets, and the
@@ -19,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -147,7 +150,10 @@ class Verifier {
                                                     const std::map<std::string, std::string>& source_keys,
                                                     const std::vector<uint32_t>& buckets,
                                                     const std::set<std::string>* only, SourceReport& report);
-  Result<void> first_pass(std::vector<BucketDigest>& digests, SourceReport& report);
+  // `buckets` is Meter Master's count turned into buckets_ (counted while the source is read);
+  // rows hashed before it is known wait in memory, 12 bytes each.
+  Result<void> first_pass(std::vector<BucketDigest>& digests, std::shared_future<uint32_t> buckets,
+                          SourceReport& report);
 
   SourceTable& source_;
   MeterMasterRows& meter_master_;

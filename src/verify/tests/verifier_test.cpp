@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
 
 namespace metersync::verify {
 namespace {
@@ -43,7 +46,12 @@ class FakeMeterMaster : public MeterMasterRows {
  public:
   std::vector<ComparedRow> live;
   int64_t rows_read = 0;
-  Result<int64_t> live_rows() override { return static_cast<int64_t>(live.size()); }
+  // Set: live_rows() answers only once it returns true (a slow COUNT on a large table).
+  std::function<bool()> count_when;
+  Result<int64_t> live_rows() override {
+    while (count_when && !count_when()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return static_cast<int64_t>(live.size());
+  }
   Result<std::map<uint32_t, BucketDigest>> digests(uint32_t buckets) override {
     std::map<uint32_t, BucketDigest> out;
     for (const auto& r : live) out[bucket_of(r.key(), Encoding::Utf8, buckets)].add(row_hash(r, Encoding::Utf8));
@@ -85,6 +93,39 @@ TEST(Verifier, EqualTablesAreVerifiedFromDigestsAlone) {
   EXPECT_EQ(report.differing_buckets, 0u);
   EXPECT_EQ(report.source_passes, 1);
   EXPECT_EQ(f.meter_master.rows_read, 0);
+}
+
+TEST(Verifier, RowsReadBeforeMeterMasterCountedAreFoldedOnceItHas) {
+  Fixture f;
+  // The count answers only after the source was read whole: every row waited for it.
+  std::atomic<bool> read_whole = false;
+  f.meter_master.count_when = [&] { return read_whole.load(); };
+  class Watched : public SourceTable {
+   public:
+    Watched(FakeSource& inner, std::atomic<bool>& done) : inner_(inner), done_(done) {}
+    void restart() override { inner_.restart(); }
+    Result<std::vector<SourceRow>> next_page() override {
+      auto page = inner_.next_page();
+      if (page && page->empty()) done_ = true;
+      return page;
+    }
+    Result<std::vector<SourceRow>> rows_with_keys(const std::vector<std::string>& keys) override {
+      return inner_.rows_with_keys(keys);
+    }
+
+   private:
+    FakeSource& inner_;
+    std::atomic<bool>& done_;
+  } source(f.source, read_whole);
+  f.meter_master.live[20] = row("20", "changed");
+  VerifyOptions options;
+  options.column_names = kColumns;
+  const SourceReport report = Verifier(source, f.meter_master, options).run("mysql");
+  EXPECT_EQ(report.error, "");
+  EXPECT_EQ(report.source_rows, 200);
+  ASSERT_EQ(report.differences.size(), 1u);
+  EXPECT_EQ(report.differences[0].key, "20");
+  EXPECT_EQ(report.differing_buckets, 1u);
 }
 
 TEST(Verifier, ReportsMissingExtraLiveAndDifferingColumns) {
