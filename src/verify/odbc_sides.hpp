@@ -57,7 +57,7 @@ class OdbcSourceTable final : public SourceTable {
   // Connects; throws sink::SinkError when the source cannot be reached.
   OdbcSourceTable(const sink::OdbcEnvironment& environment, const config::SourceConfig& source,
                   std::vector<const config::TargetColumn*> columns, size_t page_rows = 10'000,
-                  size_t readers = 3);
+                  size_t readers = 4);
   void restart() override;
   Result<std::vector<SourceRow>> next_page() override;
   Result<std::vector<SourceRow>> rows_with_keys(const std::vector<std::string>& source_keys) override;
