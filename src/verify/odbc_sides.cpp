@@ -240,18 +240,16 @@ Result<sink::DescribedRows> OdbcSourceTable::read_range(sink::OdbcConnection& co
                                      after ? cast : std::nullopt, range.through ? cast : std::nullopt),
                      params);
     if (!page) return page;
-    const bool last = page->rows.size() < limit;
     const auto key_index = key_index_of(*page);
-    if (whole.columns.empty()) whole.columns = page->columns;
-    if (last || !key_index) {
-      whole.rows.insert(whole.rows.end(), std::make_move_iterator(page->rows.begin()),
-                        std::make_move_iterator(page->rows.end()));
-      return whole;
+    const bool more = page->rows.size() >= limit && key_index;
+    if (more) {
+      after = page->rows.back()[*key_index];
+      if (!cast) cast = key_cast(source_.connector, page->columns[*key_index]);
     }
-    after = page->rows.back()[*key_index];
-    if (!cast) cast = key_cast(source_.connector, page->columns[*key_index]);
+    if (whole.columns.empty()) whole.columns = page->columns;
     whole.rows.insert(whole.rows.end(), std::make_move_iterator(page->rows.begin()),
                       std::make_move_iterator(page->rows.end()));
+    if (!more) return whole;
   }
 }
 
