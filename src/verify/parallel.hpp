@@ -11,8 +11,8 @@ namespace metersync::verify {
 
 // Calls `work(begin, end)` on consecutive slices of [0, count), one slice per core, the first
 // on the calling thread; returns when all are done, rethrowing the first exception. The source
-// pass maps and hashes each page this way: one thread alone could not keep up with the source
-// server (docs/verify.md, "Measured").
+// pass hashes each range's rows this way (the readers map them on their own threads): on one
+// thread the two MD5s per row held up the readers (docs/verify.md, "Measured").
 template <typename Work>
 void for_each_slice(size_t count, Work&& work) {
   constexpr size_t kSmallest = 256;  // below this a thread costs more than it saves
