@@ -24,6 +24,14 @@ namespace {
 // (16 MiB by default), and each cut is just one more statement.
 constexpr std::size_t kMaxDocumentBytes = 4 << 20;
 
+// SQL Server's JSON stage cuts its documents much smaller: each is one more INSERT … FROM
+// OPENJSON in the same request, and on Babelfish 4.3 OPENJSON's cost per row grows with the
+// document (5,000-row batches of the bench's meters, one transaction each: 18,900–19,100
+// rows/s as one 1.1 MB document, 24,800–29,800/s as documents of 250 rows or about 56 KB,
+// 26,000/s of 100 rows, 21,400/s of 50; docs/sqlserver.md). SQL Server streams OPENJSON, so
+// there the cut costs only the extra statements.
+constexpr std::size_t kMaxSqlServerDocumentBytes = 64 << 10;
+
 SinkError fatal(const std::string& message) {
   return SinkError(SinkError::Kind::Fatal, "", message);
 }
@@ -108,7 +116,8 @@ struct Sink::Impl {
     if (refusal.empty()) {
       stage = SinkStage::Json;
       json_decodes_escapes = decoded == SqlServerDialect::kJsonProbeText;
-      stage_reason = std::string("one JSON document per segment (OPENJSON answered") +
+      stage_reason = "JSON documents of at most " + std::to_string(kMaxSqlServerDocumentBytes >> 10) +
+                     " KiB (OPENJSON answered" +
                      (config.sqlserver_stage == config::SqlServerStage::Json
                           ? ", sink.sqlserver_stage json" : "; sink.sqlserver_stage auto") +
                      (json_decodes_escapes
@@ -291,7 +300,7 @@ struct Sink::Impl {
             continue;
           }
           document.add(change);
-          if (document.bytes() >= kMaxDocumentBytes) {
+          if (document.bytes() >= kMaxSqlServerDocumentBytes) {
             batch.add(staged.stage_json_sql(key_only), {SqlParam::national(document.finish())});
             document.clear();
           }
