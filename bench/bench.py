@@ -94,6 +94,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sqlserver-batch-events", type=int,
                     help="sink.max_batch_events of the sqlserver part's drains (both dialects) and of its ceiling in "
                          "metersync's transactions (default: the shipped configuration's)")
+    ap.add_argument("--sqlserver-batch-bytes", type=int,
+                    help="sink.max_batch_bytes of the sqlserver part's drains (both dialects; default: the shipped "
+                         "configuration's, else 10 MiB)")
     ap.add_argument("--scale-events", type=int,
                     help="change events of the scale part, drained by 1, 2 and 3 instances (default 100000; "
                          "5000 with --check; 1000000 for the full run)")
@@ -199,7 +202,8 @@ def main(argv=None) -> int:
         m = machine()
         n = args.sqlserver_events or (sqlserver.CHECK_EVENTS if args.check else sqlserver.DEFAULT_EVENTS)
         res = sqlserver.run(env, run_id, workdir, binary, n, stage=args.sqlserver_stage,
-                            batch_events=args.sqlserver_batch_events, keep=args.keep)
+                            batch_events=args.sqlserver_batch_events, batch_bytes=args.sqlserver_batch_bytes,
+                            keep=args.keep)
         res["machine"] = m
         res["part_s"] = time.monotonic() - t0
         earlier = results.get("sqlserver")

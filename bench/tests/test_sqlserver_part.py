@@ -85,6 +85,10 @@ def test_a_measurement_renders_its_rates_ratios_and_targets(tmp_path):
     assert ("| ≥ 70% of the server's ceiling on the connection that staged the whole-phase document (updates) | 50% "
             "(20,000 vs 40,000 changes/s) | **missed** |") in text
     assert "| stage path used (`sink.sqlserver_stage`: not set, auto) | json |" in text
+    assert "a batch also ends at 10 MiB of held records (`sink.max_batch_bytes` as shipped)" in text
+    res["sink"].update({"max_batch_bytes": str(32 << 20), "batch_bytes_set": True})
+    report.write({"sqlserver": res}, md, tmp_path / "bench")
+    assert "a batch also ends at 32 MiB of held records (`sink.max_batch_bytes`, `--sqlserver-batch-bytes`" in md.read_text()
 
 
 def test_ceiling_rows_follow_the_mssql_mapping():

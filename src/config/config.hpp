@@ -52,6 +52,7 @@ struct SinkConfig {
   std::string offsets_table = "MeterSyncOffsets";  // sink.offsets_table
   std::string truncates_table = "MeterSyncTruncates";  // sink.truncates_table
   int max_batch_events = 5000;                         // sink.max_batch_events
+  std::size_t max_batch_bytes = 10u << 20;             // sink.max_batch_bytes
   std::chrono::milliseconds max_batch_wait{5};        // sink.max_batch_wait_ms
   std::chrono::milliseconds retry_initial{200};        // sink.retry_initial_ms
   std::chrono::milliseconds retry_max{10000};          // sink.retry_max_ms

@@ -4,6 +4,16 @@
 
 namespace metersync::engine {
 
+BatchWriter::Settings BatchWriter::Settings::from(const config::SinkConfig& sink) {
+  Settings settings;
+  settings.max_batch_events = static_cast<std::size_t>(std::max(1, sink.max_batch_events));
+  settings.max_batch_bytes = sink.max_batch_bytes;
+  settings.max_batch_wait = sink.max_batch_wait;
+  settings.retry_initial = sink.retry_initial;
+  settings.retry_max = sink.retry_max;
+  return settings;
+}
+
 BatchWriter::BatchWriter(BatchCommitter& committer, Settings settings, Hooks hooks)
     : committer_(committer),
       settings_(settings),

@@ -3,7 +3,7 @@
 // the current ones are written (the two costs overlap instead of adding up).
 //
 // Hand-over: the pipeline thread add()s records to the queued batch while it has room
-// (sink.max_batch_events records, and max_batch_bytes of held records). The
+// (sink.max_batch_events records, and sink.max_batch_bytes of held records). The
 // writer takes the whole queued batch as soon as it is free and the batch is ready:
 // full, or sink.max_batch_wait old. A busy writer thus makes the next batch larger,
 // never later than needed; memory stays bounded by two batches whatever the events'
@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/config.hpp"
 #include "pipeline/backoff.hpp"
 #include "engine/batch_committer.hpp"
 #include "engine/in_flight_batch.hpp"
@@ -46,11 +47,16 @@ class BatchWriter {
   struct Settings {
     std::size_t max_batch_events = 5000;
     // Bytes held per batch (in_flight_batch.hpp's held_bytes(): the record, its retained
-    // key and value, its change). Two batches are held: 10 MiB keeps them near 20 MiB.
+    // key and value, its change): sink.max_batch_bytes. Two batches are held: 10 MiB keeps
+    // them near 20 MiB.
     std::size_t max_batch_bytes = 10u << 20;
     std::chrono::milliseconds max_batch_wait{0};
     std::chrono::milliseconds retry_initial{200};
     std::chrono::milliseconds retry_max{10000};
+
+    // The sink's keys: sink.max_batch_events, max_batch_bytes, max_batch_wait_ms and the
+    // retry back-off.
+    static Settings from(const config::SinkConfig& sink);
   };
 
   // All run on the writer thread.

@@ -25,15 +25,6 @@ kafka::ClientSettings kafka_settings(const config::Config& config, const std::st
   return kafka::ClientSettings{config.kafka.bootstrap_servers, config.kafka.properties, client_id};
 }
 
-BatchWriter::Settings writer_settings(const config::SinkConfig& config) {
-  BatchWriter::Settings settings;
-  settings.max_batch_events = static_cast<std::size_t>(std::max(1, config.max_batch_events));
-  settings.max_batch_wait = config.max_batch_wait;
-  settings.retry_initial = config.retry_initial;
-  settings.retry_max = config.retry_max;
-  return settings;
-}
-
 }  // namespace
 
 Worker::Worker(const config::Config& config, const config::SourceConfig& source,
@@ -55,7 +46,7 @@ Worker::Worker(const config::Config& config, const config::SourceConfig& source,
       progress_(source.name, status),
       committer_(writer_connection_, dead_letters_, group_, source.topic,
                  [this](const CommitSummary& summary) { progress_.committed(summary); }),
-      writer_(committer_, writer_settings(config.sink), writer_hooks()) {
+      writer_(committer_, BatchWriter::Settings::from(config.sink), writer_hooks()) {
   committer_.on_refused([this](const Error& error) {
     if (auto* m = status_.metrics(); m != nullptr && error.stage == Stage::Sink) m->sink_error(kind_name(error.kind));
   });

@@ -117,6 +117,7 @@ TEST(Load, DefaultsComeFromTheKeyTable) {
   EXPECT_EQ(config.sink.offsets_table, "MeterSyncOffsets");
   EXPECT_EQ(config.sink.truncates_table, "MeterSyncTruncates");
   EXPECT_EQ(config.sink.max_batch_events, 5000);
+  EXPECT_EQ(config.sink.max_batch_bytes, 10u << 20);
   EXPECT_EQ(config.sink.max_batch_wait.count(), 5);
   EXPECT_EQ(config.sink.retry_max.count(), 10000);
   EXPECT_EQ(config.status_file, "");
@@ -189,7 +190,8 @@ TEST(Load, SigningSecretRotationAndScheme) {
 
 TEST(Load, ReadsEveryKindOfValue) {
   std::string yaml =
-      replaced(kMinimal, "sink:\n", "sink:\n  max_batch_events: 250\n  dialect: mariadb\n");
+      replaced(kMinimal, "sink:\n",
+               "sink:\n  max_batch_events: 250\n  max_batch_bytes: 33554432\n  dialect: mariadb\n");
   yaml = replaced(yaml, "kafka:\n",
                   "kafka:\n  properties: { security.protocol: SSL, fetch.max.bytes: 1024 }\n");
   yaml += R"yaml(    enabled: false
@@ -202,6 +204,7 @@ TEST(Load, ReadsEveryKindOfValue) {
 )yaml";
   const Config config = load_string(yaml);
   EXPECT_EQ(config.sink.max_batch_events, 250);
+  EXPECT_EQ(config.sink.max_batch_bytes, 32u << 20);
   EXPECT_EQ(config.sink.dialect, Dialect::MariaDb);
   EXPECT_EQ(config.sink.schema, "");  // MariaDB: the connection's database
   EXPECT_EQ(config.kafka.properties.at("security.protocol"), "SSL");
@@ -298,6 +301,8 @@ TEST(Errors, WrongTypesAndRanges) {
             "sink.max_batch_events: expected an integer (1 to 1000000), found 'many'");
   EXPECT_EQ(error_of(replaced(kMinimal, "sink:\n", "sink:\n  max_batch_events: 0\n")),
             "sink.max_batch_events: 0 is out of range; use 1 to 1000000");
+  EXPECT_EQ(error_of(replaced(kMinimal, "sink:\n", "sink:\n  max_batch_bytes: 1024\n")),
+            "sink.max_batch_bytes: 1024 is out of range; use 65536 to 1073741824");
   EXPECT_EQ(
       error_of(replaced(kMinimal, "sink:\n", "sink:\n  dialect: postgress\n")),
       "sink.dialect: 'postgress' is not sqlserver, postgres or mariadb; did you mean postgres?");

@@ -166,6 +166,21 @@ TEST(BatchWriter, TheQueuedBatchIsAlsoBoundedByItsHeldBytes) {
   EXPECT_EQ(h.sink.inner.committed[1].record_count, 3);
 }
 
+TEST(BatchWriter, SettingsComeFromTheSinkKeys) {
+  config::SinkConfig sink;
+  sink.max_batch_events = 250;
+  sink.max_batch_bytes = 32u << 20;
+  sink.max_batch_wait = std::chrono::milliseconds(7);
+  sink.retry_initial = std::chrono::milliseconds(300);
+  sink.retry_max = std::chrono::milliseconds(9000);
+  const BatchWriter::Settings settings = BatchWriter::Settings::from(sink);
+  EXPECT_EQ(settings.max_batch_events, 250u);
+  EXPECT_EQ(settings.max_batch_bytes, 32u << 20);
+  EXPECT_EQ(settings.max_batch_wait.count(), 7);
+  EXPECT_EQ(settings.retry_initial.count(), 300);
+  EXPECT_EQ(settings.retry_max.count(), 9000);
+}
+
 TEST(BatchWriter, RevokeWaitsForTheWriteInProgressAndDropsThePartitionsRecords) {
   Harness h(100);
   BatchWriter writer(h.committer, h.settings, h.hooks());
