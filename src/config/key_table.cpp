@@ -94,8 +94,8 @@ const std::array<Key<Config>, 24> kTopLevel{{
      .choices = "auto|json|rows",
      .help = "sqlserver only: how a batch's rows reach the server. json: bound JSON "
              "documents of at most 64 KiB read with OPENJSON (needs SQL Server 2016+ and "
-             "database compatibility level 130+); rows: multi-row INSERTs of bound parameters (any version, slower); "
-             "auto: json when the server answers OPENJSON, else rows (the log and the status "
+             "database compatibility level 130+); rows: multi-row INSERTs of bound parameters "
+             "(any version, slower); auto: json when the server answers OPENJSON, else rows (the log and the status "
              "file say which)",
      .set =
          [](Config& c, const Setting& v) {
@@ -116,9 +116,10 @@ const std::array<Key<Config>, 24> kTopLevel{{
      .default_value = "10485760",
      .min = 65'536,
      .max = 1'073'741'824,
-     // Two batches are held (the one being written, the next filling): resident memory grows
-     // by about twice what this adds. The bench's Debezium SQL Server events hold about 1.9 KB
-     // each, so the 10 MiB default ends a batch near 5,500 of them.
+     // Two batches are held (the one being written, the next filling), and the estimate leaves
+     // out the allocator's slack and the prefetch behind them: resident memory grew by about
+     // three times what was added (docs/sqlserver.md). The bench's Debezium SQL Server events
+     // hold about 1.9 KB each, so the 10 MiB default ends a batch near 5,500 of them.
      .help = "bytes of consumed records a batch holds at most (each record as consumed, and "
              "its mapped change); a batch ends at this or at sink.max_batch_events, whichever "
              "comes first",

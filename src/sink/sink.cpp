@@ -28,8 +28,8 @@ constexpr std::size_t kMaxDocumentBytes = 4 << 20;
 // OPENJSON in the same request, and on Babelfish 4.3 OPENJSON's cost per row grows with the
 // document (5,000-row batches of the bench's meters, one transaction each: 18,900–19,100
 // rows/s as one 1.1 MB document, 24,800–29,800/s as documents of 250 rows or about 56 KB,
-// 26,000/s of 100 rows, 21,400/s of 50; docs/sqlserver.md). SQL Server streams OPENJSON, so
-// there the cut costs only the extra statements.
+// 26,000/s of 100 rows, 21,400/s of 50; docs/sqlserver.md). On SQL Server itself the cut
+// costs one more statement per 64 KiB; whether it gains there was not measured.
 constexpr std::size_t kMaxSqlServerDocumentBytes = 64 << 10;
 
 SinkError fatal(const std::string& message) {
