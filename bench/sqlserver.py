@@ -413,22 +413,24 @@ class SqlServerBench:
         (metersync's sink.max_batch_events): one BEGIN, the documents, the UPDATE and the INSERT,
         COMMIT, the #temp table emptied, per transaction. What the server does for the same net
         effect when it must commit as often as metersync does. On a fresh connection, as `ceiling`."""
-        conn = self.tds_connect()
-        cur, (_, stage, update, insert) = self.ceiling_ready(conn, self.batched_names["table"])
         transactions = [[json.dumps(rows[d:d + chunk], separators=(",", ":"))
                          for d in range(b, min(b + batch, len(rows)), chunk)]
                         for b in range(0, len(rows), batch)]
-        t0 = time.monotonic()
-        for pieces in transactions:
-            cur.execute("BEGIN TRANSACTION")
-            for doc in pieces:
-                cur.execute(stage, doc)
-            cur.execute(update)
-            cur.execute(insert)
-            cur.execute("COMMIT TRANSACTION")
-            cur.execute("TRUNCATE TABLE #bench_ceiling_stage")
-        elapsed = time.monotonic() - t0
-        conn.close()
+        conn = self.tds_connect()
+        try:
+            cur, (_, stage, update, insert) = self.ceiling_ready(conn, self.batched_names["table"])
+            t0 = time.monotonic()
+            for pieces in transactions:
+                cur.execute("BEGIN TRANSACTION")
+                for doc in pieces:
+                    cur.execute(stage, doc)
+                cur.execute(update)
+                cur.execute(insert)
+                cur.execute("COMMIT TRANSACTION")
+                cur.execute("TRUNCATE TABLE #bench_ceiling_stage")
+            elapsed = time.monotonic() - t0
+        finally:
+            conn.close()
         res = {"rows": len(rows), "batch": batch, "chunk": chunk, "transactions": len(transactions),
                "elapsed_s": elapsed, "rate": len(rows) / elapsed if elapsed > 0 else 0.0}
         log(f"  ceiling in transactions of {batch} rows: {len(rows)} rows in {elapsed:.2f}s = "
