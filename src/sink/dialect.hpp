@@ -104,9 +104,11 @@ class StageStatements {
   virtual std::string stage_insert(std::size_t rows) const = 0;
   // The most rows one stage_insert() may carry (the server's parameter limit).
   virtual std::size_t max_stage_rows() const = 0;
-  // The segment's rows as ONE bound JSON document (stage_document.hpp) read into the
-  // stage; `key_only` stages them as key-only deletes. Param: the document.
-  virtual std::string stage_json_sql(bool key_only) const = 0;
+  // The segment's rows as bound JSON documents (stage_document.hpp), all read into the
+  // stage by one statement: `full_documents` of full rows, then `key_only_documents` of
+  // key-only deletes. Params: the documents, in that order.
+  virtual std::string stage_json_sql(std::size_t full_documents,
+                                     std::size_t key_only_documents) const = 0;
   // After the stage is filled, before apply_stage() (no params): a staged full row older
   // than its source's latest truncate gets IsDeleted = 1, values kept. A truncate event
   // has no Kafka key, so it may be read before changes committed ahead of it at the

@@ -24,13 +24,18 @@ namespace {
 // (16 MiB by default), and each cut is just one more statement.
 constexpr std::size_t kMaxDocumentBytes = 4 << 20;
 
-// SQL Server's JSON stage cuts its documents much smaller: each is one more INSERT … FROM
-// OPENJSON in the same request, and on Babelfish 4.3 OPENJSON's cost per row grows with the
+// SQL Server's JSON stage cuts its documents much smaller: each is one more row of the stage
+// statement's VALUES list, and on Babelfish 4.3 OPENJSON's cost per row grows with the
 // document (5,000-row batches of the bench's meters, one transaction each: 18,900–19,100
 // rows/s as one 1.1 MB document, 24,800–29,800/s as documents of 250 rows or about 56 KB,
 // 26,000/s of 100 rows, 21,400/s of 50; docs/sqlserver.md). On SQL Server itself the cut
-// costs one more statement per 64 KiB; whether it gains there was not measured.
+// costs one more parameter per 64 KiB; whether it gains there was not measured.
 constexpr std::size_t kMaxSqlServerDocumentBytes = 64 << 10;
+
+// The documents one stage statement reads (its parameters): well under SQL Server's 2,100
+// per request, next to the lock and offsets parameters. A 5,000-event batch of the bench's
+// meters makes about 20; the largest sink.max_batch_bytes (1 GiB), 16 statements of them.
+constexpr std::size_t kMaxDocumentsPerStatement = 1000;
 
 SinkError fatal(const std::string& message) {
   return SinkError(SinkError::Kind::Fatal, "", message);
@@ -282,6 +287,23 @@ struct Sink::Impl {
     }
   }
 
+  // The documents into the stage, one statement for up to kMaxDocumentsPerStatement of
+  // them (full rows first), so that a statement stays under the parameter limit.
+  void stage_documents(std::vector<SqlParam> full, std::vector<SqlParam> key_only,
+                       StatementBatch& batch) {
+    const StageStatements& staged = *dialect->stage();
+    std::vector<SqlParam> all = std::move(full);
+    const std::size_t full_count = all.size();
+    for (SqlParam& param : key_only) all.push_back(std::move(param));
+    for (std::size_t first = 0; first < all.size(); first += kMaxDocumentsPerStatement) {
+      const std::size_t last = std::min(all.size(), first + kMaxDocumentsPerStatement);
+      const std::size_t full_here = first < full_count ? std::min(last, full_count) - first : 0;
+      std::vector<SqlParam> params(std::make_move_iterator(all.begin() + first),
+                                   std::make_move_iterator(all.begin() + last));
+      batch.add(staged.stage_json_sql(full_here, last - first - full_here), std::move(params));
+    }
+  }
+
   // SQL Server: a segment through the stage table, its statements added to the
   // transaction's batch: the stage filled from JSON documents (one piece per document) or
   // by multi-row INSERTs of bound parameters (131 rows each, a request of their own
@@ -291,6 +313,7 @@ struct Sink::Impl {
     for (const std::string& statement : staged.prepare_stage()) batch.add(statement);
     if (stage == SinkStage::Json) {
       std::vector<const StagedChange*> by_params;
+      std::vector<SqlParam> documents[2];  // full rows, key-only deletes
       for (const bool key_only : {false, true}) {
         document.clear();
         for (const StagedChange& change : rows) {
@@ -301,14 +324,14 @@ struct Sink::Impl {
           }
           document.add(change);
           if (document.bytes() >= kMaxSqlServerDocumentBytes) {
-            batch.add(staged.stage_json_sql(key_only), {SqlParam::national(document.finish())});
+            documents[key_only].push_back(SqlParam::national(document.finish()));
             document.clear();
           }
         }
-        if (!document.empty())
-          batch.add(staged.stage_json_sql(key_only), {SqlParam::national(document.finish())});
+        if (!document.empty()) documents[key_only].push_back(SqlParam::national(document.finish()));
       }
       document.clear();
+      stage_documents(std::move(documents[0]), std::move(documents[1]), batch);
       stage_by_params(by_params, batch);
     } else {
       std::vector<const StagedChange*> all;

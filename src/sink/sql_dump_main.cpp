@@ -102,8 +102,9 @@ int main(int argc, char** argv) {
     add("server_facts", std::string(SqlServerDialect::server_facts_sql()), 0);
     add("json_probe", std::string(SqlServerDialect::json_probe_sql()), 0);
     add("lock_or_raise_0", staged->lock_or_raise_sql(0), 1);
-    add("stage_json_full", staged->stage_json_sql(false), 1);
-    add("stage_json_key_only", staged->stage_json_sql(true), 1);
+    add("stage_json_full", staged->stage_json_sql(1, 0), 1);
+    add("stage_json_key_only", staged->stage_json_sql(0, 1), 1);
+    add("stage_json_both", staged->stage_json_sql(20, 2), 22);
     // One transaction as the JSON stage sends it in one request (Sink::Impl::apply_batched):
     // a T-SQL batch is compiled whole, so its statements must parse together.
     std::string request;
@@ -119,8 +120,7 @@ int main(int argc, char** argv) {
     batch.add(staged->lock_or_raise_sql(0), {SqlParam::national("a")});
     batch.add(staged->lock_or_raise_sql(1), {SqlParam::national("b")});
     for (const auto& sql : staged->prepare_stage()) batch.add(sql);
-    batch.add(staged->stage_json_sql(false), {SqlParam::national("[]")});
-    batch.add(staged->stage_json_sql(true), {SqlParam::national("[]")});
+    batch.add(staged->stage_json_sql(2, 1), std::vector<SqlParam>(3, SqlParam::national("[]")));
     batch.add(staged->stage_truncated_sql());
     for (const auto& sql : staged->apply_stage()) batch.add(sql);
     batch.add(dialect->offsets_upsert_all_sql(3), std::vector<SqlParam>(15, SqlParam::integer(0)));

@@ -33,9 +33,10 @@ class SqlServerDialect final : public Dialect, public StageStatements {
   std::vector<std::string> prepare_stage() const override;
   // 131 rows: 16 stage columns each, under SQL Server's 2,100 parameters per request.
   std::size_t max_stage_rows() const override;
-  // The JSON stage (sink.sqlserver_stage json): OPENJSON reads the document into the
+  // The JSON stage (sink.sqlserver_stage json): OPENJSON reads the documents into the
   // stage, so the server parses one statement per segment instead of one per 131 rows.
-  std::string stage_json_sql(bool key_only) const override;
+  std::string stage_json_sql(std::size_t full_documents,
+                             std::size_t key_only_documents) const override;
   // Answers when OPENJSON works on this server and database (SQL Server 2016+ at
   // compatibility level 130+); anything else is an error. The one value it returns is
   // kJsonProbeText when OPENJSON decodes JSON string escapes, as SQL Server does;

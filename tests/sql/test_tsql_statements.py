@@ -162,11 +162,15 @@ def test_truncate_watermark_only_moves_forward_and_older_staged_rows_are_flagged
 
 
 def test_json_stage_reads_every_document_column_as_text_into_the_typed_stage():
-    for name, kind in [("stage_json_full", "'U'"), ("stage_json_key_only", "'K'")]:
+    for name, kinds in [("stage_json_full", ["U"]), ("stage_json_key_only", ["K"]),
+                        ("stage_json_both", ["U"] * 20 + ["K"] * 2)]:
         sql = BY_NAME[name]["sql"]
-        assert BY_NAME[name]["params"] == 1
+        assert BY_NAME[name]["params"] == len(kinds)
         assert sql.startswith("INSERT INTO #MeterSyncStage (")
-        assert "FROM OPENJSON(?) WITH (" in sql and f", {kind}\nFROM" in sql
+        # every document a row of one VALUES list, with its ChangeKind, full rows first
+        values = re.search(r"FROM \(VALUES (.*?)\) AS d\(\[document\], \[kind\]\)\n", sql)
+        assert values and re.findall(r"\(\?, '(\w)'\)", values.group(1)) == kinds
+        assert "CROSS APPLY OPENJSON(d.[document]) WITH (" in sql and ", d.[kind]\nFROM" in sql
         paths = re.findall(r"\[(\w+)\] (NVARCHAR\(4000\)|BIT) '\$\[(\d+)\]'", sql)
         # stage_document.hpp's row: 15 values in the stage's column order, IsDeleted a number
         assert [int(p[2]) for p in paths] == list(range(15))
@@ -176,7 +180,7 @@ def test_json_stage_reads_every_document_column_as_text_into_the_typed_stage():
 def test_one_request_holds_the_whole_json_transaction():
     sql = BY_NAME["transaction_json"]["sql"]
     order = ["BEGIN TRANSACTION;", "sp_getapplock", "THROW 51001", "CREATE TABLE #MeterSyncStage",
-             "FROM OPENJSON(?)", "UPDATE s SET [IsDeleted] = 1", "UPDATE t SET", "INSERT INTO [dbo].[MeterMaster]",
+             "CROSS APPLY OPENJSON(d.[document])", "UPDATE s SET [IsDeleted] = 1", "UPDATE t SET", "INSERT INTO [dbo].[MeterMaster]",
              "@metersync_offsets", "COMMIT TRANSACTION;"]
     at = [sql.index(piece) for piece in order]
     assert at == sorted(at)

@@ -37,7 +37,7 @@ std::vector<std::string> all_statements(const sink::Dialect& d) {
     for (auto list : {staged->prepare_stage(), staged->apply_stage()})
       out.insert(out.end(), list.begin(), list.end());
     for (auto s : {staged->stage_insert(3), staged->stage_truncated_sql(),
-                   staged->stage_json_sql(false), staged->stage_json_sql(true),
+                   staged->stage_json_sql(1, 0), staged->stage_json_sql(0, 1),
                    staged->lock_or_raise_sql(0)})
       out.push_back(s);
   }
@@ -147,15 +147,22 @@ TEST(SqlServerDialect, JsonStageAndTheLockPieceOfABatch) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo"});
   const StageStatements& sqlserver = *d->stage();
   for (const bool key_only : {false, true}) {
-    const std::string sql = sqlserver.stage_json_sql(key_only);
+    const std::string sql = sqlserver.stage_json_sql(key_only ? 0 : 1, key_only ? 1 : 0);
     EXPECT_EQ(markers(sql), 1u);
-    EXPECT_TRUE(contains(sql, "FROM OPENJSON(?) WITH ("));
-    EXPECT_TRUE(contains(sql, key_only ? ", 'K'\nFROM" : ", 'U'\nFROM"));
+    EXPECT_TRUE(contains(sql, key_only ? "FROM (VALUES (?, 'K')) AS d([document], [kind])\n"
+                                       : "FROM (VALUES (?, 'U')) AS d([document], [kind])\n"));
+    EXPECT_TRUE(contains(sql, "CROSS APPLY OPENJSON(d.[document]) WITH ("));
+    EXPECT_TRUE(contains(sql, "j.[SourcePosition], d.[kind]\nFROM"));
     // Text in, typed stage column out: the INSERT refuses what does not fit.
     EXPECT_TRUE(contains(sql, "[Multiplier] NVARCHAR(4000) '$[7]'"));
     EXPECT_TRUE(contains(sql, "[IsDeleted] BIT '$[12]'"));
     EXPECT_TRUE(contains(sql, "[SourcePosition] NVARCHAR(4000) '$[14]'"));
   }
+  // Every document of a segment in one statement, full rows first: the server compiles
+  // one statement however many documents there are.
+  const std::string many = sqlserver.stage_json_sql(3, 2);
+  EXPECT_EQ(markers(many), 5u);
+  EXPECT_TRUE(contains(many, "(VALUES (?, 'U'), (?, 'U'), (?, 'U'), (?, 'K'), (?, 'K')) AS d"));
   // Two lock pieces in one batch declare different variables.
   EXPECT_TRUE(contains(sqlserver.lock_or_raise_sql(0), "DECLARE @metersync_lock_0 INT;"));
   EXPECT_TRUE(contains(sqlserver.lock_or_raise_sql(1), "DECLARE @metersync_lock_1 INT;"));
@@ -356,7 +363,8 @@ TEST(AllDialects, NoMergeNoCreateOrAlterAndOnlyBoundValues) {
     if (const auto* staged = d->stage()) {
       EXPECT_EQ(markers(staged->stage_truncated_sql()), 0u) << d->name();
       EXPECT_EQ(markers(staged->stage_insert(1)), stage_columns().size()) << d->name();
-      EXPECT_EQ(markers(staged->stage_json_sql(false)), 1u) << d->name();
+      EXPECT_EQ(markers(staged->stage_json_sql(1, 0)), 1u) << d->name();
+      EXPECT_EQ(markers(staged->stage_json_sql(4, 3)), 7u) << d->name();
     }
     EXPECT_TRUE(contains(d->truncates_table(), "MeterSyncTruncates")) << d->name();
     EXPECT_EQ(markers(d->offsets_upsert_all_sql(4)), 20u) << d->name();
