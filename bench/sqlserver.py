@@ -14,9 +14,10 @@ metersync running; then, one after the other:
 - a second metersync with `sink.dialect: postgres` drains the same records into the stack's
   PostgreSQL sink database (tables of the same names);
 - the server's own ceiling for the same net effect: the phase's rows, mapped beforehand in Python
-  (not timed), sent as ONE JSON document through one `INSERT … SELECT … FROM OPENJSON(?) WITH (…)`
-  into a #temp table, then one `UPDATE … FROM … JOIN` (with the newer-position guard) and one
-  `INSERT … WHERE NOT EXISTS` into a fresh table, in one transaction (pyodbc).
+  (not timed), sent as JSON documents (the fastest of several sizes and two statement shapes,
+  tried first) through `INSERT … SELECT … OPENJSON … WITH (…)` into a #temp table, then one
+  `UPDATE … FROM … JOIN` (with the newer-position guard) and one `INSERT … WHERE NOT EXISTS` into
+  a fresh table, in one transaction (pyodbc).
 
 Each drain is timed from the first commit seen to the last (the offsets table's `records_applied`
 polled every 20 ms), and from the process start. Everything created is dropped at the end (tables
@@ -66,6 +67,10 @@ COLUMNS = [("SourceSystem", "VARCHAR(16)"), ("SourceMeterId", "NVARCHAR(64)"), (
 KEY = ("SourceSystem", "SourceMeterId")
 PHASES = (("new keys", 1), ("updates", 2))
 CHUNKS = (500, 1000, 2000, 5000)  # rows per OPENJSON document tried for the ceiling (and the whole phase)
+# How the ceiling's documents reach the #temp table, both tried: one INSERT reading up to
+# STATEMENT_DOCUMENTS of them (VALUES … CROSS APPLY OPENJSON, as metersync), or one INSERT each.
+FORMS = {"one": "one statement for all", "each": "one statement each"}
+STATEMENT_DOCUMENTS = 1000
 
 
 def log(msg: str) -> None:
@@ -111,6 +116,20 @@ def run(env: dict | None, run_id: str, workdir: Path | None, binary: Path | None
 
 EPOCH = dt.datetime(1970, 1, 1)
 MANUFACTURERS = ("Landis+Gyr", "Itron", "Kamstrup", "Sensus", None)
+
+
+def stage_sql(documents: int) -> str:
+    """One INSERT into the #temp table reading `documents` bound documents: FROM OPENJSON(?) for
+    one, a VALUES list through CROSS APPLY OPENJSON for more (the shape metersync sends; on
+    Babelfish one statement per document costs a compile each)."""
+    names = [c for c, _ in COLUMNS]
+    q = ", ".join(f"[{c}]" for c in names)
+    with_ = ", ".join(f"[{c}] {t} '$[{i}]'" for i, (c, t) in enumerate(COLUMNS))
+    if documents == 1:
+        return f"INSERT INTO #bench_ceiling_stage ({q}) SELECT {q} FROM OPENJSON(?) WITH ({with_}) AS j"
+    values = ", ".join("(?)" for _ in range(documents))
+    return (f"INSERT INTO #bench_ceiling_stage ({q}) SELECT {q} FROM (VALUES {values}) AS d([document]) "
+            f"CROSS APPLY OPENJSON(d.[document]) WITH ({with_}) AS j")
 
 
 def meter_fields(k: int, version: int) -> dict:
@@ -308,6 +327,18 @@ class SqlServerBench:
         return out
 
     # --- the ceiling --------------------------------------------------------------------
+    def stage_documents(self, cur, pieces: list[str], form: str) -> None:
+        """The documents into the #temp table: `each` one statement per document, `one` one
+        statement for up to STATEMENT_DOCUMENTS of them."""
+        if form == "each":
+            sql = stage_sql(1)
+            for doc in pieces:
+                cur.execute(sql, doc)
+            return
+        for first in range(0, len(pieces), STATEMENT_DOCUMENTS):
+            group = pieces[first:first + STATEMENT_DOCUMENTS]
+            cur.execute(stage_sql(len(group)), *group)
+
     def ceiling_sql(self, table_name: str | None = None) -> tuple[str, str, str, str]:
         table = f"[dbo].[{table_name or self.ceiling_names['table']}]"
         names = [c for c, _ in COLUMNS]
@@ -315,8 +346,7 @@ class SqlServerBench:
         create = ("CREATE TABLE #bench_ceiling_stage (" + ", ".join(
             f"[{c}] {t}" + (" COLLATE DATABASE_DEFAULT" if "CHAR" in t else "") for c, t in COLUMNS) +
             f", PRIMARY KEY ({q(KEY)}))")
-        stage = (f"INSERT INTO #bench_ceiling_stage ({q(names)}) SELECT {q(names)} FROM OPENJSON(?) WITH (" +
-                 ", ".join(f"[{c}] {t} '$[{i}]'" for i, (c, t) in enumerate(COLUMNS)) + ") AS j")
+        stage = stage_sql(1)
         newer = ("t.[SourcePosition] COLLATE Latin1_General_BIN2 < s.[SourcePosition] COLLATE Latin1_General_BIN2")
         update = (f"UPDATE t SET " + ", ".join(f"[{c}] = s.[{c}]" for c in names if c not in KEY) +
                   f", [SyncedAt] = SYSUTCDATETIME() FROM {table} AS t INNER JOIN #bench_ceiling_stage AS s "
@@ -339,6 +369,7 @@ class SqlServerBench:
         cur.execute(create)
         cur.execute("BEGIN TRANSACTION")
         cur.execute(stage, "[]")
+        cur.execute(stage_sql(2), "[]", "[]")
         cur.execute(update)
         cur.execute(insert)
         cur.execute("ROLLBACK TRANSACTION")
@@ -359,45 +390,44 @@ class SqlServerBench:
         docs = {}
         for size in sorted({c for c in CHUNKS if c < len(rows)} | {len(rows)}):
             docs[size] = [json.dumps(rows[i:i + size], separators=(",", ":")) for i in range(0, len(rows), size)]
-        tried = {}
+        tried = []
         tries_conn = self.tds_connect()
         try:
-            cur, (_, stage, _, _) = self.ceiling_ready(tries_conn, self.ceiling_names["table"])
+            cur, _ = self.ceiling_ready(tries_conn, self.ceiling_names["table"])
             for size, pieces in docs.items():
-                t = time.monotonic()
-                for doc in pieces:
-                    cur.execute(stage, doc)
-                tried[size] = time.monotonic() - t
-                cur.execute("TRUNCATE TABLE #bench_ceiling_stage")
-            chunk = min(tried, key=tried.get)
+                for form in (("one", "each") if len(pieces) > 1 else ("each",)):
+                    t = time.monotonic()
+                    self.stage_documents(cur, pieces, form)
+                    tried.append({"rows": size, "form": form, "s": time.monotonic() - t})
+                    cur.execute("TRUNCATE TABLE #bench_ceiling_stage")
+            best = min(tried, key=lambda x: x["s"])
+            chunk, form = best["rows"], best["form"]
             pieces = docs[chunk]
-            warm = self.timed_load(tries_conn, self.warm_names["table"], pieces)
+            warm = self.timed_load(tries_conn, self.warm_names["table"], pieces, form)
         finally:
             tries_conn.close()
         conn = self.tds_connect()
         try:
-            res = self.timed_load(conn, self.ceiling_names["table"], pieces)
+            res = self.timed_load(conn, self.ceiling_names["table"], pieces, form)
         finally:
             conn.close()
-        res.update({"rows": len(rows), "chunk": chunk, "documents": len(pieces),
-                    "document_bytes": sum(len(d.encode()) for d in pieces),
-                    "staging_tried_s": {str(k): v for k, v in tried.items()},
+        res.update({"rows": len(rows), "chunk": chunk, "form": form, "documents": len(pieces),
+                    "document_bytes": sum(len(d.encode()) for d in pieces), "staging_tried": tried,
                     "rate": len(rows) / res["elapsed_s"] if res["elapsed_s"] > 0 else 0.0})
         warm["rate"] = len(rows) / warm["elapsed_s"] if warm["elapsed_s"] > 0 else 0.0
         res["warm"] = warm
         log(f"  ceiling: {len(rows)} rows in {res['elapsed_s']:.2f}s = {res['rate']:,.0f} changes/s (OPENJSON into #temp "
-            f"{res['stage_s']:.2f}s in {len(pieces)} documents of {chunk} rows; staging alone tried: "
-            + ", ".join(f"{k} rows/document {v:.2f}s" for k, v in tried.items()) + "); on the tries' connection "
-            f"{warm['elapsed_s']:.2f}s = {warm['rate']:,.0f} changes/s (OPENJSON {warm['stage_s']:.2f}s)")
+            f"{res['stage_s']:.2f}s in {len(pieces)} documents of {chunk} rows, {FORMS[form]}; staging alone tried: "
+            + ", ".join(f"{x['rows']} rows/document {x['form']} {x['s']:.2f}s" for x in tried) + "); on the tries' "
+            f"connection {warm['elapsed_s']:.2f}s = {warm['rate']:,.0f} changes/s (OPENJSON {warm['stage_s']:.2f}s)")
         return res
 
-    def timed_load(self, conn, table_name: str, pieces: list[str]) -> dict:
+    def timed_load(self, conn, table_name: str, pieces: list[str], form: str) -> dict:
         """One transaction: the documents into the #temp table, the UPDATE, the INSERT."""
-        cur, (_, stage, update, insert) = self.ceiling_ready(conn, table_name)
+        cur, (_, _, update, insert) = self.ceiling_ready(conn, table_name)
         t0 = time.monotonic()
         cur.execute("BEGIN TRANSACTION")
-        for doc in pieces:
-            cur.execute(stage, doc)
+        self.stage_documents(cur, pieces, form)
         t_stage = time.monotonic()
         cur.execute(update)
         cur.execute(insert)
@@ -408,7 +438,7 @@ class SqlServerBench:
         return {"staged": int(staged), "elapsed_s": elapsed, "stage_s": t_stage - t0,
                 "apply_s": elapsed - (t_stage - t0)}
 
-    def ceiling_batched(self, rows: list[list], chunk: int, batch: int) -> dict:
+    def ceiling_batched(self, rows: list[list], chunk: int, batch: int, form: str) -> dict:
         """The ceiling's statements and documents of `chunk` rows, in transactions of `batch` rows
         (metersync's sink.max_batch_events): one BEGIN, the documents, the UPDATE and the INSERT,
         COMMIT, the #temp table emptied, per transaction. What the server does for the same net
@@ -418,12 +448,11 @@ class SqlServerBench:
                         for b in range(0, len(rows), batch)]
         conn = self.tds_connect()
         try:
-            cur, (_, stage, update, insert) = self.ceiling_ready(conn, self.batched_names["table"])
+            cur, (_, _, update, insert) = self.ceiling_ready(conn, self.batched_names["table"])
             t0 = time.monotonic()
             for pieces in transactions:
                 cur.execute("BEGIN TRANSACTION")
-                for doc in pieces:
-                    cur.execute(stage, doc)
+                self.stage_documents(cur, pieces, form)
                 cur.execute(update)
                 cur.execute(insert)
                 cur.execute("COMMIT TRANSACTION")
@@ -431,10 +460,10 @@ class SqlServerBench:
             elapsed = time.monotonic() - t0
         finally:
             conn.close()
-        res = {"rows": len(rows), "batch": batch, "chunk": chunk, "transactions": len(transactions),
+        res = {"rows": len(rows), "batch": batch, "chunk": chunk, "form": form, "transactions": len(transactions),
                "elapsed_s": elapsed, "rate": len(rows) / elapsed if elapsed > 0 else 0.0}
         log(f"  ceiling in transactions of {batch} rows: {len(rows)} rows in {elapsed:.2f}s = "
-            f"{res['rate']:,.0f} changes/s ({len(transactions)} transactions, documents of {chunk} rows)")
+            f"{res['rate']:,.0f} changes/s ({len(transactions)} transactions, documents of {chunk} rows, {FORMS[form]})")
         return res
 
     # --- checks -------------------------------------------------------------------------
@@ -541,7 +570,8 @@ class SqlServerBench:
             log(f"sqlserver: phase {phase}: the server's ceiling")
             p["ceiling"] = self.ceiling(rows)
             p["ceiling_batched"] = self.ceiling_batched(rows, p["ceiling"]["chunk"],
-                                                        int(res["sink"]["max_batch_events"] or 5000))
+                                                        int(res["sink"]["max_batch_events"] or 5000),
+                                                        p["ceiling"]["form"])
             p["check"] = self.check(version)
             log(f"  check: {p['check']}")
             res["phases"].append(p)
@@ -623,6 +653,14 @@ def _batched_cells(rate, cb: dict | None) -> str:
     return f"{cb['rate']:,.0f}/s ({cb['elapsed_s']:.2f} s) | {'–' if x is None else f'{100 * x:.0f}%'} | "
 
 
+def _tries(ceiling: dict) -> list[str]:
+    """The staging tries as `rows form seconds`; runs stored before both forms were tried kept a
+    dict of rows → seconds."""
+    if "staging_tried" in ceiling:
+        return [f"{x['rows']:,} rows, {FORMS[x['form']]}, {x['s']:.2f} s" for x in ceiling["staging_tried"]]
+    return [f"{int(k):,} rows {v:.2f} s" for k, v in ceiling.get("staging_tried_s", {}).items()]
+
+
 def section(sq: dict) -> list[str]:
     head = ["## 5. The SQL Server path", ""]
     pointer = ("The opt-in suite's throughput test (`tests/integration/test_sqlserver_throughput.py`: new, updated "
@@ -682,16 +720,19 @@ def section(sq: dict) -> list[str]:
         + (" of held records (`sink.max_batch_bytes`, `--sqlserver-batch-bytes`, both dialects)."
            if sq["sink"].get("batch_bytes_set") else " of held records (`sink.max_batch_bytes` as shipped)."),
         "",
-        "*Server ceiling*: the phase's Meter Master rows, mapped in Python beforehand (not timed), as JSON documents bound "
-        "each to one `INSERT INTO #temp … SELECT … FROM OPENJSON(?) WITH (…typed columns…)`, then one `UPDATE t … FROM … "
+        "*Server ceiling*: the phase's Meter Master rows, mapped in Python beforehand (not timed), as JSON documents read "
+        "into a temp table by `INSERT INTO #temp … SELECT … OPENJSON … WITH (…typed columns…)`, one statement for all of "
+        "them (`FROM (VALUES (?), …) AS d CROSS APPLY OPENJSON(d.[document])`, as metersync sends them) or one "
+        "`FROM OPENJSON(?)` statement each, whichever staged faster; then one `UPDATE t … FROM … "
         "INNER JOIN #temp` with the same newer-position guard as metersync and one `INSERT … SELECT … WHERE NOT EXISTS`, in "
         "one transaction (pyodbc, `BEGIN TRANSACTION` … `COMMIT TRANSACTION`, on a fresh connection as each metersync "
         "drain starts on one; the temp table created and the statements run once on an empty document before the clock): "
         "the same net effect with no per-event work on the client. The rows per document are the fastest of those tried on "
         "the staging step alone, before the clock and on a connection of their own (a Babelfish backend that has handled "
         "the whole-phase document stages faster for the rest of its session), including the whole phase as one document: "
-        + "; ".join(f"{p['name']}: " + ", ".join(f"{int(k):,} rows {v:.2f} s" for k, v in p["ceiling"].get("staging_tried_s", {}).items())
-                    + f" → {p['ceiling'].get('chunk', p['changes']):,}" for p in phases)
+        + "; ".join(f"{p['name']}: " + ", ".join(_tries(p["ceiling"]))
+                    + f" → {p['ceiling'].get('chunk', p['changes']):,}"
+                    + (f" ({FORMS[p['ceiling']['form']]})" if p["ceiling"].get("form") else "") for p in phases)
         + ". OPENJSON into the temp table took "
         + ", ".join(f"{p['ceiling']['stage_s']:.2f} s" for p in phases) + " of it. The same load timed again on the "
         "connection that ran the tries, into a table of its own (on Babelfish a backend that has handled a document of "

@@ -79,7 +79,15 @@ def test_a_measurement_renders_its_rates_ratios_and_targets(tmp_path):
     # The ceiling committed as often as metersync (10,000/s): the SQL Server path is twice it.
     assert "| 10,000/s (0.50 s) | 200% |" in text
     assert "| ≥ 70% of the server's ceiling in transactions of 1,000 rows (updates) | 200% (20,000 vs 10,000 changes/s) | met |" in text
-    assert "new keys: 1,000 rows 0.10 s, 5,000 rows 0.30 s → 1,000" in text
+    assert "new keys: 1,000 rows 0.10 s, 5,000 rows 0.30 s → 1,000" in text   # a run stored before the forms
+    for p in phases:
+        p["ceiling"].update(form="one", staging_tried=[{"rows": 1000, "form": "one", "s": 0.1},
+                                                       {"rows": 1000, "form": "each", "s": 0.2},
+                                                       {"rows": 5000, "form": "each", "s": 0.3}])
+    report.write({"sqlserver": res}, md, tmp_path / "bench")
+    text = md.read_text()
+    assert ("new keys: 1,000 rows, one statement for all, 0.10 s, 1,000 rows, one statement each, 0.20 s, 5,000 rows, "
+            "one statement each, 0.30 s → 1,000 (one statement for all)") in text
     # The ceiling on the connection that ran the staging tries (40,000/s): the path is at half of it.
     assert "into a table of its own (on Babelfish" in text and "new keys 40,000/s (0.12 s)" in text
     assert ("| ≥ 70% of the server's ceiling on the connection that staged the whole-phase document (updates) | 50% "
@@ -114,3 +122,12 @@ def test_suite_config_adds_sink_settings(tmp_path, settings):
     sink = text.split("\nsink:\n", 1)[1].split("\n\n", 1)[0]
     assert ("  sqlserver_stage: rows" in sink.splitlines()) == bool(settings)
     assert "  connection: ${X}" in sink.splitlines()
+
+
+def test_the_ceiling_stages_documents_one_statement_each_or_all_in_one():
+    one = sqlserver.stage_sql(1)
+    assert one.count("?") == 1 and "FROM OPENJSON(?) WITH ([SourceSystem] VARCHAR(16) '$[0]'" in one
+    many = sqlserver.stage_sql(3)
+    assert many.count("?") == 3
+    assert "FROM (VALUES (?), (?), (?)) AS d([document]) CROSS APPLY OPENJSON(d.[document]) WITH (" in many
+    assert "[SourcePosition] VARCHAR(100) '$[14]') AS j" in many
