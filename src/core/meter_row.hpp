@@ -43,6 +43,10 @@ struct MeterChange {
   };
   Kind kind;
   MeterRow row;
+  // An Upsert of a row the source inserted (create) or read in a snapshot: Meter Master most
+  // likely lacks the key yet. Decides only the order of the SQL Server sink's statements
+  // (sink::StageStatements::apply_stage), never what is written.
+  bool inserted = false;
 };
 
 }  // namespace metersync

@@ -112,7 +112,10 @@ Result<MeterChange> SourceMapper::map(const ChangeEvent& event) const {
   }
   if (key_program == nullptr) return std::unexpected(Error::data(Stage::Map, "SourceMeterId: no rule"));
 
-  if (!is_delete) return change;
+  if (!is_delete) {
+    change.inserted = event.op == Op::Create || event.op == Op::Read;
+    return change;
+  }
   if (image_gap) {
     // Only the key (or less than every rule needs) was logged: flag the stored row and
     // keep its last known values.

@@ -13,6 +13,7 @@ namespace {
 struct KeyState {
   std::optional<MeterRow> full;
   std::optional<MeterRow> key_only;
+  bool inserted = false;  // any full-row change of the key in the segment was an insert
 };
 
 bool newer_or_same(const Position& incoming, const Position& held) { return !(incoming < held); }
@@ -36,6 +37,7 @@ class Segment {
       state.key_only = std::move(flag);
       return;
     }
+    state.inserted = state.inserted || change.inserted;
     if (state.full && !newer_or_same(position, state.full->source_position)) return;
     state.full = change.row;
     state.full->is_deleted = change.kind == MeterChange::Kind::Delete || truncated;
@@ -51,8 +53,8 @@ class Segment {
     rows.reserve(order_.size());
     for (const auto& key : order_) {
       KeyState& state = states_.at(key);
-      if (state.full) rows.push_back({std::move(*state.full), false});
-      if (state.key_only) rows.push_back({std::move(*state.key_only), true});
+      if (state.full) rows.push_back({std::move(*state.full), false, state.inserted});
+      if (state.key_only) rows.push_back({std::move(*state.key_only), true, false});
     }
     order_.clear();
     states_.clear();

@@ -32,6 +32,7 @@ namespace metersync::sink {
 struct StagedChange {
   MeterRow row;
   bool key_only = false;  // flag the stored row (IsDeleted = 1), values untouched
+  bool inserted = false;  // a full row of a key the segment saw inserted (MeterChange::inserted)
 };
 
 struct BatchStep {

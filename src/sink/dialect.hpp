@@ -116,7 +116,9 @@ class StageStatements {
   virtual std::string stage_truncated_sql() const = 0;
   // Set-based statements applying the staged segment (no params): full rows with the
   // stale-position guard, new keys, key-only deletes.
-  virtual std::vector<std::string> apply_stage() const = 0;
+  // `new_keys_first`: the INSERT of missing keys before the UPDATE of stored ones, for a
+  // segment of mostly inserted rows; either order writes the same rows.
+  virtual std::vector<std::string> apply_stage(bool new_keys_first) const = 0;
   // The writer lock as a piece of the request: raises an error (Transient) when not
   // granted instead of returning a status; `index` names its variable. Param: resource.
   virtual std::string lock_or_raise_sql(std::size_t index) const = 0;

@@ -340,7 +340,14 @@ struct Sink::Impl {
       stage_by_params(all, batch);
     }
     batch.add(staged.stage_truncated_sql());
-    for (const std::string& statement : staged.apply_stage()) batch.add(statement);
+    std::size_t full = 0;
+    std::size_t inserted = 0;
+    for (const StagedChange& change : rows) {
+      if (change.key_only) continue;
+      ++full;
+      if (change.inserted) ++inserted;
+    }
+    for (const std::string& statement : staged.apply_stage(2 * inserted > full)) batch.add(statement);
   }
 
   // PostgreSQL, MariaDB: the segment's full rows in one statement per document, then its

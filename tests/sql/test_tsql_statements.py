@@ -143,10 +143,20 @@ def test_new_keys_are_inserted_unless_the_update_wrote_every_staged_row():
     # statement: nothing may run between them.
     update, insert = BY_NAME["apply_stage_0"]["sql"].split("\nIF @@ROWCOUNT < ", 1)
     assert update.startswith("UPDATE t SET")
-    assert insert.startswith("(SELECT COUNT(*) FROM #MeterSyncStage WHERE [ChangeKind] = 'U')\nINSERT INTO")
-    assert "NOT EXISTS" in insert
+    assert insert.startswith("(SELECT COUNT(*) FROM #MeterSyncStage WHERE [ChangeKind] = 'U')\nBEGIN\nINSERT INTO")
+    assert "NOT EXISTS" in insert and insert.endswith("\nEND;")
     parsed = sqlglot.parse(BY_NAME["apply_stage_0"]["sql"], read="tsql")
     assert not [p for p in parsed if isinstance(p, exp.Command)]
+    assert [type(p) for p in parsed] == [exp.Update, exp.IfBlock]
+
+
+def test_a_segment_of_new_keys_inserts_first_and_updates_unless_the_insert_wrote_every_row():
+    insert, update = BY_NAME["apply_stage_new_keys_first"]["sql"].split("\nIF @@ROWCOUNT < ", 1)
+    assert insert.startswith("INSERT INTO [dbo].[MeterMaster]") and "NOT EXISTS" in insert
+    assert update.startswith("(SELECT COUNT(*) FROM #MeterSyncStage WHERE [ChangeKind] = 'U')\nBEGIN\nUPDATE t SET")
+    assert re.search(r"t\.\[SourcePosition\] COLLATE Latin1_General_BIN2 < s\.\[SourcePosition\]", update)
+    parsed = sqlglot.parse(BY_NAME["apply_stage_new_keys_first"]["sql"], read="tsql")
+    assert [type(p) for p in parsed] == [exp.Insert, exp.IfBlock]
 
 
 def test_truncate_watermark_only_moves_forward_and_older_staged_rows_are_flagged():

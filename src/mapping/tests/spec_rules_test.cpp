@@ -51,6 +51,21 @@ TEST(PostgresRules, MapsACompleteRow) {
   EXPECT_EQ(change->row, expected);
 }
 
+TEST(PostgresRules, InsertsAndSnapshotReadsAreMarkedAsInserted) {
+  // The mark only orders the SQL Server sink's statements; the row is the same.
+  const SourceMapper mapper(shipped_source("postgres"));
+  const auto created = mapper.map(event(Op::Create, std::nullopt, postgres_row()));
+  const auto read = mapper.map(event(Op::Read, std::nullopt, postgres_row()));
+  const auto updated = mapper.map(event(Op::Update, postgres_row(), postgres_row()));
+  const auto deleted = mapper.map(event(Op::Delete, postgres_row(), std::nullopt));
+  ASSERT_TRUE(created && read && updated && deleted);
+  EXPECT_TRUE(created->inserted);
+  EXPECT_TRUE(read->inserted);
+  EXPECT_FALSE(updated->inserted);
+  EXPECT_FALSE(deleted->inserted);
+  EXPECT_EQ(created->row, updated->row);
+}
+
 TEST(PostgresRules, StatusIsRemovedThenActiveThenInactive) {
   const SourceMapper mapper(shipped_source("postgres"));
   auto status = [&](Value active, Value removed_at) {

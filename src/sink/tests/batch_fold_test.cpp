@@ -36,6 +36,23 @@ TEST(BatchFold, LastChangePerKeyWins) {
   EXPECT_EQ(steps[0].rows[1].row.serial_number, "b");
 }
 
+TEST(BatchFold, AKeyInsertedInTheSegmentStaysMarkedWhateverFollows) {
+  MeterChange created = change(Kind::Upsert, "1", "p1", "a");
+  created.inserted = true;
+  MeterChange stale_insert = change(Kind::Upsert, "2", "p1", "b");
+  stale_insert.inserted = true;
+  const auto steps = fold_changes({created, change(Kind::Upsert, "1", "p2", "c"),
+                                   change(Kind::Upsert, "2", "p3", "d"), stale_insert,
+                                   change(Kind::Upsert, "3", "p4", "e")});
+  ASSERT_EQ(steps.size(), 1u);
+  ASSERT_EQ(steps[0].rows.size(), 3u);
+  EXPECT_EQ(steps[0].rows[0].row.serial_number, "c");  // the update's values
+  EXPECT_TRUE(steps[0].rows[0].inserted);               // the insert's mark
+  EXPECT_EQ(steps[0].rows[1].row.serial_number, "d");
+  EXPECT_TRUE(steps[0].rows[1].inserted);  // an older insert, redelivered, still marks it
+  EXPECT_FALSE(steps[0].rows[2].inserted);
+}
+
 TEST(BatchFold, KeysOfDifferentSourcesAreDistinct) {
   const auto steps = fold_changes({change(Kind::Upsert, "1", "p1", "a", "mysql"),
                                    change(Kind::Upsert, "1", "p1", "b", "postgres")});

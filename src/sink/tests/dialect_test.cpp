@@ -34,7 +34,7 @@ std::vector<std::string> all_statements(const sink::Dialect& d) {
     if (!s.empty()) out.push_back(s);
   }
   if (const auto* staged = d.stage()) {
-    for (auto list : {staged->prepare_stage(), staged->apply_stage()})
+    for (auto list : {staged->prepare_stage(), staged->apply_stage(false), staged->apply_stage(true)})
       out.insert(out.end(), list.begin(), list.end());
     for (auto s : {staged->stage_insert(3), staged->stage_truncated_sql(),
                    staged->stage_json_sql(1, 0), staged->stage_json_sql(0, 1),
@@ -120,7 +120,7 @@ TEST(SqlServerDialect, TruncateWatermarkOnlyMovesForwardAndFlagsOlderStagedRows)
 
 TEST(SqlServerDialect, ApplyIsUpdateJoinThenInsertWhereNotExistsUnlessEveryRowWasUpdated) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo"});
-  const auto apply = d->stage()->apply_stage();
+  const auto apply = d->stage()->apply_stage(false);
   ASSERT_EQ(apply.size(), 2u);
   EXPECT_EQ(apply[0].rfind("UPDATE t SET", 0), 0u);
   EXPECT_TRUE(contains(apply[0], "FROM [dbo].[MeterMaster] AS t\nINNER JOIN #MeterSyncStage AS s"));
@@ -134,13 +134,34 @@ TEST(SqlServerDialect, ApplyIsUpdateJoinThenInsertWhereNotExistsUnlessEveryRowWa
   // wrote every staged full row.
   EXPECT_TRUE(contains(apply[0],
                        "Latin1_General_BIN2;\nIF @@ROWCOUNT < (SELECT COUNT(*) FROM #MeterSyncStage "
-                       "WHERE [ChangeKind] = 'U')\nINSERT INTO [dbo].[MeterMaster] ("));
+                       "WHERE [ChangeKind] = 'U')\nBEGIN\nINSERT INTO [dbo].[MeterMaster] ("));
+  EXPECT_TRUE(apply[0].ends_with("\nEND;"));
   EXPECT_TRUE(contains(
       apply[0],
       "WHERE s.[ChangeKind] = 'U' AND NOT EXISTS (SELECT 1 FROM [dbo].[MeterMaster] AS t"));
   EXPECT_TRUE(contains(apply[1], "[IsDeleted] = 1"));
   EXPECT_TRUE(contains(apply[1], "WHERE s.[ChangeKind] = 'K' AND"));
   EXPECT_FALSE(contains(apply[1], "[SerialNumber]")) << "a key-only delete keeps the stored values";
+}
+
+TEST(SqlServerDialect, ASegmentOfNewKeysInsertsFirstAndUpdatesOnlyWhenSomeKeyExisted) {
+  const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo"});
+  const auto usual = d->stage()->apply_stage(false);
+  const auto apply = d->stage()->apply_stage(true);
+  ASSERT_EQ(apply.size(), 2u);
+  EXPECT_EQ(apply[0].rfind("INSERT INTO [dbo].[MeterMaster] (", 0), 0u);
+  // The same two statements, swapped around the same test; the key-only flag unchanged.
+  const std::string test =
+      "IF @@ROWCOUNT < (SELECT COUNT(*) FROM #MeterSyncStage WHERE [ChangeKind] = 'U')\nBEGIN\n";
+  const std::string end = "\nEND;";
+  const std::size_t usual_at = usual[0].find(test);
+  ASSERT_NE(usual_at, std::string::npos);
+  ASSERT_TRUE(usual[0].ends_with(end));
+  const std::string update = usual[0].substr(0, usual_at - 1);
+  const std::string insert =
+      usual[0].substr(usual_at + test.size(), usual[0].size() - end.size() - usual_at - test.size());
+  EXPECT_EQ(apply[0], insert + "\n" + test + update + end);
+  EXPECT_EQ(apply[1], usual[1]);
 }
 
 TEST(SqlServerDialect, JsonStageAndTheLockPieceOfABatch) {

@@ -363,6 +363,44 @@ TEST_P(SinkServerTest, UpsertThenStaleEventChangesNothing) {
   EXPECT_EQ(sink->records_applied("metersync-test"), 6);
 }
 
+TEST_P(SinkServerTest, MostlyInsertedSegmentsWriteWhatAnyOtherSegmentWould) {
+  // On SQL Server a segment of mostly inserted rows runs the INSERT of missing keys before
+  // the UPDATE of stored ones (and skips the UPDATE when the INSERT wrote them all); the
+  // outcome must be the same: stored keys updated only by newer rows, new keys inserted.
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0005", "stored1"), upsert("2", "p0005", "stored2")}, {{0, 2}}, 2));
+  const Row stored2 = rows().at("postgres/2");
+  const auto inserted = [](MeterChange change) {
+    change.inserted = true;
+    return change;
+  };
+  // Inserted at the source again (a re-create), newer and older than what is stored.
+  sink->apply(batch({inserted(upsert("1", "p0006", "newer1")), inserted(upsert("2", "p0004", "stale2")),
+                     inserted(upsert("3", "p0006", "new3")), inserted(upsert("4", "p0006", "new4")),
+                     inserted(upsert("5", "p0006", "new5"))},
+                    {{0, 7}}, 5));
+  auto all = rows();
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all.at("postgres/1").at("SerialNumber"), "newer1");
+  EXPECT_EQ(all.at("postgres/1").at("SourcePosition"), "p0006");
+  EXPECT_EQ(all.at("postgres/2"), stored2) << "the stale insert changes nothing, not even SyncedAt";
+  EXPECT_EQ(all.at("postgres/3").at("SerialNumber"), "new3");
+  // Only new keys: the INSERT writes them all.
+  sink->apply(batch({inserted(upsert("6", "p0007", "new6")), inserted(upsert("7", "p0007", "new7"))},
+                    {{0, 9}}, 2));
+  all = rows();
+  ASSERT_EQ(all.size(), 7u);
+  EXPECT_EQ(all.at("postgres/6").at("SerialNumber"), "new6");
+  EXPECT_EQ(all.at("postgres/7").at("SourcePosition"), "p0007");
+  // Only stored keys, marked inserted: the INSERT writes nothing, the UPDATE the newer one.
+  sink->apply(batch({inserted(upsert("6", "p0008", "newer6")), inserted(upsert("7", "p0006", "stale7"))},
+                    {{0, 11}}, 2));
+  all = rows();
+  EXPECT_EQ(all.at("postgres/6").at("SerialNumber"), "newer6");
+  EXPECT_EQ(all.at("postgres/7").at("SerialNumber"), "new7");
+  EXPECT_EQ(sink->records_applied("metersync-test"), 11);
+}
+
 TEST_P(SinkServerTest, PositionsCompareByteWise) {
   auto sink = make_sink();
   // Under a linguistic collation ':' sorts before '/' (CLDR root order), unlike their
