@@ -182,7 +182,7 @@ class SqlServerBench:
         self.ceiling_names = {k: v + "_ceil" for k, v in self.names.items()}
         # The same ceiling in transactions of metersync's size (sink.max_batch_events).
         self.batched_names = {k: v + "_ceilb" for k, v in self.names.items()}
-        # The ceiling timed again on the connection that ran the staging tries (see ceiling()).
+        # The ceiling timed again on the connection that staged the whole-phase document (see ceiling()).
         self.warm_names = {k: v + "_ceilw" for k, v in self.names.items()}
         self.labels = {"sqlserver": "sqlsrv", "postgres": "pg"}
         self.groups = [f"bench-{run_id}-{lbl}-mssql" for lbl in self.labels.values()]
@@ -377,29 +377,45 @@ class SqlServerBench:
 
     def ceiling(self, rows: list[list]) -> dict:
         """The server's own best for the phase's net effect. The rows go in as JSON documents of
-        `chunk` rows, each bound to one INSERT … FROM OPENJSON into the #temp table, then one UPDATE
-        and one INSERT, in one transaction. `chunk` is the fastest of CHUNKS and the whole phase
-        as one document, tried on the staging step alone before the clock (on Babelfish OPENJSON
-        slows down with the document's size, so one document is not the server's best).
+        `chunk` rows read into the #temp table (`form`: one INSERT for all, or one each), then one
+        UPDATE and one INSERT, in one transaction. `chunk` and `form` are the fastest of CHUNKS ×
+        FORMS and the whole phase as one document, tried on the staging step alone before the
+        clock (on Babelfish OPENJSON slows down with the document's size, so one document is not
+        the server's best).
 
-        The tries run on a connection of their own and the timed load on a fresh one, as each
-        metersync drain starts on a fresh one. On Babelfish a backend that has once handled a
+        Each try runs on a fresh connection, and so does the timed load, as each metersync drain
+        starts on one. On Babelfish a backend that has once handled a
         document of several MB stages faster for the rest of its session (glibc's malloc raises its
         mmap threshold after freeing a chunk that large; docs/sqlserver.md), so the same load is
-        also timed on the tries' connection, into a table of its own: `warm`."""
+        also timed on the connection that staged the whole-phase document, into a table of its
+        own: `warm`."""
         docs = {}
         for size in sorted({c for c in CHUNKS if c < len(rows)} | {len(rows)}):
             docs[size] = [json.dumps(rows[i:i + size], separators=(",", ":")) for i in range(0, len(rows), size)]
         tried = []
+
+        def attempt(conn, size: int, form: str) -> None:
+            cur, _ = self.ceiling_ready(conn, self.ceiling_names["table"])
+            t = time.monotonic()
+            self.stage_documents(cur, docs[size], form)
+            tried.append({"rows": size, "form": form, "s": time.monotonic() - t})
+            cur.execute("DROP TABLE #bench_ceiling_stage")
+
+        # Each size and shape on a fresh connection, so that no try stages on a backend an
+        # earlier one warmed; the whole phase as one document last, on the connection then
+        # timed again as `warm`.
+        for size, pieces in docs.items():
+            if size == len(rows):
+                continue
+            for form in ("one", "each"):
+                conn = self.tds_connect()
+                try:
+                    attempt(conn, size, form)
+                finally:
+                    conn.close()
         tries_conn = self.tds_connect()
         try:
-            cur, _ = self.ceiling_ready(tries_conn, self.ceiling_names["table"])
-            for size, pieces in docs.items():
-                for form in (("one", "each") if len(pieces) > 1 else ("each",)):
-                    t = time.monotonic()
-                    self.stage_documents(cur, pieces, form)
-                    tried.append({"rows": size, "form": form, "s": time.monotonic() - t})
-                    cur.execute("TRUNCATE TABLE #bench_ceiling_stage")
+            attempt(tries_conn, len(rows), "each")
             best = min(tried, key=lambda x: x["s"])
             chunk, form = best["rows"], best["form"]
             pieces = docs[chunk]
@@ -727,16 +743,16 @@ def section(sq: dict) -> list[str]:
         "INNER JOIN #temp` with the same newer-position guard as metersync and one `INSERT … SELECT … WHERE NOT EXISTS`, in "
         "one transaction (pyodbc, `BEGIN TRANSACTION` … `COMMIT TRANSACTION`, on a fresh connection as each metersync "
         "drain starts on one; the temp table created and the statements run once on an empty document before the clock): "
-        "the same net effect with no per-event work on the client. The rows per document are the fastest of those tried on "
-        "the staging step alone, before the clock and on a connection of their own (a Babelfish backend that has handled "
-        "the whole-phase document stages faster for the rest of its session), including the whole phase as one document: "
+        "the same net effect with no per-event work on the client. The rows per document and the shape are the fastest of "
+        "those tried on the staging step alone, before the clock, each on a fresh connection (a Babelfish backend that has "
+        "handled a document of several MB stages faster for the rest of its session), the whole phase as one document "
+        "last: "
         + "; ".join(f"{p['name']}: " + ", ".join(_tries(p["ceiling"]))
                     + f" → {p['ceiling'].get('chunk', p['changes']):,}"
                     + (f" ({FORMS[p['ceiling']['form']]})" if p["ceiling"].get("form") else "") for p in phases)
         + ". OPENJSON into the temp table took "
         + ", ".join(f"{p['ceiling']['stage_s']:.2f} s" for p in phases) + " of it. The same load timed again on the "
-        "connection that ran the tries, into a table of its own (on Babelfish a backend that has handled a document of "
-        "several MB stages faster for the rest of its session; docs/sqlserver.md): "
+        "connection that staged the whole-phase document, into a table of its own (docs/sqlserver.md): "
         + ", ".join(f"{p['name']} {p['ceiling']['warm']['rate']:,.0f}/s ({p['ceiling']['warm']['elapsed_s']:.2f} s)"
                     for p in phases if p["ceiling"].get("warm"))
         + ". *Server ceiling, metersync's "
