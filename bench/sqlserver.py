@@ -434,8 +434,8 @@ class SqlServerBench:
         res["warm"] = warm
         log(f"  ceiling: {len(rows)} rows in {res['elapsed_s']:.2f}s = {res['rate']:,.0f} changes/s (OPENJSON into #temp "
             f"{res['stage_s']:.2f}s in {len(pieces)} documents of {chunk} rows, {FORMS[form]}; staging alone tried: "
-            + ", ".join(f"{x['rows']} rows/document {x['form']} {x['s']:.2f}s" for x in tried) + "); on the tries' "
-            f"connection {warm['elapsed_s']:.2f}s = {warm['rate']:,.0f} changes/s (OPENJSON {warm['stage_s']:.2f}s)")
+            + ", ".join(f"{x['rows']} rows/document {x['form']} {x['s']:.2f}s" for x in tried) + "); on the connection "
+            f"that staged the whole phase {warm['elapsed_s']:.2f}s = {warm['rate']:,.0f} changes/s (OPENJSON {warm['stage_s']:.2f}s)")
         return res
 
     def timed_load(self, conn, table_name: str, pieces: list[str], form: str) -> dict:

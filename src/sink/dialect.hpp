@@ -92,6 +92,13 @@ class DocumentStatements {
   virtual std::string flag_document_sql() const = 0;
 };
 
+// What a staged segment holds, for the statements that apply it.
+struct StagedRows {
+  std::size_t full = 0;      // full rows
+  std::size_t inserted = 0;  // of them, rows the source inserted (StagedChange::inserted)
+  std::size_t key_only = 0;  // key-only deletes
+};
+
 // Rows through a stage table, then set-based statements; the statements of a
 // transaction are pieces of one request (statement_batch.hpp), so each piece's
 // variables have names of their own.
@@ -115,10 +122,8 @@ class StageStatements {
   // source that sit on other partitions; they must not come back live.
   virtual std::string stage_truncated_sql() const = 0;
   // Set-based statements applying the staged segment (no params): full rows with the
-  // stale-position guard, new keys, key-only deletes.
-  // `new_keys_first`: the INSERT of missing keys before the UPDATE of stored ones, for a
-  // segment of mostly inserted rows; either order writes the same rows.
-  virtual std::vector<std::string> apply_stage(bool new_keys_first) const = 0;
+  // stale-position guard, new keys, key-only deletes; only those `staged` has rows for.
+  virtual std::vector<std::string> apply_stage(const StagedRows& staged) const = 0;
   // The writer lock as a piece of the request: raises an error (Transient) when not
   // granted instead of returning a status; `index` names its variable. Param: resource.
   virtual std::string lock_or_raise_sql(std::size_t index) const = 0;

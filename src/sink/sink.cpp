@@ -340,14 +340,16 @@ struct Sink::Impl {
       stage_by_params(all, batch);
     }
     batch.add(staged.stage_truncated_sql());
-    std::size_t full = 0;
-    std::size_t inserted = 0;
+    StagedRows contents;
     for (const StagedChange& change : rows) {
-      if (change.key_only) continue;
-      ++full;
-      if (change.inserted) ++inserted;
+      if (change.key_only) {
+        ++contents.key_only;
+      } else {
+        ++contents.full;
+        if (change.inserted) ++contents.inserted;
+      }
     }
-    for (const std::string& statement : staged.apply_stage(2 * inserted > full)) batch.add(statement);
+    for (const std::string& statement : staged.apply_stage(contents)) batch.add(statement);
   }
 
   // PostgreSQL, MariaDB: the segment's full rows in one statement per document, then its

@@ -83,9 +83,9 @@ int main(int argc, char** argv) {
         row * staged->max_stage_rows());
     add("stage_truncated", staged->stage_truncated_sql(), 0);
     index = 0;
-    for (const auto& sql : staged->apply_stage(false))
+    for (const auto& sql : staged->apply_stage({.full = 2, .inserted = 1, .key_only = 1}))
       add("apply_stage_" + std::to_string(index++), sql, 0);
-    add("apply_stage_new_keys_first", staged->apply_stage(true)[0], 0);
+    add("apply_stage_new_keys_first", staged->apply_stage({.full = 2, .inserted = 2})[0], 0);
   }
   if (const auto* documents = dialect->documents()) {
     add("upsert_document", documents->upsert_document_sql(), 1);
@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
     for (const auto& sql : staged->prepare_stage()) batch.add(sql);
     batch.add(staged->stage_json_sql(2, 1), std::vector<SqlParam>(3, SqlParam::national("[]")));
     batch.add(staged->stage_truncated_sql());
-    for (const auto& sql : staged->apply_stage(false)) batch.add(sql);
+    for (const auto& sql : staged->apply_stage({.full = 2, .inserted = 1, .key_only = 1}))
+      batch.add(sql);
     batch.add(dialect->offsets_upsert_all_sql(3), std::vector<SqlParam>(15, SqlParam::integer(0)));
     batch.add(dialect->commit_sql());
     batch.flush();

@@ -162,7 +162,10 @@ std::vector<std::string> SqlServerDialect::prepare_stage() const {
     }
     create += column.nullable ? " NULL,\n" : " NOT NULL,\n";
   }
-  create += "  PRIMARY KEY (" + quote("SourceSystem") + ", " + quote("SourceMeterId") + ", " +
+  // The meter id leads the key: a segment holds one source's rows, so a key led by
+  // SourceSystem compares two equal values (a collation-aware compare each) before reaching
+  // the one that differs, on every step of every insert into the index.
+  create += "  PRIMARY KEY (" + quote("SourceMeterId") + ", " + quote("SourceSystem") + ", " +
             quote("ChangeKind") + ")\n);";
   return {"DROP TABLE IF EXISTS " + std::string(kStage) + ";", create};
 }
@@ -190,7 +193,7 @@ std::string SqlServerDialect::newer(std::string_view stored, std::string_view in
          " COLLATE Latin1_General_BIN2";
 }
 
-std::vector<std::string> SqlServerDialect::apply_stage(bool new_keys_first) const {
+std::vector<std::string> SqlServerDialect::apply_stage(const StagedRows& staged) const {
   const std::string table = meter_table();
   const std::string stage(kStage);
   const std::string join =
@@ -229,6 +232,7 @@ std::vector<std::string> SqlServerDialect::apply_stage(bool new_keys_first) cons
   // first and @@ROWCOUNT.
   const std::string all_written =
       "IF @@ROWCOUNT < (SELECT COUNT(*) FROM " + stage + " WHERE [ChangeKind] = 'U')\nBEGIN\n";
+  const bool new_keys_first = 2 * staged.inserted > staged.full;
   const std::string upsert = new_keys_first ? insert + "\n" + all_written + update + "\nEND;"
                                             : update + "\n" + all_written + insert + "\nEND;";
 
@@ -239,7 +243,10 @@ std::vector<std::string> SqlServerDialect::apply_stage(bool new_keys_first) cons
       "  [SourcePosition] = s.[SourcePosition],\n  [SyncedAt] = SYSUTCDATETIME()\nFROM " +
       table + join + "WHERE s.[ChangeKind] = 'K' AND " +
       newer("t.[SourcePosition]", "s.[SourcePosition]") + ";";
-  return {upsert, flag};
+  std::vector<std::string> statements;
+  if (staged.full > 0) statements.push_back(upsert);
+  if (staged.key_only > 0) statements.push_back(flag);
+  return statements;
 }
 
 std::string SqlServerDialect::stage_truncated_sql() const {

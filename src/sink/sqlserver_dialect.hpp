@@ -49,7 +49,8 @@ class SqlServerDialect final : public Dialect, public StageStatements {
   // of the missing ones; Dialect::offsets_upsert_all_sql's params.
   std::string offsets_upsert_all_sql(std::size_t partitions) const override;
   std::string stage_insert(std::size_t rows) const override;
-  std::vector<std::string> apply_stage(bool new_keys_first) const override;
+  // A segment of mostly inserted rows runs the INSERT of missing keys before the UPDATE.
+  std::vector<std::string> apply_stage(const StagedRows& staged) const override;
   std::string stage_truncated_sql() const override;
   std::string truncate_sql() const override;
   std::string truncate_watermark_sql() const override;

@@ -34,7 +34,8 @@ std::vector<std::string> all_statements(const sink::Dialect& d) {
     if (!s.empty()) out.push_back(s);
   }
   if (const auto* staged = d.stage()) {
-    for (auto list : {staged->prepare_stage(), staged->apply_stage(false), staged->apply_stage(true)})
+    for (auto list : {staged->prepare_stage(), staged->apply_stage({.full = 1, .key_only = 1}),
+                      staged->apply_stage({.full = 1, .inserted = 1})})
       out.insert(out.end(), list.begin(), list.end());
     for (auto s : {staged->stage_insert(3), staged->stage_truncated_sql(),
                    staged->stage_json_sql(1, 0), staged->stage_json_sql(0, 1),
@@ -120,7 +121,7 @@ TEST(SqlServerDialect, TruncateWatermarkOnlyMovesForwardAndFlagsOlderStagedRows)
 
 TEST(SqlServerDialect, ApplyIsUpdateJoinThenInsertWhereNotExistsUnlessEveryRowWasUpdated) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo"});
-  const auto apply = d->stage()->apply_stage(false);
+  const auto apply = d->stage()->apply_stage({.full = 3, .inserted = 1, .key_only = 1});
   ASSERT_EQ(apply.size(), 2u);
   EXPECT_EQ(apply[0].rfind("UPDATE t SET", 0), 0u);
   EXPECT_TRUE(contains(apply[0], "FROM [dbo].[MeterMaster] AS t\nINNER JOIN #MeterSyncStage AS s"));
@@ -146,8 +147,9 @@ TEST(SqlServerDialect, ApplyIsUpdateJoinThenInsertWhereNotExistsUnlessEveryRowWa
 
 TEST(SqlServerDialect, ASegmentOfNewKeysInsertsFirstAndUpdatesOnlyWhenSomeKeyExisted) {
   const auto d = sink::Dialect::create(Dialect::SqlServer, {"dbo"});
-  const auto usual = d->stage()->apply_stage(false);
-  const auto apply = d->stage()->apply_stage(true);
+  const auto usual = d->stage()->apply_stage({.full = 4, .inserted = 2, .key_only = 1});
+  const auto apply = d->stage()->apply_stage({.full = 4, .inserted = 3, .key_only = 1});
+  ASSERT_EQ(usual.size(), 2u);
   ASSERT_EQ(apply.size(), 2u);
   EXPECT_EQ(apply[0].rfind("INSERT INTO [dbo].[MeterMaster] (", 0), 0u);
   // The same two statements, swapped around the same test; the key-only flag unchanged.
@@ -162,6 +164,10 @@ TEST(SqlServerDialect, ASegmentOfNewKeysInsertsFirstAndUpdatesOnlyWhenSomeKeyExi
       usual[0].substr(usual_at + test.size(), usual[0].size() - end.size() - usual_at - test.size());
   EXPECT_EQ(apply[0], insert + "\n" + test + update + end);
   EXPECT_EQ(apply[1], usual[1]);
+  // Only what the segment has rows for: no flag statement without key-only deletes, no
+  // upsert without full rows.
+  EXPECT_EQ(d->stage()->apply_stage({.full = 4, .inserted = 3}), std::vector<std::string>{apply[0]});
+  EXPECT_EQ(d->stage()->apply_stage({.key_only = 2}), std::vector<std::string>{usual[1]});
 }
 
 TEST(SqlServerDialect, JsonStageAndTheLockPieceOfABatch) {
