@@ -298,8 +298,9 @@ struct Sink::Impl {
     for (std::size_t first = 0; first < all.size(); first += kMaxDocumentsPerStatement) {
       const std::size_t last = std::min(all.size(), first + kMaxDocumentsPerStatement);
       const std::size_t full_here = first < full_count ? std::min(last, full_count) - first : 0;
-      std::vector<SqlParam> params(std::make_move_iterator(all.begin() + first),
-                                   std::make_move_iterator(all.begin() + last));
+      std::vector<SqlParam> params;
+      params.reserve(last - first);
+      for (std::size_t i = first; i < last; ++i) params.push_back(std::move(all[i]));
       batch.add(staged.stage_json_sql(full_here, last - first - full_here), std::move(params));
     }
   }
