@@ -292,21 +292,22 @@ struct Sink::Impl {
   void stage_documents(std::vector<SqlParam> full, std::vector<SqlParam> key_only,
                        StatementBatch& batch) {
     const StageStatements& staged = *dialect->stage();
+    const auto statements =
+        split_stage_documents(full.size(), key_only.size(), kMaxDocumentsPerStatement);
     std::vector<SqlParam> all = std::move(full);
-    const std::size_t full_count = all.size();
     for (SqlParam& param : key_only) all.push_back(std::move(param));
-    for (std::size_t first = 0; first < all.size(); first += kMaxDocumentsPerStatement) {
-      const std::size_t last = std::min(all.size(), first + kMaxDocumentsPerStatement);
-      const std::size_t full_here = first < full_count ? std::min(last, full_count) - first : 0;
+    std::size_t next = 0;
+    for (const StageStatementDocuments& statement : statements) {
       std::vector<SqlParam> params;
-      params.reserve(last - first);
-      for (std::size_t i = first; i < last; ++i) params.push_back(std::move(all[i]));
-      batch.add(staged.stage_json_sql(full_here, last - first - full_here), std::move(params));
+      params.reserve(statement.full + statement.key_only);
+      for (std::size_t i = 0; i < statement.full + statement.key_only; ++i)
+        params.push_back(std::move(all[next++]));
+      batch.add(staged.stage_json_sql(statement.full, statement.key_only), std::move(params));
     }
   }
 
   // SQL Server: a segment through the stage table, its statements added to the
-  // transaction's batch: the stage filled from JSON documents (one piece per document) or
+  // transaction's batch: the stage filled from JSON documents (one piece reads them all) or
   // by multi-row INSERTs of bound parameters (131 rows each, a request of their own
   // because of the parameter limit), then the set-based statements.
   void stage_segment(const std::vector<StagedChange>& rows, StatementBatch& batch) {

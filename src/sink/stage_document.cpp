@@ -1,5 +1,6 @@
 #include "sink/stage_document.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "sink/sink.hpp"
@@ -141,6 +142,17 @@ void StageDocument::add(const StagedChange& change) {
   text("SourcePosition", row.source_position.text);
   text_ += ']';
   ++rows_;
+}
+
+std::vector<StageStatementDocuments> split_stage_documents(std::size_t full, std::size_t key_only,
+                                                           std::size_t per_statement) {
+  std::vector<StageStatementDocuments> statements;
+  for (std::size_t first = 0; first < full + key_only; first += per_statement) {
+    const std::size_t last = std::min(full + key_only, first + per_statement);
+    const std::size_t full_here = first < full ? std::min(last, full) - first : 0;
+    statements.push_back({full_here, last - first - full_here});
+  }
+  return statements;
 }
 
 }  // namespace metersync::sink

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "sink/batch_fold.hpp"
 
@@ -50,5 +51,16 @@ class StageDocument {
   bool first_in_row_ = true;
   bool finished_ = false;
 };
+
+// How SQL Server's stage reads a segment's documents: `full` documents of full rows, then
+// `key_only` of key-only deletes, at most `per_statement` to one statement. One entry per
+// statement, in order: how many of each kind it reads.
+struct StageStatementDocuments {
+  std::size_t full = 0;
+  std::size_t key_only = 0;
+  bool operator==(const StageStatementDocuments&) const = default;
+};
+std::vector<StageStatementDocuments> split_stage_documents(std::size_t full, std::size_t key_only,
+                                                           std::size_t per_statement);
 
 }  // namespace metersync::sink

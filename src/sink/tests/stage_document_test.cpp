@@ -31,6 +31,18 @@ MeterRow full_row() {
 
 nlohmann::json parse(const std::string& text) { return nlohmann::json::parse(text); }
 
+TEST(StageDocument, DocumentsSplitIntoStatementsFullRowsFirst) {
+  using Split = std::vector<StageStatementDocuments>;
+  EXPECT_EQ(split_stage_documents(0, 0, 1000), Split{});
+  EXPECT_EQ(split_stage_documents(20, 2, 1000), (Split{{20, 2}}));
+  EXPECT_EQ(split_stage_documents(0, 3, 1000), (Split{{0, 3}}));
+  // A statement never reads more than its share, and a key-only document never comes
+  // before a full one.
+  EXPECT_EQ(split_stage_documents(2500, 10, 1000), (Split{{1000, 0}, {1000, 0}, {500, 10}}));
+  EXPECT_EQ(split_stage_documents(999, 2, 1000), (Split{{999, 1}, {0, 1}}));
+  EXPECT_EQ(split_stage_documents(1000, 1000, 1000), (Split{{1000, 0}, {0, 1000}}));
+}
+
 TEST(StageDocument, FullRowIsAnArrayInDocumentColumnOrderWithExactText) {
   StageDocument document;
   document.add({full_row(), false});
