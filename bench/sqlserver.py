@@ -673,7 +673,7 @@ def _tries(ceiling: dict) -> list[str]:
     """The staging tries as `rows form seconds`; runs stored before both forms were tried kept a
     dict of rows → seconds."""
     if "staging_tried" in ceiling:
-        return [f"{x['rows']:,} rows, {FORMS[x['form']]}, {x['s']:.2f} s" for x in ceiling["staging_tried"]]
+        return [f"{x['rows']:,} rows ({FORMS[x['form']]}) {x['s']:.2f} s" for x in ceiling["staging_tried"]]
     return [f"{int(k):,} rows {v:.2f} s" for k, v in ceiling.get("staging_tried_s", {}).items()]
 
 

@@ -86,8 +86,8 @@ def test_a_measurement_renders_its_rates_ratios_and_targets(tmp_path):
                                                        {"rows": 5000, "form": "each", "s": 0.3}])
     report.write({"sqlserver": res}, md, tmp_path / "bench")
     text = md.read_text()
-    assert ("new keys: 1,000 rows, one statement for all, 0.10 s, 1,000 rows, one statement each, 0.20 s, 5,000 rows, "
-            "one statement each, 0.30 s → 1,000 (one statement for all)") in text
+    assert ("new keys: 1,000 rows (one statement for all) 0.10 s, 1,000 rows (one statement each) 0.20 s, 5,000 rows "
+            "(one statement each) 0.30 s → 1,000 (one statement for all)") in text
     # The ceiling on the connection that staged the whole-phase document (40,000/s): the path is at half of it.
     assert "whole-phase document, into a table of its own" in text and "new keys 40,000/s (0.12 s)" in text
     assert ("| ≥ 70% of the server's ceiling on the connection that staged the whole-phase document (updates) | 50% "
