@@ -105,10 +105,7 @@ struct StagedRows {
 class StageStatements {
  public:
   virtual ~StageStatements() = default;
-  // Once per connection, outside any transaction: create the stage (a session's temp
-  // table, so a new connection starts without one).
-  virtual std::vector<std::string> create_stage() const = 0;
-  // Before each staged segment, inside its transaction: empty the stage.
+  // Before each staged segment: create (or empty) the stage.
   virtual std::vector<std::string> prepare_stage() const = 0;
   // A multi-row INSERT into the stage; params: stage_columns() per row, row by row.
   virtual std::string stage_insert(std::size_t rows) const = 0;

@@ -79,10 +79,6 @@ struct Sink::Impl {
     connection = std::move(fresh);
     if (dialect->names().schema.empty()) resolve_schema();
     choose_stage();
-    if (const StageStatements* staged = dialect->stage()) {
-      for (const std::string& statement : staged->create_stage())
-        connection->execute(statement, {}, "creating the session's stage table");
-    }
     return *connection;
   }
 

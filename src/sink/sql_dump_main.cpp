@@ -76,9 +76,6 @@ int main(int argc, char** argv) {
   add("unlock", dialect->unlock_sql(), 0);
   if (const auto* staged = dialect->stage()) {
     index = 0;
-    for (const auto& sql : staged->create_stage())
-      add("create_stage_" + std::to_string(index++), sql, 0);
-    index = 0;
     for (const auto& sql : staged->prepare_stage())
       add("prepare_stage_" + std::to_string(index++), sql, 0);
     add("stage_insert_1", staged->stage_insert(1), row);

@@ -153,7 +153,7 @@ std::string_view SqlServerDialect::server_facts_sql() {
          "compatibility_level, @@VERSION AS version;";
 }
 
-std::vector<std::string> SqlServerDialect::create_stage() const {
+std::vector<std::string> SqlServerDialect::prepare_stage() const {
   std::string create = "CREATE TABLE " + std::string(kStage) + " (\n";
   for (const Column& column : stage_columns()) {
     create += "  " + quote(column.name) + " " + type_sql(column);
@@ -169,16 +169,6 @@ std::vector<std::string> SqlServerDialect::create_stage() const {
   create += "  PRIMARY KEY (" + quote("SourceMeterId") + ", " + quote("SourceSystem") + ", " +
             quote("ChangeKind") + ")\n);";
   return {"DROP TABLE IF EXISTS " + std::string(kStage) + ";", create};
-}
-
-std::vector<std::string> SqlServerDialect::prepare_stage() const {
-  // Emptied, not dropped and created again per segment: creating a temp table per
-  // transaction writes the catalog every time (tempdb's on SQL Server, pg_class,
-  // pg_attribute and the index's on Babelfish). TRUNCATE, not DELETE: on Babelfish a temp
-  // table is never vacuumed, so deleted rows would pile up for the life of the session.
-  // Inside the transaction, so a rollback leaves whatever was there; the next segment
-  // empties it again.
-  return {"TRUNCATE TABLE " + std::string(kStage) + ";"};
 }
 
 std::size_t SqlServerDialect::max_stage_rows() const {

@@ -30,7 +30,6 @@ class SqlServerDialect final : public Dialect, public StageStatements {
 
   // StageStatements. The lock piece raises kLockNotGranted (Transient).
   std::string lock_or_raise_sql(std::size_t index) const override;
-  std::vector<std::string> create_stage() const override;
   std::vector<std::string> prepare_stage() const override;
   // 131 rows: 16 stage columns each, under SQL Server's 2,100 parameters per request.
   std::size_t max_stage_rows() const override;

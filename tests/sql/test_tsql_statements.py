@@ -52,7 +52,7 @@ def markers(sql):
 def test_dump_has_every_statement_kind():
     names = set(BY_NAME)
     for expected in ["begin", "commit", "rollback", "create_table_0", "create_table_1", "create_table_2",
-                     "columns_query", "lock", "create_stage_0", "create_stage_1", "prepare_stage_0", "stage_insert_1",
+                     "columns_query", "lock", "prepare_stage_0", "prepare_stage_1", "stage_insert_1",
                      "stage_insert_max", "stage_truncated", "apply_stage_0", "apply_stage_1",
                      "truncate_watermark", "truncate", "offsets_upsert_all_1", "offsets_select", "records_applied"]:
         assert expected in names
@@ -189,7 +189,7 @@ def test_json_stage_reads_every_document_column_as_text_into_the_typed_stage():
 
 def test_one_request_holds_the_whole_json_transaction():
     sql = BY_NAME["transaction_json"]["sql"]
-    order = ["BEGIN TRANSACTION;", "sp_getapplock", "THROW 51001", "TRUNCATE TABLE #MeterSyncStage",
+    order = ["BEGIN TRANSACTION;", "sp_getapplock", "THROW 51001", "CREATE TABLE #MeterSyncStage",
              "CROSS APPLY OPENJSON(d.[document])", "UPDATE s SET [IsDeleted] = 1", "UPDATE t SET", "INSERT INTO [dbo].[MeterMaster]",
              "@metersync_offsets", "COMMIT TRANSACTION;"]
     at = [sql.index(piece) for piece in order]

@@ -34,8 +34,7 @@ std::vector<std::string> all_statements(const sink::Dialect& d) {
     if (!s.empty()) out.push_back(s);
   }
   if (const auto* staged = d.stage()) {
-    for (auto list : {staged->create_stage(), staged->prepare_stage(),
-                      staged->apply_stage({.full = 1, .key_only = 1}),
+    for (auto list : {staged->prepare_stage(), staged->apply_stage({.full = 1, .key_only = 1}),
                       staged->apply_stage({.full = 1, .inserted = 1})})
       out.insert(out.end(), list.begin(), list.end());
     for (auto s : {staged->stage_insert(3), staged->stage_truncated_sql(),
@@ -218,10 +217,8 @@ TEST(SqlServerDialect, TransactionsLocksAndParameters) {
   EXPECT_TRUE(contains(d->offsets_upsert_all_sql(2), "AND o.[next_offset] < v.[next_offset]"));
   EXPECT_EQ(markers(d->offsets_select_sql()), 2u);
   EXPECT_EQ(markers(d->records_applied_sql()), 1u);
-  EXPECT_TRUE(contains(d->stage()->create_stage()[1],
+  EXPECT_TRUE(contains(d->stage()->prepare_stage()[1],
                        "[SourceMeterId] NVARCHAR(64) COLLATE DATABASE_DEFAULT NOT NULL"));
-  // Created once per connection, emptied per segment.
-  EXPECT_EQ(d->stage()->prepare_stage(), std::vector<std::string>{"TRUNCATE TABLE #MeterSyncStage;"});
 }
 
 TEST(SqlServerDialect, OnlyWideBindingForNvarchar) {
