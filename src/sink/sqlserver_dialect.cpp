@@ -226,11 +226,11 @@ std::vector<std::string> SqlServerDialect::apply_stage(const StagedRows& staged)
 
   // The second of the two is skipped when the first wrote every staged full row: each
   // probes the table's key once per staged row, which on Babelfish is 10-20% of a
-  // 5,000-row transaction even when it writes nothing (docs/sqlserver.md). A source's steady state is updates of known
-  // meters (UPDATE first, the INSERT skipped); a snapshot or a burst of inserts is new keys
-  // (INSERT first, the UPDATE skipped: the rows it just wrote hold the staged position, so
-  // the guard would leave them anyway). Both are one piece so nothing can come between the
-  // first and @@ROWCOUNT.
+  // 5,000-row transaction even when it writes nothing (docs/sqlserver.md). A source's
+  // steady state is updates of known meters (UPDATE first, the INSERT skipped); a snapshot
+  // or a burst of inserts is new keys (INSERT first, the UPDATE skipped: the rows it just
+  // wrote hold the staged position, so the guard would leave them anyway). Both are one
+  // piece so nothing can come between the first and @@ROWCOUNT.
   const std::string all_written =
       "IF @@ROWCOUNT < (SELECT COUNT(*) FROM " + stage + " WHERE [ChangeKind] = 'U')\nBEGIN\n";
   const bool new_keys_first = 2 * staged.inserted > staged.full;
