@@ -93,7 +93,7 @@ const std::array<Key<Config>, 24> kTopLevel{{
      .default_value = "auto",
      .choices = "auto|json|rows",
      .help = "sqlserver only: how a batch's rows reach the server. json: bound JSON "
-             "documents of at most 64 KiB read with OPENJSON (needs SQL Server 2016+ and "
+             "documents of at most 16 KiB read with OPENJSON (needs SQL Server 2016+ and "
              "database compatibility level 130+); rows: multi-row INSERTs of bound parameters "
              "(any version, slower); auto: json when the server answers OPENJSON, else rows (the log and the status "
              "file say which)",

@@ -26,15 +26,17 @@ constexpr std::size_t kMaxDocumentBytes = 4 << 20;
 
 // SQL Server's JSON stage cuts its documents much smaller: each is one more row of the stage
 // statement's VALUES list, and on Babelfish 4.3 OPENJSON's cost per row grows with the
-// document (5,000-row batches of the bench's meters, one transaction each: 18,900–19,100
-// rows/s as one 1.1 MB document, 24,800–29,800/s as documents of 250 rows or about 56 KB,
-// 26,000/s of 100 rows, 21,400/s of 50; docs/sqlserver.md). On SQL Server itself the cut
-// costs one more parameter per 64 KiB; whether it gains there was not measured.
-constexpr std::size_t kMaxSqlServerDocumentBytes = 64 << 10;
+// document (its WITH columns are lists that each row takes its value off the front of, an
+// O(n) move: babelfish_extensions, json_funcs.c). All documents in one statement, 5,000-row
+// transactions of the bench's meters (about 220 bytes a row): 30,000–31,000 new keys/s in
+// documents of 10 rows, 34,500–35,600/s of 50–70 rows (about 11–16 KB), 32,500–33,000/s of
+// 250 rows; docs/sqlserver.md. On SQL Server itself the cut costs one more parameter per
+// 16 KiB; whether it gains there was not measured.
+constexpr std::size_t kMaxSqlServerDocumentBytes = 16 << 10;
 
 // The documents one stage statement reads (its parameters): well under SQL Server's 2,100
 // per request, next to the lock and offsets parameters. A 5,000-event batch of the bench's
-// meters makes about 20; the largest sink.max_batch_bytes (1 GiB), 16 statements of them.
+// meters makes about 70; the largest sink.max_batch_bytes (1 GiB), 64 statements of them.
 constexpr std::size_t kMaxDocumentsPerStatement = 1000;
 
 SinkError fatal(const std::string& message) {

@@ -1040,7 +1040,7 @@ TEST_P(SinkServerTest, EveryValueTheServerRefusesIsADataError) {
 TEST_P(SinkServerTest, BatchesLargerThanOneDocumentApplyEveryRow) {
   auto sink = make_sink();
   // About 500 bytes a row: 10,000 rows are more than one document on every server (4 MiB;
-  // 64 KiB on SQL Server's JSON stage, about 80 documents in one statement), so full rows go in
+  // 16 KiB on SQL Server's JSON stage, about 310 documents in one statement), so full rows go in
   // several statements and the key-only deletes after all of them.
   std::vector<MeterChange> changes;
   const std::string manufacturer = [] {
