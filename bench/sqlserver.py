@@ -66,7 +66,7 @@ COLUMNS = [("SourceSystem", "VARCHAR(16)"), ("SourceMeterId", "NVARCHAR(64)"), (
            ("IsDeleted", "BIT"), ("SourceCommittedAt", "DATETIME2(3)"), ("SourcePosition", "VARCHAR(100)")]
 KEY = ("SourceSystem", "SourceMeterId")
 PHASES = (("new keys", 1), ("updates", 2))
-CHUNKS = (500, 1000, 2000, 5000)  # rows per OPENJSON document tried for the ceiling (and the whole phase)
+CHUNKS = (50, 70, 100, 250, 500, 1000, 2000, 5000)  # rows per OPENJSON document tried for the ceiling (and the whole phase)
 # How the ceiling's documents reach the #temp table, both tried: one INSERT reading up to
 # STATEMENT_DOCUMENTS of them (VALUES … CROSS APPLY OPENJSON, as metersync), or one INSERT each.
 FORMS = {"one": "one statement for all", "each": "one statement each"}
