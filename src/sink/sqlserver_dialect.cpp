@@ -28,7 +28,10 @@ std::vector<std::string> SqlServerDialect::session_setup() const {
   return {"SET XACT_ABORT ON;", "SET NOCOUNT ON;"};
 }
 
-std::string SqlServerDialect::begin_sql() const { return "BEGIN TRANSACTION;"; }
+// XACT_ABORT again at every transaction: the new-keys INSERT turns it off for itself alone
+// (apply_stage), and an error the TRY cannot catch there (one found when the statement is
+// compiled, such as a table dropped meanwhile) would leave the session without it.
+std::string SqlServerDialect::begin_sql() const { return "SET XACT_ABORT ON;\nBEGIN TRANSACTION;"; }
 std::string SqlServerDialect::commit_sql() const { return "COMMIT TRANSACTION;"; }
 // After XACT_ABORT or a lock timeout the server has already rolled back; a bare
 // ROLLBACK would then raise 3903.
@@ -218,24 +221,37 @@ std::vector<std::string> SqlServerDialect::apply_stage(const StagedRows& staged)
     if (!staged_values.empty()) staged_values += ", ";
     staged_values += column.name == "SyncedAt" ? "SYSUTCDATETIME()" : "s." + quote(column.name);
   }
-  const std::string insert =
-      "INSERT INTO " + table + " (" + column_list(meter_columns()) + ")\nSELECT " + staged_values +
-      "\nFROM " + stage + " AS s\nWHERE s.[ChangeKind] = 'U' AND NOT EXISTS (SELECT 1 FROM " +
-      table +
-      " AS t WHERE t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId]);";
+  const std::string insert_all = "INSERT INTO " + table + " (" + column_list(meter_columns()) +
+                                 ")\nSELECT " + staged_values + "\nFROM " + stage +
+                                 " AS s\nWHERE s.[ChangeKind] = 'U'";
+  const std::string insert = insert_all + " AND NOT EXISTS (SELECT 1 FROM " + table +
+                             " AS t WHERE t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] "
+                             "= s.[SourceMeterId]);";
 
   // The second of the two is skipped when the first wrote every staged full row: each
   // probes the table's key once per staged row, which on Babelfish is 10-20% of a
   // 5,000-row transaction even when it writes nothing (docs/sqlserver.md). A source's
-  // steady state is updates of known meters (UPDATE first, the INSERT skipped); a snapshot
-  // or a burst of inserts is new keys (INSERT first, the UPDATE skipped: the rows it just
-  // wrote hold the staged position, so the guard would leave them anyway). Both are one
-  // piece so nothing can come between the first and @@ROWCOUNT.
+  // steady state is updates of known meters (UPDATE first, the INSERT skipped). Both are
+  // one piece so nothing can come between the first and @@ROWCOUNT.
   const std::string all_written =
       "IF @@ROWCOUNT < (SELECT COUNT(*) FROM " + stage + " WHERE [ChangeKind] = 'U')\nBEGIN\n";
   const bool new_keys_first = 2 * staged.inserted > staged.full;
-  const std::string upsert = new_keys_first ? insert + "\n" + all_written + update + "\nEND;"
-                                            : update + "\n" + all_written + insert + "\nEND;";
+  std::string upsert = update + "\n" + all_written + insert + "\nEND;";
+  if (new_keys_first) {
+    // A snapshot or a burst of creates is new keys: every staged full row is INSERTed as it
+    // is, the table's primary key the only probe (the NOT EXISTS probe and the INSERT's own
+    // would be two; on Babelfish the first is 15-18% of such a transaction). A key that is
+    // stored already (a re-created meter, a batch replayed after a crash) fails that INSERT
+    // with a duplicate key, 2627 (2601 from a unique index): with XACT_ABORT off for it
+    // alone, the failure undoes that statement only, and the CATCH writes the segment
+    // the general way, the INSERT of missing keys first (then the UPDATE unless it wrote
+    // every row: the rows it wrote hold the staged position, which the guard leaves alone).
+    // Any other error is thrown on as raised, XACT_ABORT on again, so it ends the
+    // transaction and reaches the sink like any other (a Data error is bisected as usual).
+    upsert = "SET XACT_ABORT OFF;\nBEGIN TRY\n" + insert_all + ";\nSET XACT_ABORT ON;\nEND TRY\n" +
+             "BEGIN CATCH\nSET XACT_ABORT ON;\nIF ERROR_NUMBER() NOT IN (2601, 2627) BEGIN THROW; END;\n" +
+             insert + "\n" + all_written + update + "\nEND;\nEND CATCH;";
+  }
 
   // Key-only deletes flag the stored row and keep its values; an unknown key gets
   // nothing (there are no values to insert).

@@ -74,10 +74,41 @@ def without_throw(sql):
     return replaced
 
 
+# T-SQL's TRY...CATCH: `BEGIN TRY statements END TRY BEGIN CATCH statements END CATCH`, a CATCH
+# right after each TRY, and `THROW;` without arguments (re-raising the error caught) only
+# inside a CATCH (Microsoft's TRY...CATCH and THROW references). sqlglot's T-SQL grammar has
+# neither, so the construct is checked here and replaced by its two bodies, each then parsed
+# like any other statements; a bare THROW by a statement sqlglot parses.
+TRY_CATCH = re.compile(r"BEGIN TRY\n(.*?)\nEND TRY\nBEGIN CATCH\n(.*?)\nEND CATCH;", re.S)
+
+
+def without_try_catch(sql):
+    def bodies(m):
+        tried, caught = m.group(1), m.group(2)
+        assert not re.search(r"\b(TRY|CATCH)\b", strip_literals(tried + caught)), "nested TRY...CATCH"
+        assert not re.search(r"\bTHROW;", tried), "THROW; outside a CATCH"
+        return tried + "\n" + re.sub(r"\bTHROW;", "SELECT ERROR_NUMBER();", caught)
+    replaced = TRY_CATCH.sub(bodies, sql)
+    left = strip_literals(replaced)
+    assert not re.search(r"\b(TRY|CATCH)\b", left), "a TRY or CATCH outside BEGIN TRY ... END CATCH;"
+    assert not re.search(r"\bTHROW;", left), "THROW; outside a CATCH"
+    return replaced
+
+
+def test_try_catch_is_checked_before_it_is_replaced():
+    assert without_try_catch("SET A ON;\nBEGIN TRY\nSELECT 1;\nEND TRY\nBEGIN CATCH\nIF 1 = 1 BEGIN THROW; END;\nEND CATCH;") == \
+        "SET A ON;\nSELECT 1;\nIF 1 = 1 BEGIN SELECT ERROR_NUMBER(); END;"
+    for broken in ["BEGIN TRY\nSELECT 1;\nEND TRY;", "SELECT 1;\nTHROW;",
+                   "BEGIN TRY\nTHROW;\nEND TRY\nBEGIN CATCH\nSELECT 1;\nEND CATCH;"]:
+        with pytest.raises(AssertionError):
+            without_try_catch(broken)
+
+
 @pytest.mark.parametrize("statement", SQLSERVER, ids=[s["name"] for s in SQLSERVER])
 def test_parses_as_tsql(statement):
     # error_level RAISE: any token sqlglot cannot place is an error, not a warning.
-    parsed = sqlglot.parse(without_throw(statement["sql"]), read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+    parsed = sqlglot.parse(without_throw(without_try_catch(statement["sql"])), read="tsql",
+                           error_level=sqlglot.ErrorLevel.RAISE)
     assert parsed and all(p is not None for p in parsed)
     # A statement sqlglot cannot understand comes back as an opaque Command.
     commands = [p for p in parsed if isinstance(p, exp.Command)]
@@ -150,13 +181,30 @@ def test_new_keys_are_inserted_unless_the_update_wrote_every_staged_row():
     assert [type(p) for p in parsed] == [exp.Update, exp.IfBlock]
 
 
-def test_a_segment_of_new_keys_inserts_first_and_updates_unless_the_insert_wrote_every_row():
-    insert, update = BY_NAME["apply_stage_new_keys_first"]["sql"].split("\nIF @@ROWCOUNT < ", 1)
-    assert insert.startswith("INSERT INTO [dbo].[MeterMaster]") and "NOT EXISTS" in insert
+def test_a_segment_of_new_keys_is_inserted_as_it_is_unless_a_key_is_stored():
+    sql = BY_NAME["apply_stage_new_keys_first"]["sql"]
+    m = TRY_CATCH.fullmatch(sql.removeprefix("SET XACT_ABORT OFF;\n"))
+    assert sql.startswith("SET XACT_ABORT OFF;\n") and m, sql[:200]
+    tried, caught = m.group(1), m.group(2)
+    # Tried: every staged full row, no probe; XACT_ABORT back on once it is written.
+    assert tried.startswith("INSERT INTO [dbo].[MeterMaster]") and "NOT EXISTS" not in tried
+    assert tried.endswith("WHERE s.[ChangeKind] = 'U';\nSET XACT_ABORT ON;")
+    # Caught: XACT_ABORT on first, then any error but a duplicate key raised again, then the
+    # missing keys inserted and the rest updated unless the INSERT wrote every row.
+    head, insert = caught.split("\nINSERT INTO ", 1)
+    assert head == "SET XACT_ABORT ON;\nIF ERROR_NUMBER() NOT IN (2601, 2627) BEGIN THROW; END;"
+    insert, update = insert.split("\nIF @@ROWCOUNT < ", 1)
+    assert "NOT EXISTS" in insert
     assert update.startswith("(SELECT COUNT(*) FROM #MeterSyncStage WHERE [ChangeKind] = 'U')\nBEGIN\nUPDATE t SET")
     assert re.search(r"t\.\[SourcePosition\] COLLATE Latin1_General_BIN2 < s\.\[SourcePosition\]", update)
-    parsed = sqlglot.parse(BY_NAME["apply_stage_new_keys_first"]["sql"], read="tsql")
-    assert [type(p) for p in parsed] == [exp.Insert, exp.IfBlock]
+    # Each part on its own: sqlglot reads everything after a T-SQL IF as that IF's body.
+    assert [type(p) for p in sqlglot.parse(tried, read="tsql")] == [exp.Insert, exp.Set]
+    assert [type(p) for p in sqlglot.parse("INSERT INTO " + insert + "\nIF @@ROWCOUNT < " + update, read="tsql")] == \
+        [exp.Insert, exp.IfBlock]
+
+
+def test_every_transaction_turns_xact_abort_on_again():
+    assert BY_NAME["begin"]["sql"] == "SET XACT_ABORT ON;\nBEGIN TRANSACTION;"
 
 
 def test_truncate_watermark_only_moves_forward_and_older_staged_rows_are_flagged():

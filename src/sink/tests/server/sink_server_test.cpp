@@ -401,6 +401,45 @@ TEST_P(SinkServerTest, MostlyInsertedSegmentsWriteWhatAnyOtherSegmentWould) {
   EXPECT_EQ(sink->records_applied("metersync-test"), 11);
 }
 
+TEST_P(SinkServerTest, ARowTheTableRefusesInASegmentOfNewKeysIsADataError) {
+  // SQL Server inserts a segment of new keys as it is, under a TRY that catches only a
+  // duplicate key: a row the table refuses for another reason (here its own CHECK) must
+  // still fail the batch as a Data error with nothing written, so that bisection pins it.
+  auto sink = make_sink();
+  sink->apply(batch({upsert("1", "p0001", "a")}, {{0, 1}}, 1));
+  raw_->execute("ALTER TABLE " + dialect_->quote(config_.table) + " ADD CONSTRAINT " +
+                dialect_->quote("CK_" + config_.table + "_serial") + " CHECK (" +
+                dialect_->quote("SerialNumber") + " NOT LIKE 'REFUSED-%')");
+  if (target_.dialect != config::Dialect::SqlServer) raw_->end_transaction(true);
+  const auto before = rows();
+  const auto inserted = [](MeterChange change) {
+    change.inserted = true;
+    return change;
+  };
+  for (const std::string& stored : {std::string("5"), std::string("1")}) {
+    // All new keys; then one of them stored already, so the duplicate key is met first
+    // and the refused row in the general INSERT that follows.
+    try {
+      sink->apply(batch({inserted(upsert("2", "p0002", "b")), inserted(upsert("3", "p0002", "REFUSED-3")),
+                         inserted(upsert("4", "p0002", "d")), inserted(upsert(stored, "p0002", "e"))},
+                        {{0, 5}}, 4));
+      FAIL() << "accepted a row the table refuses";
+    } catch (const SinkError& error) {
+      EXPECT_EQ(error.kind(), SinkError::Kind::Data) << error.what();
+    }
+    EXPECT_EQ(rows(), before);
+    EXPECT_EQ(sink->load_offsets("metersync-test", "postgres.public.meter"), (Offsets{{0, 1}}));
+  }
+  // The same segment without the refused row is written whole.
+  sink->apply(batch({inserted(upsert("2", "p0002", "b")), inserted(upsert("4", "p0002", "d")),
+                     inserted(upsert("1", "p0002", "e"))},
+                    {{0, 5}}, 3));
+  const auto after = rows();
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after.at("postgres/1").at("SerialNumber"), "e");
+  EXPECT_EQ(after.at("postgres/4").at("SerialNumber"), "d");
+}
+
 TEST_P(SinkServerTest, PositionsCompareByteWise) {
   auto sink = make_sink();
   // Under a linguistic collation ':' sorts before '/' (CLDR root order), unlike their
