@@ -15,9 +15,10 @@ metersync running; then, one after the other:
   PostgreSQL sink database (tables of the same names);
 - the server's own ceiling for the same net effect: the phase's rows, mapped beforehand in Python
   (not timed), sent as JSON documents (the fastest of several sizes and two statement shapes,
-  tried first) through `INSERT … SELECT … OPENJSON … WITH (…)` into a #temp table, then one
-  `UPDATE … FROM … JOIN` (with the newer-position guard) and one `INSERT … WHERE NOT EXISTS` into
-  a fresh table, in one transaction (pyodbc).
+  tried first) through `INSERT … SELECT … OPENJSON … WITH (…)` into a #temp table, then the one
+  statement the phase needs, into a fresh table: the new keys INSERTed as they are, or the
+  `UPDATE … FROM … JOIN` (with the newer-position guard) of the stored ones; in one transaction
+  (pyodbc).
 
 Each drain is timed from the first commit seen to the last (the offsets table's `records_applied`
 polled every 20 ms), and from the process start. Everything created is dropped at the end (tables
@@ -339,8 +340,12 @@ class SqlServerBench:
             group = pieces[first:first + STATEMENT_DOCUMENTS]
             cur.execute(stage_sql(len(group)), *group)
 
-    def ceiling_sql(self, table_name: str | None = None) -> tuple[str, str, str, str]:
-        table = f"[dbo].[{table_name or self.ceiling_names['table']}]"
+    def ceiling_sql(self, table_name: str, new_keys: bool) -> tuple[str, str, str]:
+        """The #temp table, the staging INSERT, and the one statement the phase's net effect needs:
+        every staged row INSERTed as it is (new keys, none stored), or the UPDATE of the stored
+        rows (updates). What metersync runs for such a segment, without the statement it skips
+        or the check that lets it skip it."""
+        table = f"[dbo].[{table_name}]"
         names = [c for c, _ in COLUMNS]
         q = lambda cs: ", ".join(f"[{c}]" for c in cs)  # noqa: E731
         create = ("CREATE TABLE #bench_ceiling_stage (" + ", ".join(
@@ -352,17 +357,16 @@ class SqlServerBench:
                   f", [SyncedAt] = SYSUTCDATETIME() FROM {table} AS t INNER JOIN #bench_ceiling_stage AS s "
                   f"ON t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId] WHERE {newer}")
         insert = (f"INSERT INTO {table} ({q(names)}, [SyncedAt]) SELECT " + ", ".join(f"s.[{c}]" for c in names) +
-                  f", SYSUTCDATETIME() FROM #bench_ceiling_stage AS s WHERE NOT EXISTS (SELECT 1 FROM {table} AS t "
-                  f"WHERE t.[SourceSystem] = s.[SourceSystem] AND t.[SourceMeterId] = s.[SourceMeterId])")
-        return create, stage, update, insert
+                  ", SYSUTCDATETIME() FROM #bench_ceiling_stage AS s")
+        return create, stage, insert if new_keys else update
 
-    def ceiling_ready(self, conn, table_name: str):
+    def ceiling_ready(self, conn, table_name: str, new_keys: bool):
         """A cursor with the #temp table created and the ceiling's statements for `table_name`, run
         once on an empty document and rolled back before the clock: the server's first sight of them
         (parsing, catalog lookups) is not what the ceiling is about, just as the drains' rates leave
         out their first batch."""
-        statements = self.ceiling_sql(table_name)
-        create, stage, update, insert = statements
+        statements = self.ceiling_sql(table_name, new_keys)
+        create, stage, apply = statements
         cur = conn.cursor()
         cur.execute("SET NOCOUNT ON; SET XACT_ABORT ON;")
         cur.execute("DROP TABLE IF EXISTS #bench_ceiling_stage")
@@ -370,15 +374,14 @@ class SqlServerBench:
         cur.execute("BEGIN TRANSACTION")
         cur.execute(stage, "[]")
         cur.execute(stage_sql(2), "[]", "[]")
-        cur.execute(update)
-        cur.execute(insert)
+        cur.execute(apply)
         cur.execute("ROLLBACK TRANSACTION")
         return cur, statements
 
-    def ceiling(self, rows: list[list]) -> dict:
+    def ceiling(self, rows: list[list], new_keys: bool) -> dict:
         """The server's own best for the phase's net effect. The rows go in as JSON documents of
-        `chunk` rows read into the #temp table (`form`: one INSERT for all, or one each), then one
-        UPDATE and one INSERT, in one transaction. `chunk` and `form` are the fastest of CHUNKS ×
+        `chunk` rows read into the #temp table (`form`: one INSERT for all, or one each), then the
+        INSERT (`new_keys`) or the UPDATE, in one transaction. `chunk` and `form` are the fastest of CHUNKS ×
         FORMS and the whole phase as one document, tried on the staging step alone before the
         clock (on Babelfish OPENJSON slows down with the document's size, so one document is not
         the server's best).
@@ -395,7 +398,7 @@ class SqlServerBench:
         tried = []
 
         def attempt(conn, size: int, form: str) -> None:
-            cur, _ = self.ceiling_ready(conn, self.ceiling_names["table"])
+            cur, _ = self.ceiling_ready(conn, self.ceiling_names["table"], new_keys)
             t = time.monotonic()
             self.stage_documents(cur, docs[size], form)
             tried.append({"rows": size, "form": form, "s": time.monotonic() - t})
@@ -419,15 +422,16 @@ class SqlServerBench:
             best = min(tried, key=lambda x: x["s"])
             chunk, form = best["rows"], best["form"]
             pieces = docs[chunk]
-            warm = self.timed_load(tries_conn, self.warm_names["table"], pieces, form)
+            warm = self.timed_load(tries_conn, self.warm_names["table"], pieces, form, new_keys)
         finally:
             tries_conn.close()
         conn = self.tds_connect()
         try:
-            res = self.timed_load(conn, self.ceiling_names["table"], pieces, form)
+            res = self.timed_load(conn, self.ceiling_names["table"], pieces, form, new_keys)
         finally:
             conn.close()
         res.update({"rows": len(rows), "chunk": chunk, "form": form, "documents": len(pieces),
+                    "apply": "insert" if new_keys else "update",
                     "document_bytes": sum(len(d.encode()) for d in pieces), "staging_tried": tried,
                     "rate": len(rows) / res["elapsed_s"] if res["elapsed_s"] > 0 else 0.0})
         warm["rate"] = len(rows) / warm["elapsed_s"] if warm["elapsed_s"] > 0 else 0.0
@@ -438,15 +442,14 @@ class SqlServerBench:
             f"that staged the whole phase {warm['elapsed_s']:.2f}s = {warm['rate']:,.0f} changes/s (OPENJSON {warm['stage_s']:.2f}s)")
         return res
 
-    def timed_load(self, conn, table_name: str, pieces: list[str], form: str) -> dict:
-        """One transaction: the documents into the #temp table, the UPDATE, the INSERT."""
-        cur, (_, _, update, insert) = self.ceiling_ready(conn, table_name)
+    def timed_load(self, conn, table_name: str, pieces: list[str], form: str, new_keys: bool) -> dict:
+        """One transaction: the documents into the #temp table, then the INSERT or the UPDATE."""
+        cur, (_, _, apply) = self.ceiling_ready(conn, table_name, new_keys)
         t0 = time.monotonic()
         cur.execute("BEGIN TRANSACTION")
         self.stage_documents(cur, pieces, form)
         t_stage = time.monotonic()
-        cur.execute(update)
-        cur.execute(insert)
+        cur.execute(apply)
         cur.execute("COMMIT TRANSACTION")
         elapsed = time.monotonic() - t0
         staged = cur.execute("SELECT COUNT(*) FROM #bench_ceiling_stage").fetchall()[0][0]
@@ -454,9 +457,9 @@ class SqlServerBench:
         return {"staged": int(staged), "elapsed_s": elapsed, "stage_s": t_stage - t0,
                 "apply_s": elapsed - (t_stage - t0)}
 
-    def ceiling_batched(self, rows: list[list], chunk: int, batch: int, form: str) -> dict:
+    def ceiling_batched(self, rows: list[list], chunk: int, batch: int, form: str, new_keys: bool) -> dict:
         """The ceiling's statements and documents of `chunk` rows, in transactions of `batch` rows
-        (metersync's sink.max_batch_events): one BEGIN, the documents, the UPDATE and the INSERT,
+        (metersync's sink.max_batch_events): one BEGIN, the documents, the INSERT or the UPDATE,
         COMMIT, the #temp table emptied, per transaction. What the server does for the same net
         effect when it must commit as often as metersync does. On a fresh connection, as `ceiling`."""
         transactions = [[json.dumps(rows[d:d + chunk], separators=(",", ":"))
@@ -464,13 +467,12 @@ class SqlServerBench:
                         for b in range(0, len(rows), batch)]
         conn = self.tds_connect()
         try:
-            cur, (_, _, update, insert) = self.ceiling_ready(conn, self.batched_names["table"])
+            cur, (_, _, apply) = self.ceiling_ready(conn, self.batched_names["table"], new_keys)
             t0 = time.monotonic()
             for pieces in transactions:
                 cur.execute("BEGIN TRANSACTION")
                 self.stage_documents(cur, pieces, form)
-                cur.execute(update)
-                cur.execute(insert)
+                cur.execute(apply)
                 cur.execute("COMMIT TRANSACTION")
                 cur.execute("TRUNCATE TABLE #bench_ceiling_stage")
             elapsed = time.monotonic() - t0
@@ -584,10 +586,10 @@ class SqlServerBench:
             log(f"sqlserver: phase {phase}: metersync (postgres) draining the same records")
             p["postgres"] = self.drain("postgres", configs["postgres"], phase, self.keys, self.pg_applied(), timeout)
             log(f"sqlserver: phase {phase}: the server's ceiling")
-            p["ceiling"] = self.ceiling(rows)
+            p["ceiling"] = self.ceiling(rows, new_keys=version == 1)
             p["ceiling_batched"] = self.ceiling_batched(rows, p["ceiling"]["chunk"],
                                                         int(res["sink"]["max_batch_events"] or 5000),
-                                                        p["ceiling"]["form"])
+                                                        p["ceiling"]["form"], new_keys=version == 1)
             p["check"] = self.check(version)
             log(f"  check: {p['check']}")
             res["phases"].append(p)
@@ -739,9 +741,14 @@ def section(sq: dict) -> list[str]:
         "*Server ceiling*: the phase's Meter Master rows, mapped in Python beforehand (not timed), as JSON documents read "
         "into a temp table by `INSERT INTO #temp … SELECT … OPENJSON … WITH (…typed columns…)`, one statement for all of "
         "them (`FROM (VALUES (?), …) AS d CROSS APPLY OPENJSON(d.[document])`, as metersync sends them) or one "
-        "`FROM OPENJSON(?)` statement each, whichever staged faster; then one `UPDATE t … FROM … "
-        "INNER JOIN #temp` with the same newer-position guard as metersync and one `INSERT … SELECT … WHERE NOT EXISTS`, in "
-        "one transaction (pyodbc, `BEGIN TRANSACTION` … `COMMIT TRANSACTION`, on a fresh connection as each metersync "
+        "`FROM OPENJSON(?)` statement each, whichever staged faster; then "
+        + ("the one statement the phase's net effect needs, as metersync writes such a segment without the statement it "
+           "skips: the new keys' `INSERT … SELECT` of every staged row (no key stored before), the updates' `UPDATE t … "
+           "FROM … INNER JOIN #temp` with the same newer-position guard as metersync"
+           if all(p["ceiling"].get("apply") for p in phases) else
+           "one `UPDATE t … FROM … INNER JOIN #temp` with the same newer-position guard as metersync and one "
+           "`INSERT … SELECT … WHERE NOT EXISTS`")
+        + ", in one transaction (pyodbc, `BEGIN TRANSACTION` … `COMMIT TRANSACTION`, on a fresh connection as each metersync "
         "drain starts on one; the temp table created and the statements run once on an empty document before the clock): "
         "the same net effect with no per-event work on the client. The rows per document and the shape are the fastest of "
         "those tried on the staging step alone, before the clock, each on a fresh connection (a Babelfish backend that has "
@@ -757,7 +764,9 @@ def section(sq: dict) -> list[str]:
                     for p in phases if p["ceiling"].get("warm"))
         + ". *Server ceiling, metersync's "
         "transactions*: the same statements and documents, committed every `sink.max_batch_events` rows as metersync "
-        "commits (one `BEGIN`, the documents, the `UPDATE` and the `INSERT`, `COMMIT`, the temp table emptied), into a "
+        "commits (one `BEGIN`, the documents, "
+        + ("the same statement" if all(p["ceiling"].get("apply") for p in phases) else "the `UPDATE` and the `INSERT`")
+        + ", `COMMIT`, the temp table emptied), into a "
         "table of its own: what the server itself does when it must commit as often. *Final state*, checked after each "
         "phase: every row at the phase's version in every table, the SQL "
         "Server Meter Master equal to the ceiling's table in every column but `SyncedAt` (server-side `EXCEPT` both ways) "

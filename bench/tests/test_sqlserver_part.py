@@ -131,3 +131,13 @@ def test_the_ceiling_stages_documents_one_statement_each_or_all_in_one():
     assert many.count("?") == 3
     assert "FROM (VALUES (?), (?), (?)) AS d([document]) CROSS APPLY OPENJSON(d.[document]) WITH (" in many
     assert "[SourcePosition] VARCHAR(100) '$[14]') AS j" in many
+
+
+def test_the_ceiling_runs_the_one_statement_each_phase_needs():
+    create, stage, insert = sqlserver.SqlServerBench.ceiling_sql(None, "T", new_keys=True)
+    assert "PRIMARY KEY ([SourceSystem], [SourceMeterId])" in create and stage == sqlserver.stage_sql(1)
+    assert insert.startswith("INSERT INTO [dbo].[T] (") and "NOT EXISTS" not in insert
+    update = sqlserver.SqlServerBench.ceiling_sql(None, "T", new_keys=False)[2]
+    assert update.startswith("UPDATE t SET ") and "FROM [dbo].[T] AS t INNER JOIN #bench_ceiling_stage AS s" in update
+    assert update.endswith("WHERE t.[SourcePosition] COLLATE Latin1_General_BIN2 < s.[SourcePosition] COLLATE "
+                           "Latin1_General_BIN2")
