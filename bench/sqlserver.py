@@ -381,10 +381,10 @@ class SqlServerBench:
     def ceiling(self, rows: list[list], new_keys: bool) -> dict:
         """The server's own best for the phase's net effect. The rows go in as JSON documents of
         `chunk` rows read into the #temp table (`form`: one INSERT for all, or one each), then the
-        INSERT (`new_keys`) or the UPDATE, in one transaction. `chunk` and `form` are the fastest of CHUNKS ×
-        FORMS and the whole phase as one document, tried on the staging step alone before the
-        clock (on Babelfish OPENJSON slows down with the document's size, so one document is not
-        the server's best).
+        INSERT (`new_keys`) or the UPDATE, in one transaction. `chunk` and `form` are the fastest
+        of CHUNKS × FORMS and the whole phase as one document, tried on the staging step alone
+        before the clock (on Babelfish OPENJSON slows down with the document's size, so one
+        document is not the server's best).
 
         Each try runs on a fresh connection, and so does the timed load, as each metersync drain
         starts on one. On Babelfish a backend that has once handled a
