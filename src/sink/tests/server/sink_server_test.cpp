@@ -417,8 +417,8 @@ TEST_P(SinkServerTest, ARowTheTableRefusesInASegmentOfNewKeysIsADataError) {
     return change;
   };
   for (const std::string& stored : {std::string("5"), std::string("1")}) {
-    // All new keys; then one of them stored already, so the duplicate key is met first
-    // and the refused row in the general INSERT that follows.
+    // All new keys; then one of them stored already, so the INSERT without a probe may meet
+    // the duplicate key before the refused row (and the general INSERT meets the row).
     try {
       sink->apply(batch({inserted(upsert("2", "p0002", "b")), inserted(upsert("3", "p0002", "REFUSED-3")),
                          inserted(upsert("4", "p0002", "d")), inserted(upsert(stored, "p0002", "e"))},
