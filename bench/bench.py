@@ -91,6 +91,9 @@ def main(argv=None) -> int:
                          "(default 100000; 2000 with --check); the part runs only when METERSYNC_SQLSERVER_ODBC is set")
     ap.add_argument("--sqlserver-stage", choices=("auto", "json", "rows"),
                     help="sink.sqlserver_stage for the sqlserver part (default: not set, the shipped default)")
+    ap.add_argument("--sqlserver-drains", type=int,
+                    help="drains of each path per phase in the sqlserver part, the order alternated; a path's rate is "
+                         "the median (default 3, 1 with --check)")
     ap.add_argument("--sqlserver-batch-events", type=int,
                     help="sink.max_batch_events of the sqlserver part's drains (both dialects) and of its ceiling in "
                          "metersync's transactions (default: the shipped configuration's)")
@@ -203,7 +206,8 @@ def main(argv=None) -> int:
         n = args.sqlserver_events or (sqlserver.CHECK_EVENTS if args.check else sqlserver.DEFAULT_EVENTS)
         res = sqlserver.run(env, run_id, workdir, binary, n, stage=args.sqlserver_stage,
                             batch_events=args.sqlserver_batch_events, batch_bytes=args.sqlserver_batch_bytes,
-                            keep=args.keep)
+                            keep=args.keep,
+                            drains=args.sqlserver_drains or (1 if args.check else sqlserver.DEFAULT_DRAINS))
         res["machine"] = m
         res["part_s"] = time.monotonic() - t0
         earlier = results.get("sqlserver")

@@ -21,8 +21,12 @@ metersync running; then, one after the other:
   (pyodbc).
 
 Each drain is timed from the first commit seen to the last (the offsets table's `records_applied`
-polled every 20 ms), and from the process start. Everything created is dropped at the end (tables
-on both servers, topics, consumer groups) unless --keep.
+polled every 20 ms), and from the process start. Both paths are drained `drains` times per phase
+(3 by default), each time into tables and consumer groups of that round's own, the order alternated
+(SQL Server first, then PostgreSQL first, ...); a path's rate is the median of its drains, and every
+drain's rate is reported beside it. One drain of the PostgreSQL path moved by 25% between runs of the
+same code, which alone decided whether the ratio to it met its target. Everything created is dropped
+at the end (tables on both servers, topics, consumer groups) unless --keep.
 """
 from __future__ import annotations
 
@@ -50,6 +54,7 @@ ENV_VAR = sss.ENV_VAR  # METERSYNC_SQLSERVER_ODBC
 CONNECTION_VAR = "METERSYNC_BENCH_SINK_ODBC"
 POLL_S = 0.02
 DEFAULT_EVENTS = 100_000
+DEFAULT_DRAINS = 3  # drains of each path per phase; the median is the path's rate
 CHECK_EVENTS = 2_000
 MB = 1024 * 1024
 
@@ -96,7 +101,7 @@ def skipped(reason: str) -> dict:
 
 def run(env: dict | None, run_id: str, workdir: Path | None, binary: Path | None, events: int = DEFAULT_EVENTS,
         stage: str | None = None, batch_events: int | None = None, batch_bytes: int | None = None, keep: bool = False,
-        environ=None) -> dict:
+        environ=None, drains: int = DEFAULT_DRAINS) -> dict:
     """The part: a "skipped" record without the variable, else the measurements."""
     reason = skip_reason(environ)
     if reason:
@@ -104,7 +109,7 @@ def run(env: dict | None, run_id: str, workdir: Path | None, binary: Path | None
         return skipped(reason)
     environ = os.environ if environ is None else environ
     b = SqlServerBench(env, run_id, workdir, binary, environ[ENV_VAR], max(2, events // 2), stage, batch_events,
-                       batch_bytes)
+                       batch_bytes, max(1, drains))
     try:
         return b.run()
     finally:
@@ -166,7 +171,8 @@ def mapped_row(f: dict, ts_ms: int, lsn: int) -> list:
 
 class SqlServerBench:
     def __init__(self, env: dict, run_id: str, workdir: Path, binary: Path, connection: str, keys: int,
-                 stage: str | None, batch_events: int | None = None, batch_bytes: int | None = None):
+                 stage: str | None, batch_events: int | None = None, batch_bytes: int | None = None,
+                 drains: int = 1):
         self.env = env
         self.run_id = run_id
         self.workdir = workdir
@@ -180,17 +186,24 @@ class SqlServerBench:
         self.topic = f"bench-sqlsrv.{run_id}.mssql"
         self.names = {"table": f"MM_bench_{run_id}", "offsets_table": f"MSO_bench_{run_id}",
                       "truncates_table": f"MST_bench_{run_id}"}
+        # Each round of drains has tables (and consumer groups) of its own; the first round's are
+        # `names`, compared with the ceiling's and between the servers after each phase.
+        self.rounds = [self.names] + [{k: f"{v}_d{r}" for k, v in self.names.items()} for r in range(2, drains + 1)]
         self.ceiling_names = {k: v + "_ceil" for k, v in self.names.items()}
         # The same ceiling in transactions of metersync's size (sink.max_batch_events).
         self.batched_names = {k: v + "_ceilb" for k, v in self.names.items()}
         # The ceiling timed again on the connection that staged the whole-phase document (see ceiling()).
         self.warm_names = {k: v + "_ceilw" for k, v in self.names.items()}
         self.labels = {"sqlserver": "sqlsrv", "postgres": "pg"}
-        self.groups = [f"bench-{run_id}-{lbl}-mssql" for lbl in self.labels.values()]
+        self.groups = [f"bench-{run_id}-{self.label(d, r)}-mssql" for d in self.labels for r in range(drains)]
         self.dlq = {d: f"bench-sqlsrv.{run_id}.{lbl}.mssql.dlq" for d, lbl in self.labels.items()}
         self.tds = None
         self.pg = None
         self.created: dict[str, bool] = {}
+
+    def label(self, dialect: str, round_: int) -> str:
+        """The drain's name in file names and its consumer group: `sqlsrv`, `pg`, then `sqlsrv2`, …."""
+        return self.labels[dialect] + (str(round_ + 1) if round_ else "")
 
     # --- connections --------------------------------------------------------------------
     def tds_connect(self):
@@ -256,15 +269,15 @@ class SqlServerBench:
             raise RuntimeError(f"metersync init ({label}) failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
 
     # --- applied counts -----------------------------------------------------------------
-    def tds_applied(self):
+    def tds_applied(self, names: dict):
         cur = self.tds.cursor()
-        sql = (f"SELECT COALESCE(SUM(CAST([records_applied] AS BIGINT)), 0) FROM [dbo].[{self.names['offsets_table']}] "
+        sql = (f"SELECT COALESCE(SUM(CAST([records_applied] AS BIGINT)), 0) FROM [dbo].[{names['offsets_table']}] "
                f"WHERE [topic] = ?")
         return lambda: int(cur.execute(sql, self.topic).fetchall()[0][0])
 
-    def pg_applied(self):
+    def pg_applied(self, names: dict):
         import psycopg
-        sql = f'SELECT coalesce(sum(records_applied), 0) FROM public."{self.names["offsets_table"]}" WHERE topic = %s'
+        sql = f'SELECT coalesce(sum(records_applied), 0) FROM public."{names["offsets_table"]}" WHERE topic = %s'
 
         def applied() -> int:
             try:
@@ -274,20 +287,21 @@ class SqlServerBench:
         return applied
 
     # --- one drain ----------------------------------------------------------------------
-    def drain(self, dialect: str, config: Path, phase: int, records: int, applied, timeout: float) -> dict:
+    def drain(self, dialect: str, name: str, config: Path, phase: int, records: int, applied, timeout: float) -> dict:
+        """One metersync process (`name`, the drain's label) drains the phase's records."""
         import procstat
-        label = f"{self.labels[dialect]}-{phase}"
+        label = f"{name}-{phase}"
         log_path = self.workdir / f"sqlserver-metersync-{label}.log"
         held: dict = {}
 
         def start():
             with open(log_path, "w") as out:
                 held["proc"] = subprocess.Popen([str(self.bin), "--config", str(config), "run"], cwd=REPO,
-                                                env=self.proc_env(dialect, self.labels[dialect]), stdout=out,
+                                                env=self.proc_env(dialect, name), stdout=out,
                                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             held["sampler"] = procstat.Sampler(held["proc"].pid)
 
-        status_path = self.workdir / f"sqlserver-status-{self.labels[dialect]}.json"
+        status_path = self.workdir / f"sqlserver-status-{name}.json"
         status_path.unlink(missing_ok=True)  # the previous phase's process wrote it
 
         def alive():
@@ -321,7 +335,7 @@ class SqlServerBench:
                "cpu_s": usage["cpu_s"], "exit_code": held["proc"].returncode,
                "stage": sss.stage_used(text, status) if dialect == "sqlserver" else None, "stage_line": stage_line}
         rate = d.steady_rate
-        log(f"  {dialect}: {d.line(dialect)}; peak RSS {out['peak_rss'] / MB:.0f} MiB"
+        log(f"  {name}: {d.line(dialect)}; peak RSS {out['peak_rss'] / MB:.0f} MiB"
             + (f"; stage {out['stage']}" if out["stage"] else ""))
         if rate is None:
             log("  (one commit took the whole phase: no steady rate; use more events)")
@@ -516,7 +530,9 @@ class SqlServerBench:
         diffs = sss.differences(tds_rows, pg_rows)
         res["sqlserver_vs_postgres_differing"] = len(diffs)
         res["first_differences"] = diffs[:5]
-        res["final_state_matches"] = (res["sqlserver_rows"] == res["sqlserver_at_version"] == self.keys
+        res["rounds"] = self.check_rounds(version)
+        res["final_state_matches"] = (all(r["matches"] for r in res["rounds"])
+                                      and res["sqlserver_rows"] == res["sqlserver_at_version"] == self.keys
                                       and res["ceiling_rows"] == res["ceiling_at_version"] == self.keys
                                       and res["ceiling_batched_rows"] == res["ceiling_batched_at_version"] == self.keys
                                       and res["ceiling_warm_rows"] == res["ceiling_warm_at_version"] == self.keys
@@ -524,21 +540,45 @@ class SqlServerBench:
                                       and res["sqlserver_vs_ceiling_differing"] == 0 and not diffs)
         return res
 
+    def check_rounds(self, version: int) -> list[dict]:
+        """The later rounds' tables after a phase: every row at the phase's version on both servers, and
+        the SQL Server one equal to the first round's in every column but SyncedAt."""
+        out = []
+        cur = self.tds.cursor()
+        cols = ", ".join(f"[{c}]" for c, _ in COLUMNS)
+        first = f"[dbo].[{self.names['table']}]"
+        prefix = f"SN-{version}-"
+        for names in self.rounds[1:]:
+            mm = f"[dbo].[{names['table']}]"
+            n, at = cur.execute(f"SELECT COUNT(*), SUM(CASE WHEN [SerialNumber] LIKE ? THEN 1 ELSE 0 END) FROM {mm}",
+                                prefix + "%").fetchall()[0]
+            differing = int(cur.execute(
+                f"SELECT (SELECT COUNT(*) FROM (SELECT {cols} FROM {mm} EXCEPT SELECT {cols} FROM {first}) a) + "
+                f"(SELECT COUNT(*) FROM (SELECT {cols} FROM {first} EXCEPT SELECT {cols} FROM {mm}) b)").fetchall()[0][0])
+            pn, pat = self.pg.execute(f'SELECT count(*), count(*) FILTER (WHERE "SerialNumber" LIKE %s) '
+                                      f'FROM public."{names["table"]}"', (prefix + "%",)).fetchone()
+            r = {"table": names["table"], "sqlserver_rows": int(n), "sqlserver_at_version": int(at or 0),
+                 "differing_from_first": differing, "postgres_rows": int(pn), "postgres_at_version": int(pat)}
+            r["matches"] = (r["sqlserver_rows"] == r["sqlserver_at_version"] == self.keys == r["postgres_rows"]
+                            == r["postgres_at_version"] and differing == 0)
+            out.append(r)
+        return out
+
     # --- the run ------------------------------------------------------------------------
     def run(self) -> dict:
         from confluent_kafka import Producer
         res: dict = {"skipped": False, "run_id": self.run_id, "date": dt.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-                     "keys": self.keys, "events": 2 * self.keys, "stage_setting": self.stage,
+                     "keys": self.keys, "events": 2 * self.keys, "stage_setting": self.stage, "drains": len(self.rounds),
                      "topic_partitions": 1, "phases": []}
         self.tds = self.tds_connect()
         self.pg = self.pg_connect()
         res["server"] = self.server()
         log(f"sqlserver: server {res['server']['summary']} ({_short_version(res['server']['version'])})")
-        configs = {"sqlserver": self.config("sqlserver", self.names, "sqlsrv"),
-                   "postgres": self.config("postgres", self.names, "pg")}
+        configs = [{d: self.config(d, names, self.label(d, r)) for d in self.labels} for r, names in enumerate(self.rounds)]
         ceiling_config = self.config("sqlserver", self.ceiling_names, "ceil")
         self.created["tds"] = True
-        self.init(configs["sqlserver"], "sqlsrv")
+        for r, cfg in enumerate(configs):
+            self.init(cfg["sqlserver"], self.label("sqlserver", r))
         self.init(ceiling_config, "ceil")
         self.init(self.config("sqlserver", self.batched_names, "ceilb"), "ceilb")
         self.init(self.config("sqlserver", self.warm_names, "ceilw"), "ceilw")
@@ -581,10 +621,19 @@ class SqlServerBench:
             if producer.flush(120) != 0:
                 raise RuntimeError(f"records to {self.topic} not acknowledged")
             p = {"name": name, "changes": self.keys, "bytes": size, "produce_s": time.monotonic() - t0}
-            log(f"sqlserver: phase {phase}: metersync (sqlserver) draining {self.keys} records")
-            p["sqlserver"] = self.drain("sqlserver", configs["sqlserver"], phase, self.keys, self.tds_applied(), timeout)
-            log(f"sqlserver: phase {phase}: metersync (postgres) draining the same records")
-            p["postgres"] = self.drain("postgres", configs["postgres"], phase, self.keys, self.pg_applied(), timeout)
+            drains: dict[str, list[dict]] = {d: [] for d in self.labels}
+            for r, names in enumerate(self.rounds):
+                # The order alternates, so that neither path always drains on a server the other just used.
+                for dialect in (("sqlserver", "postgres") if r % 2 == 0 else ("postgres", "sqlserver")):
+                    log(f"sqlserver: phase {phase}, round {r + 1} of {len(self.rounds)}: metersync ({dialect}) "
+                        f"draining {self.keys} records")
+                    applied = self.tds_applied(names) if dialect == "sqlserver" else self.pg_applied(names)
+                    d = self.drain(dialect, self.label(dialect, r), configs[r][dialect], phase, self.keys, applied, timeout)
+                    drains[dialect].append({**d, "round": r + 1, "order": len(drains["sqlserver"]) + len(drains["postgres"])})
+            for dialect, ds in drains.items():
+                p[dialect] = median_drain(ds)
+                log(f"  {dialect}: median of {len(ds)} drains {_fmt_rate(p[dialect]['steady_rate'])} changes/s "
+                    f"(" + ", ".join(_fmt_rate(d["steady_rate"]) for d in ds) + ")")
             log(f"sqlserver: phase {phase}: the server's ceiling")
             p["ceiling"] = self.ceiling(rows, new_keys=version == 1)
             p["ceiling_batched"] = self.ceiling_batched(rows, p["ceiling"]["chunk"],
@@ -602,14 +651,14 @@ class SqlServerBench:
         try:
             if self.created.get("tds"):
                 conn = self.tds or self.tds_connect()
-                sss.tds_drop(conn, *self.names.values(), *self.ceiling_names.values(), *self.batched_names.values(),
-                             *self.warm_names.values())
+                sss.tds_drop(conn, *(t for names in self.rounds for t in names.values()), *self.ceiling_names.values(),
+                             *self.batched_names.values(), *self.warm_names.values())
         except Exception as e:  # noqa: BLE001 - cleanup must not hide the results
             log(f"sqlserver: could not drop the tables on the server: {e}")
         try:
             if self.created.get("pg"):
                 conn = self.pg or self.pg_connect()
-                for t in self.names.values():
+                for t in (t for names in self.rounds for t in names.values()):
                     conn.execute(f'DROP TABLE IF EXISTS public."{t}"')
         except Exception as e:  # noqa: BLE001
             log(f"sqlserver: could not drop the PostgreSQL tables: {e}")
@@ -625,6 +674,18 @@ class SqlServerBench:
                 sss.delete_topics(self.bootstrap, [self.topic, *self.dlq.values()])
             except Exception as e:  # noqa: BLE001
                 log(f"sqlserver: could not delete topics/groups: {e}")
+
+
+def median_drain(drains: list[dict]) -> dict:
+    """A path's drains of one phase as one: the drain with the median steady rate (the lower middle
+    one of an even count; a drain without a steady rate counts as the slowest), with every drain's
+    rate beside it (`drains`) and the largest peak RSS of them all."""
+    ranked = sorted(drains, key=lambda d: -1.0 if d["steady_rate"] is None else d["steady_rate"])
+    middle = ranked[(len(ranked) - 1) // 2]
+    return {**middle, "peak_rss": max(d["peak_rss"] for d in drains),
+            "drains": [{"round": d.get("round"), "order": d.get("order"), "steady_rate": d["steady_rate"],
+                        "steady_records": d["steady_records"], "steady_s": d["steady_s"], "peak_rss": d["peak_rss"]}
+                       for d in drains]}
 
 
 def _mib(value: str | None) -> str:
@@ -661,6 +722,14 @@ def _verdict(ok: bool | None, miss: str = "") -> str:
     if ok is None:
         return "not measured"
     return "met" if ok else f"**missed**{miss}"
+
+
+def _drains_note(d: dict) -> str:
+    """`; median of 3: a, b, c` after a path's rate when the phase drained it more than once."""
+    ds = d.get("drains") or []
+    if len(ds) < 2:
+        return ""
+    return f"; median of {len(ds)}: " + ", ".join(_fmt_rate(x["steady_rate"]) for x in ds)
 
 
 def _batched_cells(rate, cb: dict | None) -> str:
@@ -713,8 +782,9 @@ def section(sq: dict) -> list[str]:
         vs_pg, vs_ce = _ratio(rs, rg), _ratio(rs, c["rate"])
         ck = p["check"]
         lines.append(
-            f"| {p['name']} | {p['changes']:,} | **{_fmt_rate(rs)}**/s ({s['steady_records']:,} in {s['steady_s']:.2f} s) | "
-            f"{s['rate_with_start']:,.0f}/s ({s['last_s']:.2f} s) | {_fmt_rate(rg)}/s ({g['steady_records']:,} in {g['steady_s']:.2f} s) | "
+            f"| {p['name']} | {p['changes']:,} | **{_fmt_rate(rs)}**/s ({s['steady_records']:,} in {s['steady_s']:.2f} s"
+            f"{_drains_note(s)}) | {s['rate_with_start']:,.0f}/s ({s['last_s']:.2f} s) | "
+            f"{_fmt_rate(rg)}/s ({g['steady_records']:,} in {g['steady_s']:.2f} s{_drains_note(g)}) | "
             f"{g['rate_with_start']:,.0f}/s ({g['last_s']:.2f} s) | {'–' if vs_pg is None else f'{vs_pg:.2f}×'} | "
             f"{c['rate']:,.0f}/s ({c['elapsed_s']:.2f} s) | {'–' if vs_ce is None else f'{100 * vs_ce:.0f}%'} | "
             + _batched_cells(rs, p.get("ceiling_batched"))
@@ -730,7 +800,12 @@ def section(sq: dict) -> list[str]:
         "`records_applied` (committed in the same transaction as the rows) is polled every 20 ms; the rate counts the "
         "records applied after the first commit seen, over the time from that commit to the last, so neither the process "
         "start (connecting, the schema check, the consumer group joining) nor the first batch is in it. *With process start*: all "
-        "of the phase's records over the time from starting the process to the last commit. Each drain is a fresh "
+        "of the phase's records over the time from starting the process to the last commit. "
+        + (f"Each path drained each phase {sq['drains']} times, each time into tables and consumer groups of that "
+           "round's own, the order alternated (round 1 SQL Server first, round 2 PostgreSQL first, …); its rate is the "
+           "median of its drains (the drain shown, every drain's rate beside it; ratios use the medians), its peak RSS "
+           "the largest. " if sq.get("drains", 1) > 1 else "")
+        + "Each drain is a fresh "
         f"process (stopped after the phase); `sink.max_batch_events` {sq['sink'].get('max_batch_events')}"
         + (" (`--sqlserver-batch-events`, both dialects)" if sq["sink"].get("batch_events_set") else " as shipped")
         + f" and `max_batch_wait_ms` {sq['sink'].get('max_batch_wait_ms')} as shipped; a batch also ends at "
