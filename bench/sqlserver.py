@@ -499,24 +499,34 @@ class SqlServerBench:
         return res
 
     # --- checks -------------------------------------------------------------------------
+    @staticmethod
+    def tds_rows_at_version(cur, table: str, version: int) -> tuple[int, int]:
+        """A table's rows on the SQL Server side, and how many of them are at the phase's version."""
+        n, at = cur.execute(f"SELECT COUNT(*), SUM(CASE WHEN [SerialNumber] LIKE ? THEN 1 ELSE 0 END) FROM {table}",
+                            f"SN-{version}-%").fetchall()[0]
+        return int(n), int(at or 0)
+
+    @staticmethod
+    def tds_differing(cur, a: str, b: str) -> int:
+        """Rows of two SQL Server-side tables that differ in any column but SyncedAt (EXCEPT both ways)."""
+        cols = ", ".join(f"[{c}]" for c, _ in COLUMNS)
+        return int(cur.execute(
+            f"SELECT (SELECT COUNT(*) FROM (SELECT {cols} FROM {a} EXCEPT SELECT {cols} FROM {b}) x) + "
+            f"(SELECT COUNT(*) FROM (SELECT {cols} FROM {b} EXCEPT SELECT {cols} FROM {a}) y)").fetchall()[0][0])
+
     def check(self, version: int) -> dict:
         """Outcomes after a phase: row counts, every row at the phase's version on both sinks and in
         the ceiling's table, the SQL Server Meter Master equal to the ceiling's (server-side EXCEPT
         both ways over every column but SyncedAt) and to the PostgreSQL one (row for row)."""
         cur = self.tds.cursor()
         mm, ce = f"[dbo].[{self.names['table']}]", f"[dbo].[{self.ceiling_names['table']}]"
-        cols = ", ".join(f"[{c}]" for c, _ in COLUMNS)
         prefix = f"SN-{version}-"
         res = {}
         cb = f"[dbo].[{self.batched_names['table']}]"
         cw = f"[dbo].[{self.warm_names['table']}]"
         for name, table in (("sqlserver", mm), ("ceiling", ce), ("ceiling_batched", cb), ("ceiling_warm", cw)):
-            n, at_version = cur.execute(f"SELECT COUNT(*), SUM(CASE WHEN [SerialNumber] LIKE ? THEN 1 ELSE 0 END) "
-                                        f"FROM {table}", prefix + "%").fetchall()[0]
-            res[f"{name}_rows"], res[f"{name}_at_version"] = int(n), int(at_version or 0)
-        res["sqlserver_vs_ceiling_differing"] = int(cur.execute(
-            f"SELECT (SELECT COUNT(*) FROM (SELECT {cols} FROM {mm} EXCEPT SELECT {cols} FROM {ce}) a) + "
-            f"(SELECT COUNT(*) FROM (SELECT {cols} FROM {ce} EXCEPT SELECT {cols} FROM {mm}) b)").fetchall()[0][0])
+            res[f"{name}_rows"], res[f"{name}_at_version"] = self.tds_rows_at_version(cur, table, version)
+        res["sqlserver_vs_ceiling_differing"] = self.tds_differing(cur, mm, ce)
         pg_rows = {}
         try:
             from metersync_harness import meter_master
@@ -545,19 +555,15 @@ class SqlServerBench:
         the SQL Server one equal to the first round's in every column but SyncedAt."""
         out = []
         cur = self.tds.cursor()
-        cols = ", ".join(f"[{c}]" for c, _ in COLUMNS)
         first = f"[dbo].[{self.names['table']}]"
         prefix = f"SN-{version}-"
         for names in self.rounds[1:]:
             mm = f"[dbo].[{names['table']}]"
-            n, at = cur.execute(f"SELECT COUNT(*), SUM(CASE WHEN [SerialNumber] LIKE ? THEN 1 ELSE 0 END) FROM {mm}",
-                                prefix + "%").fetchall()[0]
-            differing = int(cur.execute(
-                f"SELECT (SELECT COUNT(*) FROM (SELECT {cols} FROM {mm} EXCEPT SELECT {cols} FROM {first}) a) + "
-                f"(SELECT COUNT(*) FROM (SELECT {cols} FROM {first} EXCEPT SELECT {cols} FROM {mm}) b)").fetchall()[0][0])
+            n, at = self.tds_rows_at_version(cur, mm, version)
+            differing = self.tds_differing(cur, mm, first)
             pn, pat = self.pg.execute(f'SELECT count(*), count(*) FILTER (WHERE "SerialNumber" LIKE %s) '
                                       f'FROM public."{names["table"]}"', (prefix + "%",)).fetchone()
-            r = {"table": names["table"], "sqlserver_rows": int(n), "sqlserver_at_version": int(at or 0),
+            r = {"table": names["table"], "sqlserver_rows": n, "sqlserver_at_version": at,
                  "differing_from_first": differing, "postgres_rows": int(pn), "postgres_at_version": int(pat)}
             r["matches"] = (r["sqlserver_rows"] == r["sqlserver_at_version"] == self.keys == r["postgres_rows"]
                             == r["postgres_at_version"] and differing == 0)
